@@ -1,0 +1,1 @@
+"""The ``langson-comms`` command line (placeholder, being written by the lead)."""

@@ -1,0 +1,215 @@
+"""Structuring configuration tables into attrs classes, with located errors.
+
+Everything generic is cattrs's: this module adds strict scalar hooks (TOML's ``"5"``
+is not an int), date and weekday hooks, and turns cattrs's exception groups into
+``Problem``s whose key paths read like ``channels.broadcast.weekdays[2]``.
+
+Plugin authors use ``ConfigContext.structure`` in their ``from_config`` classmethods
+so that their errors look like the core's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+import pendulum
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+
+from .errors import CampaignFileError, ConfigError, Problem
+
+__all__ = ["ConfigContext", "Weekday", "converter", "parse_local_time"]
+
+T = TypeVar("T")
+
+
+class Weekday(enum.IntEnum):
+    """ISO weekday (Monday = 1).  Parsed from English names or Vietnamese ``thứ 2``…``chủ nhật``."""
+
+    MONDAY = 1
+    TUESDAY = 2
+    WEDNESDAY = 3
+    THURSDAY = 4
+    FRIDAY = 5
+    SATURDAY = 6
+    SUNDAY = 7
+
+    @classmethod
+    def parse(cls, value: object) -> Weekday:
+        if isinstance(value, Weekday):
+            return value
+        if isinstance(value, str):
+            key = " ".join(value.strip().lower().split())
+            found = _WEEKDAY_NAMES.get(key)
+            if found is not None:
+                return found
+        raise ValueError(
+            f"{value!r} is not a weekday (expected monday … sunday, mon … sun, "
+            "or thứ 2 … thứ 7, chủ nhật)"
+        )
+
+
+_WEEKDAY_NAMES: dict[str, Weekday] = {}
+for _day in Weekday:
+    _WEEKDAY_NAMES[_day.name.lower()] = _day
+    _WEEKDAY_NAMES[_day.name.lower()[:3]] = _day
+for _n in range(2, 8):
+    _WEEKDAY_NAMES[f"thứ {_n}"] = Weekday(_n - 1)
+    _WEEKDAY_NAMES[f"t{_n}"] = Weekday(_n - 1)
+_WEEKDAY_NAMES.update({"chủ nhật": Weekday.SUNDAY, "cn": Weekday.SUNDAY})
+
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_local_time(value: object) -> dt.time:
+    """``"14:30"`` or a TOML local time → ``datetime.time``."""
+    if isinstance(value, dt.time):
+        return value
+    if isinstance(value, str):
+        match = _TIME_RE.match(value.strip())
+        if match and int(match[1]) < 24 and int(match[2]) < 60:
+            return dt.time(int(match[1]), int(match[2]))
+    raise ValueError(f"{value!r} is not a time of day (expected HH:MM, e.g. '14:30')")
+
+
+def _strict(kind: type[Any], label: str) -> Any:
+    def hook(value: Any, _: type[Any]) -> Any:
+        # bool is an int subclass; TOML true must not pass as 1.
+        if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
+            return value
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        raise ValueError(f"{value!r} is not {label}")
+
+    return hook
+
+
+def _date(value: Any, _: type[Any]) -> pendulum.Date:
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"{value!r} is a date-time; expected a date (YYYY-MM-DD)")
+    if isinstance(value, dt.date):
+        return pendulum.Date(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            parsed = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            return pendulum.Date(parsed.year, parsed.month, parsed.day)
+    raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)")
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(str, _strict(str, "a string"))
+    conv.register_structure_hook(int, _strict(int, "an integer"))
+    conv.register_structure_hook(float, _strict(float, "a number"))
+    conv.register_structure_hook(bool, _strict(bool, "true or false"))
+    conv.register_structure_hook(pendulum.Date, _date)
+    conv.register_structure_hook(dt.date, _date)
+    conv.register_structure_hook(dt.time, lambda v, _: parse_local_time(v))
+    conv.register_structure_hook(Weekday, lambda v, _: Weekday.parse(v))
+    return conv
+
+
+#: The shared strict converter.  Register hooks for your own value types on a copy
+#: (``converter.copy()``), not on this one.
+converter = _make_converter()
+
+
+def _problems(exc: BaseException, key: str) -> Iterator[Problem]:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        expected = sorted(a.name for a in attrs.fields(exc.cl)) if attrs.has(exc.cl) else []
+        for extra in sorted(exc.extra_fields):
+            where = f"{key}.{extra}" if key else extra
+            yield Problem(where, f"unknown key (expected one of: {', '.join(expected)})")
+        return
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        for sub in exc.exceptions:
+            yield from _problems(sub, key + _note_path(sub))
+        return
+    if isinstance(exc, KeyError):
+        yield Problem(key, "required key is missing")
+        return
+    message = str(exc) if isinstance(exc, ValueError | TypeError) else repr(exc)
+    yield Problem(key, message)
+
+
+def _note_path(exc: BaseException) -> str:
+    for note in getattr(exc, "__notes__", ()):
+        name = getattr(note, "name", None)
+        if name is not None:
+            return f".{name}"
+        index = getattr(note, "index", None)
+        if index is not None:
+            return f"[{index}]" if isinstance(index, int) else f".{index}"
+    return ""
+
+
+@attrs.frozen
+class ConfigContext:
+    """Where a configuration table came from: the file, its folder, and the key path.
+
+    ``structure`` builds an attrs class from a table and raises ``CampaignFileError``
+    whose problems carry full key paths; ``error`` builds a located ``ConfigError``;
+    ``resolve_file`` resolves a path relative to the campaign file and checks it exists.
+    """
+
+    source: str
+    base_dir: Path
+    key: str = ""
+
+    def child(self, key: str | int) -> ConfigContext:
+        if isinstance(key, int):
+            return attrs.evolve(self, key=f"{self.key}[{key}]")
+        return attrs.evolve(self, key=f"{self.key}.{key}" if self.key else key)
+
+    def path(self, key: str | None = None) -> str:
+        if not key:
+            return self.key
+        if key.startswith("["):
+            return f"{self.key}{key}"
+        return f"{self.key}.{key}" if self.key else key
+
+    def error(self, message: str, key: str | None = None) -> CampaignFileError:
+        return CampaignFileError(self.source, [Problem(self.path(key), message)])
+
+    def structure(self, data: Any, cls: type[T], conv: cattrs.Converter | None = None) -> T:
+        if not isinstance(data, Mapping) and attrs.has(cls):
+            raise self.error(f"expected a table, got {type(data).__name__} {data!r}")
+        try:
+            return (conv or converter).structure(data, cls)
+        except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
+            problems = list(_problems(exc, self.key)) or [Problem(self.key, str(exc))]
+            raise CampaignFileError(self.source, problems) from exc
+
+    def resolve_file(self, value: str, key: str | None = None) -> Path:
+        path = Path(value)
+        if not path.is_absolute():
+            path = self.base_dir / path
+        if not path.is_file():
+            raise self.error(f"file {value!r} not found (looked for {path})", key)
+        return path
+
+
+def check_period(ctx: ConfigContext, start: pendulum.Date, end: pendulum.Date) -> None:
+    """Raise a located error unless ``start <= end``."""
+    if end < start:
+        raise ctx.error(f"end {end} is before start {start}", "end")
+
+
+def as_config_error(exc: ConfigError, source: str) -> CampaignFileError:
+    """Wrap a plain ConfigError raised by a plugin so it names the campaign file."""
+    if isinstance(exc, CampaignFileError):
+        return exc
+    return CampaignFileError(source, [Problem(exc.key or "", exc.message, exc.line)])

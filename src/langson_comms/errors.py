@@ -1,0 +1,202 @@
+"""The one error tree of langson_comms.
+
+Every error the library raises on purpose is a ``LangsonCommsError``::
+
+    LangsonCommsError
+    ├── ConfigError (ValueError)          a campaign file, CSV or option is wrong; says where
+    │   └── CampaignFileError             one or more located problems in a campaign file
+    ├── DataError (ValueError)            an input row is malformed; says file, line, column
+    ├── PluginError                       a plugin failed to load, clashed or raised; names it
+    │   └── UnknownNameError (LookupError) no registered class has that name
+    ├── PolicyError                       a policy refused a message (names the policy)
+    ├── GatewayError                      a gateway could not hand a message over
+    │   ├── TransientGatewayError         worth retrying: timeout, connection, 5xx, 429
+    │   └── PermanentGatewayError         never retried: rejected number, bad credentials
+    ├── LedgerError                       the durable store refused an operation
+    └── ScheduleError                     a broadcast schedule cannot be built
+
+Vendor and transport exceptions are translated at the seam with ``raise … from exc``
+so callers only ever catch this tree.  ``exit_code`` tells the CLI what to return:
+2 for usage and configuration errors, 1 for runtime failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+__all__ = [
+    "CampaignFileError",
+    "ConfigError",
+    "DataError",
+    "GatewayError",
+    "LangsonCommsError",
+    "LedgerError",
+    "PermanentGatewayError",
+    "PluginError",
+    "PolicyError",
+    "Problem",
+    "ScheduleError",
+    "TransientGatewayError",
+    "UnknownNameError",
+]
+
+
+class LangsonCommsError(Exception):
+    """Base of every error raised by langson_comms on purpose."""
+
+    exit_code: int = 1
+
+
+class ConfigError(LangsonCommsError, ValueError):
+    """A configuration value is wrong.
+
+    ``source`` is the file (or ``None``), ``key`` the dotted key path such as
+    ``channels.broadcast.weekdays[2]``, ``line`` the line where known.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        key: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.key = key
+        self.line = line
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = []
+        if self.source:
+            where.append(self.source if self.line is None else f"{self.source}:{self.line}")
+        if self.key:
+            where.append(self.key)
+        return ": ".join([*where, self.message])
+
+
+@attrs.frozen
+class Problem:
+    """One located problem: ``key`` is a dotted path, ``line`` a 1-based line or None."""
+
+    key: str
+    message: str
+    line: int | None = None
+
+    def format(self, source: str | None) -> str:
+        parts = []
+        if source:
+            parts.append(source if self.line is None else f"{source}:{self.line}")
+        if self.key:
+            parts.append(self.key)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class CampaignFileError(ConfigError):
+    """A campaign file has one or more problems; ``problems`` lists them all."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        first = self.problems[0]
+        super().__init__(first.message, source=source, key=first.key or None, line=first.line)
+
+    def _format(self) -> str:
+        return "\n".join(p.format(self.source) for p in self.problems)
+
+
+class DataError(LangsonCommsError, ValueError):
+    """A row of an input file is malformed.
+
+    Carries ``source`` (file), ``line`` (1-based physical line), ``column`` (header
+    name) and ``value`` (the raw text) where known.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+        self.value = value
+        where = ""
+        if source:
+            where = source if line is None else f"{source}:{line}"
+        if column:
+            where = f"{where}: {column}" if where else column
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class PluginError(LangsonCommsError):
+    """A plugin failed to import, clashed with another, or raised inside a hook."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, plugin: str | None = None) -> None:
+        self.plugin = plugin
+        super().__init__(message)
+
+
+class UnknownNameError(PluginError, LookupError):
+    """No registered class of that kind has that name."""
+
+
+class PolicyError(LangsonCommsError):
+    """A compliance policy refused a message; ``policy`` names it."""
+
+    def __init__(self, message: str, *, policy: str) -> None:
+        self.policy = policy
+        super().__init__(f"{policy}: {message}")
+
+
+class GatewayError(LangsonCommsError):
+    """A gateway could not hand messages over; ``gateway`` names it."""
+
+    def __init__(
+        self, message: str, *, gateway: str | None = None, status: int | None = None
+    ) -> None:
+        self.gateway = gateway
+        self.status = status
+        super().__init__(f"{gateway}: {message}" if gateway else message)
+
+
+class TransientGatewayError(GatewayError):
+    """Retry later: timeout, connection error, 5xx, 429 (``retry_after`` seconds if given)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        gateway: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, gateway=gateway, status=status)
+
+
+class PermanentGatewayError(GatewayError):
+    """Never retried: the gateway refused the message for good."""
+
+
+class LedgerError(LangsonCommsError):
+    """The durable store refused an operation."""
+
+
+class ScheduleError(LangsonCommsError):
+    """A broadcast schedule cannot be built as configured."""
