@@ -1,1 +1,97 @@
-"""The ``langson-comms`` command line (placeholder, being written by the lead)."""
+"""The ``langson-comms`` command line.
+
+``main`` builds one ``Runtime`` (plugins, registry, clock), assembles the click group —
+built-in commands plus whatever plugins add through ``register_commands`` — and turns
+every library error into one line per problem on stderr with exit code 2 (usage or
+configuration) or 1 (runtime).  ``--debug`` shows tracebacks instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from .. import __version__
+from ..errors import LangsonCommsError, PluginError
+from ..runtime import Runtime
+from . import broadcast as broadcast_cli
+from . import campaign as campaign_cli
+from . import plugins as plugins_cli
+from . import sms as sms_cli
+
+__all__ = ["build_cli", "main"]
+
+
+def build_cli(runtime: Runtime) -> click.Group:
+    """The root group with built-in commands and the plugins' ``register_commands``."""
+
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(__version__, prog_name="langson-comms")
+    @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+    def cli(debug: bool) -> None:
+        """Plan, run and measure province-wide multi-channel information campaigns."""
+
+    cli.add_command(plugins_cli.plugins)
+    cli.add_command(campaign_cli.validate)
+    cli.add_command(sms_cli.build_group())
+    cli.add_command(broadcast_cli.broadcast)
+    for impl in runtime.plugin_manager.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {impl.plugin_name!r} raised in register_commands(): "
+                f"{type(exc).__name__}: {exc}",
+                plugin=impl.plugin_name,
+            ) from exc
+    return cli
+
+
+def _fail(message: str, code: int) -> int:
+    for line in message.splitlines() or [""]:
+        click.echo(f"error: {line}", err=True)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``langson-comms`` script; returns (and exits with) the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    code = _run(args, debug)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _run(args: list[str], debug: bool) -> int:
+    try:
+        runtime = Runtime.create()
+        cli = build_cli(runtime)
+        cli.main(args=args, prog_name="langson-comms", obj=runtime, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        return _fail("aborted", 1)
+    except click.ClickException as exc:
+        if debug:
+            traceback.print_exc()
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+        return _fail(exc.format_message(), exc.exit_code)
+    except LangsonCommsError as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+            return 1
+        return _fail(
+            f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", 1
+        )
+    return 0

@@ -1,0 +1,75 @@
+"""langson_comms: plan, run and measure province-wide multi-channel information campaigns.
+
+Plugins import ``hookimpl`` from here; applications start from ``Runtime``.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team, TeamMember
+from .clock import LOCAL_TZ, Clock, FrozenClock, SystemClock
+from .config import ConfigContext, Weekday
+from .errors import (
+    CampaignFileError,
+    ConfigError,
+    DataError,
+    GatewayError,
+    LangsonCommsError,
+    LedgerError,
+    PermanentGatewayError,
+    PluginError,
+    PolicyError,
+    Problem,
+    ScheduleError,
+    TransientGatewayError,
+    UnknownNameError,
+)
+from .hookspecs import hookimpl, hookspec
+from .messages import Classification, Message
+from .regions import Level, Region, RegionRegistry
+from .registry import Registry
+from .runtime import Runtime
+
+try:
+    __version__ = version("langson-comms")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Campaign",
+    "CampaignFileError",
+    "ChannelPlan",
+    "Classification",
+    "Clock",
+    "ConfigContext",
+    "ConfigError",
+    "DataError",
+    "FrozenClock",
+    "GatewayError",
+    "KpiTarget",
+    "LOCAL_TZ",
+    "LangsonCommsError",
+    "LedgerError",
+    "Level",
+    "Message",
+    "Period",
+    "PermanentGatewayError",
+    "PluginError",
+    "PolicyError",
+    "Problem",
+    "Region",
+    "RegionRegistry",
+    "Registry",
+    "Runtime",
+    "ScheduleError",
+    "SystemClock",
+    "Team",
+    "TeamMember",
+    "TransientGatewayError",
+    "UnknownNameError",
+    "Weekday",
+    "__version__",
+    "hookimpl",
+    "hookspec",
+]

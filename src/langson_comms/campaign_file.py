@@ -1,0 +1,431 @@
+"""Loading a campaign file (TOML) into a ``Campaign``.
+
+Every problem found is reported, not only the first, each with the file, the key path,
+the line (from the TOML parser for syntax errors, located in the text otherwise) and
+what was expected.  Unknown keys are errors.  Data files are resolved relative to the
+campaign file.
+
+Top-level tables: ``[campaign]``, ``[messages.<key>]``, ``[channels.<key>]``,
+``[targets.<key>]``, ``[regions]``, ``[teams]`` — see docs/campaign-file.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pendulum
+
+from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team, TeamMember
+from .clock import LOCAL_TZ
+from .config import ConfigContext
+from .errors import (
+    CampaignFileError,
+    ConfigError,
+    DataError,
+    PluginError,
+    Problem,
+    UnknownNameError,
+)
+from .messages import Message
+from .regions import Level, Region, RegionRegistry, canonical_code
+from .registry import Registry
+
+__all__ = ["load_campaign", "read_teams_csv"]
+
+TOP_LEVEL = ("campaign", "messages", "channels", "targets", "regions", "teams")
+
+
+@attrs.frozen
+class _CampaignSection:
+    id: str
+    title: str
+    start: pendulum.Date
+    end: pendulum.Date
+    timezone: str = LOCAL_TZ
+    reference: str = ""
+    description: str = ""
+
+
+@attrs.frozen
+class _MessageSection:
+    text: str
+    classification: str = "promotional"
+    classified_by: str | None = None
+    tags: list[str] = attrs.field(factory=list)
+    language: str = "vi"
+    audience: str | None = None
+
+
+@attrs.frozen
+class _RegionUnit:
+    code: Any
+    name: str
+    level: str
+    parent: Any = None
+    valid_from: pendulum.Date | None = None
+    valid_to: pendulum.Date | None = None
+
+
+@attrs.frozen
+class _RegionsSection:
+    province: Any = None
+    file: str | None = None
+    file_valid_from: pendulum.Date | None = None
+    file_valid_to: pendulum.Date | None = None
+    units: list[_RegionUnit] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class _TeamsSection:
+    file: str
+
+
+class _Collector:
+    """Runs each section's loader, keeping every problem instead of stopping at the first."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def run(self, fn: Callable[[], Any], default: Any = None) -> Any:
+        try:
+            return fn()
+        except CampaignFileError as exc:
+            self.problems.extend(exc.problems)
+        except ConfigError as exc:
+            self.problems.append(Problem(exc.key or "", exc.message, exc.line))
+        return default
+
+
+def load_campaign(path: str | Path, registry: Registry) -> Campaign:
+    """Read and check a campaign file; raise ``CampaignFileError`` listing every problem."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("campaign file not found", source=source) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = getattr(exc, "msg", str(exc))
+        raise CampaignFileError(source, [Problem("", f"invalid TOML: {message}", line)]) from None
+
+    ctx = ConfigContext(source=source, base_dir=path.parent.resolve())
+    found = _Collector(source)
+    for key in data:
+        if key not in TOP_LEVEL:
+            found.problems.append(
+                Problem(key, f"unknown top-level table (expected one of: {', '.join(TOP_LEVEL)})")
+            )
+
+    if "campaign" not in data:
+        found.problems.append(Problem("campaign", "required table [campaign] is missing"))
+        head = None
+    else:
+        head = found.run(lambda: ctx.child("campaign").structure(data["campaign"], _CampaignSection))
+    period = found.run(lambda: _period(head, ctx.child("campaign"))) if head else None
+
+    messages = found.run(lambda: _messages(data.get("messages", {}), ctx.child("messages")), {})
+    regions, province = found.run(
+        lambda: _regions(data.get("regions"), ctx.child("regions")), (RegionRegistry(), None)
+    )
+    teams = ()
+    if "teams" in data:
+        teams = found.run(lambda: _teams(data["teams"], ctx.child("teams"), regions), ())
+
+    channels: dict[str, ChannelPlan] = {}
+    for key, table in _tables(data.get("channels", {}), ctx.child("channels"), found):
+        plan = found.run(lambda k=key, t=table: _built(k, t, "channel", ctx.child("channels"), registry))
+        if plan is not None:
+            channels[key] = ChannelPlan(key=key, kind=plan[0], channel=plan[1])
+
+    targets: dict[str, KpiTarget] = {}
+    for key, table in _tables(data.get("targets", {}), ctx.child("targets"), found):
+        built = found.run(lambda k=key, t=table: _built(k, t, "kpi", ctx.child("targets"), registry))
+        if built is not None:
+            targets[key] = KpiTarget(key=key, kind=built[0], kpi=built[1])
+
+    if found.problems or head is None or period is None:
+        raise _located(source, text, found.problems)
+
+    campaign = Campaign(
+        id=head.id,
+        title=head.title,
+        period=period,
+        messages=messages,
+        channels=channels,
+        targets=targets,
+        regions=regions,
+        teams=teams,
+        province_code=province,
+        reference=head.reference,
+        source=source,
+    )
+    # Cross-checks that need the whole campaign (message keys, periods, teams …).
+    for group, items in (("channels", channels), ("targets", targets)):
+        for key, item in items.items():
+            obj = item.channel if isinstance(item, ChannelPlan) else item.kpi
+            check = getattr(obj, "check_campaign", None)
+            if check is not None:
+                found.run(lambda c=check, k=key, g=group: c(campaign, ctx.child(g).child(k)))
+    if found.problems:
+        raise _located(source, text, found.problems)
+    return campaign
+
+
+def _period(head: _CampaignSection, ctx: ConfigContext) -> Period:
+    try:
+        pendulum.timezone(head.timezone)
+    except Exception:
+        raise ctx.error(f"{head.timezone!r} is not a known timezone (e.g. 'Asia/Ho_Chi_Minh')", "timezone") from None
+    if head.end < head.start:
+        raise ctx.error(f"end {head.end} is before start {head.start}", "end")
+    return Period(start=head.start, end=head.end, timezone=head.timezone)
+
+
+def _tables(
+    data: Any, ctx: ConfigContext, found: _Collector
+) -> list[tuple[str, Mapping[str, Any]]]:
+    if not isinstance(data, Mapping):
+        found.problems.append(Problem(ctx.key, f"expected a table of tables, got {data!r}"))
+        return []
+    result = []
+    for key, table in data.items():
+        if not isinstance(table, Mapping):
+            found.problems.append(
+                Problem(ctx.path(key), f"expected a table [{ctx.key}.{key}], got {table!r}")
+            )
+        else:
+            result.append((key, table))
+    return result
+
+
+def _messages(data: Any, ctx: ConfigContext) -> dict[str, Message]:
+    found = _Collector(ctx.source)
+    messages: dict[str, Message] = {}
+    for key, table in _tables(data, ctx, found):
+        section = found.run(lambda t=table, k=key: ctx.child(k).structure(t, _MessageSection))
+        if section is None:
+            continue
+        try:
+            messages[key] = Message(
+                key=key,
+                text=section.text,
+                classification=section.classification,
+                classified_by=section.classified_by,
+                tags=frozenset(section.tags),
+                language=section.language,
+                audience=section.audience,
+            )
+        except ValueError as exc:
+            reason = str(exc)
+            if "Classification" in reason:
+                reason = (
+                    f"{section.classification!r} is not a classification "
+                    "(expected 'promotional' or 'public_notice')"
+                )
+            sub = "classification" if "classif" in reason else "text" if "text" in reason else None
+            found.problems.append(Problem(ctx.child(key).path(sub), reason))
+    if found.problems:
+        raise CampaignFileError(ctx.source, found.problems)
+    return messages
+
+
+def _regions(data: Any, ctx: ConfigContext) -> tuple[RegionRegistry, str | None]:
+    if data is None:
+        return RegionRegistry(), None
+    section = ctx.structure(data, _RegionsSection)
+    registry = RegionRegistry()
+    if section.file is not None:
+        file = ctx.resolve_file(section.file, "file")
+        try:
+            loaded = RegionRegistry.from_csv(
+                file, valid_from=section.file_valid_from, valid_to=section.file_valid_to
+            )
+        except DataError as exc:
+            raise ctx.error(str(exc), "file") from None
+        for region in loaded:
+            registry.add(region)
+    for i, unit in enumerate(section.units):
+        try:
+            registry.add(
+                Region(
+                    code=unit.code,
+                    name=unit.name,
+                    level=unit.level,
+                    parent_code=unit.parent,
+                    valid_from=unit.valid_from,
+                    valid_to=unit.valid_to,
+                )
+            )
+        except ValueError as exc:
+            raise ctx.error(str(exc), f"units[{i}]") from None
+    province = None
+    if section.province is not None:
+        try:
+            province = canonical_code(section.province)
+        except ValueError as exc:
+            raise ctx.error(str(exc), "province") from None
+    for region in registry:
+        if region.parent_code and region.parent_code not in registry and region.parent_code != province:
+            raise ctx.error(
+                f"unit {region.code} ({region.name}) names parent {region.parent_code}, "
+                "which is not a known unit"
+            )
+    return registry, province
+
+
+_TRUE = {"1", "true", "yes", "y", "x", "có", "co", "đã", "da"}
+_FALSE = {"", "0", "false", "no", "n", "không", "khong", "chưa", "chua"}
+TEAM_COLUMNS = ("team_code", "team_name", "commune_code", "member_name", "member_phone", "trained")
+
+
+def read_teams_csv(path: Path, regions: RegionRegistry) -> tuple[Team, ...]:
+    """Read one member per row: ``team_code,team_name,commune_code,member_name,member_phone,trained``."""
+    teams: dict[str, dict[str, Any]] = {}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in TEAM_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DataError(
+                f"missing column(s) {', '.join(missing)} (expected {','.join(TEAM_COLUMNS)})",
+                source=path.name,
+                line=1,
+            )
+        for row in reader:
+            line = reader.line_num
+            code = (row["team_code"] or "").strip()
+            if not code:
+                raise DataError("team_code is empty", source=path.name, line=line, column="team_code")
+            trained_raw = (row["trained"] or "").strip().lower()
+            if trained_raw not in _TRUE | _FALSE:
+                raise DataError(
+                    f"{row['trained']!r} is not yes/no (expected 1/0, true/false, yes/no, có/không)",
+                    source=path.name,
+                    line=line,
+                    column="trained",
+                )
+            commune = (row["commune_code"] or "").strip()
+            try:
+                commune = canonical_code(commune)
+            except ValueError as exc:
+                raise DataError(str(exc), source=path.name, line=line, column="commune_code") from None
+            if len(regions) and (
+                commune not in regions or regions.get(commune).level is not Level.COMMUNE
+            ):
+                raise DataError(
+                    f"{commune} is not a commune of the campaign's regions",
+                    source=path.name,
+                    line=line,
+                    column="commune_code",
+                )
+            team = teams.setdefault(
+                code, {"name": (row["team_name"] or code).strip(), "commune": commune, "members": []}
+            )
+            if team["commune"] != commune:
+                raise DataError(
+                    f"team {code} was in commune {team['commune']} on an earlier row, not {commune}",
+                    source=path.name,
+                    line=line,
+                    column="commune_code",
+                )
+            team["members"].append(
+                TeamMember(
+                    name=(row["member_name"] or "").strip(),
+                    trained=trained_raw in _TRUE,
+                    phone=(row["member_phone"] or "").strip() or None,
+                )
+            )
+    return tuple(
+        Team(code=code, name=t["name"], commune_code=t["commune"], members=tuple(t["members"]))
+        for code, t in teams.items()
+    )
+
+
+def _teams(data: Any, ctx: ConfigContext, regions: RegionRegistry) -> tuple[Team, ...]:
+    section = ctx.structure(data, _TeamsSection)
+    path = ctx.resolve_file(section.file, "file")
+    try:
+        return read_teams_csv(path, regions)
+    except DataError as exc:
+        raise ctx.error(str(exc), "file") from None
+
+
+def _built(
+    key: str, table: Mapping[str, Any], kind: str, ctx: ConfigContext, registry: Registry
+) -> tuple[str, Any]:
+    sub = ctx.child(key)
+    name = table.get("kind", key)
+    if not isinstance(name, str):
+        raise sub.error(f"{name!r} is not a string (expected the name of a {kind} class)", "kind")
+    try:
+        cls = registry.get(kind, name)
+    except UnknownNameError as exc:
+        raise sub.error(str(exc), "kind") from None
+    config = {k: v for k, v in table.items() if k != "kind"}
+    try:
+        return name, cls.from_config(config, sub)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"{kind} {name!r} ({cls.__module__}.{cls.__qualname__}) raised while reading "
+            f"{sub.key}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+# --- locating keys in the text ------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _locate(text: str, key: str) -> int | None:
+    """Best-effort line of ``key`` (``a.b.c[2]``): the ``c =`` line under ``[a.b]``, else the header.
+
+    tomllib reports lines only for syntax errors, so this scans the text: plain tables and
+    ``key =`` lines are found; inline tables and dotted keys fall back to the nearest header.
+    """
+    parts = [p for p in re.sub(r"\[\d+\]", "", key).split(".") if p]
+    if not parts:
+        return None
+    lines = text.splitlines()
+    headers = []
+    for number, line in enumerate(lines, 1):
+        match = _HEADER.match(line)
+        if match:
+            headers.append((number, ".".join(s.strip().strip('"') for s in match[1].split("."))))
+    for cut in range(len(parts), -1, -1):
+        table = ".".join(parts[:cut])
+        starts = [n for n, name in headers if name == table] if table else [0]
+        if not starts:
+            continue
+        start = starts[0]
+        if cut == len(parts):
+            return start or None
+        rest = parts[cut]
+        pattern = re.compile(rf'^\s*"?{re.escape(rest)}"?\s*[=.]')
+        for number in range(start + 1, len(lines) + 1):
+            if _HEADER.match(lines[number - 1]):
+                break
+            if pattern.match(lines[number - 1]):
+                return number
+        return start or None
+    return None
+
+
+def _located(source: str, text: str, problems: list[Problem]) -> CampaignFileError:
+    located = [
+        p if p.line is not None or not p.key else attrs.evolve(p, line=_locate(text, p.key))
+        for p in problems
+    ]
+    return CampaignFileError(source, located)
