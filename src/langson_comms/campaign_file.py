@@ -116,8 +116,9 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        message = getattr(exc, "msg", str(exc))
+        # Python < 3.14 puts the position only in the message: "… (at line 18, column 10)".
+        match = re.search(r"^(.*) \(at line (\d+), column \d+\)$", str(exc))
+        message, line = (match[1], int(match[2])) if match else (str(exc), None)
         raise CampaignFileError(source, [Problem("", f"invalid TOML: {message}", line)]) from None
 
     ctx = ConfigContext(source=source, base_dir=path.parent.resolve())

@@ -25,10 +25,19 @@ from cattrs.errors import (
     ForbiddenExtraKeysError,
     IterableValidationError,
 )
+from cattrs.gen import make_dict_structure_fn
 
 from .errors import CampaignFileError, ConfigError, Problem
 
-__all__ = ["ConfigContext", "Weekday", "converter", "parse_local_time"]
+__all__ = [
+    "ConfigContext",
+    "InvalidValue",
+    "Weekday",
+    "at_least",
+    "converter",
+    "parse_local_time",
+    "percentage",
+]
 
 T = TypeVar("T")
 
@@ -82,6 +91,30 @@ def parse_local_time(value: object) -> dt.time:
     raise ValueError(f"{value!r} is not a time of day (expected HH:MM, e.g. '14:30')")
 
 
+class InvalidValue(ValueError):
+    """Raised by validators: ``field`` is appended to the key path of the located error."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def at_least(minimum: int) -> Any:
+    """An attrs validator: the value is a number ``>= minimum``."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value < minimum:
+            raise InvalidValue(attribute.name, f"{value!r} is too small (expected at least {minimum})")
+
+    return check
+
+
+def percentage(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """An attrs validator: ``0 < value <= 100``."""
+    if not 0 < value <= 100:
+        raise InvalidValue(attribute.name, f"{value!r} is not a percentage (expected 0 < x ≤ 100)")
+
+
 def _strict(kind: type[Any], label: str) -> Any:
     def hook(value: Any, _: type[Any]) -> Any:
         # bool is an int subclass; TOML true must not pass as 1.
@@ -119,6 +152,18 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(dt.date, _date)
     conv.register_structure_hook(dt.time, lambda v, _: parse_local_time(v))
     conv.register_structure_hook(Weekday, lambda v, _: Weekday.parse(v))
+
+    def table_only(cls: type[Any]) -> Any:
+        inner = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
+
+        def hook(value: Any, target: type[Any]) -> Any:
+            if not isinstance(value, Mapping):
+                raise ValueError(f"expected a table, got {type(value).__name__} {value!r}")
+            return inner(value, target)
+
+        return hook
+
+    conv.register_structure_hook_factory(attrs.has, table_only)
     return conv
 
 
@@ -140,6 +185,14 @@ def _problems(exc: BaseException, key: str) -> Iterator[Problem]:
         return
     if isinstance(exc, KeyError):
         yield Problem(key, "required key is missing")
+        return
+    if isinstance(exc, InvalidValue):
+        yield Problem(f"{key}.{exc.field}" if key else exc.field, str(exc))
+        return
+    if len(exc.args) >= 2 and isinstance(exc.args[1], attrs.Attribute):
+        # attrs' own validators (in_, …) pass the attribute as the second argument.
+        name = exc.args[1].name
+        yield Problem(f"{key}.{name}" if key else name, str(exc.args[0]))
         return
     message = str(exc) if isinstance(exc, ValueError | TypeError) else repr(exc)
     yield Problem(key, message)

@@ -32,8 +32,11 @@ __all__ = [
     "BLOCK_ENV",
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
+    "check_pending",
     "make_plugin_manager",
     "plugin_hooks",
+    "plugin_name",
+    "register_plugin",
 ]
 
 ENTRY_POINT_GROUP = "langson_comms"
@@ -96,9 +99,8 @@ def make_plugin_manager(
             _register(pm, obj, ep.name)
 
     for obj in plugins:
-        name = getattr(obj, "__name__", None) or type(obj).__name__
-        if name not in blocked:
-            _register(pm, obj, name)
+        if plugin_name(obj) not in blocked:
+            register_plugin(pm, obj)
 
     check_pending(pm)
     return pm
@@ -106,6 +108,20 @@ def make_plugin_manager(
 
 def _ep_key(ep: importlib.metadata.EntryPoint) -> str:
     return ep.name
+
+
+def plugin_name(obj: object) -> str:
+    """The default name of a plugin object: a module's name, else its class's qualified name."""
+    if isinstance(obj, ModuleType):
+        return obj.__name__
+    return getattr(obj, "__name__", None) or f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def register_plugin(pm: pluggy.PluginManager, obj: object, name: str | None = None) -> str:
+    """Register ``obj`` under ``name`` (default: ``plugin_name(obj)``); return the name."""
+    name = name or plugin_name(obj)
+    _register(pm, obj, name)
+    return name
 
 
 def _register(pm: pluggy.PluginManager, obj: object, name: str) -> None:

@@ -35,11 +35,11 @@ class Level(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Level:
-        """Accept the GSO kinds too: city/town/district → district; ward/township/commune → commune."""
+        """Accept the GSO kinds too: city → district; ward, town (thị trấn), township → commune."""
         key = value.strip().lower()
         alias = {
             "city": "district",
-            "town": "district",
+            "town": "commune",
             "ward": "commune",
             "township": "commune",
             "commune": "commune",

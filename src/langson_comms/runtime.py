@@ -51,6 +51,24 @@ class Runtime:
             clock=clock or SystemClock(),
         )
 
+    def register(self, plugin: object, name: str | None = None) -> str:
+        """Register one more plugin, check its hook names and refresh the registry."""
+        from .plugins import check_pending, register_plugin
+
+        registered = register_plugin(self.plugin_manager, plugin, name)
+        try:
+            check_pending(self.plugin_manager)
+            self.registry = Registry.from_plugin_manager(self.plugin_manager)
+        except Exception:
+            self.plugin_manager.unregister(name=registered)
+            raise
+        return registered
+
+    def unregister(self, name: str) -> None:
+        """Remove a plugin by name and refresh the registry."""
+        self.plugin_manager.unregister(name=name)
+        self.registry = Registry.from_plugin_manager(self.plugin_manager)
+
     def load_campaign(self, path: str | Path) -> Campaign:
         """Load and check a campaign file with this runtime's plugins."""
         return load_campaign(path, self.registry)

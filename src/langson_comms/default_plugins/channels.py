@@ -14,7 +14,7 @@ import attrs
 
 from langson_comms import hookimpl
 from langson_comms.campaign import Campaign
-from langson_comms.config import ConfigContext
+from langson_comms.config import ConfigContext, at_least
 
 
 def _check_messages(keys: list[str], campaign: Campaign, ctx: ConfigContext, field: str) -> None:
@@ -24,23 +24,13 @@ def _check_messages(keys: list[str], campaign: Campaign, ctx: ConfigContext, fie
             raise ctx.error(f"{key!r} is not a message of this campaign (known: {known})", f"{field}[{i}]")
 
 
-def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{value} is not allowed for {attribute.name} (expected at least 1)")
-
-
-def _non_negative(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{value} is not allowed for {attribute.name} (expected 0 or more)")
-
-
 @attrs.frozen
 class PressChannel:
     """Newspaper and radio/TV reports, at least ``min_reports_per_week`` a week."""
 
     name: ClassVar[str] = "press"
     outlets: list[str] = attrs.field(validator=attrs.validators.min_len(1))
-    min_reports_per_week: int = attrs.field(default=1, validator=_positive)
+    min_reports_per_week: int = attrs.field(default=1, validator=at_least(1))
     topics: list[str] = attrs.field(factory=list)
     messages: list[str] = attrs.field(factory=list)
     owner: str = ""
@@ -63,7 +53,7 @@ class VisualChannel:
     name: ClassVar[str] = "visual"
     led_boards: bool = True
     website_banners: bool = True
-    video_clips: int = attrs.field(default=0, validator=_non_negative)
+    video_clips: int = attrs.field(default=0, validator=at_least(0))
     screens: list[str] = attrs.field(factory=list)
     messages: list[str] = attrs.field(factory=list)
     owner: str = ""

@@ -14,17 +14,7 @@ import attrs
 
 from langson_comms import hookimpl
 from langson_comms.campaign import Campaign
-from langson_comms.config import ConfigContext
-
-
-def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{value} is not allowed for {attribute.name} (expected at least 1)")
-
-
-def _percent(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0 < value <= 100:
-        raise ValueError(f"{value} is not a percentage for {attribute.name} (expected 0 < x ≤ 100)")
+from langson_comms.config import ConfigContext, at_least, percentage
 
 
 @attrs.frozen
@@ -32,7 +22,7 @@ class ReachTarget:
     """Total information reaches over the campaign (all channels)."""
 
     name: ClassVar[str] = "reach"
-    target: int = attrs.field(validator=_positive)
+    target: int = attrs.field(validator=at_least(1))
     channels: list[str] = attrs.field(factory=list)
 
     @classmethod
@@ -53,8 +43,8 @@ class ConversionTarget:
     """``installs`` successful account installs per ``per_reaches`` reaches."""
 
     name: ClassVar[str] = "conversion"
-    per_reaches: int = attrs.field(validator=_positive)
-    installs: int = attrs.field(default=1, validator=_positive)
+    per_reaches: int = attrs.field(validator=at_least(1))
+    installs: int = attrs.field(default=1, validator=at_least(1))
     reach_target: str | None = None
     platforms: list[str] = attrs.field(factory=list)
 
@@ -81,7 +71,7 @@ class CoverageTarget:
     """Share of the population reached by at least one channel."""
 
     name: ClassVar[str] = "coverage"
-    target_percent: float = attrs.field(validator=_percent)
+    target_percent: float = attrs.field(validator=percentage)
     population: int | None = None
     population_source: str = ""
 
@@ -99,7 +89,7 @@ class TeamTrainingTarget:
     """Share of community team members able to install and guide before field work."""
 
     name: ClassVar[str] = "team_training"
-    target_percent: float = attrs.field(validator=_percent)
+    target_percent: float = attrs.field(validator=percentage)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:

@@ -1,1 +1,24 @@
-"""The test kit for plugin authors (placeholder)."""
+"""The test kit for plugin authors.
+
+Installed with langson_comms and loaded by pytest through the ``pytest11`` entry point,
+so these fixtures are available in any project that has langson_comms installed:
+
+* ``runtime`` — a fresh ``Runtime`` with the built-in plugins only (no entry points) and
+  a ``FrozenClock`` at 2022-07-01 09:00 Asia/Ho_Chi_Minh;
+* ``register_plugin`` — ``register_plugin(obj, name=None)`` adds a plugin to that runtime
+  for one test (hook names checked, registry refreshed);
+* ``plugin_manager`` — that runtime's pluggy manager;
+* ``frozen_clock`` — the runtime's clock, to move with ``advance()``/``set()``;
+* ``config_context`` — a ``ConfigContext`` rooted in the test's ``tmp_path``.
+
+Contract-test mixins live in ``langson_comms.testing.contracts``: subclass one in a
+``Test…`` class, set the class attributes it asks for, and pytest runs the contract
+against your class.
+"""
+
+from __future__ import annotations
+
+from ..clock import FrozenClock
+from .contracts import ContributionContract
+
+__all__ = ["ContributionContract", "FrozenClock"]
