@@ -1,0 +1,5 @@
+"""``python -m langson_comms`` runs the CLI."""
+
+from langson_comms.cli import main
+
+main()

@@ -1,0 +1,94 @@
+"""The CLI, run as a user runs it: a subprocess, exit codes, one line per error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import MINIMAL
+from .test_plugins import fake_distribution
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "langson_comms", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.startswith("langson-comms, version ")
+
+
+def test_plugins_json_lists_builtins_and_entry_points() -> None:
+    result = run("plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    plugins = {p["name"]: p for p in json.loads(result.stdout)}
+    channels = plugins["langson_comms.default_plugins.channels"]
+    assert channels["builtin"] and channels["hooks"] == ["register_channels"]
+    assert channels["registers"]["channel"] == ["outreach", "press", "social", "visual"]
+    zalo = plugins["zalo"]
+    assert not zalo["builtin"] and zalo["distribution"] == "langson-comms-zalo 0.1.0"
+    assert zalo["hooks"] == ["register_channels", "register_commands"]
+    assert zalo["registers"] == {"channel": ["zalo_zns"]}
+
+
+def test_validate_ok_and_summary(tmp_path: Path) -> None:
+    (tmp_path / "campaign.toml").write_text(MINIMAL, encoding="utf-8")
+    result = run("validate", "campaign.toml", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["channels"]["press"] == {"kind": "press", "plan": "≥ 1 report(s)/week in Báo Lạng Sơn"}
+    assert summary["targets"]["reaches"]["target"] == "12,000,000 reaches"
+
+
+def test_validate_config_error_is_one_line_per_problem_exit_2(tmp_path: Path) -> None:
+    text = MINIMAL.replace('kind = "press"', 'kind = "pres"').replace("min_reports_per_week = 1", "min_reports_per_week = 0")
+    (tmp_path / "campaign.toml").write_text(text, encoding="utf-8")
+    result = run("validate", "campaign.toml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines == [
+        "error: campaign.toml:11: channels.press.kind: no channel named 'pres' "
+        "(known: outreach, press, social, visual, zalo_zns)",
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
+    missing = run("validate", "nope.toml", cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.strip() == "error: nope.toml: campaign file not found"
+    usage = run("validate")
+    assert usage.returncode == 2 and "error: Missing argument 'CAMPAIGN_FILE'" in usage.stderr
+
+
+def test_broken_plugin_is_one_line_and_debug_shows_traceback(tmp_path: Path) -> None:
+    fake_distribution(tmp_path, "broken-gateway", "raise RuntimeError('vendor SDK missing')\n")
+    env = {"PYTHONPATH": str(tmp_path)}
+    result = run("plugins", env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: plugin 'broken-gateway' (distribution broken-gateway) failed to import "
+        "broken_gateway: RuntimeError: vendor SDK missing"
+    ]
+    debug = run("--debug", "plugins", env=env)
+    assert debug.returncode == 2 and "Traceback (most recent call last)" in debug.stderr
+    blocked = run("plugins", env={**env, "LANGSON_COMMS_BLOCK_PLUGINS": "broken-gateway"})
+    assert blocked.returncode == 0
+
+
+def test_plugin_command_runs(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[channels.zalo]\nkind = "zalo_zns"\ntemplate_id = "231456"\nmessage = "value"\n'
+    (tmp_path / "campaign.toml").write_text(text, encoding="utf-8")
+    result = run("zalo", "preview", "campaign.toml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "zalo: Công dân số Xứ Lạng - Chủ nhân trong không gian số\n"
