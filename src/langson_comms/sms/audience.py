@@ -1,0 +1,494 @@
+"""Audience files: reading subscriber lists as offices export them, and the prepared file.
+
+``read_audience(path)`` streams one CSV file row by row in constant memory and yields an
+``AudienceRow`` per data row (blank lines are counted, not yielded).  It copes with:
+
+* encodings — a UTF-8 BOM, a UTF-16 BOM (LE or BE; BOM-less UTF-16 is recognised by its
+  zero bytes), else UTF-8, else the fallback (``cp1258``, Windows-1258, as Vietnamese
+  Windows exports it).  The choice is made lazily at the first non-ASCII line, so a
+  file whose first megabytes are ASCII is still read right.  Python's ``cp1258`` codec
+  does not compose: Windows-1258 writes tone marks as combining characters, so every
+  decoded line is normalised to NFC.  A line that does not decode is yielded with
+  ``problem`` set (it is quarantined, not lost);
+* CRLF, LF and a final line without a newline; quoted fields spanning lines (the row's
+  ``line`` is where it starts);
+* the delimiter — Excel's ``sep=;`` first line, else ``csv.Sniffer`` over the first
+  lines among ``, ; TAB |``, else the one most frequent in the header;
+* header aliases — the phone column may be called ``sdt``, ``SĐT``, ``so_dien_thoai``,
+  ``Số điện thoại``, ``phone``, ``msisdn``, ``mobile``, ``di động`` …; other columns are kept
+  as per-recipient fields under a normalised name (``Họ và tên`` → ``ten``, ``Xã/Phường``
+  → ``xa``, see ``FIELD_ALIASES``), for message templates.  A file without a header whose
+  first row holds a phone number is read with fields ``col1``, ``col2`` ….
+
+The prepared audience (``write_prepared``/``iter_prepared``) is the hand-over to the
+send engine: UTF-8 CSV with header ``msisdn,carrier_hint,source_file,source_line`` then
+the extra fields; msisdn in E.164.  The quarantine file holds
+``source_file,source_line,raw_value,reason_code,reason``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from ..errors import DataError
+from .encoding import strip_diacritics
+from .numbers import Carrier, NumberNormalizer
+
+__all__ = [
+    "FIELD_ALIASES",
+    "PHONE_ALIASES",
+    "PREPARED_COLUMNS",
+    "QUARANTINE_COLUMNS",
+    "AudienceFile",
+    "AudienceRow",
+    "PreparedRow",
+    "PreparedWriter",
+    "QuarantineWriter",
+    "header_key",
+    "iter_prepared",
+    "open_audience",
+    "read_audience",
+    "write_prepared",
+]
+
+PREPARED_COLUMNS = ("msisdn", "carrier_hint", "source_file", "source_line")
+QUARANTINE_COLUMNS = ("source_file", "source_line", "raw_value", "reason_code", "reason")
+
+#: Normalised header names (see ``header_key``) that mean "the phone number".
+PHONE_ALIASES: frozenset[str] = frozenset({
+    "sdt", "so_dt", "so_dien_thoai", "sodienthoai", "dien_thoai", "dt", "dtdd",
+    "dien_thoai_di_dong", "so_dien_thoai_di_dong", "di_dong", "so_di_dong", "so_thue_bao",
+    "thue_bao", "phone", "phone_number", "phonenumber", "mobile", "mobile_number",
+    "mobile_phone", "cell", "cellphone", "msisdn", "tel", "telephone", "so_dien_thoai_lien_he",
+})
+
+#: Normalised header names mapped to the field name templates use.
+FIELD_ALIASES: Mapping[str, str] = {
+    **dict.fromkeys(
+        ("ten", "ho_ten", "ho_va_ten", "hoten", "ten_cong_dan", "ho_ten_cong_dan", "name",
+         "full_name", "fullname"), "ten"),
+    **dict.fromkeys(
+        ("xa", "xa_phuong", "phuong_xa", "xa_phuong_thi_tran", "xa_thi_tran", "commune",
+         "ward"), "xa"),
+    **dict.fromkeys(("huyen", "quan_huyen", "huyen_thanh_pho", "district"), "huyen"),
+}
+
+_DELIMITERS = ",;\t|"
+_SNIFF_LINES = 20
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def header_key(name: str) -> str:
+    """``"Số điện thoại "`` → ``"so_dien_thoai"``: NFC, no diacritics, lower, ``_``-joined."""
+    plain = strip_diacritics(name.replace("\ufeff", "").strip()).lower()
+    return _NON_WORD.sub("_", plain).strip("_")
+
+
+@attrs.frozen
+class AudienceRow:
+    """One data row: where it came from, the raw phone value and the other fields.
+
+    ``problem`` is set when the row cannot be used as it stands (a line that does not
+    decode, more cells than the header); ``problem_code`` is its short code.
+    """
+
+    source: str
+    line: int
+    raw: str
+    fields: Mapping[str, str]
+    problem: str | None = None
+    problem_code: str | None = None
+
+
+@attrs.define
+class AudienceFile:
+    """What was learned about one file while reading it (filled in as it is read)."""
+
+    path: Path
+    source: str
+    encoding: str = "?"
+    delimiter: str = ","
+    header: tuple[str, ...] = ()
+    phone_column: str = ""
+    fields: tuple[str, ...] = ()
+    has_header: bool = True
+    rows: int = 0
+    blank_lines: int = 0
+    undecodable_lines: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.source,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "header": list(self.header),
+            "phone_column": self.phone_column,
+            "fields": list(self.fields),
+            "has_header": self.has_header,
+            "rows": self.rows,
+            "blank_lines": self.blank_lines,
+            "undecodable_lines": self.undecodable_lines,
+        }
+
+
+# --- decoding -----------------------------------------------------------------------------
+
+
+class _LineDecoder:
+    """Decodes byte lines; settles on UTF-8 or the fallback at the first non-ASCII line."""
+
+    def __init__(self, info: AudienceFile, encoding: str | None, fallback: str) -> None:
+        self.info = info
+        self.encoding = encoding  # None until settled
+        self.fallback = fallback
+        self.bad_lines: set[int] = set()
+        info.encoding = encoding or "ascii"
+
+    def decode(self, data: bytes, line_no: int) -> str:
+        if self.encoding is None:
+            if data.isascii():
+                return data.decode("ascii")
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                self.encoding = self.fallback
+            else:
+                self.encoding = "utf-8"
+                self.info.encoding = "utf-8"
+                return unicodedata.normalize("NFC", text)
+            self.info.encoding = self.fallback
+        try:
+            text = data.decode(self.encoding)
+        except UnicodeDecodeError:
+            self.bad_lines.add(line_no)
+            self.info.undecodable_lines += 1
+            text = data.decode(self.encoding, errors="replace")
+        return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def _byte_lines(handle: IO[bytes]) -> Iterator[bytes]:
+    # Split on LF only (CRLF keeps its CR, which the csv module handles).
+    yield from handle
+
+
+def _text_lines(
+    path: Path, info: AudienceFile, encoding: str | None, fallback: str
+) -> tuple[Iterator[str], _LineDecoder | None]:
+    """Open ``path`` and return an iterator of decoded physical lines (with endings)."""
+    handle = path.open("rb")
+    head = handle.read(4)
+    handle.seek(0)
+    utf16 = None
+    if encoding is None:
+        if head.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            utf16 = "utf-16"
+        elif len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0:
+            utf16 = "utf-16-le"
+        elif len(head) >= 4 and head[0] == 0 and head[2] == 0 and head[1] != 0:
+            utf16 = "utf-16-be"
+    elif encoding.lower().replace("_", "-") in ("utf-16", "utf-16-le", "utf-16-be"):
+        utf16 = encoding
+    if utf16 is not None:
+        info.encoding = utf16
+        text = io.TextIOWrapper(handle, encoding=utf16, newline="")
+
+        def utf16_lines() -> Iterator[str]:
+            with text:
+                for line in text:
+                    yield line if line.isascii() else unicodedata.normalize("NFC", line)
+
+        return utf16_lines(), None
+
+    decoder = _LineDecoder(info, encoding, fallback)
+
+    def lines() -> Iterator[str]:
+        with handle:
+            for number, data in enumerate(_byte_lines(handle), start=1):
+                if number == 1 and data.startswith(codecs.BOM_UTF8):
+                    data = data[len(codecs.BOM_UTF8):]
+                yield decoder.decode(data, number)
+
+    return lines(), decoder
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _sniff(lines: Sequence[str]) -> str:
+    header = next((ln for ln in lines if ln.strip()), "")
+    sample = "".join(lines)
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        found = ""
+    if found and found in header:
+        return found
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _unique(keys: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, int] = {}
+    result = []
+    for position, key in enumerate(keys, start=1):
+        key = key or f"col{position}"
+        if key in seen:
+            seen[key] += 1
+            key = f"{key}_{seen[key]}"
+        else:
+            seen[key] = 1
+        result.append(key)
+    return tuple(result)
+
+
+def open_audience(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    fallback_encoding: str = "cp1258",
+    delimiter: str | None = None,
+    phone_column: str | None = None,
+    normalizer: NumberNormalizer | None = None,
+    source: str | None = None,
+) -> tuple[AudienceFile, Iterator[AudienceRow]]:
+    """Open one audience file: read its header now, rows lazily.
+
+    Returns the file's description (encoding, delimiter, header, fields — counts grow
+    while rows are read) and the row iterator.  Raises ``DataError`` (naming the file
+    and line) when no phone column can be found.
+    """
+    path = Path(path)
+    info = AudienceFile(path=path, source=source or str(path))
+    try:
+        codecs.lookup(fallback_encoding)
+        if encoding is not None:
+            codecs.lookup(encoding)
+    except LookupError as exc:
+        raise DataError(f"unknown encoding: {exc}", source=info.source) from None
+    if not path.is_file():
+        raise DataError("audience file not found", source=info.source)
+    lines, decoder = _text_lines(path, info, encoding, fallback_encoding)
+
+    # Look ahead a few lines for "sep=" and the delimiter; they are replayed to csv.
+    buffered: list[str] = []
+    for line in lines:
+        buffered.append(line)
+        if len(buffered) >= _SNIFF_LINES:
+            break
+    skip = 0
+    first = buffered[0].strip() if buffered else ""
+    if delimiter is None and first.lower().startswith("sep=") and len(first) == 5:
+        delimiter = first[4]
+        skip = 1
+    if delimiter is None:
+        delimiter = _sniff(buffered[skip:])
+    info.delimiter = delimiter
+
+    def replay() -> Iterator[str]:
+        yield from buffered
+        yield from lines
+
+    reader = csv.reader(replay(), delimiter=delimiter, skipinitialspace=True, strict=False)
+    for _ in range(skip):
+        next(reader, None)
+
+    # Header: the first non-blank row.
+    header_cells: list[str] | None = None
+    header_start = header_end = reader.line_num
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            header_cells = cells
+            header_start, header_end = header_end + 1, reader.line_num
+            break
+        info.blank_lines += reader.line_num - header_end
+        header_end = reader.line_num
+    if header_cells is None:
+        return info, iter(())
+
+    normalizer = normalizer or NumberNormalizer()
+    keys = [header_key(c) for c in header_cells]
+    phone_index = _phone_index(keys, phone_column, info.source, header_start)
+    first_row: tuple[int, list[str]] | None = None
+    if phone_index is None:
+        # No header? Then a phone number in the first row tells which column it is.
+        for index, cell in enumerate(header_cells):
+            if normalizer(cell).e164 is not None:
+                phone_index = index
+                break
+        if phone_index is None:
+            found = ", ".join(c.strip() for c in header_cells)
+            raise DataError(
+                f"no phone column in the header (found: {found}; expected one of sdt, "
+                "so_dien_thoai, số điện thoại, phone, msisdn, mobile …, or name it with "
+                "--phone-column)",
+                source=info.source, line=header_start,
+            )
+        info.has_header = False
+        first_row = (header_start, header_cells)
+        keys = [f"col{i}" for i in range(1, len(header_cells) + 1)]
+    field_keys = [FIELD_ALIASES.get(k, k) for k in keys]
+    field_keys[phone_index] = "\0phone"
+    unique = _unique(field_keys)
+    info.header = tuple(c.strip() for c in header_cells) if info.has_header else ()
+    info.phone_column = header_cells[phone_index].strip() if info.has_header else keys[phone_index]
+    width = len(unique)
+    info.fields = tuple(k for k in unique if k != "\0phone")
+    bad_lines = decoder.bad_lines if decoder is not None else set()
+    source_name = info.source
+    encoding_name = decoder.encoding if decoder is not None else info.encoding
+
+    def make_row(start: int, end: int, cells: list[str]) -> AudienceRow:
+        info.rows += 1
+        raw = cells[phone_index].strip() if phone_index < len(cells) else ""
+        fields = {
+            key: cells[i].strip()
+            for i, key in enumerate(unique)
+            if i < len(cells) and i != phone_index
+        }
+        problem = code = None
+        if bad_lines and any(n in bad_lines for n in range(start, end + 1)):
+            code = "undecodable"
+            problem = (f"line is not valid {decoder.encoding if decoder else encoding_name} "
+                       "text (undecodable bytes replaced)")
+        elif len(cells) > width and any(c.strip() for c in cells[width:]):
+            code = "misaligned"
+            problem = (f"row has {len(cells)} cells but the header has {width} "
+                       "(an unquoted delimiter inside a value?)")
+        return AudienceRow(source_name, start, raw, fields, problem, code)
+
+    def rows() -> Iterator[AudienceRow]:
+        if first_row is not None:
+            yield make_row(first_row[0], header_end, first_row[1])
+        previous = header_end
+        for cells in reader:
+            start, previous = previous + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                info.blank_lines += previous - start + 1
+                continue
+            yield make_row(start, previous, cells)
+
+    return info, rows()
+
+
+def _phone_index(
+    keys: Sequence[str], phone_column: str | None, source: str, line: int
+) -> int | None:
+    if phone_column is not None:
+        wanted = header_key(phone_column)
+        for index, key in enumerate(keys):
+            if key == wanted:
+                return index
+        raise DataError(
+            f"no column {phone_column!r} in the header (found: {', '.join(keys)})",
+            source=source, line=line, column=phone_column,
+        )
+    for index, key in enumerate(keys):
+        if key in PHONE_ALIASES:
+            return index
+    return None
+
+
+def read_audience(path: str | Path, **options: Any) -> Iterator[AudienceRow]:
+    """Yield the data rows of one audience file (see ``open_audience`` for options)."""
+    _, rows = open_audience(path, **options)
+    yield from rows
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class PreparedRow:
+    """One row of a prepared audience file."""
+
+    msisdn: str
+    carrier_hint: Carrier
+    source_file: str
+    source_line: int
+    fields: Mapping[str, str]
+
+
+class PreparedWriter:
+    """Writes the prepared audience: UTF-8 CSV, header then one row per recipient."""
+
+    def __init__(self, handle: IO[str], fields: Sequence[str]) -> None:
+        self.fields = tuple(f for f in fields if f not in PREPARED_COLUMNS)
+        self._writer = csv.writer(handle, lineterminator="\n")
+        self._writer.writerow((*PREPARED_COLUMNS, *self.fields))
+        self.count = 0
+
+    def write(
+        self, msisdn: str, carrier_hint: str, source_file: str, source_line: int,
+        fields: Mapping[str, str],
+    ) -> None:
+        self._writer.writerow(
+            (msisdn, carrier_hint, source_file, source_line,
+             *(fields.get(f, "") for f in self.fields))
+        )
+        self.count += 1
+
+
+def write_prepared(path: str | Path, rows: Iterable[PreparedRow], fields: Sequence[str]) -> int:
+    """Write ``rows`` to ``path``; returns how many were written."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = PreparedWriter(handle, fields)
+        for row in rows:
+            writer.write(row.msisdn, row.carrier_hint, row.source_file, row.source_line,
+                         row.fields)
+        return writer.count
+
+
+def iter_prepared(path: str | Path) -> Iterator[PreparedRow]:
+    """Read a prepared audience file back, checking its header and every msisdn."""
+    source = str(path)
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or tuple(header[:4]) != PREPARED_COLUMNS:
+            raise DataError(
+                f"not a prepared audience file: header must start with "
+                f"{','.join(PREPARED_COLUMNS)} (got {','.join(header or [])!r})",
+                source=source, line=1,
+            )
+        extra = header[4:]
+        for cells in reader:
+            line = reader.line_num
+            if len(cells) != len(header):
+                raise DataError(f"expected {len(header)} cells, got {len(cells)}",
+                                source=source, line=line)
+            msisdn = cells[0]
+            if not (msisdn.startswith("+84") and msisdn[1:].isdigit()):
+                raise DataError("msisdn is not E.164 (+84…)", source=source, line=line,
+                                column="msisdn", value=msisdn)
+            try:
+                carrier = Carrier(cells[1])
+                source_line = int(cells[3])
+            except ValueError as exc:
+                raise DataError(str(exc), source=source, line=line) from None
+            yield PreparedRow(msisdn, carrier, cells[2], source_line, dict(zip(extra, cells[4:],
+                                                                              strict=True)))
+
+
+class QuarantineWriter:
+    """Writes quarantined rows: file, line, raw value, reason code and reason."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self._writer = csv.writer(handle, lineterminator="\n")
+        self._writer.writerow(QUARANTINE_COLUMNS)
+        self.count = 0
+
+    def write(self, source: str, line: int, raw: str, code: str, reason: str) -> None:
+        self._writer.writerow((source, line, raw, code, reason))
+        self.count += 1
