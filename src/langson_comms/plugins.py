@@ -46,6 +46,7 @@ BLOCK_ENV = "LANGSON_COMMS_BLOCK_PLUGINS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "langson_comms.default_plugins.channels",
     "langson_comms.default_plugins.kpis",
+    "langson_comms.default_plugins.sms_policies",
 )
 
 

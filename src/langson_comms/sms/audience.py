@@ -50,6 +50,7 @@ __all__ = [
     "QUARANTINE_COLUMNS",
     "AudienceFile",
     "AudienceRow",
+    "NumberList",
     "PreparedRow",
     "PreparedWriter",
     "QuarantineWriter",
@@ -492,3 +493,62 @@ class QuarantineWriter:
     def write(self, source: str, line: int, raw: str, code: str, reason: str) -> None:
         self._writer.writerow((source, line, raw, code, reason))
         self.count += 1
+
+
+# --- suppression lists --------------------------------------------------------------------
+
+
+class NumberList:
+    """A set of mobile numbers (an opt-out or Do-Not-Call list), kept as integers.
+
+    Read with the same reader as audiences (any encoding, delimiter, header alias, or a
+    bare column of numbers).  Entries that are not valid mobile numbers cannot match a
+    recipient; they are counted in ``unusable`` (and the first few kept in
+    ``unusable_examples``) so the plan can show them.
+    """
+
+    def __init__(self, numbers: Iterable[int] = (), *, source: str = "") -> None:
+        self._numbers = set(numbers)
+        self.source = source
+        self.unusable = 0
+        self.unusable_examples: list[str] = []
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, normalizer: NumberNormalizer | None = None,
+                  **options: Any) -> NumberList:
+        normalizer = normalizer or NumberNormalizer()
+        result = cls(source=str(path))
+        for row in read_audience(path, normalizer=normalizer, **options):
+            number = normalizer(row.raw)
+            if number.ok and number.e164 is not None:
+                result._numbers.add(int(number.e164[3:]))
+            else:
+                result.unusable += 1
+                if len(result.unusable_examples) < 5:
+                    result.unusable_examples.append(f"line {row.line}: {row.raw!r} ({number.reason})")
+        return result
+
+    @classmethod
+    def from_numbers(cls, values: Iterable[str], *, source: str = "") -> NumberList:
+        normalizer = NumberNormalizer()
+        result = cls(source=source)
+        for value in values:
+            number = normalizer(value)
+            if number.ok and number.e164 is not None:
+                result._numbers.add(int(number.e164[3:]))
+            else:
+                result.unusable += 1
+        return result
+
+    def update(self, other: NumberList) -> None:
+        """Add every number of ``other`` (and its unusable count)."""
+        self._numbers |= other._numbers
+        self.unusable += other.unusable
+        self.unusable_examples.extend(other.unusable_examples[: 5 - len(self.unusable_examples)])
+
+    def __contains__(self, msisdn: object) -> bool:
+        """``"+84912345678" in numbers``: E.164 strings only."""
+        return isinstance(msisdn, str) and msisdn[3:].isdigit() and int(msisdn[3:]) in self._numbers
+
+    def __len__(self) -> int:
+        return len(self._numbers)
