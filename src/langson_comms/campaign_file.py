@@ -15,6 +15,7 @@ import csv
 import re
 import tomllib
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -146,13 +147,13 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
 
     channels: dict[str, ChannelPlan] = {}
     for key, table in _tables(data.get("channels", {}), ctx.child("channels"), found):
-        plan = found.run(lambda k=key, t=table: _built(k, t, "channel", ctx.child("channels"), registry))
+        plan = found.run(partial(_built, key, table, "channel", ctx.child("channels"), registry))
         if plan is not None:
             channels[key] = ChannelPlan(key=key, kind=plan[0], channel=plan[1])
 
     targets: dict[str, KpiTarget] = {}
     for key, table in _tables(data.get("targets", {}), ctx.child("targets"), found):
-        built = found.run(lambda k=key, t=table: _built(k, t, "kpi", ctx.child("targets"), registry))
+        built = found.run(partial(_built, key, table, "kpi", ctx.child("targets"), registry))
         if built is not None:
             targets[key] = KpiTarget(key=key, kind=built[0], kpi=built[1])
 
@@ -178,7 +179,7 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
             obj = item.channel if isinstance(item, ChannelPlan) else item.kpi
             check = getattr(obj, "check_campaign", None)
             if check is not None:
-                found.run(lambda c=check, k=key, g=group: c(campaign, ctx.child(g).child(k)))
+                found.run(partial(check, campaign, ctx.child(group).child(key)))
     if found.problems:
         raise _located(source, text, found.problems)
     return campaign
@@ -215,7 +216,7 @@ def _messages(data: Any, ctx: ConfigContext) -> dict[str, Message]:
     found = _Collector(ctx.source)
     messages: dict[str, Message] = {}
     for key, table in _tables(data, ctx, found):
-        section = found.run(lambda t=table, k=key: ctx.child(k).structure(t, _MessageSection))
+        section = found.run(partial(ctx.child(key).structure, table, _MessageSection))
         if section is None:
             continue
         try:

@@ -52,6 +52,10 @@ class Level(enum.StrEnum):
             ) from None
 
 
+def _level(value: str | Level) -> Level:
+    return value if isinstance(value, Level) else Level.parse(value)
+
+
 def _optional_code(value: object) -> str | None:
     return None if value in (None, "") else canonical_code(value)
 
@@ -62,7 +66,7 @@ class Region:
 
     code: str = attrs.field(converter=canonical_code)
     name: str
-    level: Level = attrs.field(converter=Level.parse)
+    level: Level = attrs.field(converter=_level)
     parent_code: str | None = attrs.field(default=None, converter=_optional_code)
     valid_from: pendulum.Date | None = None
     valid_to: pendulum.Date | None = None
