@@ -27,7 +27,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from .errors import CampaignFileError, ConfigError, Problem
+from .errors import CampaignFileError, Problem
 
 __all__ = [
     "ConfigContext",
@@ -253,16 +253,3 @@ class ConfigContext:
         if not path.is_file():
             raise self.error(f"file {value!r} not found (looked for {path})", key)
         return path
-
-
-def check_period(ctx: ConfigContext, start: pendulum.Date, end: pendulum.Date) -> None:
-    """Raise a located error unless ``start <= end``."""
-    if end < start:
-        raise ctx.error(f"end {end} is before start {start}", "end")
-
-
-def as_config_error(exc: ConfigError, source: str) -> CampaignFileError:
-    """Wrap a plain ConfigError raised by a plugin so it names the campaign file."""
-    if isinstance(exc, CampaignFileError):
-        return exc
-    return CampaignFileError(source, [Problem(exc.key or "", exc.message, exc.line)])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pluggy
@@ -72,7 +71,3 @@ class Runtime:
     def load_campaign(self, path: str | Path) -> Campaign:
         """Load and check a campaign file with this runtime's plugins."""
         return load_campaign(path, self.registry)
-
-    def build(self, kind: str, name: str, config: Mapping[str, Any], context: Any) -> Any:
-        """Instantiate the ``kind`` class registered as ``name`` from its configuration."""
-        return self.registry.get(kind, name).from_config(config, context)
