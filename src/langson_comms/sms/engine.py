@@ -1,0 +1,524 @@
+"""The SMS dispatch engine: from ledger rows to carrier ids, resumably and within limits.
+
+One ``DispatchEngine`` sends one campaign message.  Its main loop claims due rows from
+the ledger in batches (marking them ``submitted``), renders them, asks the compliance
+policies (holds go back to the ledger with their ``until``: quiet hours are a hold, so
+the engine sleeps until the window opens and goes on by itself), routes each row by its
+carrier hint to a gateway *lane*, and lanes send.  A lane is one gateway with its own
+rate limiter (messages and segments per second), circuit breaker and ``concurrency``
+workers.  When a primary gateway's breaker is open, rows go to the fallback gateways.
+
+Outcomes are written back in batches (``flush_rows`` rows or ``flush_interval``
+seconds): accepted with the carrier id; transient errors back to ``queued`` with an
+exponential, jittered backoff (at least the ``Retry-After``) until ``max_attempts``;
+permanent errors ``failed`` with the reason, never retried; rows whose next try would
+fall after ``send_by`` ``expired``.  A crash (kill -9) leaves at most the rows in flight
+``submitted``; the next run puts them back to ``queued`` with the same idempotency key.
+
+Pause and cancel come from the ledger's control table (so another process — ``sms
+pause`` — can steer a running sender) or from ``pause()``/``cancel()``; ``stop()``
+(SIGINT/SIGTERM) stops claiming, waits for requests in flight and records them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import pendulum
+
+from ..clock import Clock, SystemClock
+from ..errors import (
+    DataError,
+    GatewayError,
+    LangsonCommsError,
+    PermanentGatewayError,
+    TransientGatewayError,
+)
+from ..messages import Message
+from .breaker import BreakerState, CircuitBreaker
+from .encoding import Encoding, SmsCost, analyse
+from .gateway import OutgoingSms, SmsGateway, SubmitResult
+from .ledger import LedgerSendHistory, LedgerStore, QueuedSms, Result, SmsState
+from .policies import Action, PolicyContext, PolicySet, SmsItem
+from .ratelimit import RateLimiter, clock_seconds
+from .render import MessageRenderer, RenderedSms
+
+__all__ = ["DispatchEngine", "DispatchSummary", "RetryPolicy", "Routing"]
+
+#: HTTP statuses after which sending cannot go on without an operator (credentials).
+FATAL_STATUSES = frozenset({401, 403})
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Exponential backoff with jitter: try ``n`` waits ``base_delay * 2**(n-1)`` (capped
+    at ``max_delay``) less a random share up to ``jitter``; at least the Retry-After."""
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 300.0
+    jitter: float = 0.5
+
+    def delay(self, attempts: int, rng: random.Random, retry_after: float | None = None) -> float:
+        raw = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+        wait = raw * (1.0 - self.jitter * rng.random())
+        return max(wait, retry_after or 0.0)
+
+
+@attrs.frozen
+class Routing:
+    """Carrier hint → gateway id; ``default`` for unrouted carriers; ``fallback`` in order."""
+
+    routes: Mapping[str, str] = attrs.field(factory=dict)
+    default: str | None = None
+    fallback: tuple[str, ...] = ()
+
+    def candidates(self, carrier_hint: str) -> tuple[str, ...]:
+        first = self.routes.get(carrier_hint, self.default)
+        order = ([first] if first else []) + [g for g in self.fallback if g != first]
+        return tuple(order)
+
+
+@attrs.frozen
+class DispatchSummary:
+    """How a run ended: ``completed``, ``cancelled``, ``stopped`` (signal), ``deadline``."""
+
+    outcome: str
+    counts: Mapping[str, int]
+    stats: Mapping[str, int]
+    elapsed: float
+    recovered: int = 0
+
+
+@attrs.frozen(slots=True)
+class _Pending:
+    row: QueuedSms
+    sms: OutgoingSms
+    candidates: tuple[str, ...]
+
+
+class _Lane:
+    def __init__(self, gateway: SmsGateway, clock: Clock, threshold: int, reset_after: float,
+                 monotonic: Callable[[], float]) -> None:
+        caps = gateway.capabilities
+        self.gateway = gateway
+        self.limiter = RateLimiter(caps.rate_msgs, caps.rate_segments, burst=caps.burst,
+                                   monotonic=monotonic, sleep=clock.sleep)
+        self.breaker = CircuitBreaker(threshold, reset_after, monotonic=monotonic)
+        self.queue: asyncio.Queue[list[_Pending] | None] = asyncio.Queue(caps.concurrency * 2)
+        self.workers: list[asyncio.Task[None]] = []
+
+    @property
+    def usable(self) -> bool:
+        return self.breaker.state is not BreakerState.OPEN
+
+
+class DispatchEngine:
+    """Sends one campaign message to the rows of the ledger (see the module docstring)."""
+
+    def __init__(
+        self,
+        ledger: LedgerStore,
+        gateways: Mapping[str, SmsGateway],
+        routing: Routing,
+        *,
+        campaign: str,
+        message: Message,
+        renderer: Callable[[Mapping[str, str]], RenderedSms] | None = None,
+        policies: PolicySet | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        send_by: pendulum.DateTime | None = None,
+        sender: str | None = None,
+        claim_size: int = 500,
+        flush_rows: int = 1000,
+        flush_interval: float = 0.1,
+        idle_poll: float = 1.0,
+        breaker_threshold: int = 5,
+        breaker_reset: float = 10.0,
+        seed: int | None = None,
+    ) -> None:
+        if not gateways:
+            raise LangsonCommsError("the engine needs at least one gateway")
+        for gid in {*routing.routes.values(), *routing.fallback,
+                    *([routing.default] if routing.default else [])}:
+            if gid not in gateways:
+                raise LangsonCommsError(
+                    f"routing names gateway {gid!r}, which is not configured "
+                    f"(gateways: {', '.join(sorted(gateways))})"
+                )
+        self.ledger = ledger
+        self.gateways = dict(gateways)
+        self.routing = routing
+        self.campaign = campaign
+        self.message = message
+        self.clock = clock or SystemClock()
+        self.retry = retry or RetryPolicy()
+        self.send_by = send_by
+        self.sender = sender
+        self.claim_size = claim_size
+        self.flush_rows = flush_rows
+        self.flush_interval = flush_interval
+        self.idle_poll = idle_poll
+        self.policies = policies or PolicySet(())
+        self._msg_policies = self.policies.of_scope("message")
+        self._rcp_policies = self.policies.of_scope("recipient")
+        self._history = LedgerSendHistory(ledger)
+        self._render = renderer or MessageRenderer(message).render
+        self._analyse = functools.lru_cache(maxsize=4096)(analyse)
+        self._rng = random.Random(seed)
+        self._seconds = clock_seconds(self.clock)
+        self._lanes = {
+            gid: _Lane(g, self.clock, breaker_threshold, breaker_reset, self._seconds)
+            for gid, g in self.gateways.items()
+        }
+        self._results: list[Result] = []
+        self._last_flush = time.monotonic()
+        self._stop = False
+        self._draining = False
+        self._sending = 0
+        self._paused = False
+        self._cancelled = False
+        self._fatal: GatewayError | None = None
+        self.stats: Counter[str] = Counter()
+
+    # -- steering ----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming; requests in flight finish and are recorded (SIGINT/SIGTERM)."""
+        self._stop = True
+
+    def pause(self) -> None:
+        self.ledger.set_control(self.campaign, self.message.key, "paused")
+
+    def resume(self) -> None:
+        self.ledger.set_control(self.campaign, self.message.key, "running")
+
+    def cancel(self) -> None:
+        self.ledger.set_control(self.campaign, self.message.key, "cancelled")
+
+    # -- results -----------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def _add(self, results: Iterable[Result]) -> None:
+        self._results.extend(results)
+        if len(self._results) >= self.flush_rows:
+            self._flush()
+
+    def _maybe_flush(self) -> None:
+        if self._results and time.monotonic() - self._last_flush >= self.flush_interval:
+            self._flush()
+
+    def _flush(self) -> None:
+        results, self._results = self._results, []
+        self._last_flush = time.monotonic()
+        if results:
+            self.ledger.record(results, self._now())
+
+    # -- preparing rows ----------------------------------------------------------------
+
+    def _cost(self, text: str) -> SmsCost:
+        return self._analyse(text)
+
+    def _prepare(self, rows: Sequence[QueuedSms], now: pendulum.DateTime) -> list[_Pending]:
+        """Render and check rows; returns the ones to send, records the others."""
+        ctx = PolicyContext(now=now, history=self._history)
+        deadline = self.send_by.timestamp() if self.send_by is not None else None
+        message_outcomes: dict[str, Any] = {}
+        ready: list[_Pending] = []
+        held: list[Result] = []
+        for row in rows:
+            fields = row.fields or {}
+            try:
+                rendered = self._render(fields)
+            except DataError as exc:
+                held.append(Result(row.id, SmsState.FAILED, attempted=False,
+                                   reason=f"render: {exc.message}"))
+                self.stats["failed"] += 1
+                continue
+            text, cost = rendered.text, rendered.cost
+            until: pendulum.DateTime | None = None
+            if self._msg_policies.policies:
+                outcome = message_outcomes.get(text)
+                if outcome is None:
+                    outcome = self._msg_policies.evaluate(SmsItem(self.message, text), ctx)
+                    message_outcomes[text] = outcome
+                if outcome.action is Action.SUPPRESS:
+                    held.append(self._suppressed(row, outcome))
+                    continue
+                if outcome.action is Action.HOLD:
+                    until = outcome.until
+                elif outcome.text != text:
+                    text, cost = outcome.text, self._cost(outcome.text)
+            if until is None and self._rcp_policies.policies:
+                outcome = self._rcp_policies.evaluate(
+                    SmsItem(self.message, text, row.msisdn, fields), ctx
+                )
+                if outcome.action is Action.SUPPRESS:
+                    held.append(self._suppressed(row, outcome))
+                    continue
+                if outcome.action is Action.HOLD:
+                    until = outcome.until
+                elif outcome.text != text:
+                    text, cost = outcome.text, self._cost(outcome.text)
+            if until is not None:
+                deciding = outcome.deciding
+                why = deciding.describe() if deciding is not None else "held"
+                if deadline is not None and until.timestamp() >= deadline:
+                    held.append(Result(row.id, SmsState.EXPIRED, attempted=False,
+                                       reason=f"send-by deadline falls inside a hold: {why}"))
+                    self.stats["expired"] += 1
+                else:
+                    held.append(Result(row.id, SmsState.QUEUED, attempted=False,
+                                       reason=why, next_at=until.timestamp()))
+                    self.stats["held"] += 1
+                continue
+            unicode = cost.encoding is Encoding.UCS2
+            candidates = tuple(
+                gid for gid in self.routing.candidates(row.carrier_hint)
+                if (not unicode or self.gateways[gid].capabilities.supports_unicode)
+                and cost.segments <= self.gateways[gid].capabilities.max_parts
+            )
+            if not candidates:
+                held.append(Result(row.id, SmsState.FAILED, attempted=False, segments=cost.segments,
+                                   reason=f"no gateway takes this message ({cost.encoding}, "
+                                          f"{cost.segments} parts) for carrier {row.carrier_hint}"))
+                self.stats["failed"] += 1
+                continue
+            sms = OutgoingSms(row.id, row.msisdn, text, cost.segments, unicode,
+                              row.idempotency_key, self.sender)
+            ready.append(_Pending(row, sms, candidates))
+        self._add(held)
+        return ready
+
+    def _suppressed(self, row: QueuedSms, outcome: Any) -> Result:
+        deciding = outcome.deciding
+        self.stats["suppressed"] += 1
+        return Result(row.id, SmsState.SUPPRESSED, attempted=False,
+                      reason=deciding.describe() if deciding is not None else "suppressed")
+
+    # -- routing and sending -----------------------------------------------------------
+
+    async def _dispatch(self, pending: list[_Pending]) -> None:
+        by_lane: dict[str, list[_Pending]] = {}
+        parked: list[Result] = []
+        for item in pending:
+            lane_id = next((g for g in item.candidates if self._lanes[g].usable), None)
+            if lane_id is None:
+                retry_at = min(self._lanes[g].breaker.retry_at for g in item.candidates)
+                wait = max(0.0, retry_at - self._seconds())
+                parked.append(Result(item.row.id, SmsState.QUEUED, attempted=False,
+                                     reason="every gateway for this carrier is failing "
+                                            "(circuit open)", next_at=self._now() + wait))
+                continue
+            by_lane.setdefault(lane_id, []).append(item)
+        self._add(parked)
+        for lane_id, items in by_lane.items():
+            lane = self._lanes[lane_id]
+            size = lane.gateway.capabilities.max_batch
+            for start in range(0, len(items), size):
+                await lane.queue.put(items[start : start + size])
+
+    async def _worker(self, lane: _Lane) -> None:
+        while True:
+            chunk = await lane.queue.get()
+            if chunk is None:
+                return
+            if self._stop or self._draining or self._fatal is not None:
+                self._add(Result(p.row.id, SmsState.QUEUED, attempted=False) for p in chunk)
+                continue
+            self._sending += 1
+            try:
+                await lane.limiter.acquire(len(chunk), sum(p.sms.segments for p in chunk))
+                await self._send(lane, chunk)
+            finally:
+                self._sending -= 1
+
+    async def _send(self, lane: _Lane, chunk: list[_Pending]) -> None:
+        gid = lane.gateway.gateway_id
+        self.stats["requests"] += 1
+        try:
+            results = await lane.gateway.send([p.sms for p in chunk])
+        except TransientGatewayError as exc:
+            lane.breaker.record_failure()
+            if exc.retry_after:
+                lane.limiter.block_for(exc.retry_after)
+            self.stats["transient_errors"] += 1
+            self._add(self._retry(p, exc, gid) for p in chunk)
+            return
+        except PermanentGatewayError as exc:
+            if exc.status in FATAL_STATUSES:
+                self._fatal = exc
+                self._add(Result(p.row.id, SmsState.QUEUED, attempted=False,
+                                 reason=str(exc)) for p in chunk)
+                return
+            self.stats["failed"] += len(chunk)
+            self._add(Result(p.row.id, SmsState.FAILED, gateway=gid, segments=p.sms.segments,
+                             reason=str(exc)) for p in chunk)
+            return
+        except GatewayError as exc:  # a plugin raised the base class: treat as transient
+            lane.breaker.record_failure()
+            self._add(self._retry(p, exc, gid) for p in chunk)
+            return
+        lane.breaker.record_success()
+        by_ref: dict[int, SubmitResult] = {r.ref: r for r in results}
+        out: list[Result] = []
+        for p in chunk:
+            r = by_ref.get(p.row.id)
+            if r is None:
+                out.append(self._retry(p, TransientGatewayError(
+                    "the gateway did not answer for this message", gateway=gid), gid))
+            elif r.accepted:
+                self.stats["accepted"] += 1
+                out.append(Result(p.row.id, SmsState.ACCEPTED, gateway=gid,
+                                  carrier_id=r.carrier_id, segments=r.parts or p.sms.segments))
+            elif isinstance(r.error, PermanentGatewayError):
+                self.stats["failed"] += 1
+                out.append(Result(p.row.id, SmsState.FAILED, gateway=gid, segments=p.sms.segments,
+                                  reason=str(r.error)))
+            else:
+                out.append(self._retry(p, r.error or TransientGatewayError(
+                    "no carrier id", gateway=gid), gid))
+        self._add(out)
+
+    def _retry(self, item: _Pending, exc: GatewayError, gid: str) -> Result:
+        attempts = item.row.attempts + 1
+        reason = f"attempt {attempts}: {exc}"
+        if attempts >= self.retry.max_attempts:
+            self.stats["failed"] += 1
+            return Result(item.row.id, SmsState.FAILED, gateway=gid,
+                          reason=f"gave up after {attempts} attempts; last: {exc}")
+        retry_after = exc.retry_after if isinstance(exc, TransientGatewayError) else None
+        next_at = self._now() + self.retry.delay(attempts, self._rng, retry_after)
+        if self.send_by is not None and next_at >= self.send_by.timestamp():
+            self.stats["expired"] += 1
+            return Result(item.row.id, SmsState.EXPIRED, gateway=gid,
+                          reason=f"send-by deadline reached while retrying; last: {exc}")
+        self.stats["retried"] += 1
+        return Result(item.row.id, SmsState.QUEUED, gateway=gid, reason=reason, next_at=next_at)
+
+    # -- the main loop -----------------------------------------------------------------
+
+    def _control(self) -> str:
+        state = self.ledger.control(self.campaign, self.message.key)
+        self._paused = state == "paused"
+        self._cancelled = state == "cancelled"
+        return state
+
+    def _busy(self) -> bool:
+        return any(lane.queue.qsize() for lane in self._lanes.values()) or self._sending > 0
+
+    async def run(self, *, handle_signals: bool = False) -> DispatchSummary:
+        """Send until nothing is due, the deadline passes, or someone pauses/cancels/stops."""
+        started = time.monotonic()
+        key = self.message.key
+        recovered = self.ledger.recover_in_flight(self.campaign, key)
+        loop = asyncio.get_running_loop()
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.stop)
+        for lane in self._lanes.values():
+            lane.workers = [asyncio.create_task(self._worker(lane))
+                            for _ in range(lane.gateway.capabilities.concurrency)]
+        outcome = "completed"
+        last_control = -1e9
+        try:
+            while True:
+                if self._stop:
+                    outcome = "stopped"
+                    break
+                if self._fatal is not None:
+                    outcome = "failed"
+                    break
+                if time.monotonic() - last_control >= 0.25:
+                    last_control = time.monotonic()
+                    self._control()
+                if self._cancelled:
+                    outcome = "cancelled"
+                    break
+                if self._paused:
+                    self._maybe_flush()
+                    await asyncio.sleep(0.05)  # wall time: pausing is an operator's act
+                    continue
+                now = self.clock.now()
+                ts = now.timestamp()
+                if self.send_by is not None and ts >= self.send_by.timestamp():
+                    outcome = "deadline"
+                    break
+                self._maybe_flush()
+                rows = self.ledger.claim(self.campaign, key, ts, self.claim_size)
+                if rows:
+                    self.stats["claimed"] += len(rows)
+                    await self._dispatch(self._prepare(rows, now))
+                    continue
+                if self._busy():
+                    await asyncio.sleep(0.005)
+                    continue
+                self._flush()
+                due = self.ledger.next_due(self.campaign, key)
+                if due is None:
+                    break
+                wait = min(max(0.0, due - ts), self.idle_poll)
+                if self.send_by is not None:
+                    wait = min(wait, max(0.0, self.send_by.timestamp() - ts))
+                await self.clock.sleep(wait)
+        finally:
+            await self._shutdown()
+            if handle_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+        now_ts = self._now()
+        if outcome == "cancelled":
+            self.ledger.finish_queued(self.campaign, key, SmsState.CANCELLED,
+                                      "cancelled by operator", now_ts)
+        elif outcome == "deadline":
+            self.ledger.finish_queued(self.campaign, key, SmsState.EXPIRED,
+                                      "send-by deadline passed before sending", now_ts)
+        if self._fatal is not None:
+            raise self._fatal
+        return DispatchSummary(outcome, self.ledger.counts(self.campaign, key), dict(self.stats),
+                               time.monotonic() - started, recovered)
+
+    async def _shutdown(self) -> None:
+        """Let queued chunks drain back, wait for requests in flight, record everything."""
+        self._draining = True
+        for lane in self._lanes.values():
+            for _ in lane.workers:
+                await lane.queue.put(None)
+        workers = [w for lane in self._lanes.values() for w in lane.workers]
+        if workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*workers, return_exceptions=True)
+        self._flush()
+
+
+
+def load_prepared(
+    ledger: LedgerStore, campaign: str, message: Message, path: str, *, now: float | None = None
+) -> tuple[int, int]:
+    """Load a prepared audience file (``sms prepare`` output) into the ledger.
+
+    Idempotent: loading the same file twice adds nothing.  Returns (added, already there).
+    """
+    from .audience import iter_prepared
+    from .ledger import Recipient
+
+    def recipients() -> Iterable[Recipient]:
+        for row in iter_prepared(path):
+            fields = {k: v for k, v in row.fields.items() if v}
+            yield Recipient(row.msisdn, str(row.carrier_hint), fields or None,
+                            f"{row.source_file}:{row.source_line}")
+
+    return ledger.enqueue(campaign, message.key, recipients(), promotional=message.promotional,
+                          now=time.time() if now is None else now)

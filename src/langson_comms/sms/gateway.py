@@ -1,0 +1,221 @@
+"""The SMS gateway seam: one verb (``send`` a batch), declared capabilities, one error tree.
+
+A gateway plugin subclasses ``SmsGateway``, declares what its link can do in
+``GatewayCapabilities`` and implements ``send``.  Whatever goes wrong on the wire is
+translated here, at the seam, into ``TransientGatewayError`` (retry later: timeouts,
+connection errors, 5xx, 429 with ``retry_after``) or ``PermanentGatewayError`` (never
+retried), with ``raise … from exc``.  A whole-batch failure is raised; per-message
+outcomes inside an answered batch are returned as ``SubmitResult``s.
+
+Gateways never build their own HTTP client: an ``httpx.AsyncClient`` is injected (its
+transport may be ``httpx_aiohttp.AiohttpTransport``, which measured about three times
+faster than httpx's default transport here — docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import email.utils
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+import attrs
+import httpx
+
+from ..config import ConfigContext
+from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError
+from .ledger import DeliveryReport
+
+__all__ = [
+    "GatewayCapabilities",
+    "OutgoingSms",
+    "SmsGateway",
+    "SubmitResult",
+    "make_http_client",
+    "parse_retry_after",
+    "raise_for_status",
+    "translate_transport_errors",
+]
+
+
+@attrs.frozen(slots=True)
+class OutgoingSms:
+    """One message to hand over.  ``ref`` is the ledger row id, echoed in the result."""
+
+    ref: int
+    msisdn: str
+    text: str
+    segments: int = 1
+    unicode: bool = False
+    idempotency_key: str = ""
+    sender: str | None = None
+
+
+@attrs.frozen(slots=True)
+class SubmitResult:
+    """The gateway's answer for one message: a carrier id, or an error (transient/permanent)."""
+
+    ref: int
+    carrier_id: str | None = None
+    error: GatewayError | None = None
+    parts: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None and self.carrier_id is not None
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+
+
+@attrs.frozen
+class GatewayCapabilities:
+    """What a gateway link can do.  Rates are per second; ``None`` means unlimited.
+
+    ``max_batch`` messages per request; ``concurrency`` requests in flight at once;
+    ``rate_msgs``/``rate_segments`` what the carrier counts (a 3-part SMS is 3 segments);
+    ``burst`` seconds of rate the limiter may spend at once.
+    """
+
+    max_batch: int = attrs.field(default=1, validator=_positive)
+    rate_msgs: float | None = attrs.field(default=None, validator=_positive)
+    rate_segments: float | None = attrs.field(default=None, validator=_positive)
+    burst: float = attrs.field(default=0.1, validator=_positive)
+    concurrency: int = attrs.field(default=8, validator=_positive)
+    supports_unicode: bool = True
+    supports_idempotency: bool = False
+    supports_polling: bool = False
+    max_parts: int = attrs.field(default=6, validator=_positive)
+
+
+class SmsGateway(abc.ABC):
+    """Base class of SMS gateway plugins (``register_sms_gateways``).
+
+    Subclasses set ``name`` and implement ``send``; ``from_config`` builds one from its
+    ``[channels.sms.gateways.<id>]`` table; the engine injects the HTTP client with
+    ``bind_client`` before sending (or the constructor receives it).
+    """
+
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        gateway_id: str,
+        capabilities: GatewayCapabilities,
+        *,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.capabilities = capabilities
+        self._client = client
+
+    @classmethod
+    @abc.abstractmethod
+    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
+        """Build from a configuration table; ``context.key`` names the table."""
+
+    def bind_client(self, client: httpx.AsyncClient) -> None:
+        """Inject the HTTP client (the engine shares one per gateway)."""
+        self._client = client
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise GatewayError("no HTTP client injected (call bind_client)", gateway=self.gateway_id)
+        return self._client
+
+    @abc.abstractmethod
+    async def send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:
+        """Hand ``batch`` (at most ``max_batch``) over; one result per message, same refs.
+
+        Raises ``TransientGatewayError``/``PermanentGatewayError`` when the whole batch
+        failed.
+        """
+
+    async def poll_reports(self) -> list[DeliveryReport]:
+        """Fetch delivery reports, for gateways with ``supports_polling``; default none."""
+        return []
+
+    def transient(self, message: str, *, status: int | None = None,
+                  retry_after: float | None = None) -> TransientGatewayError:
+        return TransientGatewayError(
+            message, gateway=self.gateway_id, status=status, retry_after=retry_after
+        )
+
+    def permanent(self, message: str, *, status: int | None = None) -> PermanentGatewayError:
+        return PermanentGatewayError(message, gateway=self.gateway_id, status=status)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def raise_for_status(response: httpx.Response, gateway: str) -> None:
+    """Translate an HTTP status: 429/408/5xx → transient, other 4xx → permanent."""
+    status = response.status_code
+    if status < 400:
+        return
+    snippet = response.text[:200].strip() if response.is_closed else ""
+    detail = f"HTTP {status}" + (f": {snippet}" if snippet else "")
+    if status in (408, 425, 429) or status >= 500:
+        raise TransientGatewayError(
+            detail, gateway=gateway, status=status,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
+    raise PermanentGatewayError(detail, gateway=gateway, status=status)
+
+
+@contextlib.asynccontextmanager
+async def translate_transport_errors(gateway: str) -> AsyncIterator[None]:
+    """Turn httpx timeouts and transport errors into ``TransientGatewayError``."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise TransientGatewayError(f"timeout: {exc or type(exc).__name__}",
+                                    gateway=gateway) from exc
+    except httpx.TransportError as exc:
+        raise TransientGatewayError(f"connection error: {type(exc).__name__}: {exc}",
+                                    gateway=gateway) from exc
+    except OSError as exc:  # a transport that lets socket errors through
+        raise TransientGatewayError(f"connection error: {exc}", gateway=gateway) from exc
+
+
+def make_http_client(
+    *,
+    connections: int = 8,
+    timeout: float = 10.0,
+    transport: str = "aiohttp",
+) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` for gateways.
+
+    ``transport="aiohttp"`` (default) uses ``httpx_aiohttp.AiohttpTransport``;
+    ``"httpx"`` uses httpx's own transport.  Chosen by measurement, see
+    docs/performance.md.
+    """
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    if transport == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return httpx.AsyncClient(
+            transport=AiohttpTransport(limits=limits, trust_env=False),
+            timeout=timeout, trust_env=False,
+        )
+    if transport == "httpx":
+        return httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False)
+    raise ValueError(f"unknown transport {transport!r} (expected 'aiohttp' or 'httpx')")

@@ -1,0 +1,330 @@
+"""The built-in generic HTTP gateway: talk to a REST SMS API by configuration alone.
+
+Everything vendor-specific is configuration (docs/sms-dispatch.md lists every key):
+URL, auth header (value from an environment variable), how our fields are named in
+the request, static extra fields (brandname, SMS type…), number format, one message
+per request or a list per request, and how to read the answer (which field says
+"accepted", which values are worth a retry, where the carrier message id is).  The
+defaults are the wire format of the carrier simulator in ``langson_comms.testing``.
+
+Default wire format::
+
+    POST <url>            {"to": "+8491…", "text": "…", "from": "LANGSON", "ref": "12",
+                           "request_id": "…", "unicode": false}
+      → 200 {"status": "accepted", "message_id": "SIM-1", "parts": 1}
+      → 200 {"status": "rejected", "error": "invalid_number"}
+    POST <batch url>      {"messages": [<message>, …]}
+      → 200 {"results": [<answer>, …]}           (same order, or matched on "ref")
+    GET  <poll url>       → 200 {"reports": [{"message_id", "status", "part", "parts", "error"}]}
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+import attrs
+import httpx
+
+from ..config import ConfigContext
+from ..errors import GatewayError
+from .gateway import (
+    GatewayCapabilities,
+    OutgoingSms,
+    SmsGateway,
+    SubmitResult,
+    raise_for_status,
+    translate_transport_errors,
+)
+from .ledger import DeliveryReport, ReportStatus
+
+__all__ = [
+    "FieldNames",
+    "GenericHttpConfig",
+    "GenericHttpGateway",
+    "NumberFormat",
+    "ReportFormat",
+    "ResultFormat",
+    "parse_reports",
+]
+
+
+class NumberFormat(enum.StrEnum):
+    E164 = "e164"  # +84912345678
+    INTERNATIONAL = "84"  # 84912345678
+    NATIONAL = "0"  # 0912345678
+
+
+def format_number(msisdn: str, fmt: NumberFormat) -> str:
+    digits = msisdn.removeprefix("+")
+    if fmt is NumberFormat.E164:
+        return "+" + digits
+    if fmt is NumberFormat.INTERNATIONAL:
+        return digits
+    return "0" + digits.removeprefix("84")
+
+
+@attrs.frozen
+class FieldNames:
+    """Request field names; an empty string leaves that field out."""
+
+    to: str = "to"
+    text: str = "text"
+    sender: str = "from"
+    ref: str = "ref"
+    idempotency_key: str = "request_id"
+    unicode: str = "unicode"
+
+
+@attrs.frozen
+class ResultFormat:
+    """How to read one message's answer."""
+
+    status_field: str = "status"
+    accepted: list[str] = attrs.Factory(lambda: ["accepted"])
+    transient: list[str] = attrs.Factory(lambda: ["throttled", "busy", "retry"])
+    id_field: str = "message_id"
+    error_field: str = "error"
+    parts_field: str = "parts"
+    ref_field: str = "ref"
+    results_key: str = "results"
+
+
+@attrs.frozen
+class ReportFormat:
+    """How to read a delivery report (callback body or poll answer)."""
+
+    list_key: str = "reports"
+    id_field: str = "message_id"
+    status_field: str = "status"
+    part_field: str = "part"
+    parts_field: str = "parts"
+    error_field: str = "error"
+    status_map: dict[str, str] = attrs.Factory(
+        lambda: {"delivered": "delivered", "DELIVRD": "delivered", "failed": "failed",
+                 "UNDELIV": "failed", "REJECTD": "failed", "expired": "expired",
+                 "EXPIRED": "expired"}
+    )
+
+
+@attrs.frozen
+class GenericHttpConfig:
+    """The ``[channels.sms.gateways.<id>]`` table of a ``kind = "generic_http"`` gateway."""
+
+    url: str
+    kind: str = "generic_http"
+    batch_url: str | None = None
+    batch_key: str = "messages"
+    poll_url: str | None = None
+    auth_header: str = "Authorization"
+    auth_env: str | None = None
+    auth_value: str | None = None
+    idempotency_header: str | None = "Idempotency-Key"
+    number_format: NumberFormat = NumberFormat.E164
+    sender: str | None = None
+    extra: dict[str, Any] = attrs.Factory(dict)
+    fields: FieldNames = attrs.Factory(FieldNames)
+    result: ResultFormat = attrs.Factory(ResultFormat)
+    reports: ReportFormat = attrs.Factory(ReportFormat)
+    timeout: float = 10.0
+    connections: int = 8
+    transport: str = "aiohttp"
+    max_batch: int = 1
+    rate_msgs: float | None = None
+    rate_segments: float | None = None
+    burst: float = 0.1
+    supports_unicode: bool = True
+    supports_idempotency: bool = False
+    max_parts: int = 6
+
+    def capabilities(self) -> GatewayCapabilities:
+        return GatewayCapabilities(
+            max_batch=self.max_batch,
+            rate_msgs=self.rate_msgs,
+            rate_segments=self.rate_segments,
+            burst=self.burst,
+            concurrency=self.connections,
+            supports_unicode=self.supports_unicode,
+            supports_idempotency=self.supports_idempotency,
+            supports_polling=self.poll_url is not None,
+            max_parts=self.max_parts,
+        )
+
+
+def parse_reports(body: Any, fmt: ReportFormat, *, source: str = "report") -> list[DeliveryReport]:
+    """Delivery reports from a JSON body: one object, a list, or ``{list_key: [...]}``.
+
+    Raises ``ValueError`` naming the item and field when a report is malformed.
+    """
+    if isinstance(body, Mapping) and fmt.list_key in body:
+        body = body[fmt.list_key]
+    items = body if isinstance(body, list) else [body]
+    reports = []
+    for index, item in enumerate(items):
+        where = f"{source}[{index}]"
+        if not isinstance(item, Mapping):
+            raise ValueError(f"{where}: expected an object, got {type(item).__name__}")
+        carrier_id = item.get(fmt.id_field)
+        if carrier_id in (None, ""):
+            raise ValueError(f"{where}: field {fmt.id_field!r} is missing")
+        raw_status = str(item.get(fmt.status_field, ""))
+        status = fmt.status_map.get(raw_status)
+        if status is None:
+            raise ValueError(
+                f"{where}: status {raw_status!r} is not one of {sorted(fmt.status_map)}"
+            )
+        try:
+            part = int(item.get(fmt.part_field) or 1)
+            parts_raw = item.get(fmt.parts_field)
+            parts = int(parts_raw) if parts_raw not in (None, "") else None
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: part/parts must be integers: {exc}") from None
+        error = item.get(fmt.error_field)
+        reports.append(
+            DeliveryReport(str(carrier_id), ReportStatus(status), part, parts,
+                           None if error in (None, "") else str(error))
+        )
+    return reports
+
+
+class GenericHttpGateway(SmsGateway):
+    """``kind = "generic_http"``: a REST SMS API described entirely by configuration."""
+
+    name = "generic_http"
+
+    def __init__(
+        self,
+        gateway_id: str,
+        config: GenericHttpConfig,
+        *,
+        client: httpx.AsyncClient | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(gateway_id, config.capabilities(), client=client)
+        self.config = config
+        headers: dict[str, str] = {}
+        secret = config.auth_value
+        if config.auth_env:
+            secret = (os.environ if env is None else env).get(config.auth_env)
+            if secret is None:
+                raise GatewayError(
+                    f"environment variable {config.auth_env} (auth_env) is not set",
+                    gateway=gateway_id,
+                )
+        if secret:
+            headers[config.auth_header] = secret
+        self._headers = headers
+        f = config.fields
+        self._plan = [(name, attr) for name, attr in (
+            (f.to, "to"), (f.text, "text"), (f.sender, "sender"), (f.ref, "ref"),
+            (f.idempotency_key, "key"), (f.unicode, "unicode")) if name]
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
+        parsed = context.structure(dict(config), GenericHttpConfig)
+        if not parsed.url.startswith(("http://", "https://")):
+            raise context.error(f"{parsed.url!r} is not an http(s) URL", "url")
+        if parsed.max_batch > 1 and not parsed.batch_url:
+            raise context.error("max_batch > 1 needs batch_url (the list endpoint)", "batch_url")
+        if parsed.transport not in ("aiohttp", "httpx"):
+            raise context.error(
+                f"{parsed.transport!r} is not a transport (expected 'aiohttp' or 'httpx')",
+                "transport",
+            )
+        try:
+            return cls(context.key.rsplit(".", 1)[-1] or cls.name, parsed)
+        except GatewayError as exc:
+            raise context.error(str(exc), "auth_env") from exc
+
+    def _body(self, sms: OutgoingSms) -> dict[str, Any]:
+        cfg = self.config
+        values = {
+            "to": format_number(sms.msisdn, cfg.number_format),
+            "text": sms.text,
+            "sender": sms.sender or cfg.sender,
+            "ref": str(sms.ref),
+            "key": sms.idempotency_key,
+            "unicode": sms.unicode,
+        }
+        body = dict(cfg.extra)
+        for name, attr in self._plan:
+            value = values[attr]
+            if value is not None:
+                body[name] = value
+        return body
+
+    def _classify(self, sms: OutgoingSms, answer: Any) -> SubmitResult:
+        fmt = self.config.result
+        if not isinstance(answer, Mapping):
+            return SubmitResult(sms.ref, error=self.transient(f"unreadable answer {answer!r:.80}"))
+        status = str(answer.get(fmt.status_field, ""))
+        if status in fmt.accepted:
+            carrier_id = answer.get(fmt.id_field)
+            if carrier_id in (None, ""):
+                return SubmitResult(
+                    sms.ref, error=self.transient(f"accepted without {fmt.id_field!r}")
+                )
+            parts = answer.get(fmt.parts_field)
+            return SubmitResult(sms.ref, carrier_id=str(carrier_id),
+                                parts=int(parts) if isinstance(parts, int) else None)
+        error = answer.get(fmt.error_field) or status or "no status"
+        if status in fmt.transient:
+            return SubmitResult(sms.ref, error=self.transient(f"{status}: {error}"))
+        return SubmitResult(sms.ref, error=self.permanent(f"rejected: {error}"))
+
+    async def _post(self, url: str, body: Any, headers: Mapping[str, str]) -> Any:
+        async with translate_transport_errors(self.gateway_id):
+            response = await self.client.post(
+                url, content=json.dumps(body, ensure_ascii=False).encode(),
+                headers={"content-type": "application/json", **headers},
+                timeout=self.config.timeout,
+            )
+            await response.aread()
+        raise_for_status(response, self.gateway_id)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise self.transient(f"answer is not JSON: {response.text[:80]!r}",
+                                 status=response.status_code) from exc
+
+    async def send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:
+        cfg = self.config
+        if len(batch) == 1 or not cfg.batch_url:
+            results = []
+            for sms in batch:
+                headers = dict(self._headers)
+                if cfg.idempotency_header and sms.idempotency_key:
+                    headers[cfg.idempotency_header] = sms.idempotency_key
+                answer = await self._post(cfg.url, self._body(sms), headers)
+                results.append(self._classify(sms, answer))
+            return results
+        answer = await self._post(
+            cfg.batch_url, {cfg.batch_key: [self._body(s) for s in batch]}, self._headers
+        )
+        items = answer.get(cfg.result.results_key) if isinstance(answer, Mapping) else None
+        if not isinstance(items, list):
+            raise self.transient(f"batch answer has no list {cfg.result.results_key!r}")
+        ref_field = cfg.result.ref_field
+        by_ref = {str(i.get(ref_field)): i for i in items
+                  if isinstance(i, Mapping) and ref_field and i.get(ref_field) is not None}
+        if len(by_ref) == len(batch):
+            return [self._classify(s, by_ref.get(str(s.ref))) for s in batch]
+        if len(items) != len(batch):
+            raise self.transient(f"batch of {len(batch)} answered with {len(items)} results")
+        return [self._classify(s, a) for s, a in zip(batch, items, strict=True)]
+
+    async def poll_reports(self) -> list[DeliveryReport]:
+        if not self.config.poll_url:
+            return []
+        async with translate_transport_errors(self.gateway_id):
+            response = await self.client.get(self.config.poll_url, headers=self._headers,
+                                             timeout=self.config.timeout)
+            await response.aread()
+        raise_for_status(response, self.gateway_id)
+        try:
+            return parse_reports(response.json(), self.config.reports, source="poll")
+        except ValueError as exc:
+            raise self.transient(f"unreadable reports: {exc}") from exc

@@ -1,0 +1,672 @@
+"""The SMS ledger: one durable row per (campaign, message, recipient).
+
+Every recipient loaded for a send gets exactly one row, and the row moves through a
+small state machine that only goes forward::
+
+    queued ──► submitted ──► accepted ──► delivered
+      ▲  │         │  │          └──────► failed(reason) | expired
+      └──┼─────────┘  └─► failed(reason)          (transient error: back to queued)
+         └──► expired (send-by deadline) | cancelled | suppressed (a named policy)
+
+``submitted`` means "handed to a gateway, answer not recorded yet".  After a crash those
+rows are the only ones that may have reached the carrier without the ledger knowing, so
+``recover_in_flight`` puts them back to ``queued`` with their idempotency key unchanged:
+a gateway that honours keys turns the resend into a no-op.
+
+``LedgerStore`` is the interface the engine uses; ``SqliteLedger`` is the default
+implementation (one file, WAL mode, created readable by its owner only).  It uses the
+standard-library ``sqlite3`` synchronously from the event loop on purpose: every call
+is one short batched transaction (hundreds of rows), which measured faster than
+hopping to a worker thread per call (aiosqlite) — see docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+import pendulum
+
+from ..clock import LOCAL_TZ
+from ..errors import LedgerError
+
+__all__ = [
+    "FINAL_STATES",
+    "BroadcastOrder",
+    "DeliveryReport",
+    "LedgerRow",
+    "LedgerSendHistory",
+    "LedgerStore",
+    "QueuedSms",
+    "Recipient",
+    "ReportStatus",
+    "Result",
+    "SmsState",
+    "SqliteLedger",
+    "idempotency_key",
+]
+
+
+class SmsState(enum.StrEnum):
+    QUEUED = "queued"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    SUPPRESSED = "suppressed"
+
+
+FINAL_STATES = frozenset(
+    {SmsState.DELIVERED, SmsState.FAILED, SmsState.EXPIRED, SmsState.CANCELLED,
+     SmsState.SUPPRESSED}
+)
+
+
+class ReportStatus(enum.StrEnum):
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+def idempotency_key(campaign: str, message: str, msisdn: str) -> str:
+    """A stable key for one (campaign, message, recipient): the same after any reload."""
+    digest = hashlib.sha1(f"{campaign}\x1f{message}\x1f{msisdn}".encode(), usedforsecurity=False)
+    return digest.hexdigest()[:24]
+
+
+@attrs.frozen(slots=True)
+class Recipient:
+    """One recipient to load: E.164 number, carrier hint, template fields, where it came from."""
+
+    msisdn: str
+    carrier_hint: str = "unknown"
+    fields: Mapping[str, str] | None = None
+    source: str | None = None
+
+
+@attrs.frozen(slots=True)
+class QueuedSms:
+    """A row claimed for sending (state ``submitted`` in the ledger)."""
+
+    id: int
+    msisdn: str
+    carrier_hint: str
+    fields: Mapping[str, str] | None
+    attempts: int
+    idempotency_key: str
+
+
+@attrs.frozen(slots=True)
+class Result:
+    """What happened to one claimed row; the engine records these in batches.
+
+    ``state`` is the new state: ``accepted`` (with ``carrier_id``), ``queued`` (retry at
+    ``next_at``, epoch seconds), ``failed``/``expired``/``suppressed``/``cancelled`` (with
+    ``reason``).  ``attempted`` says whether a gateway was really called.
+    """
+
+    id: int
+    state: SmsState
+    attempted: bool = True
+    gateway: str | None = None
+    carrier_id: str | None = None
+    segments: int | None = None
+    reason: str | None = None
+    next_at: float = 0.0
+
+
+@attrs.frozen(slots=True)
+class DeliveryReport:
+    """A carrier's final word on (one part of) a message.
+
+    ``part`` is 1-based; ``parts`` the total number of parts when the carrier says so.
+    """
+
+    carrier_id: str
+    status: ReportStatus = attrs.field(converter=ReportStatus)
+    part: int = 1
+    parts: int | None = None
+    error: str | None = None
+
+
+@attrs.frozen
+class LedgerRow:
+    """A full ledger row, for status, exports and tests."""
+
+    id: int
+    campaign: str
+    message: str
+    msisdn: str
+    carrier_hint: str
+    state: SmsState
+    attempts: int
+    gateway: str | None
+    carrier_id: str | None
+    segments: int | None
+    reason: str | None
+    idempotency_key: str
+    source: str | None
+    created_at: pendulum.DateTime
+    submitted_at: pendulum.DateTime | None
+    accepted_at: pendulum.DateTime | None
+    final_at: pendulum.DateTime | None
+
+
+@attrs.frozen
+class BroadcastOrder:
+    """A carrier-run broadcast ordered by the province (the carrier holds the list)."""
+
+    campaign: str
+    carrier: str
+    message: str
+    ordered_at: pendulum.DateTime
+    reported_at: pendulum.DateTime | None = None
+    subscribers: int | None = None
+    sent: int | None = None
+    delivered: int | None = None
+    note: str | None = None
+
+
+class LedgerStore(Protocol):
+    """What the engine needs from a durable store (SQLite now, a server database later)."""
+
+    def enqueue(
+        self, campaign: str, message: str, recipients: Iterable[Recipient], *, promotional: bool,
+        now: float,
+    ) -> tuple[int, int]: ...
+
+    def recover_in_flight(self, campaign: str, message: str) -> int: ...
+
+    def claim(self, campaign: str, message: str, now: float, limit: int) -> list[QueuedSms]: ...
+
+    def record(self, results: Sequence[Result], now: float) -> None: ...
+
+    def next_due(self, campaign: str, message: str) -> float | None: ...
+
+    def finish_queued(
+        self, campaign: str, message: str, state: SmsState, reason: str, now: float
+    ) -> int: ...
+
+    def record_reports(self, reports: Sequence[DeliveryReport], now: float) -> int: ...
+
+    def counts(self, campaign: str, message: str | None = None) -> dict[str, int]: ...
+
+    def set_control(self, campaign: str, message: str, state: str) -> None: ...
+
+    def control(self, campaign: str, message: str) -> str: ...
+
+    def count_promotional(self, msisdn: str, since: float) -> int: ...
+
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sms (
+    id INTEGER PRIMARY KEY,
+    campaign TEXT NOT NULL,
+    message TEXT NOT NULL,
+    msisdn TEXT NOT NULL,
+    carrier_hint TEXT NOT NULL,
+    fields TEXT,
+    source TEXT,
+    promotional INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL DEFAULT 0,
+    gateway TEXT,
+    carrier_id TEXT,
+    segments INTEGER,
+    reason TEXT,
+    idem_key TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    submitted_at REAL,
+    accepted_at REAL,
+    final_at REAL,
+    UNIQUE (campaign, message, msisdn)
+);
+CREATE INDEX IF NOT EXISTS sms_due ON sms (campaign, message, state, next_at);
+CREATE INDEX IF NOT EXISTS sms_carrier_id ON sms (carrier_id) WHERE carrier_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS sms_history ON sms (msisdn, accepted_at) WHERE promotional = 1;
+CREATE TABLE IF NOT EXISTS reports (
+    carrier_id TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    parts INTEGER,
+    status TEXT NOT NULL,
+    error TEXT,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (carrier_id, part)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS control (
+    campaign TEXT NOT NULL,
+    message TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (campaign, message)
+);
+CREATE TABLE IF NOT EXISTS broadcast_orders (
+    campaign TEXT NOT NULL,
+    carrier TEXT NOT NULL,
+    message TEXT NOT NULL,
+    ordered_at REAL NOT NULL,
+    reported_at REAL,
+    subscribers INTEGER,
+    sent INTEGER,
+    delivered INTEGER,
+    note TEXT,
+    PRIMARY KEY (campaign, carrier, message)
+);
+"""
+
+_ROW_COLUMNS = (
+    "id, campaign, message, msisdn, carrier_hint, state, attempts, gateway, carrier_id, "
+    "segments, reason, idem_key, source, created_at, submitted_at, accepted_at, final_at"
+)
+
+
+def _dt(value: float | None) -> pendulum.DateTime | None:
+    return None if value is None else pendulum.from_timestamp(value, tz=LOCAL_TZ)
+
+
+class SqliteLedger:
+    """The default ``LedgerStore``: one SQLite file in WAL mode, owner-only permissions."""
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Create the file ourselves so it is 0600 from the first byte (no umask race).
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9);
+            # only an OS crash or power loss can lose the last commits.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot open ledger: {exc}") from exc
+        self._protect_sidecars()
+
+    def _protect_sidecars(self) -> None:
+        for suffix in ("-wal", "-shm"):
+            sidecar = self.path.with_name(self.path.name + suffix)
+            with contextlib.suppress(OSError):
+                os.chmod(sidecar, 0o600)
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot start a transaction: {exc}") from exc
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self.path}: commit failed: {exc}") from exc
+
+    # -- loading -----------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        campaign: str,
+        message: str,
+        recipients: Iterable[Recipient],
+        *,
+        promotional: bool,
+        now: float | None = None,
+        chunk: int = 5000,
+    ) -> tuple[int, int]:
+        """Add one queued row per new recipient; return (added, already present).
+
+        Loading the same audience twice adds nothing: (campaign, message, msisdn) is unique.
+        """
+        stamp = time.time() if now is None else now
+        added = seen = 0
+        batch: list[tuple[Any, ...]] = []
+        promo = 1 if promotional else 0
+
+        def flush() -> int:
+            with self._tx() as db:
+                before = db.total_changes
+                db.executemany(
+                    "INSERT OR IGNORE INTO sms (campaign, message, msisdn, carrier_hint, fields,"
+                    " source, promotional, idem_key, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    batch,
+                )
+                return db.total_changes - before
+
+        for r in recipients:
+            fields = json.dumps(dict(r.fields), ensure_ascii=False) if r.fields else None
+            batch.append(
+                (campaign, message, r.msisdn, r.carrier_hint, fields, r.source, promo,
+                 idempotency_key(campaign, message, r.msisdn), stamp)
+            )
+            seen += 1
+            if len(batch) >= chunk:
+                added += flush()
+                batch.clear()
+        if batch:
+            added += flush()
+        self._protect_sidecars()
+        return added, seen - added
+
+    # -- sending -----------------------------------------------------------------------
+
+    def recover_in_flight(self, campaign: str, message: str) -> int:
+        """Put rows left ``submitted`` by a crashed sender back to ``queued``; return how many."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE sms SET state='queued', next_at=0 WHERE campaign=? AND message=?"
+                " AND state='submitted'",
+                (campaign, message),
+            )
+            return cur.rowcount
+
+    def claim(self, campaign: str, message: str, now: float, limit: int) -> list[QueuedSms]:
+        """Mark up to ``limit`` due queued rows ``submitted`` and return them, oldest first."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT id, msisdn, carrier_hint, fields, attempts, idem_key FROM sms"
+                " WHERE campaign=? AND message=? AND state='queued' AND next_at<=?"
+                " ORDER BY next_at, id LIMIT ?",
+                (campaign, message, now, limit),
+            ).fetchall()
+            if not rows:
+                return []
+            db.executemany(
+                "UPDATE sms SET state='submitted', submitted_at=? WHERE id=?",
+                [(now, row[0]) for row in rows],
+            )
+        return [
+            QueuedSms(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, r[4], r[5])
+            for r in rows
+        ]
+
+    def record(self, results: Sequence[Result], now: float) -> None:
+        """Record what happened to claimed rows, in one transaction."""
+        if not results:
+            return
+        accepted: list[tuple[Any, ...]] = []
+        requeued: list[tuple[Any, ...]] = []
+        final: list[tuple[Any, ...]] = []
+        for r in results:
+            inc = 1 if r.attempted else 0
+            if r.state is SmsState.ACCEPTED:
+                accepted.append((inc, r.gateway, r.carrier_id, r.segments, now, r.id))
+            elif r.state is SmsState.QUEUED:
+                requeued.append((inc, r.gateway, r.reason, r.next_at, r.id))
+            else:
+                final.append((str(r.state), inc, r.gateway, r.segments, r.reason, now, r.id))
+        with self._tx() as db:
+            if accepted:
+                db.executemany(
+                    "UPDATE sms SET state='accepted', attempts=attempts+?, gateway=?, carrier_id=?,"
+                    " segments=?, accepted_at=?, reason=NULL WHERE id=? AND state='submitted'",
+                    accepted,
+                )
+                ids = [row[2] for row in accepted if row[2] is not None]
+                early = self._reported(db, ids)
+                if early:
+                    self._resolve(db, early, now)
+            if requeued:
+                db.executemany(
+                    "UPDATE sms SET state='queued', attempts=attempts+?, gateway=coalesce(?, gateway),"
+                    " reason=?, next_at=? WHERE id=? AND state='submitted'",
+                    requeued,
+                )
+            if final:
+                db.executemany(
+                    "UPDATE sms SET state=?, attempts=attempts+?, gateway=coalesce(?, gateway),"
+                    " segments=coalesce(?, segments), reason=?, final_at=? WHERE id=?"
+                    " AND state IN ('submitted', 'queued')",
+                    final,
+                )
+
+    def next_due(self, campaign: str, message: str) -> float | None:
+        """The earliest ``next_at`` of a queued row, or None when nothing is queued."""
+        row = self._db.execute(
+            "SELECT min(next_at) FROM sms WHERE campaign=? AND message=? AND state='queued'",
+            (campaign, message),
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def finish_queued(
+        self, campaign: str, message: str, state: SmsState, reason: str, now: float
+    ) -> int:
+        """Move every queued row to a final ``state`` (expired, cancelled) with ``reason``."""
+        if state not in FINAL_STATES:
+            raise LedgerError(f"{state} is not a final state")
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE sms SET state=?, reason=?, final_at=? WHERE campaign=? AND message=?"
+                " AND state='queued'",
+                (str(state), reason, now, campaign, message),
+            )
+            return cur.rowcount
+
+    # -- delivery reports --------------------------------------------------------------
+
+    @staticmethod
+    def _reported(db: sqlite3.Connection, carrier_ids: Sequence[str]) -> list[str]:
+        """Those of ``carrier_ids`` that already have a report (it came before the answer)."""
+        found: list[str] = []
+        for start in range(0, len(carrier_ids), 500):
+            chunk = carrier_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.extend(
+                r[0] for r in db.execute(
+                    f"SELECT DISTINCT carrier_id FROM reports WHERE carrier_id IN ({marks})", chunk
+                )
+            )
+        return found
+
+    def record_reports(self, reports: Sequence[DeliveryReport], now: float | None = None) -> int:
+        """Store delivery reports and apply them; return how many were new.
+
+        Replay-safe: a report seen twice is ignored ((carrier_id, part) is unique), and a
+        final row never changes again.  A report for an id the ledger does not know yet
+        (it came before the submit answer) waits in the table and is applied when the
+        acceptance is recorded.
+        """
+        if not reports:
+            return 0
+        stamp = time.time() if now is None else now
+        with self._tx() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO reports (carrier_id, part, parts, status, error, received_at)"
+                " VALUES (?,?,?,?,?,?)",
+                [(r.carrier_id, r.part, r.parts, str(r.status), r.error, stamp) for r in reports],
+            )
+            new = db.total_changes - before
+            if new:
+                self._resolve(db, sorted({r.carrier_id for r in reports}), stamp)
+        return new
+
+    def _resolve(self, db: sqlite3.Connection, carrier_ids: Sequence[str], now: float) -> None:
+        for start in range(0, len(carrier_ids), 500):
+            chunk = carrier_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                f"SELECT s.id, s.carrier_id, s.segments, r.part, r.parts, r.status, r.error"
+                f" FROM sms s JOIN reports r ON r.carrier_id = s.carrier_id"
+                f" WHERE s.carrier_id IN ({marks}) AND s.state='accepted'",
+                chunk,
+            ).fetchall()
+            by_row: dict[int, list[tuple[Any, ...]]] = {}
+            for row in rows:
+                by_row.setdefault(row[0], []).append(row)
+            updates: list[tuple[Any, ...]] = []
+            for row_id, parts in by_row.items():
+                segments = parts[0][2] or 1
+                expected = max([p[4] for p in parts if p[4]] or [segments])
+                bad = [p for p in parts if p[5] != "delivered"]
+                if bad:
+                    worst = bad[0]
+                    reason = f"carrier report: {worst[5]}" + (f" ({worst[6]})" if worst[6] else "")
+                    state = "expired" if worst[5] == "expired" else "failed"
+                    updates.append((state, reason, now, row_id))
+                elif len({p[3] for p in parts}) >= expected:
+                    updates.append(("delivered", None, now, row_id))
+            if updates:
+                db.executemany(
+                    "UPDATE sms SET state=?, reason=?, final_at=? WHERE id=? AND state='accepted'",
+                    updates,
+                )
+
+    # -- reading -----------------------------------------------------------------------
+
+    def counts(self, campaign: str, message: str | None = None) -> dict[str, int]:
+        """Rows per state (every state present, zero when none)."""
+        sql = "SELECT state, count(*) FROM sms WHERE campaign=?"
+        args: list[Any] = [campaign]
+        if message is not None:
+            sql += " AND message=?"
+            args.append(message)
+        found = dict(self._db.execute(sql + " GROUP BY state", args).fetchall())
+        return {str(s): int(found.get(str(s), 0)) for s in SmsState}
+
+    def rows(self, campaign: str, message: str | None = None) -> Iterator[LedgerRow]:
+        sql = f"SELECT {_ROW_COLUMNS} FROM sms WHERE campaign=?"
+        args: list[Any] = [campaign]
+        if message is not None:
+            sql += " AND message=?"
+            args.append(message)
+        for r in self._db.execute(sql + " ORDER BY id", args):
+            yield LedgerRow(
+                id=r[0], campaign=r[1], message=r[2], msisdn=r[3], carrier_hint=r[4],
+                state=SmsState(r[5]), attempts=r[6], gateway=r[7], carrier_id=r[8],
+                segments=r[9], reason=r[10], idempotency_key=r[11], source=r[12],
+                created_at=pendulum.from_timestamp(r[13], tz=LOCAL_TZ),
+                submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
+            )
+
+    def messages(self, campaign: str) -> list[str]:
+        return [r[0] for r in self._db.execute(
+            "SELECT DISTINCT message FROM sms WHERE campaign=? ORDER BY message", (campaign,))]
+
+    def failure_reasons(self, campaign: str, message: str | None = None) -> dict[str, int]:
+        sql = "SELECT coalesce(reason, '?'), count(*) FROM sms WHERE campaign=? AND state IN" \
+              " ('failed', 'expired', 'cancelled', 'suppressed')"
+        args: list[Any] = [campaign]
+        if message is not None:
+            sql += " AND message=?"
+            args.append(message)
+        return dict(self._db.execute(sql + " GROUP BY 1 ORDER BY 2 DESC", args).fetchall())
+
+    # -- control (pause/cancel from another process) ------------------------------------
+
+    def set_control(self, campaign: str, message: str, state: str) -> None:
+        if state not in ("running", "paused", "cancelled"):
+            raise LedgerError(f"unknown control state {state!r}")
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO control (campaign, message, state, updated_at) VALUES (?,?,?,?)"
+                " ON CONFLICT (campaign, message) DO UPDATE SET state=excluded.state,"
+                " updated_at=excluded.updated_at",
+                (campaign, message, state, time.time()),
+            )
+
+    def control(self, campaign: str, message: str) -> str:
+        row = self._db.execute(
+            "SELECT state FROM control WHERE campaign=? AND message=?", (campaign, message)
+        ).fetchone()
+        return "running" if row is None else str(row[0])
+
+    # -- send history (for the 3-per-24h policy) ----------------------------------------
+
+    def count_promotional(self, msisdn: str, since: float) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM sms WHERE msisdn=? AND promotional=1 AND accepted_at>=?",
+            (msisdn, since),
+        ).fetchone()
+        return int(row[0])
+
+    # -- carrier-run broadcasts ---------------------------------------------------------
+
+    def order_broadcast(
+        self, campaign: str, carrier: str, message: str, now: float, note: str | None = None
+    ) -> None:
+        """Record that the province ordered ``carrier`` to broadcast ``message`` itself."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO broadcast_orders (campaign, carrier, message, ordered_at, note)"
+                " VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
+                (campaign, carrier, message, now, note),
+            )
+
+    def report_broadcast(
+        self, campaign: str, carrier: str, message: str, *, subscribers: int, sent: int,
+        delivered: int, now: float,
+    ) -> None:
+        """Store the totals a carrier reported for a broadcast it ran."""
+        if not 0 <= delivered <= sent <= subscribers:
+            raise LedgerError(
+                f"{carrier}: totals must satisfy 0 <= delivered ({delivered}) <= sent ({sent})"
+                f" <= subscribers ({subscribers})"
+            )
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE broadcast_orders SET reported_at=?, subscribers=?, sent=?, delivered=?"
+                " WHERE campaign=? AND carrier=? AND message=?",
+                (now, subscribers, sent, delivered, campaign, carrier, message),
+            )
+            if cur.rowcount == 0:
+                raise LedgerError(
+                    f"no broadcast order for carrier {carrier!r}, message {message!r} in"
+                    f" campaign {campaign!r}: order it first"
+                )
+
+    def broadcast_orders(self, campaign: str) -> list[BroadcastOrder]:
+        rows = self._db.execute(
+            "SELECT campaign, carrier, message, ordered_at, reported_at, subscribers, sent,"
+            " delivered, note FROM broadcast_orders WHERE campaign=? ORDER BY carrier, message",
+            (campaign,),
+        ).fetchall()
+        return [
+            BroadcastOrder(
+                campaign=r[0], carrier=r[1], message=r[2],
+                ordered_at=pendulum.from_timestamp(r[3], tz=LOCAL_TZ),
+                reported_at=_dt(r[4]), subscribers=r[5], sent=r[6], delivered=r[7], note=r[8],
+            )
+            for r in rows
+        ]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SqliteLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LedgerSendHistory:
+    """The ``SendHistory`` the 3-per-24h policy asks: promotional SMS accepted per number."""
+
+    def __init__(self, ledger: LedgerStore) -> None:
+        self._ledger = ledger
+
+    def count_promotional(self, msisdn: str, since: pendulum.DateTime) -> int:
+        return self._ledger.count_promotional(msisdn, since.timestamp())
