@@ -47,6 +47,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "langson_comms.default_plugins.channels",
     "langson_comms.default_plugins.kpis",
     "langson_comms.default_plugins.sms_policies",
+    "langson_comms.default_plugins.sms",
 )
 
 

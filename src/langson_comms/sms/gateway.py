@@ -118,6 +118,10 @@ class SmsGateway(abc.ABC):
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
         """Build from a configuration table; ``context.key`` names the table."""
 
+    def make_client(self) -> httpx.AsyncClient:
+        """A new HTTP client suited to this gateway (the caller closes it)."""
+        return make_http_client(connections=self.capabilities.concurrency)
+
     def bind_client(self, client: httpx.AsyncClient) -> None:
         """Inject the HTTP client (the engine shares one per gateway)."""
         self._client = client

@@ -36,6 +36,7 @@ from .gateway import (
     OutgoingSms,
     SmsGateway,
     SubmitResult,
+    make_http_client,
     raise_for_status,
     translate_transport_errors,
 )
@@ -115,7 +116,6 @@ class GenericHttpConfig:
     """The ``[channels.sms.gateways.<id>]`` table of a ``kind = "generic_http"`` gateway."""
 
     url: str
-    kind: str = "generic_http"
     batch_url: str | None = None
     batch_key: str = "messages"
     poll_url: str | None = None
@@ -221,6 +221,10 @@ class GenericHttpGateway(SmsGateway):
         self._plan = [(name, attr) for name, attr in (
             (f.to, "to"), (f.text, "text"), (f.sender, "sender"), (f.ref, "ref"),
             (f.idempotency_key, "key"), (f.unicode, "unicode")) if name]
+
+    def make_client(self) -> httpx.AsyncClient:
+        return make_http_client(connections=self.config.connections, timeout=self.config.timeout,
+                                transport=self.config.transport)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:

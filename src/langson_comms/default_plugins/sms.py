@@ -1,0 +1,221 @@
+"""The built-in ``sms`` channel and the generic HTTP gateway, as a plugin would write them.
+
+``[channels.sms]`` describes either a **carrier broadcast** (``mode =
+"carrier_broadcast"``: the province orders each carrier to send to its own subscribers
+and receives totals back — the province never holds the subscriber lists) or **direct
+sending** (``mode = "direct"``: the SDK sends a prepared audience through the gateways
+configured under ``[channels.sms.gateways.<id>]``).  Every key is documented in
+docs/sms-dispatch.md.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import attrs
+import pendulum
+
+from langson_comms import LOCAL_TZ, Campaign, ConfigContext, hookimpl
+from langson_comms.registry import Registry
+from langson_comms.sms.engine import RetryPolicy, Routing
+from langson_comms.sms.gateway import SmsGateway
+from langson_comms.sms.http_gateway import GenericHttpGateway
+from langson_comms.sms.numbers import Carrier
+from langson_comms.sms.policies import PolicySet
+from langson_comms.sms.render import RenderOptions
+
+__all__ = ["DEFAULT_POLICIES", "SmsChannel", "SmsChannelConfig"]
+
+#: Policies applied when ``[channels.sms.policies]`` is absent (Decree 91/2020 rules that
+#: need no list file; the Do-Not-Call policy needs its list and must be configured).
+DEFAULT_POLICIES: tuple[str, ...] = ("sending_window", "frequency_cap", "qc_label",
+                                     "opt_out_footer")
+
+
+class SmsMode(enum.StrEnum):
+    CARRIER_BROADCAST = "carrier_broadcast"
+    DIRECT = "direct"
+
+
+@attrs.frozen
+class RetryConfig:
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 300.0
+    jitter: float = 0.5
+
+
+@attrs.frozen
+class BreakerConfig:
+    threshold: int = 5
+    reset_after: float = 10.0
+
+
+@attrs.frozen
+class ReportsConfig:
+    host: str = "127.0.0.1"
+    port: int = 8687
+    path: str = "/dlr"
+    token_env: str | None = None
+    poll_interval: float = 5.0
+
+
+@attrs.frozen
+class SmsChannelConfig:
+    """The ``[channels.sms]`` table (``kind`` removed by the campaign loader)."""
+
+    message: str
+    mode: SmsMode = SmsMode.DIRECT
+    carriers: list[str] = attrs.Factory(list)
+    messages_per_subscriber: int = 1
+    coverage_percent: float = 100.0
+    brandname: str | None = None
+    unaccented: bool = False
+    max_segments: int | None = None
+    send_by: str | None = None
+    ledger: str = ".langson/sms-ledger.sqlite"
+    gateways: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    routes: dict[str, str] = attrs.Factory(dict)
+    default_gateway: str | None = None
+    fallback: list[str] = attrs.Factory(list)
+    policies: dict[str, dict[str, Any]] | None = None
+    retry: RetryConfig = attrs.Factory(RetryConfig)
+    breaker: BreakerConfig = attrs.Factory(BreakerConfig)
+    reports: ReportsConfig = attrs.Factory(ReportsConfig)
+    claim_size: int = 500
+
+
+_CARRIERS = sorted(c.value for c in Carrier if c is not Carrier.UNKNOWN)
+
+
+def _parse_send_by(value: str, ctx: ConfigContext) -> pendulum.DateTime:
+    try:
+        parsed = pendulum.parse(value, tz=LOCAL_TZ)
+    except (ValueError, pendulum.parsing.exceptions.ParserError) as exc:
+        raise ctx.error(f"{value!r} is not an ISO 8601 date-time ({exc})", "send_by") from None
+    if not isinstance(parsed, pendulum.DateTime):
+        raise ctx.error(f"{value!r} is not a date-time (expected e.g. 2022-07-01T21:00)",
+                        "send_by")
+    return parsed
+
+
+@attrs.frozen
+class SmsChannel:
+    """``kind = "sms"``: a carrier-run broadcast order or direct sending through gateways."""
+
+    name: ClassVar[str] = "sms"
+    config: SmsChannelConfig
+    context: ConfigContext = attrs.field(eq=False, repr=False)
+    send_by: pendulum.DateTime | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
+        cfg = context.structure(dict(config), SmsChannelConfig)
+        for i, carrier in enumerate(cfg.carriers):
+            if carrier not in _CARRIERS:
+                raise context.error(f"{carrier!r} is not a carrier (expected one of: "
+                                    f"{', '.join(_CARRIERS)})", f"carriers[{i}]")
+        if not 0 < cfg.coverage_percent <= 100:
+            raise context.error(f"{cfg.coverage_percent} is not a percentage in (0, 100]",
+                                "coverage_percent")
+        if cfg.messages_per_subscriber < 1:
+            raise context.error("must be at least 1", "messages_per_subscriber")
+        if cfg.mode is SmsMode.CARRIER_BROADCAST and not cfg.carriers:
+            raise context.error("a carrier broadcast names the carriers that run it", "carriers")
+        for gid, table in cfg.gateways.items():
+            if not isinstance(table.get("kind"), str):
+                raise context.error("each gateway needs kind = \"<gateway class name>\" "
+                                    "(built-in: generic_http)", f"gateways.{gid}.kind")
+        if cfg.mode is SmsMode.DIRECT and not cfg.gateways:
+            raise context.error("direct sending needs at least one [channels.sms.gateways.<id>]",
+                                "gateways")
+        for carrier, gid in cfg.routes.items():
+            if carrier not in _CARRIERS and carrier != "unknown":
+                raise context.error(f"{carrier!r} is not a carrier", f"routes.{carrier}")
+            if gid not in cfg.gateways:
+                raise context.error(f"gateway {gid!r} is not configured (gateways: "
+                                    f"{', '.join(sorted(cfg.gateways)) or 'none'})",
+                                    f"routes.{carrier}")
+        for i, gid in enumerate(cfg.fallback):
+            if gid not in cfg.gateways:
+                raise context.error(f"gateway {gid!r} is not configured", f"fallback[{i}]")
+        if cfg.default_gateway is not None and cfg.default_gateway not in cfg.gateways:
+            raise context.error(f"gateway {cfg.default_gateway!r} is not configured",
+                                "default_gateway")
+        if cfg.retry.max_attempts < 1:
+            raise context.error("must be at least 1", "retry.max_attempts")
+        if cfg.brandname is not None:
+            try:
+                RenderOptions(brandname=cfg.brandname)
+            except ValueError as exc:
+                raise context.error(str(exc), "brandname") from None
+        send_by = _parse_send_by(cfg.send_by, context) if cfg.send_by else None
+        return cls(cfg, context, send_by)
+
+    def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
+        if self.config.message not in campaign.messages:
+            known = ", ".join(sorted(campaign.messages)) or "none"
+            raise context.error(f"{self.config.message!r} is not a message of this campaign "
+                                f"(known: {known})", "message")
+
+    def describe(self) -> str:
+        cfg = self.config
+        if cfg.mode is SmsMode.CARRIER_BROADCAST:
+            return (f"carrier-run broadcast of {cfg.message!r} by {', '.join(cfg.carriers)} to "
+                    f"{cfg.coverage_percent:g} % of subscribers, {cfg.messages_per_subscriber} "
+                    f"SMS each")
+        return f"direct sending of {cfg.message!r} through {', '.join(sorted(cfg.gateways))}"
+
+    # -- what the engine needs -----------------------------------------------------------
+
+    def ledger_path(self) -> Path:
+        path = Path(self.config.ledger)
+        return path if path.is_absolute() else self.context.base_dir / path
+
+    def routing(self) -> Routing:
+        cfg = self.config
+        default = cfg.default_gateway
+        if default is None and len(cfg.gateways) == 1:
+            default = next(iter(cfg.gateways))
+        return Routing(dict(cfg.routes), default, tuple(cfg.fallback))
+
+    def retry_policy(self) -> RetryPolicy:
+        r = self.config.retry
+        return RetryPolicy(r.max_attempts, r.base_delay, r.max_delay, r.jitter)
+
+    def render_options(self) -> RenderOptions:
+        cfg = self.config
+        return RenderOptions(unaccented=cfg.unaccented, brandname=cfg.brandname,
+                             max_segments=cfg.max_segments)
+
+    def build_gateways(self, registry: Registry) -> dict[str, SmsGateway]:
+        """Instantiate every configured gateway (located errors name its table)."""
+        gateways: dict[str, SmsGateway] = {}
+        for gid, table in self.config.gateways.items():
+            ctx = self.context.child("gateways").child(gid)
+            cls = registry.get("sms_gateway", table["kind"])
+            gateways[gid] = cls.from_config({k: v for k, v in table.items() if k != "kind"}, ctx)
+        return gateways
+
+    def build_policies(self, registry: Registry) -> PolicySet:
+        tables = self.config.policies
+        if tables is None:
+            tables = {name: {} for name in DEFAULT_POLICIES}
+        ctx = self.context.child("policies")
+        return PolicySet(
+            registry.get("policy", name).from_config(options, ctx.child(name))
+            for name, options in tables.items()
+        )
+
+
+@hookimpl
+def register_channels() -> list[type[Any]]:
+    return [SmsChannel]
+
+
+@hookimpl
+def register_sms_gateways() -> list[type[Any]]:
+    return [GenericHttpGateway]
