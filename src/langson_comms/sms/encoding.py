@@ -33,6 +33,7 @@ __all__ = [
     "TextMeasure",
     "analyse",
     "measure",
+    "plain_text",
     "strip_diacritics",
 ]
 
@@ -190,3 +191,19 @@ def strip_diacritics(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.translate(_STROKE))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", stripped)
+
+
+# Typographic punctuation that office software puts in texts and GSM-7 lacks.
+_PUNCTUATION = str.maketrans({
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2032": "'",
+    "\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-",
+    "\u2026": "...", "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "",
+})
+
+
+def plain_text(text: str) -> str:
+    """The "không dấu" text actually sent: ``strip_diacritics`` plus typographic quotes,
+    dashes, ellipsis and odd spaces replaced by their ASCII forms, so that a Vietnamese
+    text can fit GSM-7 (“ ” ‘ ’ – — … are not in it)."""
+    return strip_diacritics(text).translate(_PUNCTUATION)

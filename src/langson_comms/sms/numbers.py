@@ -125,6 +125,7 @@ class NumberResult:
     reason: str | None
     candidate: str | None = None
     converted_from: str | None = None
+    code: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -185,11 +186,11 @@ class NumberNormalizer:
             candidates = [c for c in found if sum(ch.isdigit() for ch in c) >= _MIN_DIGITS]
             if not candidates:
                 if not text.strip():
-                    return self._invalid(raw, "empty")
-                return self._invalid(raw, "no phone number found")
+                    return self._invalid(raw, "empty", "empty")
+                return self._invalid(raw, "no_number", "no phone number found")
             if len(candidates) > 1:
                 return self._invalid(
-                    raw, f"{len(candidates)} numbers in one field (split them into rows)"
+                    raw, "several_numbers", f"{len(candidates)} numbers in one field (split them into rows)"
                 )
         return self._from_candidate(raw, candidates[0])
 
@@ -199,14 +200,14 @@ class NumberNormalizer:
         cleaned = _SEPARATORS_RE.sub("", candidate)
         international = cleaned.startswith("+")
         if "+" in cleaned[1:]:
-            return self._invalid(raw, "'+' in the middle of the number")
+            return self._invalid(raw, "invalid_number", "'+' in the middle of the number")
         digits = cleaned.lstrip("+")
         if digits.startswith("00"):
             digits = digits[2:]
             international = True
         if international:
             if not digits.startswith("84"):
-                return self._invalid(raw, f"not a Vietnamese number (country code +{digits[:3]}…)")
+                return self._invalid(raw, "foreign_number", f"not a Vietnamese number (country code +{digits[:3]}…)")
             nsn = digits[2:]
             if nsn.startswith("0"):  # "+84 0912…": trunk prefix written after the code
                 nsn = nsn[1:]
@@ -218,11 +219,11 @@ class NumberNormalizer:
             # A spreadsheet dropped the leading 0 ("912345678").
             nsn = digits
         if not nsn:
-            return self._invalid(raw, "no digits after the country code")
+            return self._invalid(raw, "invalid_number", "no digits after the country code")
         if len(nsn) > _MAX_NSN:
             if len(nsn) >= 2 * _MIN_DIGITS + 2:
-                return self._invalid(raw, f"{len(digits)} digits: several numbers in one field?")
-            return self._invalid(raw, f"too many digits ({len(nsn) + 1} in national form)")
+                return self._invalid(raw, "several_numbers", f"{len(digits)} digits: several numbers in one field?")
+            return self._invalid(raw, "too_long", f"too many digits ({len(nsn) + 1} in national form)")
         converted_from = None
         if len(nsn) == 10 and nsn[:3] in self._old:
             converted_from = "0" + nsn
@@ -243,7 +244,7 @@ class NumberNormalizer:
             parsed = phonenumbers.parse(e164, None)
         except phonenumbers.NumberParseException as exc:
             return NumberResult(raw, None, NumberKind.INVALID, hint,
-                                f"not a phone number ({exc})", e164, converted_from)
+                                f"not a phone number ({exc})", e164, converted_from, "invalid_number")
         if phonenumbers.is_valid_number(parsed):
             kind_code = phonenumbers.number_type(parsed)
             if kind_code == PhoneNumberType.MOBILE:
@@ -251,30 +252,31 @@ class NumberNormalizer:
                                     converted_from)
             if kind_code in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
                 return NumberResult(raw, e164, NumberKind.LANDLINE, Carrier.UNKNOWN,
-                                    "landline: cannot receive SMS", e164, converted_from)
+                                    "landline: cannot receive SMS", e164, converted_from, "landline")
             type_name = _TYPE_NAMES.get(kind_code, str(kind_code))
             return NumberResult(raw, None, NumberKind.INVALID, hint,
-                                f"not a mobile number ({type_name})", e164, converted_from)
+                                f"not a mobile number ({type_name})", e164, converted_from, "not_mobile")
         if len(nsn) == 9 and hint is not Carrier.UNKNOWN:
             return NumberResult(
                 raw, None, NumberKind.INVALID, hint,
                 f"rejected by phonenumbers {phonenumbers.__version__} although 0{nsn[:2]} is a "
                 f"{hint.value} mobile prefix (its metadata may lag the carriers): check by hand",
-                e164, converted_from,
+                e164, converted_from, "rejected_live_prefix",
             )
         if len(nsn) == 10 and nsn[:1] == "1":
             return NumberResult(raw, None, NumberKind.INVALID, hint,
                                 f"old 11-digit prefix 0{nsn[:3]} has no known 10-digit form",
-                                e164, converted_from)
+                                e164, converted_from, "unknown_old_prefix")
         length = len(nsn) + 1
         return NumberResult(
             raw, None, NumberKind.INVALID, hint,
             f"invalid number ({length} digits in national form 0{nsn})", e164, converted_from,
+            "invalid_number",
         )
 
     @staticmethod
-    def _invalid(raw: str, reason: str) -> NumberResult:
-        return NumberResult(raw, None, NumberKind.INVALID, Carrier.UNKNOWN, reason)
+    def _invalid(raw: str, code: str, reason: str) -> NumberResult:
+        return NumberResult(raw, None, NumberKind.INVALID, Carrier.UNKNOWN, reason, code=code)
 
 
 _TYPE_NAMES = {

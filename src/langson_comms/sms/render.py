@@ -10,7 +10,8 @@ rendered text is the sum of its template's literal parts (measured once) and its
 values (measured once per distinct value, cached).  Only a long text holding 2-unit
 characters is re-analysed in full, because where it splits then depends on position.
 
-Options: "không dấu" (``unaccented``: diacritics removed, đ → d), a ``[QC]``-style label
+Options: "không dấu" (``unaccented``: diacritics removed, đ → d, typographic quotes and
+dashes made ASCII — see ``encoding.plain_text``), a ``[QC]``-style label
 and an opt-out footer (normally added by the compliance policies, see
 ``sms.policies``), a brandname (≤ 11 characters, checked) and a maximum number of parts.
 """
@@ -27,7 +28,7 @@ import attrs
 
 from ..errors import ConfigError, DataError
 from ..messages import Message
-from .encoding import SmsCost, TextMeasure, analyse, measure, strip_diacritics
+from .encoding import SmsCost, TextMeasure, analyse, measure, plain_text
 
 __all__ = [
     "BRANDNAME_MAX",
@@ -179,7 +180,7 @@ class MessageRenderer:
             text = add_footer(text, self.options.footer)
         self.template = Template.parse(text, where=f"message {message.key!r}")
         transform: Callable[[str], str] = (
-            strip_diacritics if self.options.unaccented else _nfc
+            plain_text if self.options.unaccented else _nfc
         )
         self._transform = transform
         self._literals = tuple(transform(lit) for lit, _ in self.template.parts)
