@@ -48,6 +48,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "langson_comms.default_plugins.kpis",
     "langson_comms.default_plugins.sms_policies",
     "langson_comms.default_plugins.sms",
+    "langson_comms.default_plugins.broadcast",
 )
 
 

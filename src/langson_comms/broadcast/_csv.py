@@ -43,16 +43,14 @@ def read_rows(
                 missing = [c for c in required if c not in header]
                 if missing:
                     raise DataError(
-                        f"missing column(s) {', '.join(missing)} "
-                        f"(expected {','.join([*required, *optional])})",
+                        f"missing column(s) {', '.join(missing)} (expected {','.join([*required, *optional])})",
                         source=source,
                         line=line,
                     )
                 unknown = [c for c in header if c not in required and c not in optional]
                 if unknown:
                     raise DataError(
-                        f"unknown column(s) {', '.join(unknown)} "
-                        f"(expected {','.join([*required, *optional])})",
+                        f"unknown column(s) {', '.join(unknown)} (expected {','.join([*required, *optional])})",
                         source=source,
                         line=line,
                     )
@@ -65,9 +63,7 @@ def read_rows(
                 )
             yield line, {name: value.strip() for name, value in zip(header, cells, strict=True)}
         if header is None:
-            raise DataError(
-                f"no header row (expected {','.join([*required, *optional])})", source=source
-            )
+            raise DataError(f"no header row (expected {','.join([*required, *optional])})", source=source)
 
 
 def parse_date(text: str) -> pendulum.Date:
@@ -80,7 +76,5 @@ def parse_date(text: str) -> pendulum.Date:
         else:
             parsed = dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(
-            f"{text!r} is not a date (expected YYYY-MM-DD or DD/MM/YYYY)"
-        ) from None
+        raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD or DD/MM/YYYY)") from None
     return pendulum.Date(parsed.year, parsed.month, parsed.day)

@@ -312,9 +312,7 @@ def weekly_sheet_html(station: Station, airings: Sequence[Airing], *, title: str
     ]
     head = "".join(f"<th>{esc(h)}</th>" for h in SHEET_HEADER)
     for monday, items in _weeks(airings).items():
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in _sheet_rows(a)) + "</tr>" for a in items
-        )
+        rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in _sheet_rows(a)) + "</tr>" for a in items)
         parts.append(
             f"<section><h2>{esc(_week_title(monday))}</h2>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></section>"

@@ -27,11 +27,9 @@ class HolidayRule(enum.StrEnum):
     @classmethod
     def parse(cls, value: object) -> HolidayRule:
         try:
-            return cls(value)
+            return cls(str(value))
         except ValueError:
-            raise ValueError(
-                f"{value!r} is not a holiday rule (expected air, skip or next_allowed_day)"
-            ) from None
+            raise ValueError(f"{value!r} is not a holiday rule (expected air, skip or next_allowed_day)") from None
 
 
 @attrs.frozen

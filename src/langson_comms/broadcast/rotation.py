@@ -132,15 +132,13 @@ class WeeklyRotationScheduler(BroadcastScheduler):
         for moved_from, note in slots:
             sketch = rotation.next(day)
             if sketch is None:
-                skipped.append(
-                    Skip(station.code, day, SkipReason.NO_SKETCH, f"no sketch in {'/'.join(station.languages)} is due yet")
-                )
+                why = f"no sketch in {'/'.join(station.languages)} is due yet"
+                skipped.append(Skip(station.code, day, SkipReason.NO_SKETCH, why))
                 continue
             start = starts.get(day, window.start, offset)
             if offset + sketch.seconds > window.seconds:
                 raise ScheduleError(
-                    f"station {station.code} on {day}: {len(slots)} airing(s) do not fit in "
-                    f"its window {window}"
+                    f"station {station.code} on {day}: {len(slots)} airing(s) do not fit in its window {window}"
                 )
             result.append(
                 Airing(

@@ -57,11 +57,9 @@ class Priority(enum.StrEnum):
     @classmethod
     def parse(cls, value: object) -> Priority:
         try:
-            return cls(value)
+            return cls(str(value))
         except ValueError:
-            raise ValueError(
-                f"{value!r} is not a priority (expected normal, priority or emergency)"
-            ) from None
+            raise ValueError(f"{value!r} is not a priority (expected normal, priority or emergency)") from None
 
 
 class ItemKind(enum.StrEnum):
@@ -274,9 +272,7 @@ def bulletin_stations(bulletin: Bulletin, stations: Sequence[Station]) -> list[S
             or (target.isdigit() and str(int(target)) in (s.admin_code, s.district_code))
         ]
         if not matched:
-            raise ScheduleError(
-                f"bulletin {bulletin.id!r}: {target!r} is no station, administrative or district code"
-            )
+            raise ScheduleError(f"bulletin {bulletin.id!r}: {target!r} is no station, administrative or district code")
         for s in matched:
             chosen.setdefault(s.code, s)
     return [s for s in stations if s.code in chosen]
@@ -286,9 +282,7 @@ def _at(day: dt.date, time: dt.time) -> pendulum.DateTime:
     return pendulum.datetime(day.year, day.month, day.day, time.hour, time.minute, time.second, tz=local_tz())
 
 
-def apply_bulletins(
-    airings: Iterable[Airing], request: ScheduleRequest
-) -> tuple[list[Airing], list[Displacement]]:
+def apply_bulletins(airings: Iterable[Airing], request: ScheduleRequest) -> tuple[list[Airing], list[Displacement]]:
     """Insert the request's bulletins into ``airings`` by priority (see the module doc)."""
     result = list(airings)
     if not request.bulletins:
@@ -302,8 +296,7 @@ def apply_bulletins(
     for bulletin in sorted(request.bulletins, key=lambda b: (b.day, order[b.priority], b.id)):
         if not request.start <= bulletin.day <= request.end:
             raise ScheduleError(
-                f"bulletin {bulletin.id!r} is on {bulletin.day}, outside the plan "
-                f"{request.start}..{request.end}"
+                f"bulletin {bulletin.id!r} is on {bulletin.day}, outside the plan {request.start}..{request.end}"
             )
         for station in bulletin_stations(bulletin, request.stations):
             day_items = programme.get((station.code, bulletin.day), [])
@@ -340,9 +333,7 @@ def apply_bulletins(
     return [a for items in programme.values() for a in items], displaced
 
 
-def _relay(
-    day_items: list[Airing], new: Airing, window: TimeWindow, gap: dt.timedelta
-) -> list[Airing]:
+def _relay(day_items: list[Airing], new: Airing, window: TimeWindow, gap: dt.timedelta) -> list[Airing]:
     """Lay the day's programme again: priority items first, then the rest in order, normal last."""
     fixed = [a for a in day_items if a.priority is Priority.EMERGENCY]
     movable = sorted((a for a in day_items if a.priority is not Priority.EMERGENCY), key=lambda a: a.start)

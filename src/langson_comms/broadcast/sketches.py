@@ -94,8 +94,7 @@ class SketchCatalogue:
         if sketch.seconds > self.max_seconds:
             how = "measured from " + sketch.audio.name if sketch.audio else "declared"
             raise ValueError(
-                f"sketch {sketch.id!r} is {sketch.seconds:.1f} s long ({how}); "
-                f"the limit is {self.max_seconds:g} s"
+                f"sketch {sketch.id!r} is {sketch.seconds:.1f} s long ({how}); the limit is {self.max_seconds:g} s"
             )
         if sketch.seconds <= 0:
             raise ValueError(f"sketch {sketch.id!r} has no length ({sketch.seconds} s)")
@@ -182,9 +181,7 @@ class SketchCatalogue:
                     )
                 )
             except ValueError as exc:
-                raise DataError(
-                    str(exc), source=source, line=line, column=column, value=row.get(column)
-                ) from None
+                raise DataError(str(exc), source=source, line=line, column=column, value=row.get(column)) from None
         if not len(catalogue):
             raise DataError("no sketches", source=source)
         return catalogue

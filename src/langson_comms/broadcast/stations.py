@@ -140,8 +140,7 @@ class StationRegistry:
                 other.valid_to or hi
             ):
                 raise ValueError(
-                    f"administrative code {station.admin_code} already has station {other.code} "
-                    "over overlapping dates"
+                    f"administrative code {station.admin_code} already has station {other.code} over overlapping dates"
                 )
         self._stations.append(station)
         self._by_code[station.code] = station
@@ -209,9 +208,7 @@ class StationRegistry:
                 column = "district_code"
                 district = canonical_code(row["district_code"])
                 if level is StationLevel.DISTRICT and district != admin:
-                    raise ValueError(
-                        f"a district station's district_code must be its own admin_code {admin}"
-                    )
+                    raise ValueError(f"a district station's district_code must be its own admin_code {admin}")
                 column = "listeners"
                 listeners = int(row["listeners"]) if row["listeners"].isdigit() else -1
                 if listeners < 0:
@@ -227,9 +224,7 @@ class StationRegistry:
                 column = "window"
                 window = TimeWindow.parse(row["window"]) if row.get("window") else None
                 column = "languages"
-                langs = tuple(
-                    parse_language(p) for p in (row.get("languages") or "vi").split(";") if p.strip()
-                )
+                langs = tuple(parse_language(p) for p in (row.get("languages") or "vi").split(";") if p.strip())
                 station = Station(
                     code=code,
                     name=row["name"],
@@ -246,17 +241,15 @@ class StationRegistry:
                 )
                 if regions is not None and len(regions):
                     column = "admin_code"
-                    _check_region(station, regions)
+                    check_region(station, regions)
                 column = "code"
                 registry.add(station)
             except ValueError as exc:
-                raise DataError(
-                    str(exc), source=source, line=line, column=column, value=row.get(column)
-                ) from None
+                raise DataError(str(exc), source=source, line=line, column=column, value=row.get(column)) from None
         return registry
 
 
-def _check_region(station: Station, regions: RegionRegistry) -> None:
+def check_region(station: Station, regions: RegionRegistry) -> None:
     on = station.valid_from
     try:
         region = regions.get(station.admin_code, on=on)
@@ -272,8 +265,7 @@ def _check_region(station: Station, regions: RegionRegistry) -> None:
         )
     if station.level is StationLevel.COMMUNE and region.parent_code != station.district_code:
         raise ValueError(
-            f"unit {region.code} ({region.name}) belongs to district {region.parent_code}, "
-            f"not {station.district_code}"
+            f"unit {region.code} ({region.name}) belongs to district {region.parent_code}, not {station.district_code}"
         )
 
 
