@@ -154,7 +154,7 @@ class ScheduleRequest:
     end: pendulum.Date
     window: TimeWindow
     holidays: HolidayCalendar = attrs.field(factory=HolidayCalendar.none)
-    holiday_rule: HolidayRule = HolidayRule.AIR
+    holiday_rule: HolidayRule = attrs.field(default=HolidayRule.AIR, converter=HolidayRule.parse)
     exceptions: Sequence[StationException] = ()
     bulletins: Sequence[Bulletin] = ()
     gap_seconds: float = 0.0

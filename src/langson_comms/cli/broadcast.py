@@ -1,10 +1,303 @@
-"""The ``broadcast`` command group (placeholder until the broadcasting area lands)."""
+"""The ``broadcast`` command group: schedule, export, confirm, compliance, serve, secrets.
+
+Every command reads the campaign file (``--campaign``, default ``campaign.toml`` here)
+and the ``[channels.<key>]`` table of kind ``broadcast`` (``--channel``).  As-run
+confirmations live in a SQLite file (``--db``, default the channel's ``store`` key,
+``.langson/broadcast.sqlite`` next to the campaign file), so ``confirm`` and
+``compliance`` work across invocations.  See docs/broadcasting.md.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import attrs
 import click
+import pendulum
+from rich.console import Console
+from rich.table import Table
+
+from ..broadcast.asrun import ComplianceReport, ingest_csv
+from ..broadcast.asrun_server import load_secrets, make_app, new_secrets, start_server
+from ..broadcast.exports import export_all
+from ..broadcast.scheduler import ItemKind, Schedule
+from ..errors import ConfigError, DataError
+from ..runtime import Runtime
+
+__all__ = ["broadcast"]
+
+
+@attrs.define
+class _State:
+    runtime: Runtime
+    campaign_path: Path
+    channel_key: str
+    db: Path | None
+    _channel: Any = None
+
+    def channel(self) -> Any:
+        if self._channel is None:
+            campaign = self.runtime.load_campaign(self.campaign_path)
+            try:
+                channel = campaign.channel(self.channel_key)
+            except KeyError as exc:
+                raise ConfigError(str(exc.args[0]), source=str(self.campaign_path)) from None
+            if getattr(channel, "name", None) != "broadcast":
+                raise ConfigError(
+                    f"[channels.{self.channel_key}] is not a broadcast channel", source=str(self.campaign_path)
+                )
+            self._channel = channel
+        return self._channel
+
+    def schedule(self) -> Schedule:
+        result: Schedule = self.channel().schedule(self.runtime.registry)
+        return result
+
+    def today(self) -> pendulum.Date:
+        return self.runtime.clock.now().in_timezone("Asia/Ho_Chi_Minh").date()
+
+
+def _state(ctx: click.Context) -> _State:
+    state = ctx.find_object(_State)
+    assert state is not None
+    return state
 
 
 @click.group()
-def broadcast() -> None:
+@click.option(
+    "--campaign",
+    "campaign_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="campaign.toml",
+    show_default=True,
+    envvar="LANGSON_COMMS_CAMPAIGN",
+    help="The campaign file.",
+)
+@click.option("--channel", "channel_key", default="broadcast", show_default=True, help="Key of the channel table.")
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="As-run SQLite file (default: the channel's `store`).",
+)
+@click.pass_context
+def broadcast(ctx: click.Context, campaign_path: Path, channel_key: str, db: Path | None) -> None:
     """Schedule loudspeaker airings, export run-sheets and check proof of airing."""
+    runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime.create()
+    ctx.obj = _State(runtime, campaign_path, channel_key, db)
+
+
+@broadcast.command()
+@click.option("--station", "station_code", default=None, help="List one station's airings.")
+@click.pass_context
+def schedule(ctx: click.Context, station_code: str | None) -> None:
+    """Build the plan and summarise it: airings per district, balance, holidays, bulletins."""
+    state = _state(ctx)
+    channel = state.channel()
+    plan = state.schedule()
+    console = Console()
+    if station_code:
+        station = channel.stations.find(station_code)
+        if station is None:
+            raise click.BadParameter(f"{station_code!r} is not a station of this campaign", param_hint="--station")
+        table = Table(title=f"{station.name} ({station.code})")
+        for column in ("date", "start", "item", "kind", "priority", "note"):
+            table.add_column(column)
+        for a in plan.for_station(station.code):
+            table.add_row(str(a.day), f"{a.start:%H:%M:%S}", a.item, a.kind.value, a.priority.value, a.note)
+        console.print(table)
+        return
+    table = Table(title=f"Broadcast plan {plan.start} → {plan.end} ({plan.scheduler})")
+    for column in ("district", "stations", "airings", "sketch airings"):
+        table.add_column(column, justify="right" if column != "district" else "left")
+    for district in channel.stations.district_codes():
+        members = channel.stations.in_district(district)
+        airings = [a for s in members for a in plan.for_station(s.code)]
+        sketches = sum(1 for a in airings if a.kind is ItemKind.SKETCH)
+        table.add_row(district, str(len(members)), str(len(airings)), str(sketches))
+    console.print(table)
+    spreads = []
+    for station in channel.stations:
+        counts = plan.sketch_counts(station.code)
+        if counts:
+            spreads.append(max(counts.values()) - min(counts.values()))
+    console.print(
+        f"{len(channel.stations)} stations, {len(plan.airings)} airings; "
+        f"sketch balance per station: largest spread {max(spreads, default=0)} airing(s)"
+    )
+    reasons = Counter(s.reason.value for s in plan.skipped)
+    if reasons:
+        console.print("left out: " + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())))
+    moved = sum(1 for a in plan.airings if a.moved_from is not None)
+    if moved:
+        console.print(f"moved to the next allowed day: {moved}")
+    for d in plan.displaced:
+        console.print(
+            f"displaced: {d.airing.station} {d.airing.day} {d.airing.start:%H:%M:%S} {d.airing.item} "
+            f"by emergency {d.by.item} at {d.by.start:%H:%M:%S}"
+        )
+    for status in channel.sketches.due_report(state.today()):
+        if status.missed:
+            console.print(
+                f"sketch {status.sketch.id} missed its due date {status.sketch.due}: "
+                f"{status.state.value}, {status.days_late} day(s) late"
+            )
+
+
+@broadcast.command()
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder.")
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["ics", "csv", "md", "html"]),
+    multiple=True,
+    help="Only these formats (repeatable; default all).",
+)
+@click.pass_context
+def export(ctx: click.Context, out: Path, formats: tuple[str, ...]) -> None:
+    """Write calendars, run-sheets and printable weekly sheets under --out."""
+    state = _state(ctx)
+    plan = state.schedule()
+    result = export_all(
+        plan,
+        state.channel().stations,
+        out,
+        stamp=state.runtime.clock.now().in_timezone("UTC"),
+        formats=formats or ("ics", "csv", "md", "html"),
+    )
+    files = ", ".join(f"{n} {kind}" for kind, n in sorted(result.files.items()))
+    click.echo(f"wrote {files} file(s) for {result.airings} airings under {out}")
+
+
+def _store_path(state: _State) -> Path:
+    return state.db or state.channel().store_path
+
+
+@broadcast.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_context
+def confirm(ctx: click.Context, file: Path) -> None:
+    """Ingest typed-in as-run confirmations (CSV: station,date,time,item[,confirmed_by,via,note]).
+
+    Valid rows are kept even when others are rejected; the exit code is 1 if any row was.
+    """
+    state = _state(ctx)
+    channel = state.channel()
+    plan = state.schedule()
+    with channel.store(_store_path(state)) as store:
+        report = ingest_csv(file, store, channel.checker(plan, today=state.today()), at=state.runtime.clock.now())
+    for rejection in report.rejected:
+        click.echo(f"rejected: {rejection.format()}", err=True)
+    click.echo(f"{report.source}: read {report.read}, accepted {report.accepted}, rejected {len(report.rejected)}")
+    if report.rejected:
+        ctx.exit(1)
+
+
+def _tally_table(title: str, rows: dict[str, Any], names: dict[str, str]) -> Table:
+    table = Table(title=title)
+    columns = ("planned", "aired", "on_time", "late", "missed", "pending", "unplanned", "reach")
+    table.add_column("code")
+    table.add_column("name")
+    for column in (*columns, "rate"):
+        table.add_column(column, justify="right")
+    for code, tally in rows.items():
+        rate = "—" if tally.rate is None else f"{tally.rate:.0%}"
+        table.add_row(code, names.get(code, ""), *(f"{getattr(tally, c):,}" for c in columns), rate)
+    return table
+
+
+@broadcast.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--as-of", "as_of", default=None, help="Judge as of this date (YYYY-MM-DD; default today).")
+@click.option("--stations", "by_station", is_flag=True, help="Also list every station.")
+@click.pass_context
+def compliance(ctx: click.Context, as_json: bool, as_of: str | None, by_station: bool) -> None:
+    """Planned, aired (on time / late), missed, pending and unplanned airings, and reach."""
+    from ..broadcast.asrun import compliance as compute
+
+    state = _state(ctx)
+    channel = state.channel()
+    plan = state.schedule()
+    day = state.today()
+    if as_of is not None:
+        try:
+            day = pendulum.Date.fromisoformat(as_of)
+        except ValueError:
+            raise click.BadParameter(f"{as_of!r} is not a date (expected YYYY-MM-DD)", param_hint="--as-of") from None
+    with channel.store(_store_path(state)) as store:
+        confirmations = store.confirmations()
+    report: ComplianceReport = compute(plan, confirmations, channel.stations, as_of=day, grace_days=channel.grace_days)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    district_names = {r.code: r.name for r in state.runtime.load_campaign(state.campaign_path).regions}
+    console.print(_tally_table(f"Compliance by district as of {day}", dict(report.districts), district_names))
+    if by_station:
+        names = {s.code: s.name for s in channel.stations}
+        console.print(_tally_table("By station", dict(report.stations), names))
+    t = report.total
+    console.print(
+        f"total: planned {t.planned:,}, aired {t.aired:,} ({t.on_time:,} on time, {t.late:,} late), "
+        f"missed {t.missed:,}, pending {t.pending:,}, unplanned {t.unplanned:,}; reach {t.reach:,}"
+    )
+
+
+@broadcast.command()
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.pass_context
+def secrets(ctx: click.Context, out: Path) -> None:
+    """Write a new random shared secret for every IP-connected station (station,secret)."""
+    state = _state(ctx)
+    if out.exists():
+        raise click.BadParameter(f"{out} exists; refusing to overwrite secrets", param_hint="--out")
+    fresh = new_secrets(state.channel().stations)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["station", "secret"])
+        writer.writerows(sorted(fresh.items()))
+    out.chmod(0o600)
+    click.echo(f"wrote {len(fresh)} secret(s) to {out}; give each station only its own")
+
+
+@broadcast.command()
+@click.option("--secrets", "secrets_path", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, secrets_path: Path | None, host: str, port: int) -> None:
+    """Serve the confirmation endpoint for IP stations until interrupted."""
+    state = _state(ctx)
+    channel = state.channel()
+    path = secrets_path or channel.secrets_path
+    if path is None:
+        raise click.UsageError("give --secrets FILE or set `secrets` in the channel table")
+    try:
+        station_secrets = load_secrets(path, channel.stations)
+    except DataError:
+        raise
+    plan = state.schedule()
+    store = channel.store(_store_path(state))
+
+    async def run() -> None:
+        app = make_app(store, channel.checker(plan, today=None), station_secrets, state.runtime.clock)
+        runner, bound = await start_server(app, host, port)
+        click.echo(f"serving confirmations for {len(station_secrets)} station(s) on http://{host}:{bound}", err=True)
+        try:
+            while True:
+                await asyncio.sleep(3600)
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()

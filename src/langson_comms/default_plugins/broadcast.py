@@ -39,17 +39,13 @@ from langson_comms.broadcast.stations import (
     read_exceptions,
 )
 from langson_comms.campaign import Campaign
-from langson_comms.config import ConfigContext, converter
+from langson_comms.config import ConfigContext
 from langson_comms.errors import DataError, PluginError, ScheduleError
 from langson_comms.registry import Registry
 
 __all__ = ["BroadcastChannel"]
 
 T = TypeVar("T")
-
-_conv = converter.copy()
-_conv.register_structure_hook(HolidayRule, lambda v, _: HolidayRule.parse(v))
-_conv.register_structure_hook(Priority, lambda v, _: Priority.parse(v))
 
 
 @attrs.frozen
@@ -74,7 +70,7 @@ class _HolidayAddition:
 class _BulletinSection:
     id: str
     title: str
-    priority: Priority
+    priority: str
     date: pendulum.Date
     seconds: float
     stations: list[str] = attrs.field(factory=lambda: ["all"])
@@ -91,7 +87,7 @@ class _Section:
     scheduler: str = "weekly_rotation"
     max_sketch_seconds: float = 60.0
     expected_stations: _Expected | None = None
-    holiday_rule: HolidayRule = HolidayRule.AIR
+    holiday_rule: str = "air"
     holiday_country: str = "VN"
     holidays_add: list[_HolidayAddition] = attrs.field(factory=list)
     holidays_remove: list[pendulum.Date] = attrs.field(factory=list)
@@ -135,13 +131,17 @@ class BroadcastChannel:
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
         own = {k: v for k, v in config.items() if k in _OWN_KEYS}
         rest = {k: v for k, v in config.items() if k not in _OWN_KEYS}
-        section = context.structure(own, _Section, _conv)
+        section = context.structure(own, _Section)
         if section.end < section.start:
             raise context.error(f"end {section.end} is before start {section.start}", "end")
         try:
             window = TimeWindow(section.window.start, section.window.end)
         except ValueError as exc:
             raise context.error(str(exc), "window") from None
+        try:
+            holiday_rule = HolidayRule.parse(section.holiday_rule)
+        except ValueError as exc:
+            raise context.error(str(exc), "holiday_rule") from None
         if section.max_sketch_seconds <= 0:
             raise context.error("must be more than 0 seconds", "max_sketch_seconds")
         if section.grace_days < 0:
@@ -184,7 +184,11 @@ class BroadcastChannel:
             if b.seconds <= 0:
                 raise context.error("must be more than 0 seconds", f"{where}.seconds")
             try:
-                bulletins.append(Bulletin(b.id, b.title, b.priority, b.date, b.seconds, tuple(b.stations), b.time))
+                priority = Priority.parse(b.priority)
+            except ValueError as exc:
+                raise context.error(str(exc), f"{where}.priority") from None
+            try:
+                bulletins.append(Bulletin(b.id, b.title, priority, b.date, b.seconds, tuple(b.stations), b.time))
             except ValueError as exc:
                 raise context.error(str(exc), f"{where}.time") from None
         return cls(
@@ -197,7 +201,7 @@ class BroadcastChannel:
             scheduler_config=rest,
             context=context,
             holidays=holidays,
-            holiday_rule=section.holiday_rule,
+            holiday_rule=holiday_rule,
             exceptions=tuple(exceptions),
             bulletins=tuple(bulletins),
             gap_seconds=section.gap_seconds,

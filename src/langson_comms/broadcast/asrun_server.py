@@ -1,0 +1,147 @@
+"""The confirmation endpoint for IP-connected stations (Circular 39/2020 IP radio).
+
+``POST /v1/stations/{station}/confirmations`` with ``Authorization: Bearer <secret>`` and
+a JSON body ``{"date": "2022-09-03", "time": "14:02", "item": "isee-tro-ly-ao"}``
+(optional ``confirmed_by``, ``note``).  Each IP station has its own shared secret
+(secrets file: ``station,secret``); a wrong or missing secret is ``401`` and is not
+recorded.  An authenticated body goes through the same ``ConfirmationChecker`` as typed-in
+CSV rows: ``201`` when accepted, ``400`` with the field and reason when not, ``409`` for a
+duplicate — and rejected bodies are stored as rejections, so nothing is lost.
+
+Served by ``aiohttp.web``; bind it to 127.0.0.1 or put it behind the province's reverse
+proxy for TLS.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets as secrets_lib
+from collections.abc import Mapping
+from pathlib import Path
+
+from aiohttp import web
+
+from ..clock import Clock
+from ..errors import DataError
+from ._csv import read_rows
+from .asrun import AsRunStore, ConfirmationChecker, Rejection, RowProblem
+from .stations import StationRegistry
+
+__all__ = ["load_secrets", "make_app", "new_secrets", "start_server"]
+
+STORE: web.AppKey[AsRunStore] = web.AppKey("store", AsRunStore)
+CHECKER: web.AppKey[ConfirmationChecker] = web.AppKey("checker", ConfirmationChecker)
+SECRETS: web.AppKey[Mapping[str, str]] = web.AppKey("secrets", Mapping)  # type: ignore[arg-type]
+CLOCK: web.AppKey[Clock] = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
+
+MIN_SECRET_LENGTH = 16
+
+
+def load_secrets(path: Path, stations: StationRegistry) -> dict[str, str]:
+    """Read ``station,secret`` rows; every station must exist and be IP-connected."""
+    result: dict[str, str] = {}
+    for line, row in read_rows(path, ("station", "secret")):
+        station = stations.find(row["station"])
+        if station is None:
+            raise DataError(
+                f"{row['station']!r} is not a station of this campaign", source=str(path), line=line, column="station"
+            )
+        if not station.ip_connected:
+            raise DataError(
+                f"station {station.code} is not IP-connected (ip_connected in the stations file)",
+                source=str(path),
+                line=line,
+                column="station",
+            )
+        if len(row["secret"]) < MIN_SECRET_LENGTH:
+            raise DataError(
+                f"secret is too short (at least {MIN_SECRET_LENGTH} characters)",
+                source=str(path),
+                line=line,
+                column="secret",
+            )
+        if station.code in result:
+            raise DataError(f"station {station.code} is listed twice", source=str(path), line=line, column="station")
+        result[station.code] = row["secret"]
+    return result
+
+
+def new_secrets(stations: StationRegistry) -> dict[str, str]:
+    """A fresh random secret for every IP-connected station (``secrets.token_urlsafe``)."""
+    return {s.code: secrets_lib.token_urlsafe(24) for s in stations if s.ip_connected}
+
+
+def _authorised(request: web.Request, station: str) -> bool:
+    expected = request.app[SECRETS].get(station)
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header.startswith("Bearer ") else ""
+    # compare_digest even when the station is unknown, so timing says nothing about it
+    ok = hmac.compare_digest(given.encode(), (expected or "\0" * 32).encode())
+    return ok and expected is not None
+
+
+async def _confirm(request: web.Request) -> web.Response:
+    station = request.match_info["station"]
+    if not _authorised(request, station):
+        return web.json_response({"error": "unknown station or wrong secret"}, status=401)
+    store, checker, clock = request.app[STORE], request.app[CHECKER], request.app[CLOCK]
+    source = f"http:{station}"
+    now = clock.now()
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    try:
+        if not isinstance(body, dict):
+            raise RowProblem("the body must be a JSON object with date, time and item", "body")
+        row = {k: str(v) for k, v in body.items() if k in ("date", "time", "item", "confirmed_by", "note")}
+        unknown = sorted(set(body) - {"date", "time", "item", "confirmed_by", "note"})
+        if unknown:
+            raise RowProblem(f"unknown field(s) {', '.join(unknown)}", unknown[0])
+        confirmation = checker.check({**row, "station": station}, via="ip", source=source, line=None)
+        store.add(confirmation, at=now)
+    except RowProblem as problem:
+        store.reject(Rejection(source, None, problem.column, problem.value, problem.reason), at=now)
+        status = 409 if problem.reason.startswith("duplicate") else 400
+        return web.json_response({"error": problem.reason, "field": problem.column}, status=status)
+    return web.json_response(
+        {
+            "status": "accepted",
+            "station": confirmation.station,
+            "date": confirmation.day.isoformat(),
+            "time": confirmation.time.strftime("%H:%M"),
+            "item": confirmation.item,
+        },
+        status=201,
+    )
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True, **request.app[STORE].counts()})
+
+
+def make_app(
+    store: AsRunStore, checker: ConfirmationChecker, secrets: Mapping[str, str], clock: Clock
+) -> web.Application:
+    """The aiohttp application; the caller owns the store's lifetime."""
+    app = web.Application(client_max_size=16 * 1024)
+    app[STORE] = store
+    app[CHECKER] = checker
+    app[SECRETS] = dict(secrets)
+    app[CLOCK] = clock
+    app.router.add_post("/v1/stations/{station}/confirmations", _confirm)
+    app.router.add_get("/v1/health", _health)
+    return app
+
+
+async def start_server(app: web.Application, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, int]:
+    """Start serving ``app``; return the runner (``await runner.cleanup()`` to stop) and the port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server  # aiohttp exposes the bound port only through the server's sockets
+    sockets = getattr(server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return runner, int(bound)
