@@ -108,14 +108,23 @@ class _Pending:
 
 class _Lane:
     def __init__(self, gateway: SmsGateway, clock: Clock, threshold: int, reset_after: float,
-                 monotonic: Callable[[], float]) -> None:
+                 monotonic: Callable[[], float], claim_size: int) -> None:
         caps = gateway.capabilities
         self.gateway = gateway
         self.limiter = RateLimiter(caps.rate_msgs, caps.rate_segments, burst=caps.burst,
                                    monotonic=monotonic, sleep=clock.sleep)
         self.breaker = CircuitBreaker(threshold, reset_after, monotonic=monotonic)
-        self.queue: asyncio.Queue[list[_Pending] | None] = asyncio.Queue(caps.concurrency * 2)
+        # Room for about one claim of rows: enough to keep workers busy, small enough
+        # that few rows sit claimed-but-unsent (they are resent after a crash).
+        self.queue: asyncio.Queue[list[_Pending] | None] = asyncio.Queue(
+            max(caps.concurrency * 2, -(-claim_size // caps.max_batch))
+        )
         self.workers: list[asyncio.Task[None]] = []
+
+    @property
+    def room(self) -> int:
+        """How many more rows the queue takes."""
+        return (self.queue.maxsize - self.queue.qsize()) * self.gateway.capabilities.max_batch
 
     @property
     def usable(self) -> bool:
@@ -178,7 +187,7 @@ class DispatchEngine:
         self._rng = random.Random(seed)
         self._seconds = clock_seconds(self.clock)
         self._lanes = {
-            gid: _Lane(g, self.clock, breaker_threshold, breaker_reset, self._seconds)
+            gid: _Lane(g, self.clock, breaker_threshold, breaker_reset, self._seconds, claim_size)
             for gid, g in self.gateways.items()
         }
         self._results: list[Result] = []
@@ -335,15 +344,26 @@ class DispatchEngine:
             chunk = await lane.queue.get()
             if chunk is None:
                 return
-            if self._stop or self._draining or self._fatal is not None:
-                self._add(Result(p.row.id, SmsState.QUEUED, attempted=False) for p in chunk)
+            if self._holding():
+                self._give_back(chunk)
                 continue
             self._sending += 1
             try:
                 await lane.limiter.acquire(len(chunk), sum(p.sms.segments for p in chunk))
-                await self._send(lane, chunk)
+                if self._holding():
+                    self._give_back(chunk)
+                else:
+                    await self._send(lane, chunk)
             finally:
                 self._sending -= 1
+
+    def _holding(self) -> bool:
+        """Do not start new requests: stopping, paused, cancelled or a fatal error."""
+        return (self._stop or self._draining or self._paused or self._cancelled
+                or self._fatal is not None)
+
+    def _give_back(self, chunk: list[_Pending]) -> None:
+        self._add(Result(p.row.id, SmsState.QUEUED, attempted=False) for p in chunk)
 
     async def _send(self, lane: _Lane, chunk: list[_Pending]) -> None:
         gid = lane.gateway.gateway_id
@@ -441,7 +461,7 @@ class DispatchEngine:
                 if self._fatal is not None:
                     outcome = "failed"
                     break
-                if time.monotonic() - last_control >= 0.25:
+                if time.monotonic() - last_control >= 0.2:
                     last_control = time.monotonic()
                     self._control()
                 if self._cancelled:
@@ -457,7 +477,11 @@ class DispatchEngine:
                     outcome = "deadline"
                     break
                 self._maybe_flush()
-                rows = self.ledger.claim(self.campaign, key, ts, self.claim_size)
+                room = min(self.claim_size, min(lane.room for lane in self._lanes.values()))
+                if room < self.claim_size // 2:
+                    await asyncio.sleep(0.002)  # lanes are full: let workers drain them
+                    continue
+                rows = self.ledger.claim(self.campaign, key, ts, room)
                 if rows:
                     self.stats["claimed"] += len(rows)
                     await self._dispatch(self._prepare(rows, now))

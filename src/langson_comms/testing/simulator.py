@@ -95,7 +95,8 @@ class CarrierSimulator:
         self._by_key: dict[str, AcceptedSms] = {}
         self._rng = random.Random(self.config.seed)
         self._next_id = 0
-        self._tokens = 0.0
+        rate = self.config.rate_msgs
+        self._tokens = max(rate * self.config.rate_burst, 1.0) if rate else 0.0
         self._last = time.monotonic()
         self._started = time.monotonic()
         self._pending_dlr: list[tuple[float, dict[str, Any]]] = []

@@ -1,0 +1,228 @@
+"""Contract tests for SMS gateway plugins: inherit, implement two methods, run pytest.
+
+Every gateway, whatever its vendor format, must hand batches over and translate what
+goes wrong on the wire into the library's errors: 5xx, 429 (with ``Retry-After``),
+timeouts and refused connections are ``TransientGatewayError``; 401 is
+``PermanentGatewayError``; an unreadable answer is a ``GatewayError``, never a raw
+exception.  The mixin checks all of that against a real HTTP server on 127.0.0.1 that
+answers as told::
+
+    from langson_comms.testing.gateway_contract import GatewayContract
+
+    class TestMyGateway(GatewayContract):
+        gateway_class = MyGateway
+
+        def make_gateway(self, base_url, timeout):
+            return MyGateway.from_config({"url": base_url + "/send", "timeout": timeout}, ctx)
+
+        def vendor_answer(self, body):      # the vendor's "accepted" answer to a request
+            return {"code": 100, "sms_id": "X1"}
+
+The tests are plain synchronous pytest tests (they run their own event loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+from aiohttp import web
+
+from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError
+from ..sms.gateway import GatewayCapabilities, OutgoingSms, SmsGateway, SubmitResult
+
+__all__ = ["CannedServer", "GatewayContract", "generic_answer"]
+
+
+@attrs.define
+class CannedServer:
+    """A loopback HTTP server: every request gets ``mode``'s answer."""
+
+    answer: Callable[[Any], Any]
+    mode: str = "ok"  # ok | 503 | 429 | 401 | hang | garbage
+    hang: float = 1.0
+    requests: list[Any] = attrs.Factory(list)
+    port: int = 0
+    _runner: web.AppRunner | None = None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        self.requests.append(body)
+        if self.mode == "503":
+            return web.json_response({"error": "down"}, status=503)
+        if self.mode == "429":
+            return web.json_response({"error": "slow down"}, status=429,
+                                     headers={"Retry-After": "2"})
+        if self.mode == "401":
+            return web.json_response({"error": "bad credentials"}, status=401)
+        if self.mode == "hang":
+            await asyncio.sleep(self.hang)
+        if self.mode == "garbage":
+            return web.Response(text="<html>gateway error</html>", content_type="text/html")
+        return web.json_response(self.answer(body))
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return f"http://127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class GatewayContract:
+    """Mixin of contract tests; subclasses set ``gateway_class`` and two methods."""
+
+    gateway_class: ClassVar[type[SmsGateway]]
+
+    def make_gateway(self, base_url: str, timeout: float) -> SmsGateway:
+        """A gateway sending to ``base_url`` (any path below it) with ``timeout`` seconds."""
+        raise NotImplementedError
+
+    def vendor_answer(self, body: Any) -> Any:
+        """The JSON the vendor answers to ``body`` when it accepts every message in it."""
+        raise NotImplementedError
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _batch(self, gateway: SmsGateway, n: int = 2) -> list[OutgoingSms]:
+        n = min(n, gateway.capabilities.max_batch)
+        return [OutgoingSms(ref=i + 1, msisdn=f"+8491234567{i}", text=f"Contract test {i}",
+                            idempotency_key=f"contract-{i}") for i in range(n)]
+
+    def _run(self, mode: str,
+             check: Callable[[SmsGateway, CannedServer], Awaitable[None]]) -> None:
+        async def main() -> None:
+            server = CannedServer(self.vendor_answer, mode=mode)
+            base = await server.start()
+            gateway = self.make_gateway(base, 0.5)
+            client = gateway.make_client()
+            gateway.bind_client(client)
+            try:
+                await check(gateway, server)
+            finally:
+                await client.aclose()
+                await server.stop()
+
+        asyncio.run(main())
+
+    # -- the contract --------------------------------------------------------------------
+
+    def test_declares_name_from_config_and_capabilities(self) -> None:
+        cls = self.gateway_class
+        assert isinstance(getattr(cls, "name", None), str) and cls.name
+        assert callable(getattr(cls, "from_config", None))
+        assert issubclass(cls, SmsGateway)
+
+        async def check(gateway: SmsGateway, _: CannedServer) -> None:
+            assert isinstance(gateway.capabilities, GatewayCapabilities)
+
+        self._run("ok", check)
+
+    def test_accepts_a_batch_with_one_result_per_message(self) -> None:
+        async def check(gateway: SmsGateway, server: CannedServer) -> None:
+            batch = self._batch(gateway)
+            results = await gateway.send(batch)
+            assert [r.ref for r in results] == [s.ref for s in batch]
+            assert all(isinstance(r, SubmitResult) and r.accepted for r in results), results
+            assert server.requests, "the gateway sent nothing"
+
+        self._run("ok", check)
+
+    def test_5xx_is_transient(self) -> None:
+        async def check(gateway: SmsGateway, _: CannedServer) -> None:
+            try:
+                await gateway.send(self._batch(gateway))
+            except TransientGatewayError:
+                return
+            raise AssertionError("a 503 answer must raise TransientGatewayError")
+
+        self._run("503", check)
+
+    def test_429_is_transient_with_retry_after(self) -> None:
+        async def check(gateway: SmsGateway, _: CannedServer) -> None:
+            try:
+                await gateway.send(self._batch(gateway))
+            except TransientGatewayError as exc:
+                assert exc.retry_after == 2.0
+                return
+            raise AssertionError("a 429 answer must raise TransientGatewayError")
+
+        self._run("429", check)
+
+    def test_timeout_is_transient(self) -> None:
+        async def check(gateway: SmsGateway, _: CannedServer) -> None:
+            try:
+                await asyncio.wait_for(gateway.send(self._batch(gateway)), 5)
+            except TransientGatewayError:
+                return
+            raise AssertionError("an answer slower than the timeout must be transient")
+
+        self._run("hang", check)
+
+    def test_bad_credentials_are_permanent(self) -> None:
+        async def check(gateway: SmsGateway, _: CannedServer) -> None:
+            try:
+                await gateway.send(self._batch(gateway))
+            except PermanentGatewayError as exc:
+                assert exc.status == 401
+                return
+            raise AssertionError("a 401 answer must raise PermanentGatewayError")
+
+        self._run("401", check)
+
+    def test_unreadable_answer_is_a_gateway_error(self) -> None:
+        async def check(gateway: SmsGateway, _: CannedServer) -> None:
+            try:
+                results = await gateway.send(self._batch(gateway))
+            except GatewayError:
+                return
+            assert all(r.error is not None for r in results), results
+
+        self._run("garbage", check)
+
+    def test_refused_connection_is_transient(self) -> None:
+        async def main() -> None:
+            gateway = self.make_gateway(f"http://127.0.0.1:{_free_port()}", 0.5)
+            client = gateway.make_client()
+            gateway.bind_client(client)
+            try:
+                await gateway.send(self._batch(gateway))
+            except TransientGatewayError:
+                return
+            finally:
+                await client.aclose()
+            raise AssertionError("a refused connection must raise TransientGatewayError")
+
+        asyncio.run(main())
+
+
+def generic_answer(body: Mapping[str, Any] | None) -> Any:
+    """An example ``vendor_answer`` for the generic gateway's default wire format."""
+    if isinstance(body, Mapping) and "messages" in body:
+        return {"results": [{"status": "accepted", "message_id": f"C{m['ref']}", "ref": m["ref"]}
+                            for m in body["messages"]]}
+    ref = body.get("ref") if isinstance(body, Mapping) else None
+    return {"status": "accepted", "message_id": f"C{ref}", "ref": ref}

@@ -1,0 +1,54 @@
+"""Building engines against the simulator for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from langson_comms.clock import Clock
+from langson_comms.messages import Message
+from langson_comms.sms.engine import DispatchEngine, DispatchSummary, RetryPolicy, Routing
+from langson_comms.sms.http_gateway import GenericHttpConfig, GenericHttpGateway
+from langson_comms.sms.ledger import SmsState, SqliteLedger
+from langson_comms.testing.simulator import CarrierSimulator
+
+NOTICE = Message("m", "Thong bao: tai ung dung Cong dan so Xu Lang",
+                 classification="public_notice", classified_by="So TT&TT")
+
+
+def gateway(sim: CarrierSimulator, gid: str = "sim", **config: Any) -> GenericHttpGateway:
+    options: dict[str, Any] = {"url": sim.url, "timeout": 0.3, "supports_idempotency": True}
+    if config.get("max_batch", 1) > 1:
+        options["batch_url"] = sim.batch_url
+    options.update(config)
+    return GenericHttpGateway(gid, GenericHttpConfig(**options))
+
+
+async def run_engine(ledger: SqliteLedger, gateways: Mapping[str, GenericHttpGateway],
+                     routing: Routing | None = None, *, message: Message = NOTICE,
+                     clock: Clock | None = None, **options: Any) -> DispatchSummary:
+    clients = []
+    for gw in gateways.values():
+        client = gw.make_client()
+        gw.bind_client(client)
+        clients.append(client)
+    options.setdefault("retry", RetryPolicy(max_attempts=12, base_delay=0.02, max_delay=0.5))
+    options.setdefault("breaker_reset", 0.3)
+    engine = DispatchEngine(ledger, gateways, routing or Routing(default=next(iter(gateways))),
+                            campaign="c", message=message, clock=clock, **options)
+    try:
+        return await engine.run()
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def wait_for_reports(ledger: SqliteLedger, timeout: float = 10.0) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = ledger.counts("c")
+        if counts[SmsState.ACCEPTED] == 0 or time.monotonic() > deadline:
+            return counts
+        await asyncio.sleep(0.05)

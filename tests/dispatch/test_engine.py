@@ -1,0 +1,153 @@
+"""The engine against the carrier simulator: faults, rate limits, routing, steering."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from langson_comms.messages import Message
+from langson_comms.sms.encoding import analyse
+from langson_comms.sms.engine import Routing
+from langson_comms.sms.ledger import Recipient, SmsState, SqliteLedger
+from langson_comms.sms.reports import ReportReceiver
+
+from .conftest import load, numbers
+from .helpers import gateway, run_engine, wait_for_reports
+
+
+def test_faults_end_in_a_final_state_without_duplicates(ledger: SqliteLedger,
+                                                         carrier_simulator: Any) -> None:
+    """20 % 5xx, 5 % lost answers (timeouts), 429 bursts, duplicate and early reports."""
+    n = 600
+    load(ledger, n)
+    ledger.enqueue("c", "m", [Recipient(f"+8400012345{i}", "viettel") for i in range(5)],
+                   promotional=False, now=time.time())
+
+    async def main() -> tuple[dict[str, int], Any]:
+        async with ReportReceiver(ledger) as receiver:
+            sim = carrier_simulator(fail_5xx=0.2, timeout=0.05, hang_seconds=0.6,
+                                    burst_429_every=0.4, burst_429_length=0.05, retry_after=0.05,
+                                    honour_idempotency=True, dlr_url=receiver.url,
+                                    duplicate_dlr=0.1, early_dlr=0.1, dlr_failed=0.02, seed=7)
+            summary = await run_engine(ledger, {"sim": gateway(sim, timeout=0.2)},
+                                       breaker_threshold=50)
+            assert summary.outcome == "completed"
+            counts = await wait_for_reports(ledger)
+            return counts, sim
+
+    counts, sim = asyncio.run(main())
+    stats = sim.stats()
+    assert stats["http_5xx"] > 50 and stats["timeouts"] > 10 and stats["http_429"] > 0
+    assert stats["replays"] > 0 and stats["dlr_duplicated"] > 0 and stats["dlr_early"] > 0
+    assert sim.duplicates() == {}
+    assert counts["queued"] == counts["submitted"] == counts["accepted"] == 0
+    assert counts["delivered"] + counts["failed"] + counts["expired"] == n + 5
+    rows = list(ledger.rows("c"))
+    assert all(r.reason for r in rows if r.state is not SmsState.DELIVERED)
+    invalid = [r for r in rows if r.msisdn.startswith("+84000")]
+    assert {r.state for r in invalid} == {SmsState.FAILED}
+    assert all("invalid_number" in (r.reason or "") for r in invalid)
+    assert stats["rejected"] >= 5
+    # every accepted message is one carrier message
+    delivered_ids = [r.carrier_id for r in rows if r.state is SmsState.DELIVERED]
+    assert len(set(delivered_ids)) == len(delivered_ids)
+
+
+def test_rate_limit_holds_counting_segments(ledger: SqliteLedger, carrier_simulator: Any) -> None:
+    text = "Lang Son " * 20  # 180 GSM-7 characters: 2 segments
+    assert analyse(text).segments == 2
+    message = Message("m", text, classification="public_notice", classified_by="test")
+    load(ledger, 300)
+    sim = carrier_simulator()
+    gw = gateway(sim, rate_msgs=1000, rate_segments=300, connections=4)
+    summary = asyncio.run(run_engine(ledger, {"sim": gw}, message=message))
+    assert summary.counts["accepted"] == 300
+    accepted = sim.accepted_snapshot()
+    segments = sum(a.parts for a in accepted)
+    assert segments == 600
+    span = accepted[-1].at - accepted[0].at
+    burst = 300 * 0.1  # the limiter's burst allowance
+    rate = (segments - burst - accepted[0].parts) / span
+    assert 300 * 0.95 <= rate <= 300 * 1.03, rate
+
+
+def test_batches_and_routing_by_carrier_with_fallback(ledger: SqliteLedger,
+                                                      carrier_simulator: Any) -> None:
+    ledger.enqueue("c", "m", [Recipient(m, "viettel") for m in numbers(40)],
+                   promotional=False, now=1.0)
+    ledger.enqueue("c", "m", [Recipient(m, "mobifone") for m in numbers(40, start=100)],
+                   promotional=False, now=1.0)
+    viettel = carrier_simulator()
+    broken = carrier_simulator(fail_5xx=1.0)
+    backup = carrier_simulator()
+    gateways = {"viettel": gateway(viettel, "viettel", max_batch=10),
+                "mobifone": gateway(broken, "mobifone"),
+                "backup": gateway(backup, "backup", max_batch=10)}
+    routing = Routing({"viettel": "viettel", "mobifone": "mobifone"}, fallback=("backup",))
+    summary = asyncio.run(run_engine(ledger, gateways, routing, breaker_threshold=3,
+                                     breaker_reset=60))
+    assert summary.counts["accepted"] == 80
+    assert {a.to for a in viettel.accepted_snapshot()} == set(numbers(40))
+    assert {a.to for a in backup.accepted_snapshot()} == set(numbers(40, start=100))
+    assert broken.stats()["http_5xx"] >= 3
+    rows = {r.msisdn: r for r in ledger.rows("c")}
+    assert rows[numbers(1, start=100)[0]].gateway == "backup"
+    # batches: 40 viettel rows in requests of at most 10
+    assert viettel.stats()["requests"] <= 8
+
+
+def test_pause_then_resume_and_cancel(ledger: SqliteLedger, carrier_simulator: Any) -> None:
+    load(ledger, 400)
+    sim = carrier_simulator(rate_msgs=400)
+
+    async def main() -> Any:
+        task = asyncio.create_task(run_engine(ledger, {"sim": gateway(sim, rate_msgs=400)}))
+        await asyncio.sleep(0.3)
+        ledger.set_control("c", "m", "paused")
+        await asyncio.sleep(0.4)
+        paused_at = len(sim.accepted_snapshot())
+        await asyncio.sleep(0.4)
+        assert len(sim.accepted_snapshot()) == paused_at, "sent while paused"
+        assert not task.done()
+        ledger.set_control("c", "m", "running")
+        await asyncio.sleep(0.3)
+        assert len(sim.accepted_snapshot()) > paused_at, "did not resume"
+        ledger.set_control("c", "m", "cancelled")
+        return await task
+
+    summary = asyncio.run(main())
+    assert summary.outcome == "cancelled"
+    counts = summary.counts
+    assert 0 < counts["cancelled"] < 400
+    assert counts["accepted"] + counts["cancelled"] == 400
+    assert counts["accepted"] == len(sim.accepted_snapshot())
+    assert ledger.failure_reasons("c") == {"cancelled by operator": counts["cancelled"]}
+
+
+def test_unicode_goes_only_to_gateways_that_take_it(ledger: SqliteLedger,
+                                                    carrier_simulator: Any) -> None:
+    message = Message("m", "Thông báo: tải ứng dụng Công dân số Xứ Lạng",
+                      classification="public_notice", classified_by="test")
+    load(ledger, 5)
+    sim = carrier_simulator()
+    summary = asyncio.run(run_engine(ledger, {"sim": gateway(sim, supports_unicode=False)},
+                                     message=message))
+    assert summary.counts["failed"] == 5
+    assert sim.accepted_snapshot() == []
+    reason = next(ledger.rows("c")).reason or ""
+    assert "no gateway takes this message (UCS-2" in reason
+
+
+def test_permanent_rejections_are_never_retried(ledger: SqliteLedger,
+                                                carrier_simulator: Any) -> None:
+    ledger.enqueue("c", "m", [Recipient(f"+8400012345{i}") for i in range(5)],
+                   promotional=False, now=1.0)
+    load(ledger, 5)
+    sim = carrier_simulator()
+    summary = asyncio.run(run_engine(ledger, {"sim": gateway(sim)}))
+    assert summary.counts["failed"] == 5 and summary.counts["accepted"] == 5
+    assert sim.stats()["rejected"] == 5
+    failed = [r for r in ledger.rows("c") if r.state is SmsState.FAILED]
+    assert all(r.attempts == 1 for r in failed)
+    assert failed[0].reason == "sim: rejected: invalid_number"

@@ -1,0 +1,175 @@
+"""The SQLite ledger: loading, the state machine, crash recovery, delivery reports."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from langson_comms.errors import LedgerError
+from langson_comms.sms.ledger import (
+    DeliveryReport,
+    LedgerSendHistory,
+    Recipient,
+    Result,
+    SmsState,
+    SqliteLedger,
+    idempotency_key,
+)
+
+from .conftest import load, numbers
+
+
+def test_file_is_owner_only_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "work" / "ledger.sqlite"
+    with SqliteLedger(path) as ledger:
+        load(ledger, 3)
+        for p in [path, *path.parent.glob("ledger.sqlite-*")]:
+            assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, p
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_loading_twice_adds_nothing(ledger: SqliteLedger) -> None:
+    recipients = [Recipient(m, "viettel", {"ten": "An"}, f"a.csv:{i}")
+                  for i, m in enumerate(numbers(50))]
+    assert ledger.enqueue("c", "m", recipients, promotional=True, now=1.0) == (50, 0)
+    assert ledger.enqueue("c", "m", recipients + [Recipient("+84987654321")],
+                          promotional=True, now=2.0) == (1, 50)
+    assert ledger.counts("c")["queued"] == 51
+    # another message of the same campaign is another row per recipient
+    assert ledger.enqueue("c", "m2", recipients, promotional=True, now=3.0) == (50, 0)
+    row = next(ledger.rows("c", "m"))
+    assert row.idempotency_key == idempotency_key("c", "m", row.msisdn)
+    assert row.source == "a.csv:0"
+
+
+def test_claim_record_and_recover_in_flight(ledger: SqliteLedger) -> None:
+    load(ledger, 10)
+    claimed = ledger.claim("c", "m", now=100.0, limit=4)
+    assert [r.id for r in claimed] == [1, 2, 3, 4]
+    assert ledger.counts("c")["submitted"] == 4
+    ledger.record([
+        Result(1, SmsState.ACCEPTED, gateway="g", carrier_id="X1", segments=2),
+        Result(2, SmsState.QUEUED, gateway="g", reason="attempt 1: HTTP 503", next_at=200.0),
+        Result(3, SmsState.FAILED, gateway="g", reason="rejected: invalid_number"),
+    ], now=101.0)
+    rows = {r.id: r for r in ledger.rows("c")}
+    assert rows[1].state is SmsState.ACCEPTED and rows[1].carrier_id == "X1"
+    assert rows[1].attempts == 1 and rows[1].segments == 2
+    assert rows[2].state is SmsState.QUEUED and rows[2].attempts == 1
+    assert rows[3].state is SmsState.FAILED and rows[3].reason == "rejected: invalid_number"
+    # row 2 is not due before 200
+    assert 2 not in [r.id for r in ledger.claim("c", "m", now=150.0, limit=100)]
+    # a crash leaves rows submitted: recovery puts them back, attempts kept
+    assert ledger.recover_in_flight("c", "m") == 1 + 6
+    assert ledger.counts("c")["submitted"] == 0
+    again = ledger.claim("c", "m", now=300.0, limit=100)
+    assert {r.id for r in again} == {2, 4, 5, 6, 7, 8, 9, 10}
+    assert ledger.next_due("c", "m") is None
+
+
+def test_final_states_never_move_back(ledger: SqliteLedger) -> None:
+    load(ledger, 2)
+    ledger.claim("c", "m", 1.0, 10)
+    ledger.record([Result(1, SmsState.FAILED, reason="x"), Result(2, SmsState.EXPIRED,
+                                                                   reason="y")], 2.0)
+    ledger.record([Result(1, SmsState.ACCEPTED, carrier_id="A"),
+                   Result(2, SmsState.QUEUED)], 3.0)
+    states = [r.state for r in ledger.rows("c")]
+    assert states == [SmsState.FAILED, SmsState.EXPIRED]
+
+
+def _accept(ledger: SqliteLedger, segments: int = 1) -> None:
+    ledger.claim("c", "m", 1.0, 10)
+    ledger.record([Result(1, SmsState.ACCEPTED, carrier_id="A1", segments=segments)], 2.0)
+
+
+def test_multipart_report_delivers_only_when_every_part_is_in(ledger: SqliteLedger) -> None:
+    load(ledger, 1)
+    _accept(ledger, segments=3)
+    assert ledger.record_reports([DeliveryReport("A1", "delivered", 1, 3)], 3.0) == 1
+    assert ledger.record_reports([DeliveryReport("A1", "delivered", 2, 3)], 3.0) == 1
+    assert next(ledger.rows("c")).state is SmsState.ACCEPTED
+    assert ledger.record_reports([DeliveryReport("A1", "delivered", 3, 3)], 4.0) == 1
+    row = next(ledger.rows("c"))
+    assert row.state is SmsState.DELIVERED and row.final_at is not None
+
+
+def test_a_failed_part_fails_the_message_with_the_reason(ledger: SqliteLedger) -> None:
+    load(ledger, 1)
+    _accept(ledger, segments=2)
+    ledger.record_reports([DeliveryReport("A1", "delivered", 1, 2),
+                           DeliveryReport("A1", "failed", 2, 2, "UNDELIV")], 3.0)
+    row = next(ledger.rows("c"))
+    assert row.state is SmsState.FAILED
+    assert row.reason == "carrier report: failed (UNDELIV)"
+
+
+def test_reports_are_replay_safe(ledger: SqliteLedger) -> None:
+    load(ledger, 1)
+    _accept(ledger)
+    report = DeliveryReport("A1", "delivered")
+    assert ledger.record_reports([report, report], 3.0) == 1
+    assert ledger.record_reports([report], 4.0) == 0
+    # a contradicting late report cannot reopen a final row
+    ledger.record_reports([DeliveryReport("A1", "failed", 1, 1, "late")], 5.0)
+    assert next(ledger.rows("c")).state is SmsState.DELIVERED
+
+
+def test_report_before_the_submit_answer_is_applied_on_acceptance(ledger: SqliteLedger) -> None:
+    load(ledger, 1)
+    ledger.claim("c", "m", 1.0, 10)
+    assert ledger.record_reports([DeliveryReport("A1", "delivered")], 1.5) == 1
+    assert next(ledger.rows("c")).state is SmsState.SUBMITTED
+    ledger.record([Result(1, SmsState.ACCEPTED, carrier_id="A1", segments=1)], 2.0)
+    assert next(ledger.rows("c")).state is SmsState.DELIVERED
+
+
+def test_finish_queued_control_and_reasons(ledger: SqliteLedger) -> None:
+    load(ledger, 5)
+    ledger.claim("c", "m", 1.0, 2)
+    assert ledger.finish_queued("c", "m", SmsState.CANCELLED, "cancelled by operator", 2.0) == 3
+    assert ledger.counts("c")["cancelled"] == 3
+    assert ledger.failure_reasons("c") == {"cancelled by operator": 3}
+    with pytest.raises(LedgerError):
+        ledger.finish_queued("c", "m", SmsState.QUEUED, "no", 2.0)
+    assert ledger.control("c", "m") == "running"
+    ledger.set_control("c", "m", "paused")
+    assert ledger.control("c", "m") == "paused"
+    with pytest.raises(LedgerError, match="unknown control state"):
+        ledger.set_control("c", "m", "asleep")
+
+
+def test_send_history_counts_accepted_promotional_sms(ledger: SqliteLedger) -> None:
+    import pendulum
+
+    ledger.enqueue("c", "promo", [Recipient("+84912345678")], promotional=True, now=1.0)
+    ledger.enqueue("c", "notice", [Recipient("+84912345678")], promotional=False, now=1.0)
+    for message in ("promo", "notice"):
+        ledger.claim("c", message, 1.0, 10)
+    t = pendulum.datetime(2022, 7, 1, 9, tz="Asia/Ho_Chi_Minh")
+    ledger.record([Result(1, SmsState.ACCEPTED, carrier_id="A"),
+                   Result(2, SmsState.ACCEPTED, carrier_id="B")], t.timestamp())
+    history = LedgerSendHistory(ledger)
+    assert history.count_promotional("+84912345678", t.subtract(hours=24)) == 1
+    assert history.count_promotional("+84912345678", t.add(seconds=1)) == 0
+    assert history.count_promotional("+84900000000", t.subtract(hours=24)) == 0
+
+
+def test_carrier_broadcast_order_and_totals(ledger: SqliteLedger) -> None:
+    ledger.order_broadcast("c", "viettel", "sms_invite", 1.0)
+    ledger.order_broadcast("c", "viettel", "sms_invite", 2.0)  # ordering twice is one order
+    ledger.report_broadcast("c", "viettel", "sms_invite", subscribers=400_000, sent=398_000,
+                            delivered=390_000, now=3.0)
+    (order,) = ledger.broadcast_orders("c")
+    assert (order.subscribers, order.sent, order.delivered) == (400_000, 398_000, 390_000)
+    with pytest.raises(LedgerError, match="delivered"):
+        ledger.report_broadcast("c", "viettel", "sms_invite", subscribers=10, sent=5,
+                                delivered=6, now=4.0)
+    with pytest.raises(LedgerError, match="order it first"):
+        ledger.report_broadcast("c", "mobifone", "sms_invite", subscribers=1, sent=1,
+                                delivered=1, now=4.0)
