@@ -548,7 +548,8 @@ class NumberList:
 
     def __contains__(self, msisdn: object) -> bool:
         """``"+84912345678" in numbers``: E.164 strings only."""
-        return isinstance(msisdn, str) and msisdn[3:].isdigit() and int(msisdn[3:]) in self._numbers
+        return (isinstance(msisdn, str) and msisdn.startswith("+84") and msisdn[3:].isdigit()
+                and int(msisdn[3:]) in self._numbers)
 
     def __len__(self) -> int:
         return len(self._numbers)
