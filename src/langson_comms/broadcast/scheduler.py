@@ -144,6 +144,10 @@ class Bulletin:
             raise ValueError(f"emergency bulletin {self.id!r} needs a time (it airs at once)")
 
 
+def _holiday_rule(value: object) -> HolidayRule:
+    return HolidayRule.parse(value)
+
+
 @attrs.frozen
 class ScheduleRequest:
     """Everything a scheduler plans from."""
@@ -154,7 +158,7 @@ class ScheduleRequest:
     end: pendulum.Date
     window: TimeWindow
     holidays: HolidayCalendar = attrs.field(factory=HolidayCalendar.none)
-    holiday_rule: HolidayRule = attrs.field(default=HolidayRule.AIR, converter=HolidayRule.parse)
+    holiday_rule: HolidayRule = attrs.field(default=HolidayRule.AIR, converter=_holiday_rule)
     exceptions: Sequence[StationException] = ()
     bulletins: Sequence[Bulletin] = ()
     gap_seconds: float = 0.0
