@@ -210,7 +210,8 @@ def prepare(
 
 def _print_plan(plan: PreparePlan) -> None:
     data = plan.as_dict()
-    console = Console(highlight=False)
+    # Piped output gets 120 columns rather than rich's 80, so tables are not wrapped.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     msg = data["message"]
     console.print(f"[bold]SMS plan[/bold] for message [bold]{msg['key']}[/bold] "
                   f"({msg['classification']}) at {data['send_at']}")
