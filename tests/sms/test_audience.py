@@ -166,7 +166,7 @@ def test_empty_file_and_missing_file(tmp_path: Path) -> None:
     empty.write_bytes(codecs.BOM_UTF8)
     info, rows = read(empty)
     assert rows == [] and info["rows"] == 0
-    with pytest.raises(DataError, match="nope.csv: audience file not found"):
+    with pytest.raises(DataError, match=r"nope.csv: audience file not found"):
         read(tmp_path / "nope.csv")
 
 
@@ -185,12 +185,12 @@ def test_prepared_file_round_trip(tmp_path: Path) -> None:
 def test_iter_prepared_rejects_bad_files(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("phone,ten\n0912345678,An\n", encoding="utf-8")
-    with pytest.raises(DataError, match="wrong.csv:1: not a prepared audience file"):
+    with pytest.raises(DataError, match=r"wrong.csv:1: not a prepared audience file"):
         list(iter_prepared(wrong))
     bad = tmp_path / "bad.csv"
     bad.write_text("msisdn,carrier_hint,source_file,source_line\n0912345678,viettel,a,1\n",
                    encoding="utf-8")
-    with pytest.raises(DataError, match="bad.csv:2: msisdn: msisdn is not E.164"):
+    with pytest.raises(DataError, match=r"bad.csv:2: msisdn: msisdn is not E.164"):
         list(iter_prepared(bad))
 
 

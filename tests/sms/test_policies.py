@@ -143,7 +143,7 @@ def test_opt_out_footer_rewrites_passes_and_is_required(build) -> None:  # type:
     assert decision.action is Action.REWRITE
     assert decision.text == f"[QC] x {FOOTER}"
     assert policy.check(SmsItem(PROMO, f"[QC] x {FOOTER}"), ctx).action is Action.PASS
-    with pytest.raises(ConfigError, match="policies.opt_out_footer.footer: required"):
+    with pytest.raises(ConfigError, match=r"policies.opt_out_footer.footer: required"):
         build("opt_out_footer")
 
 
@@ -161,7 +161,7 @@ def test_do_not_call_suppresses_listed_numbers_and_passes_others(build) -> None:
 def test_do_not_call_needs_its_list(build) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match="do-not-call list"):
         build("do_not_call")
-    with pytest.raises(ConfigError, match="files\\[0\\]: file 'missing.csv' not found"):
+    with pytest.raises(ConfigError, match=r"files\[0\]: file 'missing\.csv' not found"):
         build("do_not_call", {"files": ["missing.csv"]})
 
 

@@ -146,7 +146,7 @@ def test_frequency_cap_holds_numbers_with_three_recent_sends(runtime: Runtime,
 def test_public_notice_exemption_is_recorded_and_logged(runtime: Runtime,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="langson_comms.sms.prepare"):
-        plan, tables = prepare(runtime, NOTICE, now="2022-07-01T23:00:00",
+        plan, _ = prepare(runtime, NOTICE, now="2022-07-01T23:00:00",
                                policies={"opt_out": {"files": ["opt_out.txt"]}})
     data = plan.as_dict()
     assert data["message"]["classification"] == "public_notice"
@@ -172,7 +172,7 @@ def test_disabled_policies_are_recorded(runtime: Runtime) -> None:
 
 
 def test_promotional_message_without_dnc_list_is_refused(runtime: Runtime) -> None:
-    with pytest.raises(ConfigError, match="policies.do_not_call.files: required"):
+    with pytest.raises(ConfigError, match=r"policies.do_not_call.files: required"):
         prepare(runtime, INVITE, policies={"opt_out_footer": {"footer": FOOTER}})
 
 
