@@ -55,7 +55,7 @@ def test_declared_length_over_the_limit_and_unreadable_audio(tmp_path: Path) -> 
         SketchCatalogue.from_csv(tmp_path / "a.csv")
     (tmp_path / "noise.wav").write_bytes(b"not audio at all")
     (tmp_path / "b.csv").write_text(HEADER + "x,X,t,vi,P,2022-06-30,,,noise.wav\n", encoding="utf-8")
-    with pytest.raises(DataError, match="noise.wav") as info:
+    with pytest.raises(DataError, match=r"noise\.wav") as info:
         SketchCatalogue.from_csv(tmp_path / "b.csv")
     assert info.value.column == "audio"
     (tmp_path / "c.csv").write_text(HEADER + "x,X,t,Khmer,P,2022-06-30,30,,\n", encoding="utf-8")
