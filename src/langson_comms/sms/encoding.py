@@ -98,16 +98,17 @@ class SmsCost:
 class TextMeasure:
     """An additive measure of a piece of text, so a template's parts can be summed.
 
-    ``gsm_units`` is ``None`` when the piece has a character outside GSM-7;
-    ``wide`` is true when it holds 2-unit characters (GSM extension characters or
-    characters outside the Basic Multilingual Plane), whose placement matters when a
-    long message is split.
+    ``gsm_units`` is ``None`` when the piece has a character outside GSM-7.
+    ``gsm_ext`` says it holds GSM extension characters (2 units each) and ``astral`` that
+    it holds characters outside the Basic Multilingual Plane (2 UTF-16 units each): where
+    such a character falls decides how a long message splits.
     """
 
     chars: int
     gsm_units: int | None
     ucs2_units: int
-    wide: bool
+    gsm_ext: bool = False
+    astral: bool = False
 
     def __add__(self, other: TextMeasure) -> TextMeasure:
         gsm = (
@@ -117,7 +118,7 @@ class TextMeasure:
         )
         return TextMeasure(
             self.chars + other.chars, gsm, self.ucs2_units + other.ucs2_units,
-            self.wide or other.wide,
+            self.gsm_ext or other.gsm_ext, self.astral or other.astral,
         )
 
     @classmethod
@@ -131,18 +132,18 @@ class TextMeasure:
         """The cost, or ``None`` when 2-unit characters make splitting position-dependent
         and the text is longer than one part (then ``analyse`` the whole text)."""
         if self.gsm_units is not None:
-            encoding, units = Encoding.GSM7, self.gsm_units
+            encoding, units, wide = Encoding.GSM7, self.gsm_units, self.gsm_ext
         else:
-            encoding, units = Encoding.UCS2, self.ucs2_units
+            encoding, units, wide = Encoding.UCS2, self.ucs2_units, self.astral
         single, multi = CAPACITY[encoding]
         if units <= single:
             return SmsCost(encoding, units, 1 if units else 0, self.chars)
-        if self.wide:
+        if wide:
             return None
         return SmsCost(encoding, units, -(-units // multi), self.chars)
 
 
-EMPTY = TextMeasure(0, 0, 0, False)
+EMPTY = TextMeasure(0, 0, 0)
 
 
 def measure(text: str) -> TextMeasure:
@@ -153,7 +154,7 @@ def measure(text: str) -> TextMeasure:
     else:
         gsm, ext = None, 0
     ucs2 = len(text.encode("utf-16-le")) // 2
-    return TextMeasure(len(text), gsm, ucs2, bool(ext) or ucs2 != len(text))
+    return TextMeasure(len(text), gsm, ucs2, bool(ext), ucs2 != len(text))
 
 
 def _split_units(units: Iterable[int], per_part: int) -> int:

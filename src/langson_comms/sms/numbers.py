@@ -136,6 +136,7 @@ class NumberResult:
 # Characters that may sit inside a written phone number; everything else is "stray text".
 _CANDIDATE_RE = re.compile(r"[+(]*\d[\d\s().\-+]*\d|\d")
 _SEPARATORS_RE = re.compile(r"[^\d+]")
+_NOT_DIGITS_RE = re.compile(r"\D")
 # A group of at least this many digits counts as a number in the cell.
 _MIN_DIGITS = 7
 _MAX_NSN = 10
@@ -183,7 +184,7 @@ class NumberNormalizer:
             candidates = [text]
         else:
             found = [m.group() for m in _CANDIDATE_RE.finditer(text)]
-            candidates = [c for c in found if sum(ch.isdigit() for ch in c) >= _MIN_DIGITS]
+            candidates = [c for c in found if len(_NOT_DIGITS_RE.sub("", c)) >= _MIN_DIGITS]
             if not candidates:
                 if not text.strip():
                     return self._invalid(raw, "empty", "empty")

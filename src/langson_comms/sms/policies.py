@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
@@ -83,7 +84,7 @@ class Decision:
 
     @classmethod
     def passed(cls, policy: str, reason: str = "") -> Decision:
-        return cls(policy, Action.PASS, reason)
+        return _passed(policy, reason)
 
     @classmethod
     def hold(cls, policy: str, until: pendulum.DateTime, reason: str) -> Decision:
@@ -112,6 +113,12 @@ class Decision:
     def describe(self) -> str:
         extra = f" until {self.until.isoformat()}" if self.until is not None else ""
         return f"{self.policy}: {self.action}{extra}" + (f" ({self.reason})" if self.reason else "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _passed(policy: str, reason: str) -> Decision:
+    # Decisions are immutable; the send engine and preparation ask for millions of passes.
+    return Decision(policy, Action.PASS, reason)
 
 
 @attrs.frozen
@@ -221,6 +228,7 @@ class PolicySet:
     def evaluate(self, item: SmsItem, ctx: PolicyContext) -> Outcome:
         decisions: list[Decision] = []
         until: pendulum.DateTime | None = None
+        rewritten = False
         for policy in self.policies:
             decision = policy.check(item, ctx)
             if decision.policy != policy.name:
@@ -228,18 +236,24 @@ class PolicySet:
                     f"returned a decision naming {decision.policy!r}", policy=policy.name
                 )
             decisions.append(decision)
-            if decision.action is Action.SUPPRESS:
+            action = decision.action
+            if action is _PASS:
+                continue
+            if action is _SUPPRESS:
                 return Outcome(Action.SUPPRESS, item.text, tuple(decisions))
-            if decision.action is Action.REWRITE:
+            if action is _REWRITE:
                 assert decision.text is not None
                 item = attrs.evolve(item, text=decision.text)
-            elif decision.action is Action.HOLD:
+                rewritten = True
+            elif action is _HOLD:
                 assert decision.until is not None
                 until = decision.until if until is None else max(until, decision.until)
         if until is not None:
             return Outcome(Action.HOLD, item.text, tuple(decisions), until)
-        rewritten = any(d.action is Action.REWRITE for d in decisions)
-        return Outcome(Action.REWRITE if rewritten else Action.PASS, item.text, tuple(decisions))
+        return Outcome(_REWRITE if rewritten else _PASS, item.text, tuple(decisions))
+
+
+_PASS, _HOLD, _SUPPRESS, _REWRITE = Action.PASS, Action.HOLD, Action.SUPPRESS, Action.REWRITE
 
 
 # --- a send history from a CSV file --------------------------------------------------

@@ -471,7 +471,7 @@ class Preparer:
                 plan.encodings[cost.encoding.value] += 1
                 plan.segments[cost.segments] += 1
                 plan.segments_by_carrier[carrier] += cost.segments
-                alt = alternative.render(row.fields).cost
+                alt = alternative.cost(row.fields)
                 plan.alternative_encodings[alt.encoding.value] += 1
                 plan.alternative_segments[alt.segments] += 1
                 plan.alternative_by_carrier[carrier] += alt.segments

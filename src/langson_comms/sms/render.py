@@ -185,23 +185,33 @@ class MessageRenderer:
         self._transform = transform
         self._literals = tuple(transform(lit) for lit, _ in self.template.parts)
         self._fields = tuple(f for _, f in self.template.parts)
-        self._literal_measure = TextMeasure.total(measure(lit) for lit in self._literals)
+        lit = TextMeasure.total(measure(lit) for lit in self._literals)
+        self._literal_parts = (
+            lit.chars, -1 if lit.gsm_units is None else lit.gsm_units, lit.ucs2_units,
+            lit.gsm_ext, lit.astral)
         self._value = functools.lru_cache(maxsize=100_000)(self._measure_value)
+        self._cost = functools.lru_cache(maxsize=4096)(self._cost_of)
 
     @property
     def fields(self) -> frozenset[str]:
         return self.template.fields
 
-    def _measure_value(self, value: str) -> tuple[str, TextMeasure]:
+    def _measure_value(self, value: str) -> tuple[str, int, int, int, bool, bool]:
         text = self._transform(value)
-        return text, measure(text)
+        m = measure(text)
+        gsm = -1 if m.gsm_units is None else m.gsm_units
+        return text, m.chars, gsm, m.ucs2_units, m.gsm_ext, m.astral
 
-    def render(
-        self, fields: Mapping[str, str], *, source: str | None = None, line: int | None = None
-    ) -> RenderedSms:
-        """Render for one recipient; ``MissingFieldError``/``TooLongError`` name the row."""
+    @staticmethod
+    def _cost_of(chars: int, gsm: int, ucs2: int, ext: bool, astral: bool) -> SmsCost | None:
+        return TextMeasure(chars, None if gsm < 0 else gsm, ucs2, ext, astral).cost()
+
+    def _compose(
+        self, fields: Mapping[str, str], source: str | None, line: int | None
+    ) -> tuple[list[str], SmsCost | None]:
+        # Hot loop (once or twice per recipient): plain ints rather than TextMeasure sums.
         pieces: list[str] = []
-        total = self._literal_measure
+        chars, gsm, ucs2, ext, astral = self._literal_parts
         defaults = self.options.defaults
         for literal, field in zip(self._literals, self._fields, strict=True):
             pieces.append(literal)
@@ -215,11 +225,16 @@ class MessageRenderer:
                     f"has no value for it (fields with values: {known})",
                     field=field, source=source, line=line, column=field,
                 )
-            text, value_measure = self._value(value)
+            text, v_chars, v_gsm, v_ucs2, v_ext, v_astral = self._value(value)
             pieces.append(text)
-            total = total + value_measure
-        rendered = "".join(pieces)
-        cost = total.cost() or analyse(rendered)
+            chars += v_chars
+            gsm = -1 if gsm < 0 or v_gsm < 0 else gsm + v_gsm
+            ucs2 += v_ucs2
+            ext = ext or v_ext
+            astral = astral or v_astral
+        return pieces, self._cost(chars, gsm, ucs2, ext, astral)
+
+    def _checked(self, cost: SmsCost, source: str | None, line: int | None) -> SmsCost:
         limit = self.options.max_segments
         if limit is not None and cost.segments > limit:
             raise TooLongError(
@@ -227,7 +242,22 @@ class MessageRenderer:
                 f"({cost.units} units) for this recipient; at most {limit} allowed",
                 cost=cost, source=source, line=line,
             )
-        return RenderedSms(rendered, cost)
+        return cost
+
+    def render(
+        self, fields: Mapping[str, str], *, source: str | None = None, line: int | None = None
+    ) -> RenderedSms:
+        """Render for one recipient; ``MissingFieldError``/``TooLongError`` name the row."""
+        pieces, cost = self._compose(fields, source, line)
+        rendered = "".join(pieces)
+        return RenderedSms(rendered, self._checked(cost or analyse(rendered), source, line))
+
+    def cost(
+        self, fields: Mapping[str, str], *, source: str | None = None, line: int | None = None
+    ) -> SmsCost:
+        """What ``render(fields).cost`` would be, without building the text when possible."""
+        pieces, cost = self._compose(fields, source, line)
+        return self._checked(cost or analyse("".join(pieces)), source, line)
 
 
 def _nfc(text: str) -> str:
