@@ -20,6 +20,7 @@ Circular 39 bulletins behave (an emergency displaces what it overlaps and is rep
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -115,7 +116,7 @@ class SchedulerContract(ContributionContract):
                 assert window is not None
                 local = a.start.in_timezone("Asia/Ho_Chi_Minh")
                 assert window.start <= local.time() and local.add(seconds=int(a.seconds)).time() <= window.end
-            for first, second in zip(ordered, ordered[1:], strict=False):
+            for first, second in itertools.pairwise(ordered):
                 assert first.end <= second.start, f"{code}: {first.item} overlaps {second.item}"
 
     def test_nothing_airs_while_a_station_is_off(self, tmp_path: Path) -> None:
