@@ -198,7 +198,7 @@ class NumberNormalizer:
     # -- steps -------------------------------------------------------------------------
 
     def _from_candidate(self, raw: str, candidate: str) -> NumberResult:
-        cleaned = _SEPARATORS_RE.sub("", candidate)
+        cleaned = candidate if candidate.isdigit() else _SEPARATORS_RE.sub("", candidate)
         international = cleaned.startswith("+")
         if "+" in cleaned[1:]:
             return self._invalid(raw, "invalid_number", "'+' in the middle of the number")

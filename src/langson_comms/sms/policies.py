@@ -253,6 +253,32 @@ class PolicySet:
         return Outcome(_REWRITE if rewritten else _PASS, item.text, tuple(decisions))
 
 
+    def screen(self, item: SmsItem, ctx: PolicyContext) -> tuple[Decision | None, str]:
+        """``evaluate`` without the record, for hot loops: the deciding decision (the
+        suppression, else the latest hold; ``None`` if the item may go now) and the text
+        after rewrites.  Same order and rules as ``evaluate``."""
+        held: Decision | None = None
+        text = item.text
+        for policy in self.policies:
+            decision = policy.check(item, ctx)
+            action = decision.action
+            if decision.policy != policy.name:
+                raise PolicyError(
+                    f"returned a decision naming {decision.policy!r}", policy=policy.name
+                )
+            if action is _PASS:
+                continue
+            if action is _SUPPRESS:
+                return decision, text
+            if action is _REWRITE:
+                assert decision.text is not None
+                text = decision.text
+                item = attrs.evolve(item, text=text)
+            elif action is _HOLD and (held is None or decision.until > held.until):  # type: ignore[operator]
+                held = decision
+        return held, text
+
+
 _PASS, _HOLD, _SUPPRESS, _REWRITE = Action.PASS, Action.HOLD, Action.SUPPRESS, Action.REWRITE
 
 

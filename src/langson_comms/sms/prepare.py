@@ -43,6 +43,7 @@ from ..errors import ConfigError
 from ..messages import Message
 from ..registry import Registry
 from .audience import AudienceFile, AudienceRow, PreparedWriter, QuarantineWriter, open_audience
+from .encoding import Encoding
 from .numbers import Carrier, NumberNormalizer
 from .policies import Action, Decision, Policy, PolicyContext, PolicySet, SmsItem
 from .render import MessageRenderer, RenderError, RenderOptions
@@ -360,6 +361,7 @@ class Preparer:
             held_all = whole.deciding
         recipient_policies = self.selection.policies.of_scope("recipient")
         run_recipient = bool(recipient_policies.policies)
+        screen = recipient_policies.screen
 
         rendered_message = attrs.evolve(message, text=whole.text)
         options = config.render_options()
@@ -399,6 +401,7 @@ class Preparer:
         ctx = self.context
         quarantined, suppressed = plan.quarantined, plan.suppressed
         rewrites = 0
+        combos: Counter[tuple[str, Encoding, int, Encoding, int]] = Counter()
         for _info, rows in files:
             for row in rows:
                 plan.rows_read += 1
@@ -441,23 +444,17 @@ class Preparer:
                     continue
                 held_by: Decision | None = held_all
                 if run_recipient:
-                    outcome = recipient_policies.evaluate(
-                        SmsItem(message, sms.text, msisdn, row.fields), ctx)
-                    if outcome.action is Action.SUPPRESS:
-                        decision = outcome.deciding
-                        assert decision is not None
-                        suppressed[decision.policy] += 1
-                        if other is not None:
-                            other.write(row.source, row.line, msisdn, "suppressed",
-                                        decision.policy, decision.reason)
-                        continue
-                    if outcome.action is Action.HOLD:
-                        decision = outcome.deciding
-                        if held_by is None or (decision is not None and decision.until is not None
-                                               and held_by.until is not None
-                                               and decision.until > held_by.until):
+                    decision, text = screen(SmsItem(message, sms.text, msisdn, row.fields), ctx)
+                    if decision is not None:
+                        if decision.action is Action.SUPPRESS:
+                            suppressed[decision.policy] += 1
+                            if other is not None:
+                                other.write(row.source, row.line, msisdn, "suppressed",
+                                            decision.policy, decision.reason)
+                            continue
+                        if held_by is None or decision.until > held_by.until:  # type: ignore[operator]
                             held_by = decision
-                    elif outcome.action is Action.REWRITE and outcome.text != sms.text:
+                    if text is not sms.text and text != sms.text:
                         rewrites += 1
                 if held_by is not None and held_by.until is not None:
                     plan.held[held_by.policy] += 1
@@ -465,17 +462,20 @@ class Preparer:
                     if latest is None or held_by.until > latest:
                         plan.held_until[held_by.policy] = held_by.until
                 carrier = number.carrier_hint.value
-                plan.valid += 1
-                plan.carriers[carrier] += 1
                 cost = sms.cost
-                plan.encodings[cost.encoding.value] += 1
-                plan.segments[cost.segments] += 1
-                plan.segments_by_carrier[carrier] += cost.segments
                 alt = alternative.cost(row.fields)
-                plan.alternative_encodings[alt.encoding.value] += 1
-                plan.alternative_segments[alt.segments] += 1
-                plan.alternative_by_carrier[carrier] += alt.segments
+                # one counter update per row; split into the plan's counters at the end
+                combos[(carrier, cost.encoding, cost.segments, alt.encoding, alt.segments)] += 1
                 out.write(msisdn, carrier, row.source, row.line, row.fields)
+        for (carrier, enc, parts, alt_enc, alt_parts), count in combos.items():
+            plan.valid += count
+            plan.carriers[carrier] += count
+            plan.encodings[enc.value] += count
+            plan.segments[parts] += count
+            plan.segments_by_carrier[carrier] += parts * count
+            plan.alternative_encodings[alt_enc.value] += count
+            plan.alternative_segments[alt_parts] += count
+            plan.alternative_by_carrier[carrier] += alt_parts * count
         if rewrites:
             plan.notes.append(
                 f"recipient policies rewrote {rewrites} texts after rendering; costs are of "
