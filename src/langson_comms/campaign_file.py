@@ -122,7 +122,7 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
         message, line = (match[1], int(match[2])) if match else (str(exc), None)
         raise CampaignFileError(source, [Problem("", f"invalid TOML: {message}", line)]) from None
 
-    ctx = ConfigContext(source=source, base_dir=path.parent.resolve())
+    ctx = ConfigContext(source=source, base_dir=path.parent.resolve(), registry=registry)
     found = _Collector(source)
     for key in data:
         if key not in TOP_LEVEL:

@@ -15,7 +15,7 @@ import enum
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import cattrs
@@ -28,6 +28,9 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn
 
 from .errors import CampaignFileError, Problem
+
+if TYPE_CHECKING:
+    from .registry import Registry
 
 __all__ = [
     "ConfigContext",
@@ -142,6 +145,16 @@ def _date(value: Any, _: type[Any]) -> pendulum.Date:
     raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)")
 
 
+def _structure_enum(value: Any, cls: type[enum.Enum]) -> Any:
+    if isinstance(value, cls):
+        return value
+    for member in cls:
+        if member.value == value and type(value) is type(member.value):
+            return member
+    expected = ", ".join(repr(m.value) for m in cls)
+    raise ValueError(f"{value!r} is not one of: {expected}")
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_structure_hook(str, _strict(str, "a string"))
@@ -151,6 +164,10 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(pendulum.Date, _date)
     conv.register_structure_hook(dt.date, _date)
     conv.register_structure_hook(dt.time, lambda v, _: parse_local_time(v))
+    # StrEnum and IntEnum subclass str and int: without their own hooks, the strict str/int
+    # hooks would let any text through unconverted (singledispatch follows the MRO).
+    for base in (enum.Enum, enum.StrEnum, enum.IntEnum):
+        conv.register_structure_hook(base, _structure_enum)
     conv.register_structure_hook(Weekday, lambda v, _: Weekday.parse(v))
 
     def table_only(cls: type[Any]) -> Any:
@@ -221,6 +238,9 @@ class ConfigContext:
     source: str
     base_dir: Path
     key: str = ""
+    #: the registry of the runtime loading the file, so a class can build the plugins its
+    #: table names (e.g. the broadcast channel's scheduler) and check them at load time
+    registry: Registry | None = attrs.field(default=None, eq=False, repr=False)
 
     def child(self, key: str | int) -> ConfigContext:
         if isinstance(key, int):
@@ -243,7 +263,9 @@ class ConfigContext:
         try:
             return (conv or converter).structure(data, cls)
         except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
-            problems = list(_problems(exc, self.key)) or [Problem(self.key, str(exc))]
+            problems = [
+                attrs.evolve(p, key=p.key.lstrip(".")) for p in _problems(exc, self.key)
+            ] or [Problem(self.key, str(exc))]
             raise CampaignFileError(self.source, problems) from exc
 
     def resolve_file(self, value: str, key: str | None = None) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import unicodedata
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -201,3 +202,34 @@ def test_reference_campaign_encodes_the_plan(runtime: Runtime) -> None:
     assert campaign.regions.get("178").valid_on(pendulum.Date(2022, 7, 1))
     assert not campaign.regions.get("178").valid_on(pendulum.Date(2025, 7, 1))
     assert len(campaign.teams) == 194
+
+
+class Mode(enum.StrEnum):
+    DIRECT = "direct"
+    CARRIER = "carrier_broadcast"
+
+
+@attrs.frozen
+class ModeSection:
+    mode: Mode
+
+
+def test_enum_fields_are_converted_and_checked(config_context: ConfigContext) -> None:
+    assert config_context.structure({"mode": "direct"}, ModeSection).mode is Mode.DIRECT
+    with pytest.raises(CampaignFileError, match=r"test\.mode: 'broadcast' is not one of: 'direct', 'carrier_broadcast'"):
+        config_context.structure({"mode": "broadcast"}, ModeSection)
+
+
+def test_broadcast_weekday_typo_is_found_by_validate(runtime: Runtime, tmp_path: Path) -> None:
+    import shutil
+
+    for name in ("campaign.toml", "stations.csv", "sketches.csv", "communes.csv", "teams.csv"):
+        shutil.copy(REFERENCE.parent / name, tmp_path / name)
+    text = (tmp_path / "campaign.toml").read_text(encoding="utf-8")
+    text = text.replace('"thursday", "saturday"', '"thursday", "Thursdy"')
+    (tmp_path / "campaign.toml").write_text(text, encoding="utf-8")
+    (line,) = errors_of(runtime, tmp_path / "campaign.toml")
+    assert line == (
+        f"{tmp_path / 'campaign.toml'}:{line_of(text, 'weekdays =')}: channels.broadcast.weekdays[2]: "
+        "'Thursdy' is not a weekday (expected monday … sunday, mon … sun, or thứ 2 … thứ 7, chủ nhật)"
+    )

@@ -59,7 +59,7 @@ def test_validate_config_error_is_one_line_per_problem_exit_2(tmp_path: Path) ->
     lines = result.stderr.splitlines()
     assert lines == [
         "error: campaign.toml:11: channels.press.kind: no channel named 'pres' "
-        "(known: outreach, press, social, visual, zalo_zns)",
+        "(known: broadcast, outreach, press, sms, social, visual, zalo_zns)",
     ]
     assert "Traceback" not in result.stderr
 

@@ -191,7 +191,7 @@ class BroadcastChannel:
                 bulletins.append(Bulletin(b.id, b.title, priority, b.date, b.seconds, tuple(b.stations), b.time))
             except ValueError as exc:
                 raise context.error(str(exc), f"{where}.time") from None
-        return cls(
+        channel = cls(
             stations=stations,
             sketches=sketches,
             start=section.start,
@@ -210,6 +210,9 @@ class BroadcastChannel:
             secrets_path=_relative(context, section.secrets) if section.secrets else None,
             owner=section.owner,
         )
+        if context.registry is not None:
+            channel.scheduler(context.registry)  # the scheduler's keys are checked at load time too
+        return channel
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
         """The airing period lies in the campaign's; stations serve units of its regions."""

@@ -20,5 +20,6 @@ from __future__ import annotations
 
 from ..clock import FrozenClock
 from .contracts import ContributionContract
+from .scheduler_contract import SchedulerContract
 
-__all__ = ["ContributionContract", "FrozenClock"]
+__all__ = ["ContributionContract", "FrozenClock", "SchedulerContract"]
