@@ -103,6 +103,7 @@ def run_child(audience: Path, dnc: Path, fast_path: bool) -> dict[str, object]:
                      "opt_out_footer": {"footer": "Tu choi QC soan TC gui 1234"}},
     }, ctx)
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     selection = build_policies(runtime.registry, message, config, ctx)
     load_seconds = time.perf_counter() - t0
     after_setup = rss_mb()
@@ -116,13 +117,8 @@ def run_child(audience: Path, dnc: Path, fast_path: bool) -> dict[str, object]:
             (out / "quarantine.csv").open("w", encoding="utf-8", newline="") as q, \
             (out / "excluded.csv").open("w", encoding="utf-8", newline="") as e:
         plan = preparer.run([audience], p, q, e)
+    peak = rss_mb()
     data = plan.as_dict()
-    # what the dedupe set costs: the set table plus one int object per valid number
-    distinct = data["totals"]["valid"] + data["totals"]["suppressed"] + data["quarantined_by_reason"].get(
-        "too_long", 0)
-    probe: set[int] = set(range(10**8, 10**8 + distinct))
-    dedupe_mb = (sys.getsizeof(probe) + distinct * sys.getsizeof(10**8)) / 2**20
-    del probe
     return {
         "rows": data["totals"]["rows_read"],
         "totals": data["totals"],
@@ -131,12 +127,14 @@ def run_child(audience: Path, dnc: Path, fast_path: bool) -> dict[str, object]:
         "seconds_phone_validation": plan.seconds_numbers,
         "seconds_rest": plan.seconds_total - (plan.seconds_numbers or 0.0),
         "seconds_policy_load": load_seconds,
+        "cpu_seconds": time.process_time() - cpu0,
         "fast_hits": normalizer.fast_hits,
         "phonenumbers_calls": normalizer.slow_calls,
         "rss_baseline_mb": round(baseline, 1),
         "rss_after_setup_mb": round(after_setup, 1),
-        "rss_peak_mb": round(rss_mb(), 1),
-        "dedupe_set_mb_estimate": round(dedupe_mb, 1),
+        "rss_peak_mb": round(peak, 1),
+        "dedupe_set_mb": data["memory"]["dedupe_mb"],
+        "rss_peak_minus_dedupe_mb": round(peak - data["memory"]["dedupe_mb"], 1),
         "total_segments": data["total_segments"],
         "encodings": data["encodings"],
     }
@@ -184,7 +182,8 @@ def main() -> None:
                       f"(phone validation {result['seconds_phone_validation']:.1f} s, rest "
                       f"{result['seconds_rest']:.1f} s), process {wall:.1f} s; peak RSS "
                       f"{result['rss_peak_mb']} MB (after setup {result['rss_after_setup_mb']} MB,"
-                      f" dedupe set ≈ {result['dedupe_set_mb_estimate']} MB); "
+                      f" dedupe set {result['dedupe_set_mb']} MB, peak minus set "
+                      f"{result['rss_peak_minus_dedupe_mb']} MB); "
                       f"totals {result['totals']}; phonenumbers calls "
                       f"{result['phonenumbers_calls']:,}, fast path {result['fast_hits']:,}",
                       flush=True)

@@ -27,7 +27,9 @@ per distinct valid number) and the suppression lists.
 from __future__ import annotations
 
 import csv
+import itertools
 import logging
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -189,6 +191,8 @@ class PreparePlan:
     notes: list[str] = attrs.field(factory=list)
     seconds_total: float = 0.0
     seconds_numbers: float | None = None
+    dedupe_numbers: int = 0
+    dedupe_bytes: int = 0
 
     @property
     def total_quarantined(self) -> int:
@@ -293,6 +297,8 @@ class PreparePlan:
             },
             "outputs": dict(self.outputs),
             "notes": list(self.notes),
+            "memory": {"dedupe_numbers": self.dedupe_numbers,
+                       "dedupe_mb": round(self.dedupe_bytes / 2**20, 1)},
             "seconds": {"total": round(self.seconds_total, 3),
                         **({"phone_validation": round(self.seconds_numbers, 3)}
                            if self.seconds_numbers is not None else {})},
@@ -480,6 +486,10 @@ class Preparer:
             plan.notes.append(
                 f"recipient policies rewrote {rewrites} texts after rendering; costs are of "
                 "the texts before those rewrites")
+        # The one structure that grows with the audience: the set table and its ints.
+        plan.dedupe_numbers = len(seen)
+        plan.dedupe_bytes = sys.getsizeof(seen) + sum(map(sys.getsizeof, itertools.islice(
+            seen, 1000))) * len(seen) // max(1, min(len(seen), 1000))
         plan.seconds_total = time.perf_counter() - started
         plan.seconds_numbers = number_seconds if timing else None
         if not plan.adds_up:  # pragma: no cover - a bug, not bad input
