@@ -101,3 +101,32 @@ def test_errors_are_one_located_line_with_exit_code_2(tmp_path: Path) -> None:
                     "--brandname", "TOO LONG BRANDNAME", cwd=tmp_path)
     assert bad_brand.returncode == 2 and "brandname" in bad_brand.stderr
     assert "Traceback" not in bad_brand.stderr
+
+
+def test_policy_options_come_from_the_campaigns_sms_channel(tmp_path: Path) -> None:
+    """[channels.sms] that sends this message gives brandname and policy tables, so
+    preparation and the send engine apply the same options (paths relative to it)."""
+    campaign = (DATA / "campaign.toml").read_text(encoding="utf-8") + f'''
+[channels.sms]
+kind = "sms"
+mode = "carrier_broadcast"
+carriers = ["viettel"]
+message = "invite"
+brandname = "UBND LSON"
+
+[channels.sms.policies.opt_out_footer]
+footer = "Tu choi QC soan TC gui 1234"
+
+[channels.sms.policies.do_not_call]
+files = ["{(DATA / 'dnc.csv').relative_to(DATA)}"]
+'''
+    (tmp_path / "campaign.toml").write_text(campaign, encoding="utf-8")
+    (tmp_path / "dnc.csv").write_bytes((DATA / "dnc.csv").read_bytes())
+    result = run(str(tmp_path / "campaign.toml"), "--message", "invite", *audience_args(),
+                 "--send-at", "2022-07-01T09:00:00", "--out-dir", "out", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["message"]["brandname"] == "UBND LSON"
+    assert plan["message"]["template"].endswith("Tu choi QC soan TC gui 1234")
+    assert plan["suppressed_by_policy"] == {"do_not_call": 1}
+    assert plan["totals"]["adds_up"]

@@ -61,6 +61,61 @@ def _load_config_file(path: Path | None) -> tuple[dict[str, Any], ConfigContext]
     return dict(table), ctx
 
 
+def _from_sms_channel(campaign: Any, message_key: str) -> tuple[dict[str, Any],
+                                                                dict[str, ConfigContext]]:
+    """Defaults from the campaign's ``[channels.sms]`` table that sends this message:
+    brandname, unaccented, max_segments and the policy tables, so preparation and the
+    send engine apply the same options.  Policy tables keep the campaign file's context
+    (paths relative to it, errors naming it)."""
+    for plan in campaign.channels_of_kind("sms"):
+        cfg = getattr(plan.channel, "config", None)
+        context = getattr(plan.channel, "context", None)
+        if cfg is None or getattr(cfg, "message", None) != message_key:
+            continue
+        base: dict[str, Any] = {}
+        for key in ("brandname", "unaccented", "max_segments"):
+            value = getattr(cfg, key, None)
+            if value is not None:
+                base[key] = value
+        contexts: dict[str, ConfigContext] = {}
+        tables = getattr(cfg, "policies", None)
+        if tables:
+            base["policies"] = {name: dict(table) for name, table in tables.items()}
+            if isinstance(context, ConfigContext):
+                contexts = {name: context.child("policies").child(name) for name in tables}
+                for table in base["policies"].values():
+                    files = table.get("files")
+                    if isinstance(files, list):  # relative to the campaign file
+                        table["files"] = [str(context.base_dir / f) if isinstance(f, str) else f
+                                          for f in files]
+        return base, contexts
+    return {}, {}
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if key == "policies" and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _cli_policies(dnc: Sequence[Path], opt_out: Sequence[Path], footer: str | None,
+                  label: str | None) -> set[str]:
+    names = set()
+    if dnc:
+        names.add("do_not_call")
+    if opt_out:
+        names.add("opt_out")
+    if footer is not None:
+        names.add("opt_out_footer")
+    if label is not None:
+        names.add("qc_label")
+    return names
+
+
 def _policy_table(config: dict[str, Any], name: str) -> dict[str, Any]:
     policies = config.setdefault("policies", {})
     if not isinstance(policies, dict):
@@ -136,7 +191,12 @@ def prepare(
     except KeyError as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="--message") from None
 
-    config, ctx = _load_config_file(config_file)
+    base, policy_contexts = _from_sms_channel(campaign, message_key)
+    file_config, ctx = _load_config_file(config_file)
+    file_policies = file_config.get("policies")
+    for name in file_policies if isinstance(file_policies, dict) else ():
+        policy_contexts.pop(name, None)  # the --config file's table wins, with its context
+    config = _merge(base, file_config)
     overrides: dict[str, Any] = {
         "brandname": brandname, "max_segments": max_segments, "unaccented": unaccented,
         "currency": currency, "encoding": encoding, "fallback_encoding": fallback_encoding,
@@ -175,7 +235,9 @@ def prepare(
         if not isinstance(parsed, pendulum.DateTime):
             raise click.BadParameter(f"{send_at!r} is not a date-time", param_hint="--send-at")
         now = parsed
-    selection = build_policies(runtime.registry, message, prepare_config, ctx)
+    for name in set(policy_contexts) & _cli_policies(dnc_files, opt_out_files, footer, label):
+        del policy_contexts[name]  # the table now holds command-line paths/values too
+    selection = build_policies(runtime.registry, message, prepare_config, ctx, policy_contexts)
     notes: list[str] = []
     send_history: SendHistory
     if history is not None:

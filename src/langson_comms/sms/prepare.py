@@ -126,13 +126,17 @@ class PolicySelection:
 
 
 def build_policies(
-    registry: Registry, message: Message, config: PrepareConfig, context: ConfigContext
+    registry: Registry, message: Message, config: PrepareConfig, context: ConfigContext,
+    policy_contexts: Mapping[str, ConfigContext] | None = None,
 ) -> PolicySelection:
     """Instantiate every registered policy for ``message`` from ``config.policies``.
 
     Advertising rules are not built for a ``public_notice`` (their configuration, such as
     the Do-Not-Call list, is not needed); they are listed in ``exempt`` instead.
+    ``policy_contexts`` gives the context of a policy table that came from elsewhere
+    (e.g. the campaign file's ``[channels.sms.policies]``), for its paths and errors.
     """
+    policy_contexts = policy_contexts or {}
     names = registry.names("policy")
     unknown = sorted((set(config.policies) | set(config.disable)) - set(names))
     if unknown:
@@ -150,8 +154,8 @@ def build_policies(
         if message.public_notice and getattr(cls, "advertising_rule", False):
             exempt.append(name)
             continue
-        built.append(cls.from_config(config.policies.get(name, {}),
-                                     context.child("policies").child(name)))
+        where = policy_contexts.get(name) or context.child("policies").child(name)
+        built.append(cls.from_config(config.policies.get(name, {}), where))
     # Message-wide policies first (their rewrites shape the text), then per recipient.
     built.sort(key=lambda p: (p.scope != "message", p.name))
     return PolicySelection(PolicySet(built), tuple(exempt), tuple(disabled))
