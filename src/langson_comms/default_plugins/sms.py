@@ -29,10 +29,10 @@ from langson_comms.sms.render import RenderOptions
 
 __all__ = ["DEFAULT_POLICIES", "SmsChannel", "SmsChannelConfig"]
 
-#: Policies applied when ``[channels.sms.policies]`` is absent (Decree 91/2020 rules that
-#: need no list file; the Do-Not-Call policy needs its list and must be configured).
-DEFAULT_POLICIES: tuple[str, ...] = ("sending_window", "frequency_cap", "qc_label",
-                                     "opt_out_footer")
+#: Policies applied when ``[channels.sms.policies]`` is absent: the Decree 91/2020 rules
+#: that need no option.  ``opt_out_footer`` (needs the footer text) and ``do_not_call``
+#: (needs the list file) must be configured explicitly.
+DEFAULT_POLICIES: tuple[str, ...] = ("sending_window", "frequency_cap", "qc_label")
 
 
 class SmsMode(enum.StrEnum):

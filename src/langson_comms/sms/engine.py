@@ -493,7 +493,9 @@ class DispatchEngine:
                 due = self.ledger.next_due(self.campaign, key)
                 if due is None:
                     break
-                wait = min(max(0.0, due - ts), self.idle_poll)
+                # At least 1 ms: clocks tick in microseconds, and ts + (due - ts) can
+                # round to just below ``due``.
+                wait = min(max(0.001, due - ts), self.idle_poll)
                 if self.send_by is not None:
                     wait = min(wait, max(0.0, self.send_by.timestamp() - ts))
                 await self.clock.sleep(wait)

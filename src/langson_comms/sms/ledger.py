@@ -208,6 +208,8 @@ class LedgerStore(Protocol):
 
     def count_promotional(self, msisdn: str, since: float) -> int: ...
 
+    def promotional_times(self, msisdn: str, since: float) -> list[float]: ...
+
     def close(self) -> None: ...
 
 
@@ -602,6 +604,12 @@ class SqliteLedger:
         ).fetchone()
         return int(row[0])
 
+    def promotional_times(self, msisdn: str, since: float) -> list[float]:
+        """Acceptance times (epoch seconds, ascending) of promotional SMS to ``msisdn``."""
+        return [r[0] for r in self._db.execute(
+            "SELECT accepted_at FROM sms WHERE msisdn=? AND promotional=1 AND accepted_at>=?"
+            " ORDER BY accepted_at", (msisdn, since))]
+
     # -- carrier-run broadcasts ---------------------------------------------------------
 
     def order_broadcast(
@@ -663,10 +671,15 @@ class SqliteLedger:
 
 
 class LedgerSendHistory:
-    """The ``SendHistory`` the 3-per-24h policy asks: promotional SMS accepted per number."""
+    """The ``SendHistory`` (a ``TimedSendHistory``) the 3-per-24h policy asks: promotional
+    SMS accepted per number, so a hold ends exactly when a slot frees."""
 
     def __init__(self, ledger: LedgerStore) -> None:
         self._ledger = ledger
 
     def count_promotional(self, msisdn: str, since: pendulum.DateTime) -> int:
         return self._ledger.count_promotional(msisdn, since.timestamp())
+
+    def promotional_times(self, msisdn: str, since: pendulum.DateTime) -> list[pendulum.DateTime]:
+        return [pendulum.from_timestamp(t, tz=LOCAL_TZ)
+                for t in self._ledger.promotional_times(msisdn, since.timestamp())]
