@@ -128,6 +128,6 @@ def test_frequency_cap_counts_earlier_sends_from_the_ledger(ledger: SqliteLedger
     summary = asyncio.run(run_engine(ledger, {"sim": gateway(sim)}, message=PROMO, clock=clock,
                                      idle_poll=3600, policies=_policies("frequency_cap")))
     assert summary.counts["accepted"] == 1 and summary.stats["held"] >= 1
-    sent = [r for r in ledger.rows("c", "m")][0]
+    sent = next(iter(ledger.rows("c", "m")))
     # held until the first of the three earlier SMS left the 24 h window
     assert t0.add(hours=24) <= _local(sent.accepted_at) < t0.add(hours=24, seconds=1)

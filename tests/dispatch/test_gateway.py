@@ -93,7 +93,7 @@ def test_http_faults_become_library_errors(carrier_simulator: Any) -> None:
         run(_with(gw5, gw5.send([_sms(1)])))
     reset = carrier_simulator(reset=1.0)
     gwr = GenericHttpGateway.from_config({"url": reset.url}, _ctx())
-    with pytest.raises(TransientGatewayError, match="connection|timeout"):
+    with pytest.raises(TransientGatewayError, match=r"connection|timeout"):
         run(_with(gwr, gwr.send([_sms(1)])))
     assert reset.accepted_snapshot() == []
 
@@ -110,7 +110,7 @@ def test_auth_header_comes_from_the_environment(carrier_simulator: Any,
         run(_with(bad, bad.send([_sms(2)])))
     assert info.value.status == 401
     monkeypatch.delenv("LC_TEST_TOKEN")
-    with pytest.raises(CampaignFileError, match="auth_env: .*LC_TEST_TOKEN.* is not set"):
+    with pytest.raises(CampaignFileError, match=r"auth_env: .*LC_TEST_TOKEN.* is not set"):
         GenericHttpGateway.from_config({"url": sim.url, "auth_env": "LC_TEST_TOKEN"}, _ctx())
 
 
@@ -134,7 +134,7 @@ def test_field_mapping_talks_to_an_esms_like_api() -> None:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         gw = GenericHttpGateway.from_config({
             "url": f"http://127.0.0.1:{port}/MainService.svc/json/SendMultipleMessage_V4_post_json/",
             "number_format": "0",

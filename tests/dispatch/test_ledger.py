@@ -37,7 +37,7 @@ def test_loading_twice_adds_nothing(ledger: SqliteLedger) -> None:
     recipients = [Recipient(m, "viettel", {"ten": "An"}, f"a.csv:{i}")
                   for i, m in enumerate(numbers(50))]
     assert ledger.enqueue("c", "m", recipients, promotional=True, now=1.0) == (50, 0)
-    assert ledger.enqueue("c", "m", recipients + [Recipient("+84987654321")],
+    assert ledger.enqueue("c", "m", [*recipients, Recipient("+84987654321")],
                           promotional=True, now=2.0) == (1, 50)
     assert ledger.counts("c")["queued"] == 51
     # another message of the same campaign is another row per recipient

@@ -30,7 +30,6 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 
 import attrs
 import pendulum
@@ -48,7 +47,7 @@ from .breaker import BreakerState, CircuitBreaker
 from .encoding import Encoding, SmsCost, analyse
 from .gateway import OutgoingSms, SmsGateway, SubmitResult
 from .ledger import LedgerSendHistory, LedgerStore, QueuedSms, Result, SmsState
-from .policies import Action, PolicyContext, PolicySet, SmsItem
+from .policies import Action, Outcome, PolicyContext, PolicySet, SmsItem
 from .ratelimit import RateLimiter, clock_seconds
 from .render import MessageRenderer, RenderedSms
 
@@ -71,7 +70,7 @@ class RetryPolicy:
     def delay(self, attempts: int, rng: random.Random, retry_after: float | None = None) -> float:
         raw = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
         wait = raw * (1.0 - self.jitter * rng.random())
-        return max(wait, retry_after or 0.0)
+        return float(max(wait, retry_after or 0.0))
 
 
 @attrs.frozen
@@ -206,6 +205,10 @@ class DispatchEngine:
         """Stop claiming; requests in flight finish and are recorded (SIGINT/SIGTERM)."""
         self._stop = True
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop
+
     def pause(self) -> None:
         self.ledger.set_control(self.campaign, self.message.key, "paused")
 
@@ -244,7 +247,7 @@ class DispatchEngine:
         """Render and check rows; returns the ones to send, records the others."""
         ctx = PolicyContext(now=now, history=self._history)
         deadline = self.send_by.timestamp() if self.send_by is not None else None
-        message_outcomes: dict[str, Any] = {}
+        message_outcomes: dict[str, Outcome] = {}
         ready: list[_Pending] = []
         held: list[Result] = []
         for row in rows:
@@ -258,6 +261,7 @@ class DispatchEngine:
                 continue
             text, cost = rendered.text, rendered.cost
             until: pendulum.DateTime | None = None
+            holding: Outcome | None = None
             if self._msg_policies.policies:
                 outcome = message_outcomes.get(text)
                 if outcome is None:
@@ -267,7 +271,7 @@ class DispatchEngine:
                     held.append(self._suppressed(row, outcome))
                     continue
                 if outcome.action is Action.HOLD:
-                    until = outcome.until
+                    until, holding = outcome.until, outcome
                 elif outcome.text != text:
                     text, cost = outcome.text, self._cost(outcome.text)
             if until is None and self._rcp_policies.policies:
@@ -278,11 +282,11 @@ class DispatchEngine:
                     held.append(self._suppressed(row, outcome))
                     continue
                 if outcome.action is Action.HOLD:
-                    until = outcome.until
+                    until, holding = outcome.until, outcome
                 elif outcome.text != text:
                     text, cost = outcome.text, self._cost(outcome.text)
             if until is not None:
-                deciding = outcome.deciding
+                deciding = holding.deciding if holding is not None else None
                 why = deciding.describe() if deciding is not None else "held"
                 if deadline is not None and until.timestamp() >= deadline:
                     held.append(Result(row.id, SmsState.EXPIRED, attempted=False,
@@ -311,7 +315,7 @@ class DispatchEngine:
         self._add(held)
         return ready
 
-    def _suppressed(self, row: QueuedSms, outcome: Any) -> Result:
+    def _suppressed(self, row: QueuedSms, outcome: Outcome) -> Result:
         deciding = outcome.deciding
         self.stats["suppressed"] += 1
         return Result(row.id, SmsState.SUPPRESSED, attempted=False,

@@ -157,9 +157,8 @@ class CarrierSimulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
-        server = site._server  # the only way aiohttp exposes the bound port
-        if self.port == 0 and server is not None and getattr(server, "sockets", None):
-            self.port = server.sockets[0].getsockname()[1]
+        if self.port == 0:
+            self.port = int(self._runner.addresses[0][1])
         self._session = aiohttp.ClientSession()
         self._dlr_task = asyncio.create_task(self._dlr_loop())
         return self

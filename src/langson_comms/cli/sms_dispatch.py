@@ -1,0 +1,434 @@
+"""SMS dispatch commands: ``sms send``, ``status``, ``resume``, ``pause``, ``cancel``,
+``serve-reports``, ``simulator``, and the carrier-broadcast order/report pair.
+
+All of them find the ledger from the campaign's ``[channels.<key>]`` table of kind
+``sms`` (``--channel``, default ``sms``).  Documented in docs/sms-dispatch.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..clock import LOCAL_TZ
+from ..errors import ConfigError, LedgerError
+from ..messages import Message
+from ..runtime import Runtime
+from ..sms.engine import DispatchEngine, DispatchSummary, load_prepared
+from ..sms.ledger import SqliteLedger
+from ..sms.reports import ReportPoller, ReportReceiver
+
+__all__ = ["register"]
+
+
+def _runtime() -> Runtime:
+    obj = click.get_current_context().obj
+    return obj if isinstance(obj, Runtime) else Runtime.create()
+
+
+def _channel(campaign_path: str, key: str) -> tuple[Any, Any, Runtime]:
+    from ..default_plugins.sms import SmsChannel
+
+    runtime = _runtime()
+    campaign = runtime.load_campaign(campaign_path)
+    plan = campaign.channels.get(key)
+    if plan is None or not isinstance(plan.channel, SmsChannel):
+        sms = [k for k, p in campaign.channels.items() if isinstance(p.channel, SmsChannel)]
+        raise ConfigError(
+            f"no sms channel [channels.{key}] (sms channels: {', '.join(sms) or 'none'})",
+            source=campaign_path, key=f"channels.{key}",
+        )
+    return campaign, plan.channel, runtime
+
+
+def _message(campaign: Any, channel: Any, key: str | None) -> Message:
+    name = key or channel.config.message
+    try:
+        message: Message = campaign.message(name)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0]), key="--message") from None
+    return message
+
+
+@contextlib.contextmanager
+def sender_lock(ledger_path: Path, message: str) -> Iterator[None]:
+    """One sender per (ledger, message); the OS releases the lock if the process dies."""
+    lock_path = ledger_path.with_name(f"{ledger_path.name}.{message}.lock")
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LedgerError(
+                f"another sender is already sending {message!r} from {ledger_path} "
+                "(use 'sms pause' or 'sms cancel' to steer it)"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
+
+
+async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
+                ledger: SqliteLedger, *, serve_reports: bool, progress: bool,
+                wait_reports: float) -> DispatchSummary:
+    gateways = channel.build_gateways(runtime.registry)
+    clients: list[httpx.AsyncClient] = []
+    for gw in gateways.values():
+        client = gw.make_client()
+        gw.bind_client(client)
+        clients.append(client)
+    opts = channel.config
+    from ..sms.render import MessageRenderer
+
+    renderer = MessageRenderer(message, channel.render_options())
+    engine = DispatchEngine(
+        ledger, gateways, channel.routing(), campaign=campaign.id, message=message,
+        renderer=renderer.render, policies=channel.build_policies(runtime.registry),
+        clock=runtime.clock, retry=channel.retry_policy(), send_by=channel.send_by,
+        sender=opts.brandname, claim_size=opts.claim_size,
+        breaker_threshold=opts.breaker.threshold, breaker_reset=opts.breaker.reset_after,
+    )
+    receiver: ReportReceiver | None = None
+    stop_polling = asyncio.Event()
+    poller = ReportPoller(ledger, list(gateways.values()), interval=opts.reports.poll_interval,
+                          clock=runtime.clock)
+    poll_task = asyncio.create_task(poller.run(stop_polling)) if poller.gateways else None
+    if serve_reports:
+        token = os.environ.get(opts.reports.token_env) if opts.reports.token_env else None
+        receiver = await ReportReceiver(ledger, host=opts.reports.host, port=opts.reports.port,
+                                        path=opts.reports.path, clock=runtime.clock,
+                                        token=token).start()
+    console = Console(stderr=True)
+    live: Progress | None = None
+    task_id: Any = None
+    if progress:
+        live = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,}"),
+            TextColumn("{task.fields[detail]}"), TimeRemainingColumn(), console=console,
+        )
+        live.start()
+        task_id = live.add_task(f"sms {message.key}", total=1, detail="")
+
+    async def refresh() -> None:
+        start = time.monotonic()
+        while True:
+            counts = ledger.counts(campaign.id, message.key)
+            total = sum(counts.values())
+            done = total - counts["queued"] - counts["submitted"]
+            rate = engine.stats["accepted"] / max(1e-9, time.monotonic() - start)
+            detail = (f"accepted {counts['accepted']:,} delivered {counts['delivered']:,} "
+                      f"failed {counts['failed']:,} expired {counts['expired']:,} "
+                      f"{rate:,.0f}/s")
+            if live is not None:
+                live.update(task_id, total=total, completed=done, detail=detail)
+            await asyncio.sleep(0.5)
+
+    refresher = asyncio.create_task(refresh())
+    try:
+        summary = await engine.run(handle_signals=True)
+        if wait_reports > 0 and summary.outcome == "completed":
+            deadline = time.monotonic() + wait_reports
+            while (ledger.counts(campaign.id, message.key)["accepted"]
+                   and time.monotonic() < deadline and not engine.stopping):
+                await asyncio.sleep(0.2)
+    finally:
+        refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
+        if live is not None:
+            live.stop()
+        stop_polling.set()
+        if poll_task is not None:
+            await poll_task
+        if receiver is not None:
+            await receiver.stop()
+        for client in clients:
+            await client.aclose()
+    return summary
+
+
+def _run_send(campaign_path: str, channel_key: str, message_key: str | None,
+              audience: tuple[str, ...], serve_reports: bool, progress: bool,
+              wait_reports: float, as_json: bool, resume: bool) -> None:
+    campaign, channel, runtime = _channel(campaign_path, channel_key)
+    if channel.config.mode != "direct":
+        raise ConfigError(
+            f"[channels.{channel_key}] has mode = {channel.config.mode!r}: the carriers send "
+            "(use 'sms broadcast-order'); set mode = \"direct\" to send through gateways",
+            source=campaign_path, key=f"channels.{channel_key}.mode")
+    message = _message(campaign, channel, message_key)
+    path = channel.ledger_path()
+    with SqliteLedger(path) as ledger, sender_lock(path, message.key):
+        for file in audience:
+            added, present = load_prepared(ledger, campaign.id, message, file)
+            click.echo(f"loaded {file}: {added:,} new, {present:,} already in the ledger",
+                       err=True)
+        if resume:
+            ledger.set_control(campaign.id, message.key, "running")
+        elif ledger.control(campaign.id, message.key) == "cancelled":
+            raise LedgerError(f"sending {message.key!r} was cancelled; 'sms resume' restarts it")
+        summary = asyncio.run(_send(runtime, campaign, channel, message, ledger,
+                                    serve_reports=serve_reports, progress=progress,
+                                    wait_reports=wait_reports))
+        counts = ledger.counts(campaign.id, message.key)
+    if as_json:
+        click.echo(json.dumps({"outcome": summary.outcome, "counts": counts,
+                               "stats": summary.stats, "elapsed": round(summary.elapsed, 3),
+                               "recovered": summary.recovered}))
+    else:
+        click.echo(f"{summary.outcome} in {summary.elapsed:.1f} s: {_counts_line(counts)}")
+    if summary.outcome == "stopped":
+        raise Interrupted("stopped by a signal; every row is recorded: 'sms resume' goes on")
+
+
+class Interrupted(click.ClickException):
+    """A send stopped by SIGINT/SIGTERM: exit code 130, like an interrupted shell command."""
+
+    exit_code = 130
+
+
+_common = [
+    click.argument("campaign", type=click.Path(exists=True, dir_okay=False)),
+    click.option("--channel", "channel_key", default="sms", show_default=True,
+                 help="The [channels.<key>] table of kind sms."),
+    click.option("--message", "message_key", default=None,
+                 help="Message key (default: the channel's message)."),
+]
+
+
+def _with_common(f: Any) -> Any:
+    for decorator in reversed(_common):
+        f = decorator(f)
+    return f
+
+
+@click.command("send")
+@_with_common
+@click.option("--audience", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Prepared audience CSV (from 'sms prepare'); loading twice adds nothing.")
+@click.option("--serve-reports/--no-serve-reports", default=False,
+              help="Serve the delivery-report endpoint while sending.")
+@click.option("--wait-reports", type=float, default=0.0, show_default=True,
+              help="After sending, wait up to this many seconds for delivery reports.")
+@click.option("--progress/--no-progress", default=True, help="Live progress bar on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def send(campaign: str, channel_key: str, message_key: str | None, audience: tuple[str, ...],
+         serve_reports: bool, wait_reports: float, progress: bool, as_json: bool) -> None:
+    """Load prepared audiences into the ledger and send through the configured gateways."""
+    _run_send(campaign, channel_key, message_key, audience, serve_reports, progress,
+              wait_reports, as_json, resume=False)
+
+
+@click.command("resume")
+@_with_common
+@click.option("--serve-reports/--no-serve-reports", default=False)
+@click.option("--wait-reports", type=float, default=0.0)
+@click.option("--progress/--no-progress", default=True)
+@click.option("--json", "as_json", is_flag=True)
+def resume(campaign: str, channel_key: str, message_key: str | None, serve_reports: bool,
+           wait_reports: float, progress: bool, as_json: bool) -> None:
+    """Clear a pause or cancel and send every row not yet accepted (after a crash too)."""
+    _run_send(campaign, channel_key, message_key, (), serve_reports, progress, wait_reports,
+              as_json, resume=True)
+
+
+def _set_control(campaign_path: str, channel_key: str, message_key: str | None,
+                 state: str) -> None:
+    campaign, channel, _ = _channel(campaign_path, channel_key)
+    message = _message(campaign, channel, message_key)
+    with SqliteLedger(channel.ledger_path()) as ledger:
+        ledger.set_control(campaign.id, message.key, state)
+        if state == "cancelled":
+            # With no sender running the rows are closed now; a running sender does it itself.
+            try:
+                with sender_lock(channel.ledger_path(), message.key):
+                    from ..sms.ledger import SmsState
+
+                    n = ledger.finish_queued(campaign.id, message.key, SmsState.CANCELLED,
+                                             "cancelled by operator", time.time())
+                    click.echo(f"cancelled {n:,} queued rows")
+                    return
+            except LedgerError:
+                pass
+    click.echo(f"{message.key}: {state} (a running sender follows within a second)")
+
+
+@click.command("pause")
+@_with_common
+def pause(campaign: str, channel_key: str, message_key: str | None) -> None:
+    """Pause sending (a running sender stops starting requests until 'sms resume')."""
+    _set_control(campaign, channel_key, message_key, "paused")
+
+
+@click.command("cancel")
+@_with_common
+def cancel(campaign: str, channel_key: str, message_key: str | None) -> None:
+    """Cancel sending: rows not yet sent end 'cancelled'."""
+    _set_control(campaign, channel_key, message_key, "cancelled")
+
+
+@click.command("status")
+@click.argument("campaign", type=click.Path(exists=True, dir_okay=False))
+@click.option("--channel", "channel_key", default="sms", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(campaign: str, channel_key: str, as_json: bool) -> None:
+    """Rows per state for every message, failure reasons, and carrier broadcast totals."""
+    camp, channel, _ = _channel(campaign, channel_key)
+    path = channel.ledger_path()
+    if not path.exists():
+        data: dict[str, Any] = {"campaign": camp.id, "ledger": str(path), "messages": {},
+                                "broadcasts": []}
+    else:
+        with SqliteLedger(path) as ledger:
+            data = {
+                "campaign": camp.id, "ledger": str(path),
+                "messages": {
+                    m: {"counts": ledger.counts(camp.id, m),
+                        "control": ledger.control(camp.id, m),
+                        "reasons": ledger.failure_reasons(camp.id, m)}
+                    for m in ledger.messages(camp.id)
+                },
+                "broadcasts": [
+                    {"carrier": o.carrier, "message": o.message,
+                     "ordered_at": o.ordered_at.isoformat(),
+                     "reported_at": o.reported_at.isoformat() if o.reported_at else None,
+                     "subscribers": o.subscribers, "sent": o.sent, "delivered": o.delivered}
+                    for o in ledger.broadcast_orders(camp.id)
+                ],
+            }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    if not data["messages"] and not data["broadcasts"]:
+        console.print(f"nothing sent or ordered yet (ledger {path})")
+    for key, info in data["messages"].items():
+        table = Table(title=f"{key} ({info['control']})")
+        table.add_column("state")
+        table.add_column("rows", justify="right")
+        for state, n in info["counts"].items():
+            table.add_row(state, f"{n:,}")
+        console.print(table)
+        for reason, n in list(info["reasons"].items())[:10]:
+            console.print(f"  {n:>8,}  {reason}")
+    for order in data["broadcasts"]:
+        console.print(f"carrier broadcast {order['carrier']} {order['message']}: ordered "
+                      f"{order['ordered_at']}, " + (
+                          f"reported {order['sent']:,} sent / {order['delivered']:,} delivered "
+                          f"of {order['subscribers']:,} subscribers" if order["reported_at"]
+                          else "no report yet"))
+
+
+@click.command("serve-reports")
+@click.argument("campaign", type=click.Path(exists=True, dir_okay=False))
+@click.option("--channel", "channel_key", default="sms", show_default=True)
+@click.option("--host", default=None, help="Default: reports.host (127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Default: reports.port (8687).")
+def serve_reports(campaign: str, channel_key: str, host: str | None, port: int | None) -> None:
+    """Serve the delivery-report callback endpoint until Ctrl-C."""
+    _, channel, runtime = _channel(campaign, channel_key)
+    cfg = channel.config.reports
+    token = os.environ.get(cfg.token_env) if cfg.token_env else None
+
+    async def serve() -> None:
+        with SqliteLedger(channel.ledger_path()) as ledger:
+            receiver = await ReportReceiver(ledger, host=host or cfg.host, port=port or cfg.port,
+                                            path=cfg.path, clock=runtime.clock,
+                                            token=token).start()
+            click.echo(f"delivery reports: POST {receiver.url}", err=True)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            import signal
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            await receiver.stop()
+            click.echo(json.dumps(dict(receiver.counters)))
+
+    asyncio.run(serve())
+
+
+@click.command("simulator")
+@click.option("--port", type=int, default=8686, show_default=True)
+@click.option("--rate", type=float, default=None, help="Messages/s before answering 429.")
+@click.option("--fail-5xx", type=float, default=0.0, help="Share of requests answered 503.")
+@click.option("--timeout", type=float, default=0.0, help="Share of answers held back.")
+@click.option("--reset", type=float, default=0.0, help="Share of connections dropped.")
+@click.option("--dlr-url", default=None, help="Where to POST delivery reports.")
+@click.option("--dlr-failed", type=float, default=0.0, help="Share of failed reports.")
+@click.option("--idempotent", is_flag=True, help="Honour idempotency keys.")
+@click.option("--seed", type=int, default=0)
+def simulator(port: int, rate: float | None, fail_5xx: float, timeout: float, reset: float,
+              dlr_url: str | None, dlr_failed: float, idempotent: bool, seed: int) -> None:
+    """Run the carrier simulator on 127.0.0.1 (for demos; Ctrl-C prints its stats)."""
+    from ..testing.simulator import SimulatorConfig, serve
+
+    config = SimulatorConfig(rate_msgs=rate, fail_5xx=fail_5xx, timeout=timeout, reset=reset,
+                             dlr_url=dlr_url, dlr_failed=dlr_failed,
+                             honour_idempotency=idempotent, seed=seed)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(config, port))
+
+
+@click.command("broadcast-order")
+@_with_common
+@click.option("--note", default=None, help="E.g. the dispatch number of the order.")
+def broadcast_order(campaign: str, channel_key: str, message_key: str | None,
+                    note: str | None) -> None:
+    """Record the order for each carrier of a carrier-run broadcast (mode carrier_broadcast)."""
+    camp, channel, runtime = _channel(campaign, channel_key)
+    message = _message(camp, channel, message_key)
+    if not channel.config.carriers:
+        raise ConfigError("no carriers to order from", key=f"channels.{channel_key}.carriers")
+    now = runtime.clock.now().timestamp()
+    with SqliteLedger(channel.ledger_path()) as ledger:
+        for carrier in channel.config.carriers:
+            ledger.order_broadcast(camp.id, carrier, message.key, now, note)
+            click.echo(f"ordered {carrier}: broadcast {message.key!r} to "
+                       f"{channel.config.coverage_percent:g} % of its subscribers")
+
+
+@click.command("broadcast-report")
+@_with_common
+@click.option("--carrier", required=True)
+@click.option("--subscribers", type=int, required=True, help="Subscribers the carrier targeted.")
+@click.option("--sent", type=int, required=True)
+@click.option("--delivered", type=int, required=True)
+def broadcast_report(campaign: str, channel_key: str, message_key: str | None, carrier: str,
+                     subscribers: int, sent: int, delivered: int) -> None:
+    """Record the totals a carrier reported back for a broadcast it ran."""
+    camp, channel, runtime = _channel(campaign, channel_key)
+    message = _message(camp, channel, message_key)
+    with SqliteLedger(channel.ledger_path()) as ledger:
+        ledger.report_broadcast(camp.id, carrier, message.key, subscribers=subscribers,
+                                sent=sent, delivered=delivered,
+                                now=runtime.clock.now().timestamp())
+    stamp = runtime.clock.now().in_timezone(LOCAL_TZ).to_datetime_string()
+    click.echo(f"{carrier}: {delivered:,} delivered of {sent:,} sent to {subscribers:,} "
+               f"subscribers (recorded {stamp})")
+
+
+def register(sms_group: click.Group) -> None:
+    """Add the dispatch commands to the ``sms`` group."""
+    for command in (send, status, resume, pause, cancel, serve_reports, simulator,
+                    broadcast_order, broadcast_report):
+        sms_group.add_command(command)
