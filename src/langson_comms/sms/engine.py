@@ -53,6 +53,9 @@ from .render import MessageRenderer, RenderedSms
 
 __all__ = ["DispatchEngine", "DispatchSummary", "RetryPolicy", "Routing"]
 
+#: How far back the per-batch send-history prefetch reads (longer windows query per row).
+HISTORY_PREFETCH_SECONDS = 7 * 86400
+
 #: HTTP statuses after which sending cannot go on without an operator (credentials).
 FATAL_STATUSES = frozenset({401, 403})
 
@@ -248,6 +251,10 @@ class DispatchEngine:
         ctx = PolicyContext(now=now, history=self._history)
         deadline = self.send_by.timestamp() if self.send_by is not None else None
         message_outcomes: dict[str, Outcome] = {}
+        if self._rcp_policies.policies:
+            # one query for the batch instead of one per row (the frequency cap asks)
+            self._history.prefetch([r.msisdn for r in rows],
+                                   now.timestamp() - HISTORY_PREFETCH_SECONDS)
         ready: list[_Pending] = []
         held: list[Result] = []
         for row in rows:
@@ -312,6 +319,7 @@ class DispatchEngine:
             sms = OutgoingSms(row.id, row.msisdn, text, cost.segments, unicode,
                               row.idempotency_key, self.sender)
             ready.append(_Pending(row, sms, candidates))
+        self._history.clear()
         self._add(held)
         return ready
 

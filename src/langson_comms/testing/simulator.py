@@ -66,6 +66,7 @@ class SimulatorConfig:
     duplicate_dlr: float = 0.0
     early_dlr: float = 0.0  # report posted before the submit answer
     dlr_polling: bool = False  # keep reports for GET /sms/reports
+    record: bool = True  # keep every accepted message (False for long benchmarks: count only)
     seed: int = 0
 
 
@@ -283,9 +284,11 @@ class CarrierSimulator:
         text = item["text"]
         sms = AcceptedSms(f"SIM{self._next_id}", to, text, None if ref is None else str(ref),
                           key, parts_of(text), time.monotonic())
-        with self._lock:
-            self.accepted.append(sms)
-        if key:
+        self.counters["accepted_total"] += 1
+        if self.config.record:
+            with self._lock:
+                self.accepted.append(sms)
+        if key and self.config.honour_idempotency:
             self._by_key[key] = sms
         self._queue_reports(sms)
         return {"status": "accepted", "message_id": sms.message_id, "parts": sms.parts,
@@ -431,6 +434,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dlr-url", default=None)
     p.add_argument("--idempotent", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-record", action="store_true", help="count accepted messages only")
     return p
 
 
@@ -452,7 +456,8 @@ def main(argv: list[str] | None = None) -> None:
     args = _build_parser().parse_args(argv)
     config = SimulatorConfig(rate_msgs=args.rate, fail_5xx=args.fail_5xx, timeout=args.timeout,
                              reset=args.reset, dlr_url=args.dlr_url,
-                             honour_idempotency=args.idempotent, seed=args.seed)
+                             honour_idempotency=args.idempotent, seed=args.seed,
+                             record=not args.no_record)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config, args.port))
 
