@@ -15,7 +15,7 @@ import enum
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
 import cattrs
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConfigContext",
+    "FromTable",
     "InvalidValue",
     "Weekday",
     "at_least",
@@ -275,3 +276,15 @@ class ConfigContext:
         if not path.is_file():
             raise self.error(f"file {value!r} not found (looked for {path})", key)
         return path
+
+
+class FromTable:
+    """Mixin for attrs classes whose configuration table maps one-to-one onto their fields.
+
+    Gives the ``from_config`` classmethod every contributed class needs:
+    ``context.structure(config, cls)`` — strict types, unknown keys refused, located errors.
+    """
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
+        return context.structure(config, cls)

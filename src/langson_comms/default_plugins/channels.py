@@ -7,14 +7,13 @@ own modules (``sms``, ``broadcast``) because they run work, not just plans.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import attrs
 
 from langson_comms import hookimpl
 from langson_comms.campaign import Campaign
-from langson_comms.config import ConfigContext, at_least
+from langson_comms.config import ConfigContext, FromTable, at_least
 
 
 def _check_messages(keys: list[str], campaign: Campaign, ctx: ConfigContext, field: str) -> None:
@@ -24,8 +23,17 @@ def _check_messages(keys: list[str], campaign: Campaign, ctx: ConfigContext, fie
             raise ctx.error(f"{key!r} is not a message of this campaign (known: {known})", f"{field}[{i}]")
 
 
+class _ChecksMessages:
+    """``check_campaign`` for channels with a ``messages`` list of message keys."""
+
+    messages: list[str]
+
+    def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
+        _check_messages(self.messages, campaign, context, "messages")
+
+
 @attrs.frozen
-class PressChannel:
+class PressChannel(FromTable, _ChecksMessages):
     """Newspaper and radio/TV reports, at least ``min_reports_per_week`` a week."""
 
     name: ClassVar[str] = "press"
@@ -35,19 +43,12 @@ class PressChannel:
     messages: list[str] = attrs.field(factory=list)
     owner: str = ""
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
-        return context.structure(config, cls)
-
-    def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
-        _check_messages(self.messages, campaign, context, "messages")
-
     def describe(self) -> str:
         return f"≥ {self.min_reports_per_week} report(s)/week in {', '.join(self.outlets)}"
 
 
 @attrs.frozen
-class VisualChannel:
+class VisualChannel(FromTable, _ChecksMessages):
     """LED boards, website banners and video clips on city-centre LED screens."""
 
     name: ClassVar[str] = "visual"
@@ -57,13 +58,6 @@ class VisualChannel:
     screens: list[str] = attrs.field(factory=list)
     messages: list[str] = attrs.field(factory=list)
     owner: str = ""
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
-        return context.structure(config, cls)
-
-    def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
-        _check_messages(self.messages, campaign, context, "messages")
 
     def describe(self) -> str:
         parts = [p for p, on in (("LED boards", self.led_boards), ("web banners", self.website_banners)) if on]
@@ -84,7 +78,7 @@ def _platforms(_: object, attribute: attrs.Attribute[list[str]], value: list[str
 
 
 @attrs.frozen
-class SocialChannel:
+class SocialChannel(FromTable, _ChecksMessages):
     """Posts in the teams' Zalo groups and on the province's pages, run continuously."""
 
     name: ClassVar[str] = "social"
@@ -94,19 +88,12 @@ class SocialChannel:
     messages: list[str] = attrs.field(factory=list)
     owner: str = ""
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
-        return context.structure(config, cls)
-
-    def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
-        _check_messages(self.messages, campaign, context, "messages")
-
     def describe(self) -> str:
         return f"{', '.join(self.platforms)}; {len(self.pages)} page(s)/group(s)"
 
 
 @attrs.frozen
-class OutreachChannel:
+class OutreachChannel(FromTable):
     """Door-to-door help by the community digital-technology teams."""
 
     name: ClassVar[str] = "outreach"
@@ -114,10 +101,6 @@ class OutreachChannel:
     require_trained: bool = True
     daily_report: bool = True
     owner: str = ""
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
-        return context.structure(config, cls)
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
         _check_messages(self.slogans, campaign, context, "slogans")

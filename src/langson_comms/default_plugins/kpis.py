@@ -7,27 +7,22 @@ written yet: see docs/kpis.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import attrs
 
 from langson_comms import hookimpl
 from langson_comms.campaign import Campaign
-from langson_comms.config import ConfigContext, at_least, percentage
+from langson_comms.config import ConfigContext, FromTable, at_least, percentage
 
 
 @attrs.frozen
-class ReachTarget:
+class ReachTarget(FromTable):
     """Total information reaches over the campaign (all channels)."""
 
     name: ClassVar[str] = "reach"
     target: int = attrs.field(validator=at_least(1))
     channels: list[str] = attrs.field(factory=list)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
-        return context.structure(config, cls)
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
         for i, key in enumerate(self.channels):
@@ -39,7 +34,7 @@ class ReachTarget:
 
 
 @attrs.frozen
-class ConversionTarget:
+class ConversionTarget(FromTable):
     """``installs`` successful account installs per ``per_reaches`` reaches."""
 
     name: ClassVar[str] = "conversion"
@@ -47,10 +42,6 @@ class ConversionTarget:
     installs: int = attrs.field(default=1, validator=at_least(1))
     reach_target: str | None = None
     platforms: list[str] = attrs.field(factory=list)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
-        return context.structure(config, cls)
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
         if self.reach_target is None:
@@ -67,7 +58,7 @@ class ConversionTarget:
 
 
 @attrs.frozen
-class CoverageTarget:
+class CoverageTarget(FromTable):
     """Share of the population reached by at least one channel."""
 
     name: ClassVar[str] = "coverage"
@@ -75,25 +66,17 @@ class CoverageTarget:
     population: int | None = None
     population_source: str = ""
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
-        return context.structure(config, cls)
-
     def describe(self) -> str:
         of = f" of {self.population:,} people" if self.population else ""
         return f"{self.target_percent:g} % reached{of}"
 
 
 @attrs.frozen
-class TeamTrainingTarget:
+class TeamTrainingTarget(FromTable):
     """Share of community team members able to install and guide before field work."""
 
     name: ClassVar[str] = "team_training"
     target_percent: float = attrs.field(validator=percentage)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
-        return context.structure(config, cls)
 
     def current_percent(self, campaign: Campaign) -> float:
         members = [m for team in campaign.teams for m in team.members]
@@ -107,7 +90,7 @@ CADENCES = ("daily", "weekly")
 
 
 @attrs.frozen
-class LeaderboardTarget:
+class LeaderboardTarget(FromTable):
     """A leaderboard of installs per team, published at ``cadence`` to the teams' groups."""
 
     name: ClassVar[str] = "leaderboard"
@@ -117,10 +100,6 @@ class LeaderboardTarget:
     )
     metric: str = "installs"
     publish_to: str = "zalo_groups"
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
-        return context.structure(config, cls)
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
         if not campaign.teams:
