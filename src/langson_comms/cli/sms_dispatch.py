@@ -100,7 +100,7 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
     renderer = MessageRenderer(message, channel.render_options())
     engine = DispatchEngine(
         ledger, gateways, channel.routing(), campaign=campaign.id, message=message,
-        renderer=renderer.render, policies=channel.build_policies(runtime.registry),
+        renderer=renderer, policies=channel.build_policies(runtime.registry),
         clock=runtime.clock, retry=channel.retry_policy(), send_by=channel.send_by,
         sender=opts.brandname, claim_size=opts.claim_size,
         breaker_threshold=opts.breaker.threshold, breaker_reset=opts.breaker.reset_after,
@@ -181,10 +181,11 @@ def _run_send(campaign_path: str, channel_key: str, message_key: str | None,
             added, present = load_prepared(ledger, campaign.id, message, file)
             click.echo(f"loaded {file}: {added:,} new, {present:,} already in the ledger",
                        err=True)
+        control = ledger.control(campaign.id, message.key)
         if resume:
             ledger.set_control(campaign.id, message.key, "running")
-        elif ledger.control(campaign.id, message.key) == "cancelled":
-            raise LedgerError(f"sending {message.key!r} was cancelled; 'sms resume' restarts it")
+        elif control != "running":
+            raise LedgerError(f"sending {message.key!r} is {control}; 'sms resume' goes on")
         summary = asyncio.run(_send(runtime, campaign, channel, message, ledger,
                                     serve_reports=serve_reports, progress=progress,
                                     wait_reports=wait_reports))

@@ -124,6 +124,10 @@ class _Lane:
         self.workers: list[asyncio.Task[None]] = []
 
     @property
+    def limited(self) -> bool:
+        return not self.limiter.unlimited or self.limiter.blocked
+
+    @property
     def room(self) -> int:
         """How many more rows the queue takes."""
         return (self.queue.maxsize - self.queue.qsize()) * self.gateway.capabilities.max_batch
@@ -144,7 +148,7 @@ class DispatchEngine:
         *,
         campaign: str,
         message: Message,
-        renderer: Callable[[Mapping[str, str]], RenderedSms] | None = None,
+        renderer: MessageRenderer | Callable[[Mapping[str, str]], RenderedSms] | None = None,
         policies: PolicySet | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
@@ -184,7 +188,17 @@ class DispatchEngine:
         self._msg_policies = self.policies.of_scope("message")
         self._rcp_policies = self.policies.of_scope("recipient")
         self._history = LedgerSendHistory(ledger)
-        self._render = renderer or MessageRenderer(message).render
+        if renderer is None:
+            renderer = MessageRenderer(message)
+        self._render: Callable[[], RenderedSms] | None
+        if isinstance(renderer, MessageRenderer):
+            # A message without template fields renders the same for everyone: once.
+            self._render = (functools.lru_cache(maxsize=1)(lambda: renderer.render({}))
+                            if not renderer.fields else None)
+            self._render_fields: Callable[[Mapping[str, str]], RenderedSms] = renderer.render
+        else:
+            self._render = None
+            self._render_fields = renderer
         self._analyse = functools.lru_cache(maxsize=4096)(analyse)
         self._rng = random.Random(seed)
         self._seconds = clock_seconds(self.clock)
@@ -260,7 +274,8 @@ class DispatchEngine:
         for row in rows:
             fields = row.fields or {}
             try:
-                rendered = self._render(fields)
+                rendered = self._render() if self._render is not None else (
+                    self._render_fields(fields))
             except DataError as exc:
                 held.append(Result(row.id, SmsState.FAILED, attempted=False,
                                    reason=f"render: {exc.message}"))
@@ -361,7 +376,8 @@ class DispatchEngine:
                 continue
             self._sending += 1
             try:
-                await lane.limiter.acquire(len(chunk), sum(p.sms.segments for p in chunk))
+                if lane.limited:
+                    await lane.limiter.acquire(len(chunk), sum(p.sms.segments for p in chunk))
                 if self._holding():
                     self._give_back(chunk)
                 else:

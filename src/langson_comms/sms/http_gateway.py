@@ -32,6 +32,7 @@ import httpx
 from ..config import ConfigContext
 from ..errors import GatewayError
 from .gateway import (
+    TRANSPORT_ERRORS,
     GatewayCapabilities,
     OutgoingSms,
     SmsGateway,
@@ -39,6 +40,7 @@ from .gateway import (
     make_http_client,
     raise_for_status,
     translate_transport_errors,
+    transport_error,
 )
 from .ledger import DeliveryReport, ReportStatus
 
@@ -216,7 +218,7 @@ class GenericHttpGateway(SmsGateway):
                 )
         if secret:
             headers[config.auth_header] = secret
-        self._headers = headers
+        self._headers = {"content-type": "application/json", **headers}
         f = config.fields
         self._plan = [(name, attr) for name, attr in (
             (f.to, "to"), (f.text, "text"), (f.sender, "sender"), (f.ref, "ref"),
@@ -280,13 +282,12 @@ class GenericHttpGateway(SmsGateway):
         return SubmitResult(sms.ref, error=self.permanent(f"rejected: {error}"))
 
     async def _post(self, url: str, body: Any, headers: Mapping[str, str]) -> Any:
-        async with translate_transport_errors(self.gateway_id):
+        try:
             response = await self.client.post(
-                url, content=json.dumps(body, ensure_ascii=False).encode(),
-                headers={"content-type": "application/json", **headers},
-                timeout=self.config.timeout,
+                url, content=json.dumps(body, ensure_ascii=False).encode(), headers=headers
             )
-            await response.aread()
+        except TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, self.gateway_id) from exc
         raise_for_status(response, self.gateway_id)
         try:
             return response.json()
@@ -324,8 +325,7 @@ class GenericHttpGateway(SmsGateway):
         if not self.config.poll_url:
             return []
         async with translate_transport_errors(self.gateway_id):
-            response = await self.client.get(self.config.poll_url, headers=self._headers,
-                                             timeout=self.config.timeout)
+            response = await self.client.get(self.config.poll_url, headers=self._headers)
             await response.aread()
         raise_for_status(response, self.gateway_id)
         try:

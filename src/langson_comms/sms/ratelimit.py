@@ -72,6 +72,11 @@ class RateLimiter:
     def unlimited(self) -> bool:
         return self._msgs is None and self._segs is None
 
+    @property
+    def blocked(self) -> bool:
+        """Was a ``Retry-After`` ever applied (then every acquire checks it)?"""
+        return self._blocked_until > 0.0
+
     def block_for(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (a 429 with ``Retry-After``)."""
         self._blocked_until = max(self._blocked_until, self._now() + seconds)
