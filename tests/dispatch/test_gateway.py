@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from aiohttp import web
 
+import langson_comms.default_plugins.sms as sms_plugin
 from langson_comms.config import ConfigContext
 from langson_comms.errors import CampaignFileError, PermanentGatewayError, TransientGatewayError
 from langson_comms.sms.gateway import OutgoingSms, SmsGateway, parse_retry_after
@@ -23,7 +24,9 @@ def _ctx(tmp: Path | None = None) -> ConfigContext:
 
 
 class TestGenericGatewayContract(GatewayContract):
-    gateway_class = GenericHttpGateway
+    contributed_class = GenericHttpGateway
+    example_config: ClassVar[dict[str, Any]] = {"url": "http://127.0.0.1:8686/sms/send"}
+    plugin = sms_plugin
 
     def make_gateway(self, base_url: str, timeout: float) -> SmsGateway:
         return GenericHttpGateway.from_config({"url": base_url + "/sms/send",

@@ -133,15 +133,16 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
             counts = ledger.counts(campaign.id, message.key)
             total = sum(counts.values())
             done = total - counts["queued"] - counts["submitted"]
-            rate = engine.stats["accepted"] / max(1e-9, time.monotonic() - start)
-            detail = (f"accepted {counts['accepted']:,} delivered {counts['delivered']:,} "
+            rate = engine.stats["sent"] / max(1e-9, time.monotonic() - start)
+            detail = (f"sent {engine.stats['sent']:,} accepted {counts['accepted']:,} "
+                      f"delivered {counts['delivered']:,} "
                       f"failed {counts['failed']:,} expired {counts['expired']:,} "
                       f"{rate:,.0f}/s")
             if live is not None:
                 live.update(task_id, total=total, completed=done, detail=detail)
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)  # counting scans the ledger: once a second is plenty
 
-    refresher = asyncio.create_task(refresh())
+    refresher = asyncio.create_task(refresh() if live is not None else asyncio.sleep(0))
     try:
         summary = await engine.run(handle_signals=True)
         if wait_reports > 0 and summary.outcome == "completed":

@@ -396,6 +396,7 @@ class DispatchEngine:
     async def _send(self, lane: _Lane, chunk: list[_Pending]) -> None:
         gid = lane.gateway.gateway_id
         self.stats["requests"] += 1
+        self.stats["sent"] += len(chunk)
         try:
             results = await lane.gateway.send([p.sms for p in chunk])
         except TransientGatewayError as exc:

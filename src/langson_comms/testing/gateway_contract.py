@@ -10,7 +10,9 @@ answers as told::
     from langson_comms.testing.gateway_contract import GatewayContract
 
     class TestMyGateway(GatewayContract):
-        gateway_class = MyGateway
+        contributed_class = MyGateway
+        example_config = {"url": "https://sms.example.vn/send"}
+        plugin = my_package.plugin_module       # optional: checks registration
 
         def make_gateway(self, base_url, timeout):
             return MyGateway.from_config({"url": base_url + "/send", "timeout": timeout}, ctx)
@@ -18,7 +20,9 @@ answers as told::
         def vendor_answer(self, body):      # the vendor's "accepted" answer to a request
             return {"code": 100, "sms_id": "X1"}
 
-The tests are plain synchronous pytest tests (they run their own event loop).
+It extends ``ContributionContract`` (a name, ``from_config`` from ``example_config``,
+located errors for unknown keys, registration through ``plugin``).  The tests are plain
+synchronous pytest tests (they run their own event loop).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from aiohttp import web
 
 from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError
 from ..sms.gateway import GatewayCapabilities, OutgoingSms, SmsGateway, SubmitResult
+from .contracts import ContributionContract
 
 __all__ = ["CannedServer", "GatewayContract", "generic_answer"]
 
@@ -90,10 +95,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class GatewayContract:
-    """Mixin of contract tests; subclasses set ``gateway_class`` and two methods."""
+class GatewayContract(ContributionContract):
+    """Mixin of contract tests; subclasses set ``contributed_class``, ``example_config``
+    and two methods."""
 
-    gateway_class: ClassVar[type[SmsGateway]]
+    kind: ClassVar[str] = "sms_gateway"
 
     def make_gateway(self, base_url: str, timeout: float) -> SmsGateway:
         """A gateway sending to ``base_url`` (any path below it) with ``timeout`` seconds."""
@@ -129,7 +135,7 @@ class GatewayContract:
     # -- the contract --------------------------------------------------------------------
 
     def test_declares_name_from_config_and_capabilities(self) -> None:
-        cls = self.gateway_class
+        cls = self.contributed_class
         assert isinstance(getattr(cls, "name", None), str) and cls.name
         assert callable(getattr(cls, "from_config", None))
         assert issubclass(cls, SmsGateway)
