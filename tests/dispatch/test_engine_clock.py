@@ -131,3 +131,22 @@ def test_frequency_cap_counts_earlier_sends_from_the_ledger(ledger: SqliteLedger
     sent = next(iter(ledger.rows("c", "m")))
     # held until the first of the three earlier SMS left the 24 h window
     assert t0.add(hours=24) <= _local(sent.accepted_at) < t0.add(hours=24, seconds=1)
+
+
+def test_accepted_rows_without_a_report_expire_after_the_report_timeout(
+        ledger: SqliteLedger, carrier_simulator: Any) -> None:
+    clock = FrozenClock("2022-07-01T10:00:00")
+    load(ledger, 3)
+    sim = carrier_simulator()  # sends no delivery reports
+    first = asyncio.run(run_engine(ledger, {"sim": gateway(sim)}, clock=clock,
+                                   report_timeout=72 * 3600))
+    assert first.counts["accepted"] == 3
+    clock.advance(hours=71)
+    assert asyncio.run(run_engine(ledger, {"sim": gateway(sim)}, clock=clock,
+                                  report_timeout=72 * 3600)).counts["accepted"] == 3
+    clock.advance(hours=2)
+    later = asyncio.run(run_engine(ledger, {"sim": gateway(sim)}, clock=clock,
+                                   report_timeout=72 * 3600))
+    assert later.counts["expired"] == 3 and later.counts["accepted"] == 0
+    assert {r.reason for r in ledger.rows("c")} == {"no delivery report in time"}
+    assert len(sim.accepted_snapshot()) == 3

@@ -104,6 +104,8 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
         clock=runtime.clock, retry=channel.retry_policy(), send_by=channel.send_by,
         sender=opts.brandname, claim_size=opts.claim_size,
         breaker_threshold=opts.breaker.threshold, breaker_reset=opts.breaker.reset_after,
+        report_timeout=(opts.report_timeout_hours * 3600
+                        if opts.report_timeout_hours is not None else None),
     )
     receiver: ReportReceiver | None = None
     stop_polling = asyncio.Event()

@@ -86,6 +86,7 @@ class SmsChannelConfig:
     breaker: BreakerConfig = attrs.Factory(BreakerConfig)
     reports: ReportsConfig = attrs.Factory(ReportsConfig)
     claim_size: int = 500
+    report_timeout_hours: float | None = 72.0
 
 
 _CARRIERS = sorted(c.value for c in Carrier if c is not Carrier.UNKNOWN)
@@ -145,6 +146,8 @@ class SmsChannel:
         if cfg.default_gateway is not None and cfg.default_gateway not in cfg.gateways:
             raise context.error(f"gateway {cfg.default_gateway!r} is not configured",
                                 "default_gateway")
+        if cfg.report_timeout_hours is not None and cfg.report_timeout_hours <= 0:
+            raise context.error("must be positive (hours)", "report_timeout_hours")
         if cfg.retry.max_attempts < 1:
             raise context.error("must be at least 1", "retry.max_attempts")
         if cfg.brandname is not None:

@@ -160,6 +160,7 @@ class DispatchEngine:
         idle_poll: float = 1.0,
         breaker_threshold: int = 5,
         breaker_reset: float = 10.0,
+        report_timeout: float | None = None,
         seed: int | None = None,
     ) -> None:
         if not gateways:
@@ -184,6 +185,7 @@ class DispatchEngine:
         self.flush_rows = flush_rows
         self.flush_interval = flush_interval
         self.idle_poll = idle_poll
+        self.report_timeout = report_timeout
         self.policies = policies or PolicySet(())
         self._msg_policies = self.policies.of_scope("message")
         self._rcp_policies = self.policies.of_scope("recipient")
@@ -473,6 +475,7 @@ class DispatchEngine:
         started = time.monotonic()
         key = self.message.key
         recovered = self.ledger.recover_in_flight(self.campaign, key)
+        self._expire_unreported()
         loop = asyncio.get_running_loop()
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -540,10 +543,18 @@ class DispatchEngine:
         elif outcome == "deadline":
             self.ledger.finish_queued(self.campaign, key, SmsState.EXPIRED,
                                       "send-by deadline passed before sending", now_ts)
+        self._expire_unreported()
         if self._fatal is not None:
             raise self._fatal
         return DispatchSummary(outcome, self.ledger.counts(self.campaign, key), dict(self.stats),
                                time.monotonic() - started, recovered)
+
+    def _expire_unreported(self) -> None:
+        if self.report_timeout is not None:
+            now = self._now()
+            n = self.ledger.expire_unreported(self.campaign, self.message.key,
+                                              now - self.report_timeout, now)
+            self.stats["unreported_expired"] += n
 
     async def _shutdown(self) -> None:
         """Let queued chunks drain back, wait for requests in flight, record everything."""

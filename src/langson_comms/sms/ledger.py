@@ -200,6 +200,9 @@ class LedgerStore(Protocol):
 
     def record_reports(self, reports: Sequence[DeliveryReport], now: float) -> int: ...
 
+    def expire_unreported(self, campaign: str, message: str, accepted_before: float,
+                          now: float) -> int: ...
+
     def counts(self, campaign: str, message: str | None = None) -> dict[str, int]: ...
 
     def set_control(self, campaign: str, message: str, state: str) -> None: ...
@@ -464,6 +467,19 @@ class SqliteLedger:
                 "UPDATE sms SET state=?, reason=?, final_at=? WHERE campaign=? AND message=?"
                 " AND state='queued'",
                 (str(state), reason, now, campaign, message),
+            )
+            return cur.rowcount
+
+    def expire_unreported(self, campaign: str, message: str, accepted_before: float,
+                          now: float) -> int:
+        """Rows accepted before ``accepted_before`` that never got a delivery report end
+        ``expired`` (carriers keep reports for a limited time; nothing stays open forever)."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE sms SET state='expired', reason='no delivery report in time',"
+                " final_at=? WHERE campaign=? AND message=? AND state='accepted'"
+                " AND accepted_at<?",
+                (now, campaign, message, accepted_before),
             )
             return cur.rowcount
 
