@@ -151,3 +151,24 @@ def test_permanent_rejections_are_never_retried(ledger: SqliteLedger,
     failed = [r for r in ledger.rows("c") if r.state is SmsState.FAILED]
     assert all(r.attempts == 1 for r in failed)
     assert failed[0].reason == "sim: rejected: invalid_number"
+
+
+def test_a_slow_gateway_does_not_hold_back_a_fast_one(ledger: SqliteLedger,
+                                                      carrier_simulator: Any) -> None:
+    # 300 rows for a gateway limited to 100 msg/s come first in the ledger, then 300 rows
+    # for an unlimited one: the fast gateway must not wait ~3 s behind the slow one.
+    ledger.enqueue("c", "m", [Recipient(m, "viettel") for m in numbers(300)],
+                   promotional=False, now=1.0)
+    ledger.enqueue("c", "m", [Recipient(m, "mobifone") for m in numbers(300, start=1000)],
+                   promotional=False, now=1.0)
+    slow_sim, fast_sim = carrier_simulator(), carrier_simulator()
+    gateways = {"slow": gateway(slow_sim, "slow", rate_msgs=100, connections=2),
+                "fast": gateway(fast_sim, "fast", connections=4)}
+    routing = Routing({"viettel": "slow", "mobifone": "fast"})
+    started = time.monotonic()
+    summary = asyncio.run(run_engine(ledger, gateways, routing, claim_size=100))
+    assert summary.counts["accepted"] == 600
+    fast_done = fast_sim.accepted_snapshot()[-1].at - started
+    slow_done = slow_sim.accepted_snapshot()[-1].at - started
+    assert slow_done > 2.5
+    assert fast_done < slow_done / 2, (fast_done, slow_done)

@@ -53,6 +53,9 @@ from .render import MessageRenderer, RenderedSms
 
 __all__ = ["DispatchEngine", "DispatchSummary", "RetryPolicy", "Routing"]
 
+#: How long rows for a saturated gateway wait in the ledger before being claimed again.
+DEFER_SECONDS = 0.05
+
 #: How far back the per-batch send-history prefetch reads (longer windows query per row).
 HISTORY_PREFETCH_SECONDS = 7 * 86400
 
@@ -348,7 +351,7 @@ class DispatchEngine:
 
     # -- routing and sending -----------------------------------------------------------
 
-    async def _dispatch(self, pending: list[_Pending]) -> None:
+    def _dispatch(self, pending: list[_Pending]) -> None:
         by_lane: dict[str, list[_Pending]] = {}
         parked: list[Result] = []
         for item in pending:
@@ -362,11 +365,23 @@ class DispatchEngine:
                 continue
             by_lane.setdefault(lane_id, []).append(item)
         self._add(parked)
+        deferred: list[Result] = []
+        later = self._now() + DEFER_SECONDS
         for lane_id, items in by_lane.items():
             lane = self._lanes[lane_id]
             size = lane.gateway.capabilities.max_batch
             for start in range(0, len(items), size):
-                await lane.queue.put(items[start : start + size])
+                chunk = items[start : start + size]
+                if lane.queue.full():
+                    # This gateway is saturated: its rows wait in the ledger instead of
+                    # holding back rows bound for other gateways.
+                    deferred.extend(Result(p.row.id, SmsState.QUEUED, attempted=False,
+                                           next_at=later) for p in chunk)
+                else:
+                    lane.queue.put_nowait(chunk)
+        if deferred:
+            self.stats["deferred"] += len(deferred)
+            self._add(deferred)
 
     async def _worker(self, lane: _Lane) -> None:
         while True:
@@ -509,14 +524,15 @@ class DispatchEngine:
                     outcome = "deadline"
                     break
                 self._maybe_flush()
-                room = min(self.claim_size, min(lane.room for lane in self._lanes.values()))
+                room = min(self.claim_size, sum(lane.room for lane in self._lanes.values()))
                 if room < self.claim_size // 2:
                     await asyncio.sleep(0.002)  # lanes are full: let workers drain them
                     continue
                 rows = self.ledger.claim(self.campaign, key, ts, room)
                 if rows:
                     self.stats["claimed"] += len(rows)
-                    await self._dispatch(self._prepare(rows, now))
+                    self._dispatch(self._prepare(rows, now))
+                    await asyncio.sleep(0)  # let the lanes start on it
                     continue
                 if self._busy():
                     await asyncio.sleep(0.005)
