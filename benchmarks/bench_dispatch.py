@@ -90,8 +90,10 @@ async def _bare(url: str, batch_url: str, count: int, batch: int, connections: i
                 if msisdn is None:
                     return
                 i += 1
+                # the same request the engine sends, idempotency header included
                 response = await client.post(url, content=json.dumps(body(msisdn, i)).encode(),
-                                             headers={"content-type": "application/json"})
+                                             headers={"content-type": "application/json",
+                                                      "Idempotency-Key": f"k{i}"})
                 response.raise_for_status()
                 if response.json()["status"] == "accepted":
                     sent += 1

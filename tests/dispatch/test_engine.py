@@ -172,3 +172,23 @@ def test_a_slow_gateway_does_not_hold_back_a_fast_one(ledger: SqliteLedger,
     slow_done = slow_sim.accepted_snapshot()[-1].at - started
     assert slow_done > 2.5
     assert fast_done < slow_done / 2, (fast_done, slow_done)
+
+
+def test_a_gateway_that_raises_a_foreign_exception_is_retried_not_fatal(
+        ledger: SqliteLedger, carrier_simulator: Any) -> None:
+    sim = carrier_simulator()
+    gw = gateway(sim)
+    calls = {"n": 0}
+    real_send = gw.send
+
+    async def flaky(batch: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= 3:
+            raise KeyError("bug in a plugin")
+        return await real_send(batch)
+
+    gw.send = flaky  # type: ignore[method-assign]
+    load(ledger, 5)
+    summary = asyncio.run(run_engine(ledger, {"sim": gw}))
+    assert summary.counts["accepted"] == 5
+    assert summary.stats["retried"] == 3

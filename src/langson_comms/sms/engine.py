@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import random
 import signal
 import time
@@ -39,6 +40,7 @@ from ..errors import (
     DataError,
     GatewayError,
     LangsonCommsError,
+    LedgerError,
     PermanentGatewayError,
     TransientGatewayError,
 )
@@ -51,7 +53,9 @@ from .policies import Action, Outcome, PolicyContext, PolicySet, SmsItem
 from .ratelimit import RateLimiter, clock_seconds
 from .render import MessageRenderer, RenderedSms
 
-__all__ = ["DispatchEngine", "DispatchSummary", "RetryPolicy", "Routing"]
+__all__ = ["DispatchEngine", "DispatchSummary", "RetryPolicy", "Routing", "load_prepared"]
+
+log = logging.getLogger(__name__)
 
 #: How long rows for a saturated gateway wait in the ledger before being claimed again.
 DEFER_SECONDS = 0.05
@@ -219,6 +223,7 @@ class DispatchEngine:
         self._paused = False
         self._cancelled = False
         self._fatal: GatewayError | None = None
+        self._crash: Exception | None = None
         self.stats: Counter[str] = Counter()
 
     # -- steering ----------------------------------------------------------------------
@@ -384,6 +389,13 @@ class DispatchEngine:
             self._add(deferred)
 
     async def _worker(self, lane: _Lane) -> None:
+        try:
+            await self._work(lane)
+        except Exception as exc:  # the ledger failed (disk full…): stop, say why
+            self._crash = exc
+            raise
+
+    async def _work(self, lane: _Lane) -> None:
         while True:
             chunk = await lane.queue.get()
             if chunk is None:
@@ -405,7 +417,7 @@ class DispatchEngine:
     def _holding(self) -> bool:
         """Do not start new requests: stopping, paused, cancelled or a fatal error."""
         return (self._stop or self._draining or self._paused or self._cancelled
-                or self._fatal is not None)
+                or self._fatal is not None or self._crash is not None)
 
     def _give_back(self, chunk: list[_Pending]) -> None:
         self._add(Result(p.row.id, SmsState.QUEUED, attempted=False) for p in chunk)
@@ -436,6 +448,13 @@ class DispatchEngine:
         except GatewayError as exc:  # a plugin raised the base class: treat as transient
             lane.breaker.record_failure()
             self._add(self._retry(p, exc, gid) for p in chunk)
+            return
+        except Exception as exc:  # a plugin bug must not stop the other lanes
+            log.warning("gateway %s raised %s: %s", gid, type(exc).__name__, exc)
+            lane.breaker.record_failure()
+            error = TransientGatewayError(f"gateway raised {type(exc).__name__}: {exc}",
+                                          gateway=gid)
+            self._add(self._retry(p, error, gid) for p in chunk)
             return
         lane.breaker.record_success()
         by_ref: dict[int, SubmitResult] = {r.ref: r for r in results}
@@ -505,7 +524,7 @@ class DispatchEngine:
                 if self._stop:
                     outcome = "stopped"
                     break
-                if self._fatal is not None:
+                if self._fatal is not None or self._crash is not None:
                     outcome = "failed"
                     break
                 if time.monotonic() - last_control >= 0.2:
@@ -559,6 +578,9 @@ class DispatchEngine:
         elif outcome == "deadline":
             self.ledger.finish_queued(self.campaign, key, SmsState.EXPIRED,
                                       "send-by deadline passed before sending", now_ts)
+        if self._crash is not None:
+            raise LedgerError(f"sending stopped: {type(self._crash).__name__}: "
+                              f"{self._crash}") from self._crash
         self._expire_unreported()
         if self._fatal is not None:
             raise self._fatal
