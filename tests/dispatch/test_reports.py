@@ -1,0 +1,88 @@
+"""Delivery reports end to end: callbacks, polling, multipart, malformed bodies."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from langson_comms.messages import Message
+from langson_comms.sms.encoding import analyse
+from langson_comms.sms.ledger import SmsState, SqliteLedger
+from langson_comms.sms.reports import ReportPoller, ReportReceiver
+
+from .conftest import load
+from .helpers import gateway, run_engine, wait_for_reports
+
+LONG = Message("m", "Cong dan so Xu Lang " * 20, classification="public_notice",
+               classified_by="test")
+
+
+def test_multipart_callbacks_deliver_and_failed_parts_fail(ledger: SqliteLedger,
+                                                           carrier_simulator: Any) -> None:
+    assert analyse(LONG.text).segments == 3
+    load(ledger, 40)
+
+    async def main() -> dict[str, int]:
+        async with ReportReceiver(ledger) as receiver:
+            sim = carrier_simulator(dlr_url=receiver.url, dlr_failed=0.25, seed=3)
+            summary = await run_engine(ledger, {"sim": gateway(sim)}, message=LONG)
+            assert summary.counts["accepted"] + summary.counts["delivered"] \
+                + summary.counts["failed"] == 40
+            counts = await wait_for_reports(ledger)
+            assert receiver.counters["received"] == 120  # one report per part
+            return counts
+
+    counts = asyncio.run(main())
+    assert counts["accepted"] == 0
+    assert 0 < counts["failed"] < 40 and counts["delivered"] == 40 - counts["failed"]
+    failed = [r for r in ledger.rows("c") if r.state is SmsState.FAILED]
+    assert {r.reason for r in failed} == {"carrier report: failed (UNDELIV)"}
+    assert all(r.segments == 3 for r in ledger.rows("c"))
+
+
+def test_polling_gateway_reports(ledger: SqliteLedger, carrier_simulator: Any) -> None:
+    load(ledger, 30)
+    sim = carrier_simulator(dlr_polling=True)
+    gw = gateway(sim, poll_url=sim.poll_url)
+    assert gw.capabilities.supports_polling
+
+    async def main() -> int:
+        summary = await run_engine(ledger, {"sim": gw})
+        assert summary.counts["accepted"] == 30
+        client = gw.make_client()
+        gw.bind_client(client)
+        try:
+            poller = ReportPoller(ledger, [gw])
+            new = await poller.poll_once()
+            assert await poller.poll_once() == 0  # the queue is drained
+            return new
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(main()) == 30
+    assert ledger.counts("c")["delivered"] == 30
+
+
+def test_receiver_rejects_malformed_bodies_and_wrong_tokens(ledger: SqliteLedger) -> None:
+    async def main() -> list[tuple[int, Any]]:
+        async with ReportReceiver(ledger, token="Bearer t") as receiver:
+            async with httpx.AsyncClient() as client:
+                answers = []
+                for body, headers in (
+                    ({"message_id": "A1", "status": "delivered"}, {}),
+                    ({"message_id": "A1", "status": "delivered"}, {"Authorization": "Bearer t"}),
+                    ({"reports": [{"status": "delivered"}]}, {"Authorization": "Bearer t"}),
+                    ([{"message_id": "A1", "status": "weird"}], {"Authorization": "Bearer t"}),
+                ):
+                    r = await client.post(receiver.url, json=body, headers=headers)
+                    answers.append((r.status_code, r.json()))
+                return answers
+
+    answers = asyncio.run(main())
+    assert answers[0][0] == 401
+    assert answers[1] == (200, {"received": 1, "new": 1})
+    assert answers[2][0] == 400
+    assert answers[2][1]["error"] == "body[0]: field 'message_id' is missing"
+    assert answers[3][0] == 400 and "status 'weird' is not one of" in answers[3][1]["error"]
