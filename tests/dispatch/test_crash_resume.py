@@ -127,3 +127,42 @@ def test_sigterm_stops_cleanly_with_every_row_recorded(tmp_path: Path,
     assert after["submitted"] == 0  # nothing left in flight: every answer was recorded
     assert after["accepted"] == len(sim.accepted_snapshot()) < n
     assert after["queued"] == n - after["accepted"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_simulator_and_report_endpoint_as_commands(tmp_path: Path,
+                                                   carrier_simulator: Any) -> None:
+    import httpx
+
+    sim_port, dlr_port = _free_port(), _free_port()
+    write_campaign(tmp_path, carrier_simulator(), n=1, rate=10)
+    with open(tmp_path / "campaign.toml", "a", encoding="utf-8") as handle:
+        handle.write(f"\n[channels.sms.reports]\nport = {dlr_port}\n")
+    simulator = start(tmp_path, "simulator", "--port", str(sim_port), "--idempotent",
+                      "--dlr-url", f"http://127.0.0.1:{dlr_port}/dlr")
+    reports = start(tmp_path, "serve-reports", "campaign.toml")
+    try:
+        assert simulator.stdout is not None and reports.stderr is not None
+        assert "carrier simulator on" in simulator.stdout.readline()
+        assert "delivery reports: POST" in reports.stderr.readline()
+        body = {"to": "+84912345678", "text": "demo", "request_id": "k1"}
+        first = httpx.post(f"http://127.0.0.1:{sim_port}/sms/send", json=body).json()
+        again = httpx.post(f"http://127.0.0.1:{sim_port}/sms/send", json=body).json()
+        assert first["status"] == "accepted" and again["message_id"] == first["message_id"]
+        time.sleep(0.3)  # the simulator posts the report to serve-reports
+    finally:
+        simulator.send_signal(signal.SIGINT)
+        reports.send_signal(signal.SIGTERM)
+        sim_out, _ = simulator.communicate(timeout=10)
+        rep_out, rep_err = reports.communicate(timeout=10)
+    stats = json.loads(sim_out.strip().splitlines()[-1])
+    assert stats["accepted"] == 1 and stats["replays"] == 1 and stats["dlr_posted"] == 1
+    counters = json.loads(rep_out.strip().splitlines()[-1])
+    assert counters == {"received": 1, "new": 1, "replayed": 0}, rep_err

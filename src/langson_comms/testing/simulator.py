@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import random
+import signal
 import threading
 import time
 from collections import Counter
@@ -439,14 +440,18 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 async def serve(config: SimulatorConfig, port: int, *, announce: bool = True) -> None:
-    """Serve until cancelled (Ctrl-C), printing the endpoints and then the stats."""
+    """Serve until SIGINT/SIGTERM, printing the endpoints and then the stats."""
     sim = CarrierSimulator(config, port=port)
     await sim.start_async()
     if announce:
         print(f"carrier simulator on {sim.base_url}  send={sim.url}  batch={sim.batch_url}",
               flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         print(json.dumps(sim.stats()), flush=True)
         await sim.stop_async()
