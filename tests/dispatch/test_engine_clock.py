@@ -150,3 +150,16 @@ def test_accepted_rows_without_a_report_expire_after_the_report_timeout(
     assert later.counts["expired"] == 3 and later.counts["accepted"] == 0
     assert {r.reason for r in ledger.rows("c")} == {"no delivery report in time"}
     assert len(sim.accepted_snapshot()) == 3
+
+
+def test_rate_limits_run_on_the_injected_clock(ledger: SqliteLedger,
+                                               carrier_simulator: Any) -> None:
+    clock = FrozenClock("2022-07-01T10:00:00")
+    load(ledger, 50)
+    sim = carrier_simulator()
+    started = clock.now()
+    summary = asyncio.run(run_engine(ledger, {"sim": gateway(sim, rate_msgs=10, burst=0.5,
+                                                              connections=2)}, clock=clock))
+    assert summary.counts["accepted"] == 50
+    # 50 messages at 10/s after a 5-message burst: about 4.5 s of the frozen clock
+    assert 4.0 <= (clock.now() - started).total_seconds() <= 5.5

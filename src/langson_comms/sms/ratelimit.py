@@ -101,7 +101,9 @@ class RateLimiter:
                     wait = max(wait, self._msgs.wait_for(msgs))
                 if self._segs is not None:
                     wait = max(wait, self._segs.wait_for(segments))
-                if wait <= 0:
+                # A microsecond of tolerance: float rounding can leave a deficit far below
+                # any clock's resolution, and sleeping on it would never end.
+                if wait <= 1e-6:
                     break
                 await self._sleep(wait)
             if self._msgs is not None:

@@ -1,0 +1,93 @@
+"""The rate limiter, circuit breaker and retry backoff with a fake time source."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from langson_comms.sms.breaker import BreakerState, CircuitBreaker
+from langson_comms.sms.engine import RetryPolicy, Routing
+from langson_comms.sms.ratelimit import RateLimiter
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _drive(limiter: RateLimiter, calls: list[tuple[int, int]]) -> None:
+    async def main() -> None:
+        for msgs, segments in calls:
+            await limiter.acquire(msgs, segments)
+
+    asyncio.run(main())
+
+
+def test_segments_bind_when_messages_are_long() -> None:
+    t = FakeTime()
+    limiter = RateLimiter(100, 150, burst=0.1, monotonic=t, sleep=t.sleep)
+    _drive(limiter, [(1, 3)] * 300)  # 300 messages, 900 segments
+    # 900 segments at 150/s after a 15-segment burst: (900 - 15 - 3) / 150 s
+    assert t.now == pytest.approx((900 - 15 - 3) / 150, rel=0.01)
+
+
+def test_messages_bind_when_messages_are_short_and_batches_may_exceed_the_burst() -> None:
+    t = FakeTime()
+    limiter = RateLimiter(100, 1000, burst=0.1, monotonic=t, sleep=t.sleep)
+    _drive(limiter, [(50, 50)] * 20)  # batches of 50 > the 10-message burst
+    assert t.now == pytest.approx((1000 - 10 - 50) / 100, rel=0.02)
+
+
+def test_retry_after_blocks_the_lane() -> None:
+    t = FakeTime()
+    limiter = RateLimiter(None, None, monotonic=t, sleep=t.sleep)
+    _drive(limiter, [(1, 1)])
+    assert t.now == 0.0  # unlimited: no waiting
+    limiter.block_for(2.5)
+    _drive(limiter, [(1, 1)])
+    assert t.now == pytest.approx(2.5)
+
+
+def test_breaker_opens_half_opens_and_closes() -> None:
+    t = FakeTime()
+    breaker = CircuitBreaker(threshold=3, reset_after=10, monotonic=t)
+    for _ in range(2):
+        breaker.record_failure()
+    assert breaker.state is BreakerState.CLOSED
+    breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN and not breaker.allow()
+    t.now = 10.0
+    assert breaker.state is BreakerState.HALF_OPEN
+    assert breaker.allow() and not breaker.allow()  # one probe at a time
+    breaker.record_failure()  # the probe failed: open again for 10 s
+    assert breaker.state is BreakerState.OPEN and breaker.retry_at == 20.0
+    t.now = 20.0
+    assert breaker.allow()
+    breaker.record_success()
+    assert breaker.state is BreakerState.CLOSED
+
+
+def test_backoff_is_exponential_jittered_capped_and_respects_retry_after() -> None:
+    policy = RetryPolicy(max_attempts=10, base_delay=1.0, max_delay=30.0, jitter=0.5)
+    rng = random.Random(1)
+    for attempt, ceiling in ((1, 1.0), (2, 2.0), (3, 4.0), (6, 30.0), (9, 30.0)):
+        delays = [policy.delay(attempt, rng) for _ in range(200)]
+        assert all(ceiling * 0.5 <= d <= ceiling for d in delays)
+        assert max(delays) - min(delays) > ceiling * 0.3  # really jittered
+    assert policy.delay(1, rng, retry_after=7.0) == 7.0
+
+
+def test_routing_candidates() -> None:
+    routing = Routing({"viettel": "v", "mobifone": "m"}, default="agg", fallback=("agg", "b"))
+    assert routing.candidates("viettel") == ("v", "agg", "b")
+    assert routing.candidates("gmobile") == ("agg", "b")
