@@ -134,3 +134,12 @@ def test_send_status_and_cancel(tmp_path: Path, carrier_simulator: Any) -> None:
     assert status["messages"]["invite"]["counts"]["cancelled"] == 1
     assert status["messages"]["invite"]["control"] == "cancelled"
     assert len(sim.accepted_snapshot()) == 50
+
+
+def test_unknown_gateway_kind_and_bad_policy_tables_fail_at_load(tmp_path: Path) -> None:
+    with pytest.raises(CampaignFileError, match=r"channels.sms.gateways.a.kind: no sms_gateway "
+                                                r"named 'smpp' \(known: generic_http\)"):
+        _load(tmp_path, 'message = "invite"\n[channels.sms.gateways.a]\nkind = "smpp"\n')
+    with pytest.raises(CampaignFileError, match=r"channels.sms.policies.opt_out_footer.footer"):
+        _load(tmp_path, 'message = "invite"\n[channels.sms.policies]\nopt_out_footer = {}\n'
+                        '[channels.sms.gateways.a]\nkind = "generic_http"\nurl = "http://x"\n')

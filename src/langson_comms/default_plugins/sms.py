@@ -156,7 +156,17 @@ class SmsChannel:
             except ValueError as exc:
                 raise context.error(str(exc), "brandname") from None
         send_by = _parse_send_by(cfg.send_by, context) if cfg.send_by else None
-        return cls(cfg, context, send_by)
+        channel = cls(cfg, context, send_by)
+        if context.registry is not None:
+            # Loading with a runtime: unknown gateway kinds and bad policy tables are
+            # reported now (by `validate`), not when sending starts.
+            for gid, table in cfg.gateways.items():
+                if table["kind"] not in context.registry.names("sms_gateway"):
+                    known = ", ".join(context.registry.names("sms_gateway")) or "none"
+                    raise context.error(f"no sms_gateway named {table['kind']!r} (known: "
+                                        f"{known})", f"gateways.{gid}.kind")
+            channel.build_policies(context.registry)
+        return channel
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
         if self.config.message not in campaign.messages:
