@@ -247,7 +247,9 @@ CREATE TABLE IF NOT EXISTS sms (
 -- Only queued rows are indexed for claiming: a row leaves this index once, when claimed.
 CREATE INDEX IF NOT EXISTS sms_queued ON sms (campaign, message, next_at) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS sms_carrier_id ON sms (carrier_id) WHERE carrier_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS sms_history ON sms (msisdn, accepted_at) WHERE promotional = 1;
+-- Send history per number (the 3-per-24h cap); accepted_at is not in the key, so
+-- recording an acceptance does not touch this index.
+CREATE INDEX IF NOT EXISTS sms_promotional ON sms (msisdn) WHERE promotional = 1;
 CREATE TABLE IF NOT EXISTS reports (
     carrier_id TEXT NOT NULL,
     part INTEGER NOT NULL,
