@@ -9,7 +9,9 @@ so these fixtures are available in any project that has langson_comms installed:
   for one test (hook names checked, registry refreshed);
 * ``plugin_manager`` — that runtime's pluggy manager;
 * ``frozen_clock`` — the runtime's clock, to move with ``advance()``/``set()``;
-* ``config_context`` — a ``ConfigContext`` rooted in the test's ``tmp_path``.
+* ``config_context`` — a ``ConfigContext`` rooted in the test's ``tmp_path``;
+* ``carrier_simulator`` — ``carrier_simulator(**options)`` starts a carrier simulator
+  (a real HTTP server on 127.0.0.1) for one test; see docs/sms-dispatch.md.
 
 Contract-test mixins live in ``langson_comms.testing.contracts``: subclass one in a
 ``Test…`` class, set the class attributes it asks for, and pytest runs the contract
@@ -20,6 +22,15 @@ from __future__ import annotations
 
 from ..clock import FrozenClock
 from .contracts import ContributionContract
+from .gateway_contract import GatewayContract
 from .scheduler_contract import SchedulerContract
+from .simulator import CarrierSimulator, SimulatorConfig
 
-__all__ = ["ContributionContract", "FrozenClock", "SchedulerContract"]
+__all__ = [
+    "CarrierSimulator",
+    "ContributionContract",
+    "FrozenClock",
+    "GatewayContract",
+    "SchedulerContract",
+    "SimulatorConfig",
+]

@@ -11,6 +11,9 @@ import pytest
 from ..clock import FrozenClock
 from ..config import ConfigContext
 from ..runtime import Runtime
+from .simulator import carrier_simulator
+
+__all__ = ["carrier_simulator", "config_context", "frozen_clock", "plugin_manager", "register_plugin", "runtime"]
 
 #: where the test kit's frozen clock starts: the first airing day of the reference plan
 FROZEN_START = "2022-07-01T09:00:00"
