@@ -39,6 +39,7 @@ def test_plugins_json_lists_builtins_and_entry_points() -> None:
     assert not zalo["builtin"] and zalo["distribution"] == "langson-comms-zalo 0.1.0"
     assert zalo["hooks"] == ["register_channels", "register_commands"]
     assert zalo["registers"] == {"channel": ["zalo_zns"]}
+    assert zalo["overrides"] == []
 
 
 def test_validate_ok_and_summary(tmp_path: Path) -> None:

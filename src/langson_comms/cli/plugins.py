@@ -27,8 +27,11 @@ def describe_plugins(runtime: Runtime) -> list[dict[str, Any]]:
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: str(item[0])):
         dist = dists.get(name)
         registers: dict[str, list[str]] = {}
+        overrides: list[str] = []
         for entry in registered.get(name, []):
             registers.setdefault(entry.kind, []).append(entry.name)
+            if entry.replaced:
+                overrides.append(f"{entry.kind} {entry.name!r} of {entry.replaced}")
         result.append(
             {
                 "name": name,
@@ -37,6 +40,7 @@ def describe_plugins(runtime: Runtime) -> list[dict[str, Any]]:
                 "distribution": f"{dist.name} {dist.version}" if dist else None,
                 "hooks": hooks.get(name, []),
                 "registers": {kind: sorted(names) for kind, names in registers.items()},
+                "overrides": overrides,
             }
         )
     return result
