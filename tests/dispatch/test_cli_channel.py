@@ -66,14 +66,20 @@ def test_channel_errors_are_located(tmp_path: Path, body: str, expected: str) ->
 
 
 def test_gateway_tables_are_built_with_located_errors(tmp_path: Path) -> None:
-    campaign = _load(tmp_path, 'message = "invite"\n[channels.sms.gateways.a]\n'
+    # The message is promotional: since the policy set is the one `sms prepare` uses,
+    # the tables list the policies in order and the ones needing options are disabled.
+    campaign = _load(tmp_path, 'message = "invite"\n[channels.sms.policies]\n'
+                               'sending_window = {}\nfrequency_cap = {}\nqc_label = {}\n'
+                               'disable = ["opt_out_footer", "do_not_call", "opt_out"]\n'
+                               '[channels.sms.gateways.a]\n'
                                'kind = "generic_http"\nurl = "http://x"\nmax_batch = 5\n')
     channel = campaign.channel("sms")
     with pytest.raises(CampaignFileError, match=r"channels.sms.gateways.a.batch_url"):
         channel.build_gateways(_runtime().registry)
     assert channel.routing().default == "a"
     assert channel.ledger_path() == tmp_path / ".langson" / "sms-ledger.sqlite"
-    names = [p.name for p in channel.build_policies(_runtime().registry)]
+    names = [p.name for p in channel.build_policies(_runtime().registry,
+                                                    campaign.message("invite")).policies]
     assert names == ["sending_window", "frequency_cap", "qc_label"]
 
 

@@ -81,6 +81,17 @@ def sender_lock(ledger_path: Path, message: str) -> Iterator[None]:
         os.close(fd)
 
 
+def _policies_line(selection: Any) -> str:
+    """The policies a send runs, and those skipped on record (exempt, disabled)."""
+    line = f"policies: {', '.join(selection.names) or 'none'}"
+    if selection.exempt:
+        line += f"; exempt (public_notice): {', '.join(selection.exempt)}"
+    if selection.disabled:
+        line += (f"; DISABLED by [channels.sms.policies] disable: "
+                 f"{', '.join(selection.disabled)}")
+    return line
+
+
 def _counts_line(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
 
@@ -98,9 +109,11 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
     from ..sms.render import MessageRenderer
 
     renderer = MessageRenderer(message, channel.render_options())
+    selection = channel.build_policies(runtime.registry, message)
+    click.echo(_policies_line(selection), err=True)
     engine = DispatchEngine(
         ledger, gateways, channel.routing(), campaign=campaign.id, message=message,
-        renderer=renderer, policies=channel.build_policies(runtime.registry),
+        renderer=renderer, policies=selection,
         clock=runtime.clock, retry=channel.retry_policy(), send_by=channel.send_by,
         sender=opts.brandname, claim_size=opts.claim_size,
         breaker_threshold=opts.breaker.threshold, breaker_reset=opts.breaker.reset_after,
@@ -196,7 +209,8 @@ def _run_send(campaign_path: str, channel_key: str, message_key: str | None,
     if as_json:
         click.echo(json.dumps({"outcome": summary.outcome, "counts": counts,
                                "stats": summary.stats, "elapsed": round(summary.elapsed, 3),
-                               "recovered": summary.recovered}))
+                               "recovered": summary.recovered,
+                               "policies": dict(summary.policies)}))
     else:
         click.echo(f"{summary.outcome} in {summary.elapsed:.1f} s: {_counts_line(counts)}")
     if summary.outcome == "stopped":
@@ -307,7 +321,8 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
                 "messages": {
                     m: {"counts": ledger.counts(camp.id, m),
                         "control": ledger.control(camp.id, m),
-                        "reasons": ledger.failure_reasons(camp.id, m)}
+                        "reasons": ledger.failure_reasons(camp.id, m),
+                        "suppressed_by_policy": ledger.suppressed_by_policy(camp.id, m)}
                     for m in ledger.messages(camp.id)
                 },
                 "broadcasts": [
@@ -333,6 +348,8 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
         console.print(table)
         for reason, n in list(info["reasons"].items())[:10]:
             console.print(f"  {n:>8,}  {reason}")
+        for policy, n in info.get("suppressed_by_policy", {}).items():
+            console.print(f"  suppressed by {policy}: {n:,}")
     for order in data["broadcasts"]:
         console.print(f"carrier broadcast {order['carrier']} {order['message']}: ordered "
                       f"{order['ordered_at']}, " + (

@@ -78,7 +78,10 @@ def _from_sms_channel(campaign: Any, message_key: str) -> tuple[dict[str, Any],
             if value is not None:
                 base[key] = value
         contexts: dict[str, ConfigContext] = {}
-        tables = getattr(cfg, "policies", None)
+        tables = plan.channel.policy_tables()
+        disabled = plan.channel.disabled_policies()
+        if disabled:  # recorded in the plan as the send engine logs them
+            base["disable"] = list(disabled)
         if tables:
             base["policies"] = {name: dict(table) for name, table in tables.items()}
             if isinstance(context, ConfigContext):
@@ -97,6 +100,8 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     for key, value in override.items():
         if key == "policies" and isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = {**merged[key], **value}
+        elif key == "disable" and isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = [*merged[key], *(v for v in value if v not in merged[key])]
         else:
             merged[key] = value
     return merged

@@ -19,20 +19,16 @@ import attrs
 import pendulum
 
 from langson_comms import LOCAL_TZ, Campaign, ConfigContext, hookimpl
+from langson_comms.messages import Message
 from langson_comms.registry import Registry
 from langson_comms.sms.engine import RetryPolicy, Routing
 from langson_comms.sms.gateway import SmsGateway
 from langson_comms.sms.http_gateway import GenericHttpGateway
 from langson_comms.sms.numbers import Carrier
-from langson_comms.sms.policies import PolicySet
+from langson_comms.sms.policy_selection import PolicySelection, select_policies
 from langson_comms.sms.render import RenderOptions
 
-__all__ = ["DEFAULT_POLICIES", "SmsChannel", "SmsChannelConfig"]
-
-#: Policies applied when ``[channels.sms.policies]`` is absent: the Decree 91/2020 rules
-#: that need no option.  ``opt_out_footer`` (needs the footer text) and ``do_not_call``
-#: (needs the list file) must be configured explicitly.
-DEFAULT_POLICIES: tuple[str, ...] = ("sending_window", "frequency_cap", "qc_label")
+__all__ = ["SmsChannel", "SmsChannelConfig"]
 
 
 class SmsMode(enum.StrEnum):
@@ -81,7 +77,8 @@ class SmsChannelConfig:
     routes: dict[str, str] = attrs.Factory(dict)
     default_gateway: str | None = None
     fallback: list[str] = attrs.Factory(list)
-    policies: dict[str, dict[str, Any]] | None = None
+    #: one table per policy name, and ``disable = [names]`` (see ``policy_tables``)
+    policies: dict[str, Any] = attrs.Factory(dict)
     retry: RetryConfig = attrs.Factory(RetryConfig)
     breaker: BreakerConfig = attrs.Factory(BreakerConfig)
     reports: ReportsConfig = attrs.Factory(ReportsConfig)
@@ -155,17 +152,17 @@ class SmsChannel:
                 RenderOptions(brandname=cfg.brandname)
             except ValueError as exc:
                 raise context.error(str(exc), "brandname") from None
+        _check_policies_table(cfg.policies, context.child("policies"))
         send_by = _parse_send_by(cfg.send_by, context) if cfg.send_by else None
         channel = cls(cfg, context, send_by)
         if context.registry is not None:
-            # Loading with a runtime: unknown gateway kinds and bad policy tables are
-            # reported now (by `validate`), not when sending starts.
+            # Loading with a runtime: unknown gateway kinds are reported now (by
+            # `validate`), not when sending starts; policies in check_campaign.
             for gid, table in cfg.gateways.items():
                 if table["kind"] not in context.registry.names("sms_gateway"):
                     known = ", ".join(context.registry.names("sms_gateway")) or "none"
                     raise context.error(f"no sms_gateway named {table['kind']!r} (known: "
                                         f"{known})", f"gateways.{gid}.kind")
-            channel.build_policies(context.registry)
         return channel
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
@@ -173,6 +170,25 @@ class SmsChannel:
             known = ", ".join(sorted(campaign.messages)) or "none"
             raise context.error(f"{self.config.message!r} is not a message of this campaign "
                                 f"(known: {known})", "message")
+        registry = context.registry
+        if registry is None:
+            return
+        if self.config.mode is SmsMode.DIRECT:
+            # The policies the engine will run, built now: a promotional message without
+            # an opt-out footer or a Do-Not-Call list is a located error at load time.
+            self.build_policies(registry, campaign.message(self.config.message))
+        else:
+            # The carriers send: nothing to build, but the names must exist.
+            policies = registry.names("policy")
+            ctx = self.context.child("policies")
+            for name in self.policy_tables():
+                if name not in policies:
+                    raise ctx.error(f"no policy named {name!r} (known: {', '.join(policies)})",
+                                    name)
+            for i, name in enumerate(self.disabled_policies()):
+                if name not in policies:
+                    raise ctx.error(f"no policy named {name!r} (known: {', '.join(policies)})",
+                                    f"disable[{i}]")
 
     def describe(self) -> str:
         cfg = self.config
@@ -213,15 +229,31 @@ class SmsChannel:
             gateways[gid] = cls.from_config({k: v for k, v in table.items() if k != "kind"}, ctx)
         return gateways
 
-    def build_policies(self, registry: Registry) -> PolicySet:
-        tables = self.config.policies
-        if tables is None:
-            tables = {name: {} for name in DEFAULT_POLICIES}
+    def policy_tables(self) -> dict[str, dict[str, Any]]:
+        """``[channels.sms.policies.<name>]`` tables, in file order (``disable`` removed)."""
+        return {k: v for k, v in self.config.policies.items() if k != "disable"}
+
+    def disabled_policies(self) -> list[str]:
+        """``[channels.sms.policies] disable = [...]``: policies switched off on record."""
+        return list(self.config.policies.get("disable", []))
+
+    def build_policies(self, registry: Registry, message: Message) -> PolicySelection:
+        """The policies for sending ``message``: ``select_policies``, as ``sms prepare``
+        uses them (every registered policy unless disabled; exemptions for a notice)."""
         ctx = self.context.child("policies")
-        return PolicySet(
-            registry.get("policy", name).from_config(options, ctx.child(name))
-            for name, options in tables.items()
-        )
+        return select_policies(registry, message, self.policy_tables(), ctx,
+                               disable=self.disabled_policies(),
+                               disable_context=ctx.child("disable"))
+
+
+def _check_policies_table(table: Mapping[str, Any], ctx: ConfigContext) -> None:
+    for name, value in table.items():
+        if name == "disable":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ctx.error(f"{value!r} is not a list of policy names", "disable")
+        elif not isinstance(value, Mapping):
+            raise ctx.error(f"expected a table of options for policy {name!r} (or "
+                            f"disable = [names]), got {type(value).__name__} {value!r}", name)
 
 
 @hookimpl

@@ -203,8 +203,10 @@ class OptOutFooter(Policy):
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
         if "footer" not in config:
             raise context.error(
-                "required: the opt-out instruction that ends every advertising SMS, e.g. "
-                "'Tu choi QC soan TC gui 1234' (Decree 91/2020)", "footer")
+                "required for promotional messages (Decree 91/2020): the opt-out instruction "
+                "that ends every advertising SMS, e.g. 'Tu choi QC soan TC gui 1234' (a "
+                "message that is not advertising is marked classification = "
+                "\"public_notice\" with classified_by)", "footer")
         table = context.structure(config, _FooterConfig)
         if not table.footer.strip():
             raise context.error("must not be empty", "footer")
@@ -227,7 +229,8 @@ def _load_lists(policy: str, config: Mapping[str, Any], context: ConfigContext,
     table = context.structure(config, _ListConfig)
     if required and not table.files:
         raise context.error(
-            f"required: the {policy.replace('_', '-')} list file(s) to suppress", "files")
+            f"required for promotional messages (Decree 91/2020): the "
+            f"{policy.replace('_', '-')} list file(s) to suppress", "files")
     merged = NumberList(source=", ".join(table.files))
     for index, value in enumerate(table.files):
         path = context.resolve_file(value, f"files[{index}]")

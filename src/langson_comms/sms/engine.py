@@ -50,6 +50,7 @@ from .encoding import Encoding, SmsCost, analyse
 from .gateway import OutgoingSms, SmsGateway, SubmitResult
 from .ledger import LedgerSendHistory, LedgerStore, QueuedSms, Result, SmsState
 from .policies import Action, Outcome, PolicyContext, PolicySet, SmsItem
+from .policy_selection import PolicySelection
 from .ratelimit import RateLimiter, clock_seconds
 from .render import MessageRenderer, RenderedSms
 
@@ -106,6 +107,8 @@ class DispatchSummary:
     stats: Mapping[str, int]
     elapsed: float
     recovered: int = 0
+    #: applied / exempt / disabled policy names (``PolicySelection.as_dict``)
+    policies: Mapping[str, list[str]] = attrs.field(factory=dict)
 
 
 @attrs.frozen(slots=True)
@@ -156,7 +159,7 @@ class DispatchEngine:
         campaign: str,
         message: Message,
         renderer: MessageRenderer | Callable[[Mapping[str, str]], RenderedSms] | None = None,
-        policies: PolicySet | None = None,
+        policies: PolicySet | PolicySelection | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         send_by: pendulum.DateTime | None = None,
@@ -193,7 +196,10 @@ class DispatchEngine:
         self.flush_interval = flush_interval
         self.idle_poll = idle_poll
         self.report_timeout = report_timeout
-        self.policies = policies or PolicySet(())
+        if not isinstance(policies, PolicySelection):
+            policies = PolicySelection(policies or PolicySet(()))
+        self.selection = policies
+        self.policies = policies.policies
         self._msg_policies = self.policies.of_scope("message")
         self._rcp_policies = self.policies.of_scope("recipient")
         self._history = LedgerSendHistory(ledger)
@@ -508,6 +514,7 @@ class DispatchEngine:
         """Send until nothing is due, the deadline passes, or someone pauses/cancels/stops."""
         started = time.monotonic()
         key = self.message.key
+        self.selection.log(log, self.message, "[channels.sms.policies] disable")
         recovered = self.ledger.recover_in_flight(self.campaign, key)
         self._expire_unreported()
         loop = asyncio.get_running_loop()
@@ -585,7 +592,7 @@ class DispatchEngine:
         if self._fatal is not None:
             raise self._fatal
         return DispatchSummary(outcome, self.ledger.counts(self.campaign, key), dict(self.stats),
-                               time.monotonic() - started, recovered)
+                               time.monotonic() - started, recovered, self.selection.as_dict())
 
     def _expire_unreported(self) -> None:
         if self.report_timeout is not None:

@@ -595,6 +595,17 @@ class SqliteLedger:
             args.append(message)
         return dict(self._db.execute(sql + " GROUP BY 1 ORDER BY 2 DESC", args).fetchall())
 
+    def suppressed_by_policy(self, campaign: str, message: str | None = None) -> dict[str, int]:
+        """Suppressed rows per policy name (a suppression's reason starts ``<policy>:``)."""
+        sql = ("SELECT CASE WHEN instr(reason, ':') > 0 THEN substr(reason, 1,"
+               " instr(reason, ':') - 1) ELSE coalesce(reason, '?') END, count(*) FROM sms"
+               " WHERE campaign=? AND state='suppressed'")
+        args: list[Any] = [campaign]
+        if message is not None:
+            sql += " AND message=?"
+            args.append(message)
+        return dict(self._db.execute(sql + " GROUP BY 1 ORDER BY 1", args).fetchall())
+
     # -- control (pause/cancel from another process) ------------------------------------
 
     def set_control(self, campaign: str, message: str, state: str) -> None:

@@ -47,13 +47,15 @@ from ..registry import Registry
 from .audience import AudienceFile, AudienceRow, PreparedWriter, QuarantineWriter, open_audience
 from .encoding import Encoding
 from .numbers import Carrier, NumberNormalizer
-from .policies import Action, Decision, Policy, PolicyContext, PolicySet, SmsItem
+from .policies import Action, Decision, PolicyContext, SmsItem
+from .policy_selection import PolicySelection, select_policies
 from .render import MessageRenderer, RenderError, RenderOptions
 
 __all__ = [
     "EXCLUDED_COLUMNS",
     "PrepareConfig",
     "PreparePlan",
+    "PolicySelection",
     "Preparer",
     "build_policies",
 ]
@@ -116,49 +118,19 @@ class PrepareConfig:
         return {k: Decimal(str(v)) for k, v in self.prices.items()}
 
 
-@attrs.frozen
-class PolicySelection:
-    """The policies that run for a message, and those that do not (with why)."""
-
-    policies: PolicySet
-    exempt: tuple[str, ...]
-    disabled: tuple[str, ...]
-
-
 def build_policies(
     registry: Registry, message: Message, config: PrepareConfig, context: ConfigContext,
     policy_contexts: Mapping[str, ConfigContext] | None = None,
 ) -> PolicySelection:
-    """Instantiate every registered policy for ``message`` from ``config.policies``.
+    """The policies for ``message`` from ``config.policies`` and ``config.disable``: the
+    same ``select_policies`` the send engine uses (see ``sms.policy_selection``).
 
-    Advertising rules are not built for a ``public_notice`` (their configuration, such as
-    the Do-Not-Call list, is not needed); they are listed in ``exempt`` instead.
     ``policy_contexts`` gives the context of a policy table that came from elsewhere
     (e.g. the campaign file's ``[channels.sms.policies]``), for its paths and errors.
     """
-    policy_contexts = policy_contexts or {}
-    names = registry.names("policy")
-    unknown = sorted((set(config.policies) | set(config.disable)) - set(names))
-    if unknown:
-        raise context.error(
-            f"no policy named {', '.join(map(repr, unknown))} (known: {', '.join(names)})",
-            "policies")
-    built: list[Policy] = []
-    exempt: list[str] = []
-    disabled: list[str] = []
-    for name in names:
-        cls = registry.get("policy", name)
-        if name in config.disable:
-            disabled.append(name)
-            continue
-        if message.public_notice and getattr(cls, "advertising_rule", False):
-            exempt.append(name)
-            continue
-        where = policy_contexts.get(name) or context.child("policies").child(name)
-        built.append(cls.from_config(config.policies.get(name, {}), where))
-    # Message-wide policies first (their rewrites shape the text), then per recipient.
-    built.sort(key=lambda p: (p.scope != "message", p.name))
-    return PolicySelection(PolicySet(built), tuple(exempt), tuple(disabled))
+    return select_policies(registry, message, config.policies, context.child("policies"),
+                           disable=config.disable, disable_context=context.child("disable"),
+                           table_contexts=policy_contexts)
 
 
 @attrs.define
@@ -351,10 +323,7 @@ class Preparer:
             policies=tuple(p.name for p in self.selection.policies),
             prices=config.price_table(), currency=config.currency,
         )
-        if self.selection.exempt:
-            logger.info(
-                "message %r is public_notice (classified by %s): advertising rules skipped: %s",
-                message.key, message.classified_by, ", ".join(self.selection.exempt))
+        self.selection.log(logger, message, "the operator")
         for name in self.selection.disabled:
             plan.notes.append(f"policy {name} disabled by the operator")
 
