@@ -3,8 +3,9 @@
 (a) ``bare``: N worker tasks post the same requests (same JSON bodies, same
     ``httpx.AsyncClient`` over the same transport) straight to the simulator;
 (b) ``engine``: the same messages loaded into a fresh SQLite ledger and sent by the
-    ``DispatchEngine`` with routing, compliance policies (sending window, 3-per-24h cap
-    counted from the ledger, ``[QC]`` label) and the generic HTTP gateway.
+    ``DispatchEngine`` with routing, the compliance policies of a promotional direct send
+    (``select_policies``: sending window, 3-per-24h cap counted from the ledger, ``[QC]``
+    label, opt-out footer, Do-Not-Call and opt-out lists) and the generic HTTP gateway.
 
 Both run one message per request and in batches.  The carrier simulator runs in its own
 process (``python -m langson_comms.testing.simulator``); each phase runs in its own child
@@ -35,6 +36,10 @@ from typing import Any
 import pendulum
 
 TEXT = "Tai ung dung Cong dan so Xu Lang: phan anh kien nghi, dich vu cong truc tuyen."
+FOOTER = "Tu choi QC soan TC gui 1234"
+#: what the engine's policies make of TEXT ([QC] label, opt-out footer): the bare loop
+#: posts exactly this text, so both send the same bytes
+SENT_TEXT = f"[QC] {TEXT} {FOOTER}"
 
 
 def _free_port() -> int:
@@ -78,7 +83,7 @@ async def _bare(url: str, batch_url: str, count: int, batch: int, connections: i
     sent = 0
 
     def body(msisdn: str, i: int) -> dict[str, Any]:
-        return {"to": msisdn, "text": TEXT, "from": "LANGSON", "ref": str(i),
+        return {"to": msisdn, "text": SENT_TEXT, "from": "LANGSON", "ref": str(i),
                 "request_id": f"k{i}", "unicode": False}
 
     async def worker() -> None:
@@ -126,7 +131,7 @@ async def _engine(url: str, batch_url: str, count: int, batch: int, connections:
     from langson_comms.sms.engine import DispatchEngine, Routing
     from langson_comms.sms.http_gateway import GenericHttpConfig, GenericHttpGateway
     from langson_comms.sms.ledger import Recipient, SqliteLedger
-    from langson_comms.sms.policies import PolicySet
+    from langson_comms.sms.policy_selection import select_policies
 
     ledger = SqliteLedger(Path(workdir) / f"bench-{batch}.sqlite")
     message = Message("invite", TEXT)  # promotional: the advertising rules do work
@@ -137,9 +142,15 @@ async def _engine(url: str, batch_url: str, count: int, batch: int, connections:
                               promotional=True, now=clock.now().timestamp())
     load_seconds = time.perf_counter() - started
     registry = Runtime.create(entry_points=False, env={}).registry
-    ctx = ConfigContext("bench", Path(workdir), "policies")
-    policies = PolicySet(registry.get("policy", name).from_config({}, ctx.child(name))
-                         for name in ("sending_window", "frequency_cap", "qc_label"))
+    # The policies a promotional direct send runs (the selection `sms send` makes): all
+    # six built-ins, with a 10,000-number Do-Not-Call list outside the audience (so both
+    # loops send the same messages) and an opt-out footer.
+    dnc = Path(workdir) / "dnc.csv"
+    dnc.write_text("msisdn\n" + "\n".join(f"+8498{i:07d}" for i in range(10_000)) + "\n",
+                   encoding="utf-8")
+    tables = {"opt_out_footer": {"footer": FOOTER}, "do_not_call": {"files": [str(dnc)]}}
+    policies = select_policies(registry, message, tables,
+                               ConfigContext("bench", Path(workdir), "policies"))
     config = GenericHttpConfig(url=url, batch_url=batch_url if batch > 1 else None,
                                max_batch=batch, connections=connections, transport=transport,
                                timeout=30)

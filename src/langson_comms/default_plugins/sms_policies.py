@@ -21,7 +21,7 @@ Configuration keys are documented in docs/sms-preparation.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 import attrs
@@ -29,7 +29,9 @@ import pendulum
 
 from langson_comms import LOCAL_TZ, ConfigContext, PolicyError, hookimpl
 from langson_comms.sms.audience import NumberList
+from langson_comms.messages import Message
 from langson_comms.sms.policies import (
+    BatchSendHistory,
     Decision,
     Policy,
     PolicyContext,
@@ -150,6 +152,21 @@ class FrequencyCap(Policy):
         )
 
 
+    def decide_batch(self, message: Message, texts: Sequence[str], msisdns: Sequence[str],
+                     fields: Sequence[Mapping[str, str] | None],
+                     ctx: PolicyContext) -> dict[int, Decision]:
+        history = ctx.history
+        if not isinstance(history, BatchSendHistory):
+            return super().decide_batch(message, texts, msisdns, fields, ctx)
+        # one count per number with earlier sends; Decisions only for the capped ones
+        counts = history.promotional_counts(msisdns, self._window_start(ctx.now))
+        capped = {m for m, n in counts.items() if n >= self.max_messages}
+        if not capped:
+            return {}
+        return {i: self.decide(SmsItem(message, texts[i], m, fields[i] or {}), ctx)
+                for i, m in enumerate(msisdns) if m in capped}
+
+
 @attrs.frozen
 class _LabelConfig:
     label: str = "[QC]"
@@ -255,6 +272,15 @@ class _ListPolicy(Policy):
         if item.msisdn is not None and item.msisdn in self.numbers:
             return Decision.suppress(self.name, self.what)
         return Decision.passed(self.name)
+
+    def decide_batch(self, message: Message, texts: Sequence[str], msisdns: Sequence[str],
+                     fields: Sequence[Mapping[str, str] | None],
+                     ctx: PolicyContext) -> dict[int, Decision]:
+        hits = self.numbers.on_list(msisdns)
+        if not hits:
+            return {}
+        decision = Decision.suppress(self.name, self.what)
+        return dict.fromkeys(hits, decision)
 
 
 class DoNotCall(_ListPolicy):

@@ -578,5 +578,21 @@ class NumberList:
         except ValueError:
             return False
 
+    def on_list(self, msisdns: Sequence[str]) -> list[int]:
+        """The indices of the E.164 strings in ``msisdns`` that are on the list (one set
+        lookup each; the send engine asks per claimed batch)."""
+        numbers = self._numbers
+        if not numbers:
+            return []
+        found = []
+        for i, msisdn in enumerate(msisdns):
+            if msisdn.startswith("+84"):
+                try:
+                    if int(msisdn[3:]) in numbers:
+                        found.append(i)
+                except ValueError:
+                    pass
+        return found
+
     def __len__(self) -> int:
         return len(self._numbers)

@@ -31,6 +31,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 import attrs
 import pendulum
@@ -49,7 +50,7 @@ from .breaker import BreakerState, CircuitBreaker
 from .encoding import Encoding, SmsCost, analyse
 from .gateway import OutgoingSms, SmsGateway, SubmitResult
 from .ledger import LedgerSendHistory, LedgerStore, QueuedSms, Result, SmsState
-from .policies import Action, Outcome, PolicyContext, PolicySet, SmsItem
+from .policies import Action, Decision, PolicyContext, PolicySet, SmsItem
 from .policy_selection import PolicySelection
 from .ratelimit import RateLimiter, clock_seconds
 from .render import MessageRenderer, RenderedSms
@@ -63,6 +64,8 @@ DEFER_SECONDS = 0.05
 
 #: How far back the per-batch send-history prefetch reads (longer windows query per row).
 HISTORY_PREFETCH_SECONDS = 7 * 86400
+
+_UCS2 = Encoding.UCS2
 
 #: HTTP statuses after which sending cannot go on without an operator (credentials).
 FATAL_STATUSES = frozenset({401, 403})
@@ -111,8 +114,7 @@ class DispatchSummary:
     policies: Mapping[str, list[str]] = attrs.field(factory=dict)
 
 
-@attrs.frozen(slots=True)
-class _Pending:
+class _Pending(NamedTuple):
     row: QueuedSms
     sms: OutgoingSms
     candidates: tuple[str, ...]
@@ -215,6 +217,9 @@ class DispatchEngine:
             self._render = None
             self._render_fields = renderer
         self._analyse = functools.lru_cache(maxsize=4096)(analyse)
+        self._verdicts: dict[tuple[str, pendulum.DateTime], tuple[str, SmsCost,
+                                                                  Decision | None]] = {}
+        self._routes: dict[tuple[str, SmsCost], tuple[str, ...]] = {}
         self._rng = random.Random(seed)
         self._seconds = clock_seconds(self.clock)
         self._lanes = {
@@ -277,88 +282,138 @@ class DispatchEngine:
         return self._analyse(text)
 
     def _prepare(self, rows: Sequence[QueuedSms], now: pendulum.DateTime) -> list[_Pending]:
-        """Render and check rows; returns the ones to send, records the others."""
+        """Render and check rows; returns the ones to send, records the others.
+
+        Per claim, not per row where it can be: message-scope policies once per distinct
+        text, recipient-scope policies once for the whole claim (``screen_batch``: set
+        lookups and one history read, no per-row objects when everyone passes), routing
+        candidates once per (carrier, encoding, parts)."""
         ctx = PolicyContext(now=now, history=self._history)
         deadline = self.send_by.timestamp() if self.send_by is not None else None
-        message_outcomes: dict[str, Outcome] = {}
-        if self._rcp_policies.policies:
-            # one query for the batch instead of one per row (the frequency cap asks)
-            self._history.prefetch([r.msisdn for r in rows],
-                                   now.timestamp() - HISTORY_PREFETCH_SECONDS)
-        ready: list[_Pending] = []
         held: list[Result] = []
-        for row in rows:
-            fields = row.fields or {}
+        # 1. render and apply message-scope policies (cached per rendered text)
+        live: list[QueuedSms] = []
+        texts: list[str] = []
+        costs: list[SmsCost] = []
+        if self._render is not None:
             try:
-                rendered = self._render() if self._render is not None else (
-                    self._render_fields(fields))
+                rendered = self._render()
             except DataError as exc:
-                held.append(Result(row.id, SmsState.FAILED, attempted=False,
-                                   reason=f"render: {exc.message}"))
-                self.stats["failed"] += 1
-                continue
-            text, cost = rendered.text, rendered.cost
-            until: pendulum.DateTime | None = None
-            holding: Outcome | None = None
-            if self._msg_policies.policies:
-                outcome = message_outcomes.get(text)
-                if outcome is None:
-                    outcome = self._msg_policies.evaluate(SmsItem(self.message, text), ctx)
-                    message_outcomes[text] = outcome
-                if outcome.action is Action.SUPPRESS:
-                    held.append(self._suppressed(row, outcome))
+                reason = f"render: {exc.message}"
+                held.extend(Result(r.id, SmsState.FAILED, attempted=False, reason=reason)
+                            for r in rows)
+                self.stats["failed"] += len(rows)
+                self._add(held)
+                return []
+            text, cost, deciding = self._message_verdict(rendered, ctx)
+            if deciding is not None:
+                for row in rows:
+                    held.append(self._not_now(row, deciding, deadline))
+                self._add(held)
+                return []
+            live = list(rows)
+            texts = [text] * len(live)
+            costs = [cost] * len(live)
+        else:
+            for row in rows:
+                try:
+                    rendered = self._render_fields(row.fields or {})
+                except DataError as exc:
+                    held.append(Result(row.id, SmsState.FAILED, attempted=False,
+                                       reason=f"render: {exc.message}"))
+                    self.stats["failed"] += 1
                     continue
-                if outcome.action is Action.HOLD:
-                    until, holding = outcome.until, outcome
-                elif outcome.text != text:
-                    text, cost = outcome.text, self._cost(outcome.text)
-            if until is None and self._rcp_policies.policies:
-                outcome = self._rcp_policies.evaluate(
-                    SmsItem(self.message, text, row.msisdn, fields), ctx
-                )
-                if outcome.action is Action.SUPPRESS:
-                    held.append(self._suppressed(row, outcome))
+                text, cost, deciding = self._message_verdict(rendered, ctx)
+                if deciding is not None:
+                    held.append(self._not_now(row, deciding, deadline))
                     continue
-                if outcome.action is Action.HOLD:
-                    until, holding = outcome.until, outcome
-                elif outcome.text != text:
-                    text, cost = outcome.text, self._cost(outcome.text)
-            if until is not None:
-                deciding = holding.deciding if holding is not None else None
-                why = deciding.describe() if deciding is not None else "held"
-                if deadline is not None and until.timestamp() >= deadline:
-                    held.append(Result(row.id, SmsState.EXPIRED, attempted=False,
-                                       reason=f"send-by deadline falls inside a hold: {why}"))
-                    self.stats["expired"] += 1
-                else:
-                    held.append(Result(row.id, SmsState.QUEUED, attempted=False,
-                                       reason=why, next_at=until.timestamp()))
-                    self.stats["held"] += 1
-                continue
-            unicode = cost.encoding is Encoding.UCS2
-            candidates = tuple(
-                gid for gid in self.routing.candidates(row.carrier_hint)
-                if (not unicode or self.gateways[gid].capabilities.supports_unicode)
-                and cost.segments <= self.gateways[gid].capabilities.max_parts
-            )
+                live.append(row)
+                texts.append(text)
+                costs.append(cost)
+        # 2. recipient-scope policies, for the whole claim at once
+        verdicts: dict[int, tuple[Decision | None, str]] = {}
+        if self._rcp_policies.policies and live:
+            msisdns = [r.msisdn for r in live]
+            # one query for the batch instead of one per row (the frequency cap asks)
+            self._history.prefetch(msisdns, now.timestamp() - HISTORY_PREFETCH_SECONDS)
+            try:
+                verdicts = self._rcp_policies.screen_batch(
+                    self.message, texts, msisdns, [r.fields for r in live], ctx)
+            finally:
+                self._history.clear()
+        # 3. route; build what the lanes send
+        ready: list[_Pending] = []
+        routes = self._routes
+        sender = self.sender
+        for i, row in enumerate(live):
+            text, cost = texts[i], costs[i]
+            verdict = verdicts.get(i) if verdicts else None
+            if verdict is not None:
+                deciding, new_text = verdict
+                if deciding is not None:
+                    held.append(self._not_now(row, deciding, deadline))
+                    continue
+                if new_text != text:
+                    text, cost = new_text, self._cost(new_text)
+            key = (row.carrier_hint, cost)
+            candidates = routes.get(key)
+            if candidates is None:
+                candidates = routes[key] = self._candidates(row.carrier_hint, cost)
             if not candidates:
                 held.append(Result(row.id, SmsState.FAILED, attempted=False, segments=cost.segments,
                                    reason=f"no gateway takes this message ({cost.encoding}, "
                                           f"{cost.segments} parts) for carrier {row.carrier_hint}"))
                 self.stats["failed"] += 1
                 continue
-            sms = OutgoingSms(row.id, row.msisdn, text, cost.segments, unicode,
-                              row.idempotency_key, self.sender)
-            ready.append(_Pending(row, sms, candidates))
-        self._history.clear()
+            ready.append(_Pending(row, OutgoingSms(
+                row.id, row.msisdn, text, cost.segments, cost.encoding is _UCS2,
+                row.idempotency_key, sender), candidates))
         self._add(held)
         return ready
 
-    def _suppressed(self, row: QueuedSms, outcome: Outcome) -> Result:
-        deciding = outcome.deciding
-        self.stats["suppressed"] += 1
-        return Result(row.id, SmsState.SUPPRESSED, attempted=False,
-                      reason=deciding.describe() if deciding is not None else "suppressed")
+    def _message_verdict(self, rendered: RenderedSms, ctx: PolicyContext) -> tuple[
+        str, SmsCost, Decision | None
+    ]:
+        """Message-scope policies for one rendered text (cached per text and ``now``):
+        the text after rewrites, its cost, and the suppression or hold, if any."""
+        key = (rendered.text, ctx.now)
+        found = self._verdicts.get(key)
+        if found is None:
+            text, cost, deciding = rendered.text, rendered.cost, None
+            if self._msg_policies.policies:
+                outcome = self._msg_policies.evaluate(SmsItem(self.message, text), ctx)
+                if outcome.action is Action.SUPPRESS or outcome.action is Action.HOLD:
+                    deciding = outcome.deciding
+                elif outcome.text != text:
+                    text, cost = outcome.text, self._cost(outcome.text)
+            if len(self._verdicts) > 1024:
+                self._verdicts.clear()
+            found = self._verdicts[key] = (text, cost, deciding)
+        return found
+
+    def _candidates(self, carrier_hint: str, cost: SmsCost) -> tuple[str, ...]:
+        unicode = cost.encoding is _UCS2
+        return tuple(
+            gid for gid in self.routing.candidates(carrier_hint)
+            if (not unicode or self.gateways[gid].capabilities.supports_unicode)
+            and cost.segments <= self.gateways[gid].capabilities.max_parts
+        )
+
+    def _not_now(self, row: QueuedSms, deciding: Decision, deadline: float | None) -> Result:
+        """A policy suppressed or held ``row``: the result to record."""
+        why = deciding.describe()
+        if deciding.action is Action.SUPPRESS:
+            self.stats["suppressed"] += 1
+            return Result(row.id, SmsState.SUPPRESSED, attempted=False, reason=why)
+        until = deciding.until
+        assert until is not None
+        if deadline is not None and until.timestamp() >= deadline:
+            self.stats["expired"] += 1
+            return Result(row.id, SmsState.EXPIRED, attempted=False,
+                          reason=f"send-by deadline falls inside a hold: {why}")
+        self.stats["held"] += 1
+        return Result(row.id, SmsState.QUEUED, attempted=False, reason=why,
+                      next_at=until.timestamp())
 
     # -- routing and sending -----------------------------------------------------------
 

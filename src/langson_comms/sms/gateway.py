@@ -19,7 +19,7 @@ import contextlib
 import email.utils
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 import attrs
 import httpx
@@ -42,9 +42,10 @@ __all__ = [
 ]
 
 
-@attrs.frozen(slots=True)
-class OutgoingSms:
-    """One message to hand over.  ``ref`` is the ledger row id, echoed in the result."""
+class OutgoingSms(NamedTuple):
+    """One message to hand over.  ``ref`` is the ledger row id, echoed in the result.
+
+    Named tuples (here and ``SubmitResult``): the engine makes one per message sent."""
 
     ref: int
     msisdn: str
@@ -55,8 +56,7 @@ class OutgoingSms:
     sender: str | None = None
 
 
-@attrs.frozen(slots=True)
-class SubmitResult:
+class SubmitResult(NamedTuple):
     """The gateway's answer for one message: a carrier id, or an error (transient/permanent)."""
 
     ref: int

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import enum
 import json
+import operator
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
 import attrs
@@ -53,6 +54,11 @@ __all__ = [
     "ResultFormat",
     "parse_reports",
 ]
+
+
+def _e164(sms: OutgoingSms) -> str:
+    msisdn = sms.msisdn
+    return msisdn if msisdn.startswith("+") else "+" + msisdn
 
 
 class NumberFormat(enum.StrEnum):
@@ -223,6 +229,22 @@ class GenericHttpGateway(SmsGateway):
         self._plan = [(name, attr) for name, attr in (
             (f.to, "to"), (f.text, "text"), (f.sender, "sender"), (f.ref, "ref"),
             (f.idempotency_key, "key"), (f.unicode, "unicode")) if name]
+        # One getter per request field, chosen once (a body is built per message).
+        number_format, default_sender = config.number_format, config.sender
+        getters: dict[str, Callable[[OutgoingSms], Any]] = {
+            "to": (_e164 if number_format is NumberFormat.E164
+                   else lambda s: format_number(s.msisdn, number_format)),
+            "text": operator.attrgetter("text"),
+            "sender": lambda s: s.sender or default_sender,
+            "ref": lambda s: str(s.ref),
+            "key": operator.attrgetter("idempotency_key"),
+            "unicode": operator.attrgetter("unicode"),
+        }
+        self._getters = [(name, getters[attr]) for name, attr in self._plan]
+        self._extra = dict(config.extra)
+        result = config.result
+        self._accepted = frozenset(result.accepted)
+        self._transient = frozenset(result.transient)
 
     def make_client(self) -> httpx.AsyncClient:
         return make_http_client(connections=self.config.connections, timeout=self.config.timeout,
@@ -246,18 +268,9 @@ class GenericHttpGateway(SmsGateway):
             raise context.error(str(exc), "auth_env") from exc
 
     def _body(self, sms: OutgoingSms) -> dict[str, Any]:
-        cfg = self.config
-        values = {
-            "to": format_number(sms.msisdn, cfg.number_format),
-            "text": sms.text,
-            "sender": sms.sender or cfg.sender,
-            "ref": str(sms.ref),
-            "key": sms.idempotency_key,
-            "unicode": sms.unicode,
-        }
-        body = dict(cfg.extra)
-        for name, attr in self._plan:
-            value = values[attr]
+        body = self._extra.copy()
+        for name, get in self._getters:
+            value = get(sms)
             if value is not None:
                 body[name] = value
         return body
@@ -266,18 +279,20 @@ class GenericHttpGateway(SmsGateway):
         fmt = self.config.result
         if not isinstance(answer, Mapping):
             return SubmitResult(sms.ref, error=self.transient(f"unreadable answer {answer!r:.80}"))
-        status = str(answer.get(fmt.status_field, ""))
-        if status in fmt.accepted:
+        status = answer.get(fmt.status_field, "")
+        if status.__class__ is not str:
+            status = str(status)
+        if status in self._accepted:
             carrier_id = answer.get(fmt.id_field)
-            if carrier_id in (None, ""):
+            if carrier_id is None or carrier_id == "":
                 return SubmitResult(
                     sms.ref, error=self.transient(f"accepted without {fmt.id_field!r}")
                 )
             parts = answer.get(fmt.parts_field)
-            return SubmitResult(sms.ref, carrier_id=str(carrier_id),
-                                parts=int(parts) if isinstance(parts, int) else None)
+            return SubmitResult(sms.ref, str(carrier_id), None,
+                                int(parts) if isinstance(parts, int) else None)
         error = answer.get(fmt.error_field) or status or "no status"
-        if status in fmt.transient:
+        if status in self._transient:
             return SubmitResult(sms.ref, error=self.transient(f"{status}: {error}"))
         return SubmitResult(sms.ref, error=self.permanent(f"rejected: {error}"))
 

@@ -35,6 +35,7 @@ from ..messages import Message
 
 __all__ = [
     "Action",
+    "BatchSendHistory",
     "CsvSendHistory",
     "Decision",
     "Outcome",
@@ -152,6 +153,17 @@ class TimedSendHistory(SendHistory, Protocol):
         ...
 
 
+@runtime_checkable
+class BatchSendHistory(SendHistory, Protocol):
+    """A history that can count for many numbers at once (the ledger's, per claim)."""
+
+    def promotional_counts(self, msisdns: Sequence[str], since: pendulum.DateTime) -> Mapping[
+        str, int
+    ]:
+        """Promotional SMS per number since ``since``; numbers with none may be absent."""
+        ...
+
+
 @attrs.frozen
 class PolicyContext:
     """What a policy may know besides the item: the time (injected) and the send history."""
@@ -188,6 +200,30 @@ class Policy:
 
     def decide(self, item: SmsItem, ctx: PolicyContext) -> Decision:
         raise NotImplementedError(f"policy {type(self).__qualname__} must implement decide()")
+
+    def check_batch(self, message: Message, texts: Sequence[str], msisdns: Sequence[str],
+                    fields: Sequence[Mapping[str, str] | None],
+                    ctx: PolicyContext) -> dict[int, Decision]:
+        """``check`` for many recipients of ``message`` at once (the send engine asks per
+        claimed batch): the decisions that are *not* plain passes, by index.  An exempt
+        advertising rule passes everyone.  Do not override; override ``decide_batch``."""
+        if self.advertising_rule and message.public_notice:
+            return {}
+        return self.decide_batch(message, texts, msisdns, fields, ctx)
+
+    def decide_batch(self, message: Message, texts: Sequence[str], msisdns: Sequence[str],
+                     fields: Sequence[Mapping[str, str] | None],
+                     ctx: PolicyContext) -> dict[int, Decision]:
+        """The non-pass decisions for a batch, by index.  The default asks ``decide`` per
+        item; a policy overrides it when it can decide a whole batch faster (a set
+        lookup, one history query) — it must answer exactly as ``decide`` would."""
+        found: dict[int, Decision] = {}
+        decide, name = self.decide, self.name
+        for i, msisdn in enumerate(msisdns):
+            decision = decide(SmsItem(message, texts[i], msisdn, fields[i] or {}), ctx)
+            if decision.action is not _PASS or decision.policy != name:
+                found[i] = decision
+        return found
 
     def __repr__(self) -> str:
         return f"<policy {self.name}>"
@@ -277,6 +313,40 @@ class PolicySet:
             elif action is _HOLD and (held is None or decision.until > held.until):  # type: ignore[operator]
                 held = decision
         return held, text
+
+
+    def screen_batch(
+        self, message: Message, texts: Sequence[str], msisdns: Sequence[str],
+        fields: Sequence[Mapping[str, str] | None], ctx: PolicyContext,
+    ) -> dict[int, tuple[Decision | None, str]]:
+        """``screen`` for a batch of recipients: ``{index: (deciding, text)}`` for the
+        items some policy did not simply pass (absent: may go now with its text).
+
+        Each policy decides the whole batch at once (``Policy.check_batch``), so the
+        all-pass path builds no per-item objects.  Same answers as ``screen``: the first
+        suppression in policy order wins, else the latest hold; an item a policy
+        *rewrote* is screened again item by item, so later policies see the new text."""
+        found: dict[int, list[Decision]] = {}
+        for policy in self.policies:
+            for i, decision in policy.check_batch(message, texts, msisdns, fields, ctx).items():
+                if decision.policy != policy.name:
+                    raise PolicyError(
+                        f"returned a decision naming {decision.policy!r}", policy=policy.name
+                    )
+                if decision.action is not _PASS:
+                    found.setdefault(i, []).append(decision)
+        out: dict[int, tuple[Decision | None, str]] = {}
+        for i, decisions in found.items():
+            if any(d.action is _REWRITE for d in decisions):
+                out[i] = self.screen(SmsItem(message, texts[i], msisdns[i], fields[i] or {}), ctx)
+                continue
+            deciding = next((d for d in decisions if d.action is _SUPPRESS), None)
+            if deciding is None:
+                for d in decisions:  # holds only: the latest wins (the first on a tie)
+                    if deciding is None or d.until > deciding.until:  # type: ignore[operator]
+                        deciding = d
+            out[i] = (deciding, texts[i])
+        return out
 
 
 _PASS, _HOLD, _SUPPRESS, _REWRITE = Action.PASS, Action.HOLD, Action.SUPPRESS, Action.REWRITE
