@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from langson_comms.errors import LedgerError
 from langson_comms.messages import Message
 from langson_comms.sms.encoding import analyse
 from langson_comms.sms.engine import Routing
-from langson_comms.sms.ledger import Recipient, SmsState, SqliteLedger
+from langson_comms.sms.ledger import Recipient, Result, SmsState, SqliteLedger
 from langson_comms.sms.reports import ReportReceiver
 
 from .conftest import load, numbers
@@ -192,3 +198,33 @@ def test_a_gateway_that_raises_a_foreign_exception_is_retried_not_fatal(
     summary = asyncio.run(run_engine(ledger, {"sim": gw}))
     assert summary.counts["accepted"] == 5
     assert summary.stats["retried"] == 3
+
+
+class _FailingLedger(SqliteLedger):
+    """A ledger whose disk fills up after ``fail_after`` recordings."""
+
+    def __init__(self, path: Path, fail_after: int) -> None:
+        super().__init__(path)
+        self.calls = 0
+        self.fail_after = fail_after
+
+    def record(self, results: Sequence[Result], now: float) -> None:
+        self.calls += 1
+        if self.calls > self.fail_after:
+            raise sqlite3.OperationalError("database or disk is full")
+        super().record(results, now)
+
+
+def test_a_ledger_failure_stops_the_run_with_a_ledger_error(tmp_path: Path,
+                                                            carrier_simulator: Any) -> None:
+    """A recording that fails (disk full) stops the run with a LedgerError, wherever the
+    engine flushed from (a worker, the main loop, the shutdown)."""
+    store = _FailingLedger(tmp_path / "full.sqlite", fail_after=1)
+    load(store, 3000)
+    sim = carrier_simulator()
+    with pytest.raises(LedgerError, match="disk is full"):
+        asyncio.run(run_engine(store, {"sim": gateway(sim, max_batch=50)}))
+    counts = store.counts("c")
+    assert sum(counts.values()) == 3000  # nothing lost: unrecorded rows stay submitted
+    assert counts["accepted"] + counts["submitted"] + counts["queued"] == 3000
+    store.close()

@@ -28,8 +28,8 @@ import attrs
 import pendulum
 
 from langson_comms import LOCAL_TZ, ConfigContext, PolicyError, hookimpl
-from langson_comms.sms.audience import NumberList
 from langson_comms.messages import Message
+from langson_comms.sms.audience import NumberList
 from langson_comms.sms.policies import (
     BatchSendHistory,
     Decision,

@@ -274,7 +274,11 @@ class DispatchEngine:
         results, self._results = self._results, []
         self._last_flush = time.monotonic()
         if results:
-            self.ledger.record(results, self._now())
+            try:
+                self.ledger.record(results, self._now())
+            except Exception as exc:  # disk full…: stop; the rows stay submitted (resumable)
+                if self._crash is None:
+                    self._crash = exc
 
     # -- preparing rows ----------------------------------------------------------------
 
@@ -420,8 +424,14 @@ class DispatchEngine:
     def _dispatch(self, pending: list[_Pending]) -> None:
         by_lane: dict[str, list[_Pending]] = {}
         parked: list[Result] = []
+        chosen: dict[tuple[str, ...], str | None] = {}  # breakers do not change in here
         for item in pending:
-            lane_id = next((g for g in item.candidates if self._lanes[g].usable), None)
+            candidates = item.candidates
+            if candidates in chosen:
+                lane_id = chosen[candidates]
+            else:
+                lane_id = chosen[candidates] = next(
+                    (g for g in candidates if self._lanes[g].usable), None)
             if lane_id is None:
                 retry_at = min(self._lanes[g].breaker.retry_at for g in item.candidates)
                 wait = max(0.0, retry_at - self._seconds())
