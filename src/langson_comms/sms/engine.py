@@ -66,6 +66,7 @@ DEFER_SECONDS = 0.05
 HISTORY_PREFETCH_SECONDS = 7 * 86400
 
 _UCS2 = Encoding.UCS2
+_ACCEPTED = SmsState.ACCEPTED
 
 #: HTTP statuses after which sending cannot go on without an operator (credentials).
 FATAL_STATUSES = frozenset({401, 403})
@@ -530,15 +531,17 @@ class DispatchEngine:
         lane.breaker.record_success()
         by_ref: dict[int, SubmitResult] = {r.ref: r for r in results}
         out: list[Result] = []
+        accepted = 0
         for p in chunk:
-            r = by_ref.get(p.row.id)
+            row_id = p.row.id
+            r = by_ref.get(row_id)
             if r is None:
                 out.append(self._retry(p, TransientGatewayError(
                     "the gateway did not answer for this message", gateway=gid), gid))
-            elif r.accepted:
-                self.stats["accepted"] += 1
-                out.append(Result(p.row.id, SmsState.ACCEPTED, gateway=gid,
-                                  carrier_id=r.carrier_id, segments=r.parts or p.sms.segments))
+            elif r.error is None and r.carrier_id is not None:  # r.accepted, inline
+                accepted += 1
+                out.append(Result(row_id, _ACCEPTED, True, gid, r.carrier_id,
+                                  r.parts or p.sms.segments))
             elif isinstance(r.error, PermanentGatewayError):
                 self.stats["failed"] += 1
                 out.append(Result(p.row.id, SmsState.FAILED, gateway=gid, segments=p.sms.segments,
@@ -546,6 +549,8 @@ class DispatchEngine:
             else:
                 out.append(self._retry(p, r.error or TransientGatewayError(
                     "no carrier id", gateway=gid), gid))
+        if accepted:
+            self.stats["accepted"] += accepted
         self._add(out)
 
     def _retry(self, item: _Pending, exc: GatewayError, gid: str) -> Result:

@@ -329,12 +329,35 @@ class GenericHttpGateway(SmsGateway):
             raise self.transient(f"batch answer has no list {cfg.result.results_key!r}")
         ref_field = cfg.result.ref_field
         by_ref = {str(i.get(ref_field)): i for i in items
-                  if isinstance(i, Mapping) and ref_field and i.get(ref_field) is not None}
+                  if (i.__class__ is dict or isinstance(i, Mapping)) and ref_field
+                  and i.get(ref_field) is not None}
         if len(by_ref) == len(batch):
-            return [self._classify(s, by_ref.get(str(s.ref))) for s in batch]
+            return self._classify_many(batch, [by_ref.get(str(s.ref)) for s in batch])
         if len(items) != len(batch):
             raise self.transient(f"batch of {len(batch)} answered with {len(items)} results")
-        return [self._classify(s, a) for s, a in zip(batch, items, strict=True)]
+        return self._classify_many(batch, items)
+
+    def _classify_many(self, batch: Sequence[OutgoingSms], answers: Sequence[Any]) -> list[
+        SubmitResult
+    ]:
+        """``_classify`` for a batch, with the common case (a plain accepted answer with a
+        string id) inline; anything else goes through ``_classify``."""
+        fmt = self.config.result
+        status_field, id_field, parts_field = fmt.status_field, fmt.id_field, fmt.parts_field
+        accepted = self._accepted
+        results: list[SubmitResult] = []
+        for sms, answer in zip(batch, answers, strict=True):
+            if answer.__class__ is dict:
+                status = answer.get(status_field, "")
+                carrier_id = answer.get(id_field)
+                if (status.__class__ is str and status in accepted
+                        and carrier_id.__class__ is str and carrier_id):
+                    parts = answer.get(parts_field)
+                    results.append(SubmitResult(sms.ref, carrier_id, None,
+                                                int(parts) if isinstance(parts, int) else None))
+                    continue
+            results.append(self._classify(sms, answer))
+        return results
 
     async def poll_reports(self) -> list[DeliveryReport]:
         if not self.config.poll_url:
