@@ -107,18 +107,31 @@ def test_pause_then_resume_and_cancel(ledger: SqliteLedger, carrier_simulator: A
     load(ledger, 400)
     sim = carrier_simulator(rate_msgs=400)
 
+    def sent() -> int:
+        return len(sim.accepted_snapshot())
+
+    async def wait_for(condition: Any, what: str, timeout: float = 10.0) -> None:
+        # Polls instead of fixed sleeps, so a loaded machine slows the test, not fails it.
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting: {what}"
+            await asyncio.sleep(0.02)
+
     async def main() -> Any:
         task = asyncio.create_task(run_engine(ledger, {"sim": gateway(sim, rate_msgs=400)}))
-        await asyncio.sleep(0.3)
+        await wait_for(lambda: sent() >= 40, "first messages")
         ledger.set_control("c", "m", "paused")
-        await asyncio.sleep(0.4)
-        paused_at = len(sim.accepted_snapshot())
-        await asyncio.sleep(0.4)
-        assert len(sim.accepted_snapshot()) == paused_at, "sent while paused"
-        assert not task.done()
+        # in-flight requests may still land: wait until the count holds still
+        last = -1
+        while sent() != last:
+            last = sent()
+            await asyncio.sleep(0.5)
+        paused_at = sent()
+        await asyncio.sleep(0.5)
+        assert sent() == paused_at, "sent while paused"
+        assert paused_at < 400 and not task.done()
         ledger.set_control("c", "m", "running")
-        await asyncio.sleep(0.3)
-        assert len(sim.accepted_snapshot()) > paused_at, "did not resume"
+        await wait_for(lambda: sent() > paused_at, "resume")
         ledger.set_control("c", "m", "cancelled")
         return await task
 
