@@ -130,3 +130,14 @@ files = ["{(DATA / 'dnc.csv').relative_to(DATA)}"]
     assert plan["message"]["template"].endswith("Tu choi QC soan TC gui 1234")
     assert plan["suppressed_by_policy"] == {"do_not_call": 1}
     assert plan["totals"]["adds_up"]
+
+
+def test_plan_shows_the_unaccented_text_that_is_sent(tmp_path: Path) -> None:
+    result = run(str(DATA / "campaign.toml"), "--message", "invite", *audience_args(),
+                 "--dnc", str(DATA / "dnc.csv"), "--footer", "Tu choi QC soan TC gui 1234",
+                 "--send-at", "2022-07-01T09:00:00", "--unaccented", "--out-dir", str(tmp_path),
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    sent = next(line for line in result.stdout.splitlines() if "sent không dấu:" in line)
+    text = sent.split("sent không dấu:", 1)[1].strip()
+    assert text.startswith("[QC] Chao {ten}") and text.isascii()

@@ -24,6 +24,7 @@ from ..clock import LOCAL_TZ
 from ..config import ConfigContext
 from ..errors import ConfigError
 from ..runtime import Runtime
+from ..sms.encoding import plain_text
 from ..sms.numbers import Carrier
 from ..sms.policies import CsvSendHistory, PolicyContext, SendHistory
 from ..sms.prepare import PrepareConfig, PreparePlan, Preparer, build_policies
@@ -286,6 +287,8 @@ def _print_plan(plan: PreparePlan) -> None:
         console.print(f"  public_notice classified by {msg['classified_by']}: advertising "
                       f"rules skipped: {', '.join(msg['advertising_rules_skipped']) or 'none'}")
     console.print(f"  text: {msg['template']}")
+    if plan.unaccented:
+        console.print(f"  sent không dấu: {plain_text(plan.template)}")
     for decision in data["policies"]["message_decisions"]:
         if decision["action"] != "pass" or decision.get("exempt_by"):
             until = f" until {decision['until']}" if "until" in decision else ""
