@@ -24,7 +24,7 @@ import pendulum
 
 from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team, TeamMember
 from .clock import LOCAL_TZ
-from .config import ConfigContext
+from .config import ConfigContext, InvalidValue
 from .errors import (
     CampaignFileError,
     ConfigError,
@@ -229,15 +229,8 @@ def _messages(data: Any, ctx: ConfigContext) -> dict[str, Message]:
                 language=section.language,
                 audience=section.audience,
             )
-        except ValueError as exc:
-            reason = str(exc)
-            if "Classification" in reason:
-                reason = (
-                    f"{section.classification!r} is not a classification "
-                    "(expected 'promotional' or 'public_notice')"
-                )
-            sub = "classification" if "classif" in reason else "text" if "text" in reason else None
-            found.problems.append(Problem(ctx.child(key).path(sub), reason))
+        except InvalidValue as exc:
+            found.problems.append(Problem(ctx.child(key).path(exc.field), str(exc)))
     if found.problems:
         raise CampaignFileError(ctx.source, found.problems)
     return messages
@@ -251,13 +244,11 @@ def _regions(data: Any, ctx: ConfigContext) -> tuple[RegionRegistry, str | None]
     if section.file is not None:
         file = ctx.resolve_file(section.file, "file")
         try:
-            loaded = RegionRegistry.from_csv(
+            registry = RegionRegistry.from_csv(
                 file, valid_from=section.file_valid_from, valid_to=section.file_valid_to
             )
         except DataError as exc:
             raise ctx.error(str(exc), "file") from None
-        for region in loaded:
-            registry.add(region)
     for i, unit in enumerate(section.units):
         try:
             registry.add(

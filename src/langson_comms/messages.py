@@ -13,6 +13,8 @@ import unicodedata
 
 import attrs
 
+from .config import InvalidValue
+
 __all__ = ["Classification", "Message", "nfc"]
 
 
@@ -28,7 +30,17 @@ class Classification(enum.StrEnum):
 
 def _nonempty(_: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not value.strip():
-        raise ValueError(f"{attribute.name} must not be empty")
+        raise InvalidValue(attribute.name, f"{attribute.name} must not be empty")
+
+
+def _classification(value: str | Classification) -> Classification:
+    try:
+        return Classification(value)
+    except ValueError:
+        raise InvalidValue(
+            "classification",
+            f"{value!r} is not a classification (expected 'promotional' or 'public_notice')",
+        ) from None
 
 
 @attrs.frozen
@@ -42,7 +54,7 @@ class Message:
     key: str = attrs.field(validator=_nonempty)
     text: str = attrs.field(converter=nfc, validator=_nonempty)
     classification: Classification = attrs.field(
-        default=Classification.PROMOTIONAL, converter=Classification
+        default=Classification.PROMOTIONAL, converter=_classification
     )
     classified_by: str | None = None
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
@@ -51,8 +63,9 @@ class Message:
 
     def __attrs_post_init__(self) -> None:
         if self.classification is Classification.PUBLIC_NOTICE and not self.classified_by:
-            raise ValueError(
-                "a public_notice message needs classified_by (who decided it is not advertising)"
+            raise InvalidValue(
+                "classification",
+                "a public_notice message needs classified_by (who decided it is not advertising)",
             )
 
     @property
