@@ -6,6 +6,7 @@ Every error the library raises on purpose is a ``LangsonCommsError``::
     ├── ConfigError (ValueError)          a campaign file, CSV or option is wrong; says where
     │   └── CampaignFileError             one or more located problems in a campaign file
     ├── DataError (ValueError)            an input row is malformed; says file, line, column
+    │   └── DataErrors                    several malformed rows of one file, all listed
     ├── PluginError                       a plugin failed to load, clashed or raised; names it
     │   └── UnknownNameError (LookupError) no registered class has that name
     ├── PolicyError                       a policy refused a message (names the policy)
@@ -30,6 +31,7 @@ __all__ = [
     "CampaignFileError",
     "ConfigError",
     "DataError",
+    "DataErrors",
     "GatewayError",
     "LangsonCommsError",
     "LedgerError",
@@ -140,6 +142,22 @@ class DataError(LangsonCommsError, ValueError):
         if column:
             where = f"{where}: {column}" if where else column
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class DataErrors(DataError):
+    """Several rows of one input file are malformed; ``errors`` lists them all, in order.
+
+    Its text is one line per problem; ``source``/``line``/``column`` are the first one's.
+    """
+
+    def __init__(self, errors: Sequence[DataError]) -> None:
+        self.errors = tuple(errors)
+        first = self.errors[0]
+        super().__init__(first.message, source=first.source, line=first.line,
+                         column=first.column, value=first.value)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
 
 
 class PluginError(LangsonCommsError):

@@ -23,12 +23,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..campaign import Campaign
 from ..clock import LOCAL_TZ
-from ..errors import ConfigError, LedgerError
+from ..errors import ConfigError, DataError, DataErrors, LedgerError
 from ..messages import Message
 from ..runtime import Runtime
+from ..sms.broadcast_areas import AreaTotals, excess_over_totals, read_area_totals
 from ..sms.engine import DispatchEngine, DispatchSummary, load_prepared
-from ..sms.ledger import SqliteLedger
+from ..sms.ledger import BroadcastOrder, SqliteLedger
 from ..sms.reports import ReportPoller, ReportReceiver
 
 __all__ = ["register"]
@@ -313,9 +315,10 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
     path = channel.ledger_path()
     if not path.exists():
         data: dict[str, Any] = {"campaign": camp.id, "ledger": str(path), "messages": {},
-                                "broadcasts": []}
+                                "broadcasts": [], "broadcast_areas": {}}
     else:
         with SqliteLedger(path) as ledger:
+            orders = ledger.broadcast_orders(camp.id)
             data = {
                 "campaign": camp.id, "ledger": str(path),
                 "messages": {
@@ -329,9 +332,14 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
                     {"carrier": o.carrier, "message": o.message,
                      "ordered_at": o.ordered_at.isoformat(),
                      "reported_at": o.reported_at.isoformat() if o.reported_at else None,
-                     "subscribers": o.subscribers, "sent": o.sent, "delivered": o.delivered}
-                    for o in ledger.broadcast_orders(camp.id)
+                     "subscribers": o.subscribers, "sent": o.sent, "delivered": o.delivered,
+                     "areas": [_area_json(camp, a) for a in o.areas]}
+                    for o in orders
                 ],
+                "broadcast_areas": {
+                    message: [_area_json(camp, a) for a in areas]
+                    for message, areas in _areas_all_carriers(orders).items()
+                },
             }
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -356,6 +364,39 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
                           f"reported {order['sent']:,} sent / {order['delivered']:,} delivered "
                           f"of {order['subscribers']:,} subscribers" if order["reported_at"]
                           else "no report yet"))
+    for message_key, areas in data["broadcast_areas"].items():
+        table = Table(title=f"carrier broadcast of {message_key} by area (all carriers that "
+                            "reported areas)")
+        for column in ("area", "name", "subscribers", "sent", "delivered", "delivered %"):
+            table.add_column(column, justify="left" if column in ("area", "name") else "right")
+        for a in areas:
+            share = f"{100 * a['delivered'] / a['subscribers']:.1f}" if a["subscribers"] else "–"
+            table.add_row(a["area"], a["name"], f"{a['subscribers']:,}", f"{a['sent']:,}",
+                          f"{a['delivered']:,}", share)
+        console.print(table)
+
+
+def _area_json(camp: Campaign, area: AreaTotals) -> dict[str, Any]:
+    try:
+        name = camp.regions.get(area.area).name
+    except KeyError:  # the campaign file's regions changed since the report
+        name = "(not in the campaign's regions)"
+    return {"area": area.area, "name": name, "subscribers": area.subscribers,
+            "sent": area.sent, "delivered": area.delivered}
+
+
+def _areas_all_carriers(orders: list[BroadcastOrder]) -> dict[str, list[AreaTotals]]:
+    """Per message, each area's totals added up over the carriers that gave a breakdown."""
+    added: dict[str, dict[str, list[int]]] = {}
+    for order in orders:
+        for a in order.areas:
+            sums = added.setdefault(order.message, {}).setdefault(a.area, [0, 0, 0])
+            sums[0] += a.subscribers
+            sums[1] += a.sent
+            sums[2] += a.delivered
+    return {message: [AreaTotals(code, *sums) for code, sums in
+                      sorted(areas.items(), key=lambda item: int(item[0]))]
+            for message, areas in added.items()}
 
 
 @click.command("serve-reports")
@@ -434,18 +475,34 @@ def broadcast_order(campaign: str, channel_key: str, message_key: str | None,
 @click.option("--subscribers", type=int, required=True, help="Subscribers the carrier targeted.")
 @click.option("--sent", type=int, required=True)
 @click.option("--delivered", type=int, required=True)
+@click.option("--areas", "areas_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="The carrier's breakdown by area: CSV with columns "
+                                 "area (unit code), subscribers, sent, delivered.")
 def broadcast_report(campaign: str, channel_key: str, message_key: str | None, carrier: str,
-                     subscribers: int, sent: int, delivered: int) -> None:
+                     subscribers: int, sent: int, delivered: int,
+                     areas_file: str | None) -> None:
     """Record the totals a carrier reported back for a broadcast it ran."""
     camp, channel, runtime = _channel(campaign, channel_key)
     message = _message(camp, channel, message_key)
+    areas: list[AreaTotals] = []
+    if areas_file is not None:
+        areas = read_area_totals(areas_file, camp.regions, on=camp.period.start)
+        excess = excess_over_totals(areas, subscribers=subscribers, sent=sent,
+                                    delivered=delivered)
+        if excess:
+            raise DataErrors([DataError(text, source=areas_file, column=column)
+                              for column, text in excess])
     with SqliteLedger(channel.ledger_path()) as ledger:
         ledger.report_broadcast(camp.id, carrier, message.key, subscribers=subscribers,
                                 sent=sent, delivered=delivered,
-                                now=runtime.clock.now().timestamp())
+                                now=runtime.clock.now().timestamp(), areas=areas)
     stamp = runtime.clock.now().in_timezone(LOCAL_TZ).to_datetime_string()
     click.echo(f"{carrier}: {delivered:,} delivered of {sent:,} sent to {subscribers:,} "
                f"subscribers (recorded {stamp})")
+    if areas:
+        placed = sum(a.subscribers for a in areas)
+        click.echo(f"  by area: {len(areas)} areas hold {placed:,} of those subscribers "
+                   f"({subscribers - placed:,} unattributed)")
 
 
 def register(sms_group: click.Group) -> None:

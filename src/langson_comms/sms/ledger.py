@@ -38,6 +38,7 @@ import pendulum
 
 from ..clock import LOCAL_TZ
 from ..errors import LedgerError
+from .broadcast_areas import AreaTotals, excess_over_totals
 
 __all__ = [
     "FINAL_STATES",
@@ -178,6 +179,8 @@ class BroadcastOrder:
     sent: int | None = None
     delivered: int | None = None
     note: str | None = None
+    #: the carrier's breakdown by area, when it gave one (``sms.broadcast_areas``)
+    areas: tuple[AreaTotals, ...] = ()
 
 
 class LedgerStore(Protocol):
@@ -279,6 +282,17 @@ CREATE TABLE IF NOT EXISTS broadcast_orders (
     delivered INTEGER,
     note TEXT,
     PRIMARY KEY (campaign, carrier, message)
+);
+-- A carrier's report broken down by area (unit code); replaced whole by each report.
+CREATE TABLE IF NOT EXISTS broadcast_areas (
+    campaign TEXT NOT NULL,
+    carrier TEXT NOT NULL,
+    message TEXT NOT NULL,
+    area TEXT NOT NULL,
+    subscribers INTEGER NOT NULL,
+    sent INTEGER NOT NULL,
+    delivered INTEGER NOT NULL,
+    PRIMARY KEY (campaign, carrier, message, area)
 );
 """
 
@@ -673,14 +687,19 @@ class SqliteLedger:
 
     def report_broadcast(
         self, campaign: str, carrier: str, message: str, *, subscribers: int, sent: int,
-        delivered: int, now: float,
+        delivered: int, now: float, areas: Sequence[AreaTotals] = (),
     ) -> None:
-        """Store the totals a carrier reported for a broadcast it ran."""
+        """Store the totals a carrier reported for a broadcast it ran, and its breakdown by
+        area if it gave one.  A later report replaces the earlier one whole, areas included."""
         if not 0 <= delivered <= sent <= subscribers:
             raise LedgerError(
                 f"{carrier}: totals must satisfy 0 <= delivered ({delivered}) <= sent ({sent})"
                 f" <= subscribers ({subscribers})"
             )
+        excess = excess_over_totals(areas, subscribers=subscribers, sent=sent,
+                                    delivered=delivered)
+        if excess:
+            raise LedgerError(f"{carrier}: " + "; ".join(message for _, message in excess))
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE broadcast_orders SET reported_at=?, subscribers=?, sent=?, delivered=?"
@@ -692,6 +711,14 @@ class SqliteLedger:
                     f"no broadcast order for carrier {carrier!r}, message {message!r} in"
                     f" campaign {campaign!r}: order it first"
                 )
+            db.execute("DELETE FROM broadcast_areas WHERE campaign=? AND carrier=? AND message=?",
+                       (campaign, carrier, message))
+            db.executemany(
+                "INSERT INTO broadcast_areas (campaign, carrier, message, area, subscribers, sent,"
+                " delivered) VALUES (?,?,?,?,?,?,?)",
+                [(campaign, carrier, message, a.area, a.subscribers, a.sent, a.delivered)
+                 for a in areas],
+            )
 
     def broadcast_orders(self, campaign: str) -> list[BroadcastOrder]:
         rows = self._db.execute(
@@ -699,11 +726,18 @@ class SqliteLedger:
             " delivered, note FROM broadcast_orders WHERE campaign=? ORDER BY carrier, message",
             (campaign,),
         ).fetchall()
+        areas: dict[tuple[str, str], list[AreaTotals]] = {}
+        for carrier, message, *totals in self._db.execute(
+            "SELECT carrier, message, area, subscribers, sent, delivered FROM broadcast_areas"
+            " WHERE campaign=? ORDER BY carrier, message, CAST(area AS INTEGER)", (campaign,),
+        ):
+            areas.setdefault((carrier, message), []).append(AreaTotals(*totals))
         return [
             BroadcastOrder(
                 campaign=r[0], carrier=r[1], message=r[2],
                 ordered_at=pendulum.from_timestamp(r[3], tz=LOCAL_TZ),
                 reported_at=_dt(r[4]), subscribers=r[5], sent=r[6], delivered=r[7], note=r[8],
+                areas=tuple(areas.get((r[1], r[2]), ())),
             )
             for r in rows
         ]
