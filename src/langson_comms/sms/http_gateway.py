@@ -31,7 +31,8 @@ import attrs
 import httpx
 
 from ..config import ConfigContext
-from ..errors import GatewayError
+from ..errors import GatewayError, PermanentGatewayError
+from .engine import FATAL_STATUSES
 from .gateway import (
     TRANSPORT_ERRORS,
     GatewayCapabilities,
@@ -44,6 +45,9 @@ from .gateway import (
     transport_error,
 )
 from .ledger import DeliveryReport, ReportStatus
+
+#: Marks a message the batch answer left out.
+_MISSING: Any = object()
 
 __all__ = [
     "FieldNames",
@@ -277,6 +281,9 @@ class GenericHttpGateway(SmsGateway):
 
     def _classify(self, sms: OutgoingSms, answer: Any) -> SubmitResult:
         fmt = self.config.result
+        if answer is _MISSING:
+            return SubmitResult(sms.ref, error=self.transient(
+                f"the batch answer has no result with {fmt.ref_field} {sms.ref}"))
         if not isinstance(answer, Mapping):
             return SubmitResult(sms.ref, error=self.transient(f"unreadable answer {answer!r:.80}"))
         status = answer.get(fmt.status_field, "")
@@ -313,14 +320,7 @@ class GenericHttpGateway(SmsGateway):
     async def send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:
         cfg = self.config
         if len(batch) == 1 or not cfg.batch_url:
-            results = []
-            for sms in batch:
-                headers = dict(self._headers)
-                if cfg.idempotency_header and sms.idempotency_key:
-                    headers[cfg.idempotency_header] = sms.idempotency_key
-                answer = await self._post(cfg.url, self._body(sms), headers)
-                results.append(self._classify(sms, answer))
-            return results
+            return await self._send_one_by_one(batch)
         answer = await self._post(
             cfg.batch_url, {cfg.batch_key: [self._body(s) for s in batch]}, self._headers
         )
@@ -331,11 +331,45 @@ class GenericHttpGateway(SmsGateway):
         by_ref = {str(i.get(ref_field)): i for i in items
                   if (i.__class__ is dict or isinstance(i, Mapping)) and ref_field
                   and i.get(ref_field) is not None}
-        if len(by_ref) == len(batch):
-            return self._classify_many(batch, [by_ref.get(str(s.ref)) for s in batch])
+        if by_ref:
+            answers = [by_ref.get(str(s.ref), _MISSING) for s in batch]
+            if len(by_ref) == len(batch) or any(a is not _MISSING for a in answers):
+                # Answers carry our refs: each message is judged by its own answer, and a
+                # message the answer leaves out is retried alone — resending the whole
+                # batch would duplicate the accepted ones (issue 4 review).
+                return self._classify_many(batch, answers)
         if len(items) != len(batch):
-            raise self.transient(f"batch of {len(batch)} answered with {len(items)} results")
+            raise self.transient(f"batch of {len(batch)} answered with {len(items)} results "
+                                 f"and no {ref_field!r} to match them on")
         return self._classify_many(batch, items)
+
+    async def _send_one_by_one(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:
+        """One request per message.  With several messages, a failure after some were
+        answered never raises: the answered ones are kept (raising would make the engine
+        resend them), a message-specific refusal (400…) fails that message only, and
+        after a transient or an account-level (401/403) error the rest are returned as
+        transient, unsent."""
+        cfg = self.config
+        results: list[SubmitResult] = []
+        for index, sms in enumerate(batch):
+            headers = dict(self._headers)
+            if cfg.idempotency_header and sms.idempotency_key:
+                headers[cfg.idempotency_header] = sms.idempotency_key
+            try:
+                answer = await self._post(cfg.url, self._body(sms), headers)
+            except GatewayError as exc:
+                if len(batch) == 1:
+                    raise
+                if isinstance(exc, PermanentGatewayError) and exc.status not in FATAL_STATUSES:
+                    results.append(SubmitResult(sms.ref, error=exc))
+                    continue
+                if not results:
+                    raise
+                error = self.transient(f"not sent after an earlier error: {exc}")
+                results.extend(SubmitResult(s.ref, error=error) for s in batch[index:])
+                return results
+            results.append(self._classify(sms, answer))
+        return results
 
     def _classify_many(self, batch: Sequence[OutgoingSms], answers: Sequence[Any]) -> list[
         SubmitResult
