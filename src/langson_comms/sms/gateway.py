@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple, Self
 
+import aiohttp
 import attrs
 import httpx
 
@@ -187,22 +188,28 @@ def raise_for_status(response: httpx.Response, gateway: str) -> None:
     raise PermanentGatewayError(detail, gateway=gateway, status=status)
 
 
-#: What a transport raises when a request did not get an answer (all transient).
-TRANSPORT_ERRORS = (httpx.TransportError, OSError)
+#: What a transport raises when a request did not get a readable answer (all transient).
+#: ``aiohttp.ClientError`` because ``httpx_aiohttp`` lets some of aiohttp's own errors
+#: through untranslated — e.g. ``ClientResponseError`` for an answer that is not HTTP.
+TRANSPORT_ERRORS = (httpx.TransportError, aiohttp.ClientError, OSError)
 
 
 def transport_error(exc: BaseException, gateway: str) -> TransientGatewayError:
     """The ``TransientGatewayError`` for an httpx timeout or transport error (raise it
     ``from exc``).  For hot paths that cannot afford a context manager per request."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return TransientGatewayError(f"timeout: {exc or type(exc).__name__}", gateway=gateway)
+    if isinstance(exc, aiohttp.ClientResponseError | httpx.ProtocolError):
+        return TransientGatewayError(f"malformed HTTP answer: {type(exc).__name__}: {exc}",
+                                     gateway=gateway)
     return TransientGatewayError(f"connection error: {type(exc).__name__}: {exc}",
                                  gateway=gateway)
 
 
 @contextlib.asynccontextmanager
 async def translate_transport_errors(gateway: str) -> AsyncIterator[None]:
-    """Turn httpx timeouts and transport errors into ``TransientGatewayError``."""
+    """Turn timeouts and transport errors (httpx's and aiohttp's) into
+    ``TransientGatewayError``."""
     try:
         yield
     except TRANSPORT_ERRORS as exc:

@@ -1,0 +1,64 @@
+"""Whatever a broken server sends back, the generic gateway raises the library's
+``TransientGatewayError`` — never a raw aiohttp/httpx exception — with either transport.
+
+Real TCP servers on 127.0.0.1 that answer with bytes that are not (complete) HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from langson_comms.config import ConfigContext
+from langson_comms.errors import TransientGatewayError
+from langson_comms.sms.gateway import OutgoingSms
+from langson_comms.sms.http_gateway import GenericHttpGateway
+
+REPLIES = {
+    "not_http": b"HELLO\r\n\r\n",
+    "bad_status_line": b"HTTP/1.1 abc\r\n\r\n",
+    "truncated_body": b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"status"',
+    "garbage_header": b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}",
+    "closed": b"",
+}
+
+
+async def _run(reply: bytes, transport: str, what: str) -> BaseException | None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    gateway = GenericHttpGateway.from_config(
+        {"url": base + "/s", "poll_url": base + "/r", "timeout": 2, "transport": transport},
+        ConfigContext("campaign.toml", Path("."), "channels.sms.gateways.agg"))
+    client = gateway.make_client()
+    gateway.bind_client(client)
+    try:
+        if what == "send":
+            await gateway.send([OutgoingSms(1, "+84912345678", "x")])
+        else:
+            await gateway.poll_reports()
+    except BaseException as exc:  # the test inspects whatever came out
+        return exc
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+    return None
+
+
+@pytest.mark.parametrize("what", ["send", "poll"])
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("reply", sorted(REPLIES))
+def test_a_broken_answer_is_a_transient_gateway_error(reply: str, transport: str,
+                                                      what: str) -> None:
+    exc = asyncio.run(_run(REPLIES[reply], transport, what))
+    assert isinstance(exc, TransientGatewayError), f"{type(exc).__module__}.{type(exc).__name__}"
+    assert exc.gateway == "agg"
+    assert exc.__cause__ is not None, "translated errors keep their cause (raise … from exc)"
