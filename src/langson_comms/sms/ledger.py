@@ -134,6 +134,10 @@ class DeliveryReport:
     """A carrier's final word on (one part of) a message.
 
     ``part`` is 1-based; ``parts`` the total number of parts when the carrier says so.
+    A report for part 1 that gives no total covers the whole message (aggregators such
+    as eSMS report once per message id, without part fields).  ``gateway`` is the id
+    of the gateway whose carrier sent it (carrier ids are only unique per gateway);
+    ``None`` when unknown, and then it may match a row of any gateway.
     """
 
     carrier_id: str
@@ -141,6 +145,7 @@ class DeliveryReport:
     part: int = 1
     parts: int | None = None
     error: str | None = None
+    gateway: str | None = None
 
 
 @attrs.frozen
@@ -203,7 +208,8 @@ class LedgerStore(Protocol):
         self, campaign: str, message: str, state: SmsState, reason: str, now: float
     ) -> int: ...
 
-    def record_reports(self, reports: Sequence[DeliveryReport], now: float) -> int: ...
+    def record_reports(self, reports: Sequence[DeliveryReport], now: float, *,
+                       gateway: str | None = None) -> int: ...
 
     def expire_unreported(self, campaign: str, message: str, accepted_before: float,
                           now: float) -> int: ...
@@ -224,6 +230,24 @@ class LedgerStore(Protocol):
 
     def close(self) -> None: ...
 
+
+_REPORTS_TABLE = """
+-- Delivery reports, keyed per gateway: carrier ids are unique per gateway only.
+-- gateway '' = not known (a report from before this column, or from the shared path of
+-- several gateways): it may match a row of any gateway.  applied_to = the sms row the
+-- report finished, so an old report for a reused id never finishes another row.
+CREATE TABLE IF NOT EXISTS reports (
+    carrier_id TEXT NOT NULL,
+    gateway TEXT NOT NULL DEFAULT '',
+    part INTEGER NOT NULL,
+    parts INTEGER,
+    status TEXT NOT NULL,
+    error TEXT,
+    received_at REAL NOT NULL,
+    applied_to INTEGER,
+    PRIMARY KEY (carrier_id, gateway, part)
+) WITHOUT ROWID;
+"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sms (
@@ -255,16 +279,7 @@ CREATE INDEX IF NOT EXISTS sms_carrier_id ON sms (carrier_id) WHERE carrier_id I
 -- Send history per number (the 3-per-24h cap); accepted_at is not in the key, so
 -- recording an acceptance does not touch this index.
 CREATE INDEX IF NOT EXISTS sms_promotional ON sms (msisdn) WHERE promotional = 1;
-CREATE TABLE IF NOT EXISTS reports (
-    carrier_id TEXT NOT NULL,
-    part INTEGER NOT NULL,
-    parts INTEGER,
-    status TEXT NOT NULL,
-    error TEXT,
-    received_at REAL NOT NULL,
-    PRIMARY KEY (carrier_id, part)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS control (
+""" + _REPORTS_TABLE + """CREATE TABLE IF NOT EXISTS control (
     campaign TEXT NOT NULL,
     message TEXT NOT NULL,
     state TEXT NOT NULL,
@@ -324,9 +339,37 @@ class SqliteLedger:
             # only an OS crash or power loss can lose the last commits.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._migrate_reports()
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot open ledger: {exc}") from exc
         self._protect_sidecars()
+
+    def _migrate_reports(self) -> None:
+        """Bring a ``reports`` table from before per-gateway keys up to date, in place.
+
+        The old table was keyed on (carrier_id, part).  Its rows are copied with gateway
+        ``''`` (not known: may match any gateway); a report whose id belongs to a row
+        that is already final is marked applied to that row, so it can never finish a
+        later row that got the same id again.
+        """
+        def columns() -> set[str]:
+            return {r[1] for r in self._db.execute("PRAGMA table_info(reports)")}
+
+        if "gateway" in columns():
+            return
+        with self._tx() as db:
+            if "gateway" in columns():  # another process migrated it meanwhile
+                return
+            db.execute("ALTER TABLE reports RENAME TO reports_v1")
+            db.execute(_REPORTS_TABLE.replace(";", ""))
+            db.execute(
+                "INSERT INTO reports (carrier_id, gateway, part, parts, status, error,"
+                " received_at, applied_to) SELECT o.carrier_id, '', o.part, o.parts, o.status,"
+                " o.error, o.received_at, (SELECT max(s.id) FROM sms s WHERE"
+                " s.carrier_id = o.carrier_id AND s.state IN ('delivered', 'failed', 'expired'))"
+                " FROM reports_v1 o"
+            )
+            db.execute("DROP TABLE reports_v1")
 
     def _protect_sidecars(self) -> None:
         for suffix in ("-wal", "-shm"):
@@ -502,6 +545,15 @@ class SqliteLedger:
             return cur.rowcount
 
     # -- delivery reports --------------------------------------------------------------
+    #
+    # A stored report applies to an accepted row when the carrier id matches, the gateway
+    # matches (or the report's gateway is not known: ''), it was not already applied to
+    # another row, and it was received at or after the row was submitted -- for a row
+    # sent more than once, at or after the row was loaded: a report for an earlier
+    # attempt whose answer was lost is for the same message (the carrier de-duplicated
+    # it on the idempotency key and answers with the same id).
+    _SINCE = ("CASE WHEN s.attempts <= 1 THEN coalesce(s.submitted_at, s.created_at)"
+              " ELSE min(s.created_at, coalesce(s.submitted_at, s.created_at)) END")
 
     @staticmethod
     def _reported(db: sqlite3.Connection, carrier_ids: Sequence[str]) -> list[str]:
@@ -517,13 +569,21 @@ class SqliteLedger:
             )
         return found
 
-    def record_reports(self, reports: Sequence[DeliveryReport], now: float | None = None) -> int:
+    def record_reports(self, reports: Sequence[DeliveryReport], now: float | None = None, *,
+                       gateway: str | None = None) -> int:
         """Store delivery reports and apply them; return how many were new.
 
-        Replay-safe: a report seen twice is ignored ((carrier_id, part) is unique), and a
-        final row never changes again.  A report for an id the ledger does not know yet
-        (it came before the submit answer) waits in the table and is applied when the
-        acceptance is recorded.
+        ``gateway`` is the gateway the reports came from, for reports that do not name
+        one themselves (the receiver knows it from the path, the poller from the gateway
+        it asked); without either a report may match a row of any gateway.
+
+        Replay-safe: a report seen twice is ignored ((carrier id, gateway, part) is
+        unique), and a final row never changes again.  A stored report that cannot be
+        meant for a row now waiting on its id -- it finished another row, or came before
+        this row was sent -- is stale (the carrier reused the id): a new report for that
+        id replaces it.  A report for an id the ledger does not know yet (it came before
+        the submit answer) waits in the table and is applied when the acceptance is
+        recorded.
         """
         if not reports:
             return 0
@@ -531,9 +591,17 @@ class SqliteLedger:
         with self._tx() as db:
             before = db.total_changes
             db.executemany(
-                "INSERT OR IGNORE INTO reports (carrier_id, part, parts, status, error, received_at)"
-                " VALUES (?,?,?,?,?,?)",
-                [(r.carrier_id, r.part, r.parts, str(r.status), r.error, stamp) for r in reports],
+                "INSERT INTO reports (carrier_id, gateway, part, parts, status, error,"
+                " received_at) VALUES (?,?,?,?,?,?,?)"
+                " ON CONFLICT (carrier_id, gateway, part) DO UPDATE SET parts=excluded.parts,"
+                " status=excluded.status, error=excluded.error,"
+                " received_at=excluded.received_at, applied_to=NULL"
+                " WHERE EXISTS (SELECT 1 FROM sms s WHERE s.carrier_id=excluded.carrier_id"
+                " AND s.state='accepted' AND (excluded.gateway='' OR s.gateway=excluded.gateway)"
+                " AND s.id IS NOT reports.applied_to AND (reports.applied_to IS NOT NULL"
+                f" OR reports.received_at < {self._SINCE}))",
+                [(r.carrier_id, r.gateway or gateway or "", r.part, r.parts, str(r.status),
+                  r.error, stamp) for r in reports],
             )
             new = db.total_changes - before
             if new:
@@ -545,30 +613,55 @@ class SqliteLedger:
             chunk = carrier_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = db.execute(
-                f"SELECT s.id, s.carrier_id, s.segments, r.part, r.parts, r.status, r.error"
-                f" FROM sms s JOIN reports r ON r.carrier_id = s.carrier_id"
-                f" WHERE s.carrier_id IN ({marks}) AND s.state='accepted'",
+                f"SELECT s.id, s.segments, r.carrier_id, r.gateway, r.part, r.parts, r.status,"
+                f" r.error FROM sms s JOIN reports r ON r.carrier_id = s.carrier_id"
+                f" WHERE s.carrier_id IN ({marks}) AND s.state='accepted'"
+                f" AND (r.gateway = '' OR r.gateway = s.gateway)"
+                f" AND (r.applied_to IS NULL OR r.applied_to = s.id)"
+                f" AND r.received_at >= {self._SINCE}",
                 chunk,
             ).fetchall()
+            # A report whose gateway is not known and that fits rows of several gateways
+            # is applied to none of them (it waits for a report naming its gateway).
+            fits: dict[tuple[str, str, int], set[int]] = {}
+            for row in rows:
+                if row[3] == "":
+                    fits.setdefault((row[2], row[3], row[4]), set()).add(row[0])
+            ambiguous = {key for key, ids in fits.items() if len(ids) > 1}
             by_row: dict[int, list[tuple[Any, ...]]] = {}
             for row in rows:
-                by_row.setdefault(row[0], []).append(row)
+                if (row[2], row[3], row[4]) not in ambiguous:
+                    by_row.setdefault(row[0], []).append(row)
             updates: list[tuple[Any, ...]] = []
+            applied: list[tuple[Any, ...]] = []
             for row_id, parts in by_row.items():
-                segments = parts[0][2] or 1
-                expected = max([p[4] for p in parts if p[4]] or [segments])
-                bad = [p for p in parts if p[5] != "delivered"]
+                segments = parts[0][1] or 1
+                totals = [p[5] for p in parts if p[5]]
+                if totals:
+                    expected = max(totals)
+                elif all(p[4] == 1 for p in parts):
+                    expected = 1  # one report for the whole message (no part fields)
+                else:
+                    expected = segments
+                bad = [p for p in parts if p[6] != "delivered"]
                 if bad:
                     worst = bad[0]
-                    reason = f"carrier report: {worst[5]}" + (f" ({worst[6]})" if worst[6] else "")
-                    state = "expired" if worst[5] == "expired" else "failed"
+                    reason = f"carrier report: {worst[6]}" + (f" ({worst[7]})" if worst[7] else "")
+                    state = "expired" if worst[6] == "expired" else "failed"
                     updates.append((state, reason, now, row_id))
-                elif len({p[3] for p in parts}) >= expected:
+                elif len({p[4] for p in parts}) >= expected:
                     updates.append(("delivered", None, now, row_id))
+                else:
+                    continue
+                applied.extend((row_id, p[2], p[3], p[4]) for p in parts)
             if updates:
                 db.executemany(
                     "UPDATE sms SET state=?, reason=?, final_at=? WHERE id=? AND state='accepted'",
                     updates,
+                )
+                db.executemany(
+                    "UPDATE reports SET applied_to=? WHERE carrier_id=? AND gateway=? AND part=?",
+                    applied,
                 )
 
     # -- reading -----------------------------------------------------------------------

@@ -1,9 +1,13 @@
 """Delivery reports: the carrier's final word, by HTTP callback or by polling.
 
-``ReportReceiver`` is the callback endpoint (``POST /dlr``; the CLI serves it with
-``sms serve-reports`` or alongside ``sms send --serve-reports``).  A report is
+``ReportReceiver`` is the callback endpoint (the CLI serves it with ``sms
+serve-reports`` or alongside ``sms send --serve-reports``): ``POST <path>/<gateway id>``
+for each gateway, read with that gateway's report format, and ``POST <path>`` (the bare
+path) for a single gateway or when the gateway is not known.  Carrier ids are only
+unique per gateway, so the path tells the ledger whose id a report names.  A report is
 acknowledged with 200 only after the ledger committed it, so a carrier that retries on
-failure never loses one.  ``ReportPoller`` asks gateways that offer polling.
+failure never loses one.  ``ReportPoller`` asks gateways that offer polling (it knows
+the gateway it asked).
 
 Both hand reports to ``LedgerStore.record_reports``, which is replay-safe (a report seen
 twice changes nothing), applies multipart reports (delivered when every part is,
@@ -18,7 +22,7 @@ import contextlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
@@ -34,7 +38,13 @@ log = logging.getLogger(__name__)
 
 
 class ReportReceiver:
-    """An HTTP endpoint on 127.0.0.1 (by default) that records delivery reports."""
+    """An HTTP endpoint on 127.0.0.1 (by default) that records delivery reports.
+
+    ``formats`` maps gateway ids to their report formats: each gets ``<path>/<id>``.
+    The bare ``path`` records reports as coming from ``gateway`` (``None``: not known,
+    they may match any gateway's rows) read with ``fmt`` (default: ``gateway``'s format,
+    else the simulator's).
+    """
 
     def __init__(
         self,
@@ -46,12 +56,16 @@ class ReportReceiver:
         path: str = "/dlr",
         clock: Clock | None = None,
         token: str | None = None,
+        formats: Mapping[str, ReportFormat] | None = None,
+        gateway: str | None = None,
     ) -> None:
         self.ledger = ledger
-        self.fmt = fmt or ReportFormat()
+        self.formats = dict(formats or {})
+        self.gateway = gateway
+        self.fmt = fmt or self.formats.get(gateway or "") or ReportFormat()
         self.host = host
         self.port = port
-        self.path = path
+        self.path = "/" + path.strip("/")
         self.clock = clock or SystemClock()
         self.token = token
         self.counters: Counter[str] = Counter()
@@ -59,19 +73,34 @@ class ReportReceiver:
 
     @property
     def url(self) -> str:
+        """The bare path (a single gateway, or gateway not known)."""
         return f"http://{self.host}:{self.port}{self.path}"
 
+    def url_for(self, gateway: str) -> str:
+        """The path for one gateway's reports."""
+        return f"{self.url}/{gateway}"
+
     async def _handle(self, request: web.Request) -> web.Response:
+        gateway_id = request.match_info.get("gateway")
+        if gateway_id is None:
+            gateway, fmt = self.gateway, self.fmt
+        elif gateway_id in self.formats:
+            gateway, fmt = gateway_id, self.formats[gateway_id]
+        else:
+            self.counters["unknown_gateway"] += 1
+            return web.json_response(
+                {"error": f"no gateway {gateway_id!r} (gateways: {sorted(self.formats)})"},
+                status=404)
         if self.token is not None and request.headers.get("Authorization") != self.token:
             self.counters["unauthorised"] += 1
             return web.json_response({"error": "bad credentials"}, status=401)
         try:
             body = await request.json()
-            reports = parse_reports(body, self.fmt, source="body")
+            reports = parse_reports(body, fmt, source="body")
         except (json.JSONDecodeError, ValueError) as exc:
             self.counters["rejected"] += 1
             return web.json_response({"error": str(exc)}, status=400)
-        new = self.ledger.record_reports(reports, self.clock.now().timestamp())
+        new = self.ledger.record_reports(reports, self.clock.now().timestamp(), gateway=gateway)
         self.counters["received"] += len(reports)
         self.counters["new"] += new
         self.counters["replayed"] += len(reports) - new
@@ -80,6 +109,7 @@ class ReportReceiver:
     async def start(self) -> ReportReceiver:
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post(self.path, self._handle)
+        app.router.add_post(self.path.rstrip("/") + "/{gateway}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
@@ -101,7 +131,13 @@ class ReportReceiver:
 
 
 class ReportPoller:
-    """Polls gateways with ``supports_polling`` every ``interval`` seconds until stopped."""
+    """Polls gateways with ``supports_polling`` every ``interval`` seconds until stopped.
+
+    Each poll asks every gateway again while it answers with reports (a server hands out
+    one page per request), at most ``max_pages`` times.  A poll that fails -- a gateway
+    error, or anything else a plugin raises -- is logged and counted (``errors``); the
+    poller goes on with the other gateways and the next interval.
+    """
 
     def __init__(
         self,
@@ -110,25 +146,38 @@ class ReportPoller:
         *,
         interval: float = 1.0,
         clock: Clock | None = None,
+        max_pages: int = 100,
     ) -> None:
         self.ledger = ledger
         self.gateways = [g for g in gateways if g.capabilities.supports_polling]
         self.interval = interval
         self.clock = clock or SystemClock()
+        self.max_pages = max_pages
         self.counters: Counter[str] = Counter()
+
+    async def _poll_gateway(self, gateway: SmsGateway) -> int:
+        new = 0
+        for _ in range(self.max_pages):
+            reports = await gateway.poll_reports()
+            if not reports:
+                break
+            self.counters["pages"] += 1
+            new += self.ledger.record_reports(reports, self.clock.now().timestamp(),
+                                              gateway=gateway.gateway_id)
+            self.counters["received"] += len(reports)
+        return new
 
     async def poll_once(self) -> int:
         new = 0
         for gateway in self.gateways:
             try:
-                reports = await gateway.poll_reports()
+                new += await self._poll_gateway(gateway)
             except GatewayError as exc:
                 self.counters["errors"] += 1
                 log.warning("polling %s failed: %s", gateway.gateway_id, exc)
-                continue
-            if reports:
-                new += self.ledger.record_reports(reports, self.clock.now().timestamp())
-                self.counters["received"] += len(reports)
+            except Exception:  # a plugin bug or a ledger failure: the poller goes on
+                self.counters["errors"] += 1
+                log.exception("polling %s failed", gateway.gateway_id)
         self.counters["new"] += new
         return new
 
