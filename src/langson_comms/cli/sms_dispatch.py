@@ -128,10 +128,7 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
                           clock=runtime.clock)
     poll_task = asyncio.create_task(poller.run(stop_polling)) if poller.gateways else None
     if serve_reports:
-        token = os.environ.get(opts.reports.token_env) if opts.reports.token_env else None
-        receiver = await ReportReceiver(ledger, host=opts.reports.host, port=opts.reports.port,
-                                        path=opts.reports.path, clock=runtime.clock,
-                                        token=token).start()
+        receiver = await ReportReceiver(ledger, **_report_options(channel, runtime)).start()
     console = Console(stderr=True)
     live: Progress | None = None
     task_id: Any = None
@@ -399,6 +396,28 @@ def _areas_all_carriers(orders: list[BroadcastOrder]) -> dict[str, list[AreaTota
             for message, areas in added.items()}
 
 
+def _report_options(channel: Any, runtime: Runtime, *, host: str | None = None,
+                    port: int | None = None) -> dict[str, Any]:
+    """``ReportReceiver`` options of a channel: ``<path>/<gateway id>`` per gateway,
+    read with that gateway's ``reports.*`` format; the bare ``<path>`` for the only
+    gateway (several: gateway not known, read with the default gateway's format)."""
+    from ..sms.http_gateway import ReportFormat
+
+    cfg = channel.config
+    formats: dict[str, ReportFormat] = {}
+    for gid, table in cfg.gateways.items():
+        formats[gid] = ReportFormat()
+        if table.get("kind") == "generic_http" and "reports" in table:
+            ctx = channel.context.child("gateways").child(gid).child("reports")
+            formats[gid] = ctx.structure(table["reports"], ReportFormat)
+    only = next(iter(formats)) if len(formats) == 1 else None
+    fmt = formats.get(only or cfg.default_gateway or "")
+    token = os.environ.get(cfg.reports.token_env) if cfg.reports.token_env else None
+    return {"host": host or cfg.reports.host, "port": port or cfg.reports.port,
+            "path": cfg.reports.path, "clock": runtime.clock, "token": token,
+            "formats": formats, "gateway": only, "fmt": fmt}
+
+
 @click.command("serve-reports")
 @click.argument("campaign", type=click.Path(exists=True, dir_okay=False))
 @click.option("--channel", "channel_key", default="sms", show_default=True)
@@ -407,15 +426,14 @@ def _areas_all_carriers(orders: list[BroadcastOrder]) -> dict[str, list[AreaTota
 def serve_reports(campaign: str, channel_key: str, host: str | None, port: int | None) -> None:
     """Serve the delivery-report callback endpoint until Ctrl-C."""
     _, channel, runtime = _channel(campaign, channel_key)
-    cfg = channel.config.reports
-    token = os.environ.get(cfg.token_env) if cfg.token_env else None
+    options = _report_options(channel, runtime, host=host, port=port)
 
     async def serve() -> None:
         with SqliteLedger(channel.ledger_path()) as ledger:
-            receiver = await ReportReceiver(ledger, host=host or cfg.host, port=port or cfg.port,
-                                            path=cfg.path, clock=runtime.clock,
-                                            token=token).start()
-            click.echo(f"delivery reports: POST {receiver.url}", err=True)
+            receiver = await ReportReceiver(ledger, **options).start()
+            click.echo(f"delivery reports: POST {receiver.url}"
+                       + "".join(f"\n  {gid}: POST {receiver.url_for(gid)}"
+                                 for gid in receiver.formats), err=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             import signal

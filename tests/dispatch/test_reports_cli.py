@@ -1,0 +1,136 @@
+"""``sms serve-reports`` as a subprocess: each gateway's path reads that gateway's
+``reports.*`` format, the bare path serves a single gateway, and a configured
+``reports.token_env`` that is not set refuses to start (never serves unauthenticated)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from langson_comms.sms.ledger import Recipient, Result, SmsState, SqliteLedger
+
+CLI = str(Path(sys.executable).parent / "langson-comms")
+
+HEAD = """\
+[campaign]
+id = "t"
+title = "T"
+start = 2022-06-10
+end = 2022-12-31
+
+[messages.invite]
+text = "Tai ung dung"
+classification = "public_notice"
+classified_by = "So TT&TT"
+
+[channels.sms]
+kind = "sms"
+mode = "direct"
+message = "invite"
+ledger = "work/ledger.sqlite"
+
+[channels.sms.reports]
+port = {port}
+{reports_extra}
+[channels.sms.gateways.esms]
+kind = "generic_http"
+url = "http://127.0.0.1:9/send"
+result = {{ status_field = "CodeResult", accepted = ["100"], id_field = "SMSID" }}
+reports = {{ id_field = "SMSID", status_field = "SendStatus", status_map = {{ "5" = "delivered", "4" = "failed" }} }}
+"""
+
+SECOND = """
+[channels.sms.gateways.sim]
+kind = "generic_http"
+url = "http://127.0.0.1:9/sms/send"
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _accept(ledger_path: Path, rows: list[tuple[str, str, str]]) -> None:
+    """Rows (msisdn, gateway, carrier id) accepted by their gateway."""
+    with SqliteLedger(ledger_path) as ledger:
+        ledger.enqueue("t", "invite", [Recipient(m) for m, _, _ in rows], promotional=False,
+                       now=1.0)
+        claimed = ledger.claim("t", "invite", 1.0, 100)
+        by_number = {m: (g, c) for m, g, c in rows}
+        ledger.record([Result(q.id, SmsState.ACCEPTED, gateway=by_number[q.msisdn][0],
+                              carrier_id=by_number[q.msisdn][1]) for q in claimed], 2.0)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[object]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(text: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        (tmp_path / "campaign.toml").write_text(text, encoding="utf-8")
+        proc = subprocess.Popen([CLI, "sms", "serve-reports", "campaign.toml"], cwd=tmp_path,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+
+
+def _post(proc: subprocess.Popen[str], url: str, body: object) -> httpx.Response:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return httpx.post(url, json=body, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise
+            time.sleep(0.1)
+
+
+def test_each_gateway_path_reads_its_own_format(tmp_path: Path, serve: object) -> None:
+    port = _free_port()
+    _accept(tmp_path / "work" / "ledger.sqlite",
+            [("+84910000001", "esms", "7"), ("+84910000002", "sim", "7"),
+             ("+84910000003", "esms", "8")])
+    proc = serve(HEAD.format(port=port, reports_extra="") + SECOND)  # type: ignore[operator]
+    base = f"http://127.0.0.1:{port}/dlr"
+    # eSMS style: SMSID / SendStatus, one report per message
+    r = _post(proc, f"{base}/esms", {"SMSID": "7", "SendStatus": "4"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"received": 1, "new": 1}
+    # the simulator's format on its own path; the same id is another message
+    r = _post(proc, f"{base}/sim", {"message_id": "7", "status": "delivered"})
+    assert r.status_code == 200 and r.json()["new"] == 1, r.text
+    # the eSMS format is not the simulator's: a located 400, nothing stored
+    r = _post(proc, f"{base}/sim", {"SMSID": "8", "SendStatus": "5"})
+    assert r.status_code == 400 and "message_id" in r.json()["error"], r.text
+    with SqliteLedger(tmp_path / "work" / "ledger.sqlite") as ledger:
+        states = {row.msisdn: row.state for row in ledger.rows("t")}
+    assert states == {"+84910000001": SmsState.FAILED, "+84910000002": SmsState.DELIVERED,
+                      "+84910000003": SmsState.ACCEPTED}
+
+
+def test_the_bare_path_serves_a_single_gateway_in_its_format(tmp_path: Path,
+                                                             serve: object) -> None:
+    port = _free_port()
+    _accept(tmp_path / "work" / "ledger.sqlite", [("+84910000001", "esms", "E1")])
+    proc = serve(HEAD.format(port=port, reports_extra=""))  # type: ignore[operator]
+    r = _post(proc, f"http://127.0.0.1:{port}/dlr", {"SMSID": "E1", "SendStatus": 5})
+    assert r.status_code == 200, r.text
+    with SqliteLedger(tmp_path / "work" / "ledger.sqlite") as ledger:
+        assert next(ledger.rows("t")).state is SmsState.DELIVERED
