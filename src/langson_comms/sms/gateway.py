@@ -121,6 +121,14 @@ class SmsGateway(abc.ABC):
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
         """Build from a configuration table; ``context.key`` names the table."""
 
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any], context: ConfigContext) -> None:
+        """Raise the located error ``from_config`` would, without needing what only the
+        sending machine has (secrets in the environment).  What the campaign loader calls
+        so ``langson-comms validate`` reports a bad gateway table.  Default: build one
+        with ``from_config`` and drop it; override when that needs secrets."""
+        cls.from_config(config, context)
+
     def make_client(self) -> httpx.AsyncClient:
         """A new HTTP client suited to this gateway (the caller closes it)."""
         return make_http_client(connections=self.capabilities.concurrency)

@@ -25,12 +25,12 @@ import json
 import operator
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Self
+from typing import Any, Self, get_origin, get_type_hints
 
 import attrs
 import httpx
 
-from ..config import ConfigContext
+from ..config import ConfigContext, InvalidValue, at_least
 from ..errors import GatewayError, PermanentGatewayError
 from .engine import FATAL_STATUSES
 from .gateway import (
@@ -78,6 +78,31 @@ def format_number(msisdn: str, fmt: NumberFormat) -> str:
     if fmt is NumberFormat.INTERNATIONAL:
         return digits
     return "0" + digits.removeprefix("84")
+
+
+def _above_zero(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise InvalidValue(attribute.name, f"{value!r} must be greater than 0")
+
+
+def _lists_given_as_text(data: Any, cls: type[Any], path: str = "") -> list[str]:
+    """Keys of ``data`` (an ``attrs`` class's table, nested tables included) whose field is
+    a list but whose value is a string.  The strict converter would split ``"100"`` into
+    ``["1", "0", "0"]``; a string is refused instead of being taken as a one-element list,
+    so the file says exactly what it means (``accepted = ["100"]``)."""
+    if not isinstance(data, Mapping):
+        return []
+    found = []
+    hints = get_type_hints(cls)
+    for field in attrs.fields(cls):
+        if field.name not in data:
+            continue
+        value, kind = data[field.name], hints[field.name]
+        if get_origin(kind) is list and isinstance(value, str):
+            found.append(path + field.name)
+        elif attrs.has(kind):
+            found.extend(_lists_given_as_text(value, kind, f"{path}{field.name}."))
+    return found
 
 
 @attrs.frozen
@@ -141,16 +166,16 @@ class GenericHttpConfig:
     fields: FieldNames = attrs.Factory(FieldNames)
     result: ResultFormat = attrs.Factory(ResultFormat)
     reports: ReportFormat = attrs.Factory(ReportFormat)
-    timeout: float = 10.0
-    connections: int = 8
+    timeout: float = attrs.field(default=10.0, validator=_above_zero)
+    connections: int = attrs.field(default=8, validator=at_least(1))
     transport: str = "aiohttp"
-    max_batch: int = 1
-    rate_msgs: float | None = None
-    rate_segments: float | None = None
-    burst: float = 0.1
+    max_batch: int = attrs.field(default=1, validator=at_least(1))
+    rate_msgs: float | None = attrs.field(default=None, validator=_above_zero)
+    rate_segments: float | None = attrs.field(default=None, validator=_above_zero)
+    burst: float = attrs.field(default=0.1, validator=_above_zero)
     supports_unicode: bool = True
     supports_idempotency: bool = False
-    max_parts: int = 6
+    max_parts: int = attrs.field(default=6, validator=at_least(1))
 
     def capabilities(self) -> GatewayCapabilities:
         return GatewayCapabilities(
@@ -164,6 +189,12 @@ class GenericHttpConfig:
             supports_polling=self.poll_url is not None,
             max_parts=self.max_parts,
         )
+
+
+def _dig(table: Mapping[str, Any], keys: list[str]) -> Any:
+    for key in keys:
+        table = table[key]
+    return table
 
 
 def parse_reports(body: Any, fmt: ReportFormat, *, source: str = "report") -> list[DeliveryReport]:
@@ -255,7 +286,12 @@ class GenericHttpGateway(SmsGateway):
                                 transport=self.config.transport)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
+    def parse_config(cls, config: Mapping[str, Any], context: ConfigContext) -> GenericHttpConfig:
+        """The checked configuration table (located errors), without building a gateway."""
+        for key in _lists_given_as_text(config, GenericHttpConfig):
+            text = _dig(config, key.split("."))
+            raise context.error(f"{text!r} is a string; expected a list (write "
+                                f"[{json.dumps(text, ensure_ascii=False)}])", key)
         parsed = context.structure(dict(config), GenericHttpConfig)
         if not parsed.url.startswith(("http://", "https://")):
             raise context.error(f"{parsed.url!r} is not an http(s) URL", "url")
@@ -266,6 +302,17 @@ class GenericHttpGateway(SmsGateway):
                 f"{parsed.transport!r} is not a transport (expected 'aiohttp' or 'httpx')",
                 "transport",
             )
+        return parsed
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any], context: ConfigContext) -> None:
+        """Everything ``from_config`` checks except the ``auth_env`` secret, which the
+        machine that validates a campaign need not hold."""
+        cls.parse_config(config, context)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
+        parsed = cls.parse_config(config, context)
         try:
             return cls(context.key.rsplit(".", 1)[-1] or cls.name, parsed)
         except GatewayError as exc:
