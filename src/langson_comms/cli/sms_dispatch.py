@@ -190,6 +190,8 @@ def _run_send(campaign_path: str, channel_key: str, message_key: str | None,
             "(use 'sms broadcast-order'); set mode = \"direct\" to send through gateways",
             source=campaign_path, key=f"channels.{channel_key}.mode")
     message = _message(campaign, channel, message_key)
+    if serve_reports:
+        _report_options(channel, runtime)  # configuration errors before anything is sent
     path = channel.ledger_path()
     with SqliteLedger(path) as ledger, sender_lock(path, message.key):
         for file in audience:
@@ -279,9 +281,13 @@ def _set_control(campaign_path: str, channel_key: str, message_key: str | None,
                 with sender_lock(channel.ledger_path(), message.key):
                     from ..sms.ledger import SmsState
 
+                    # rows a killed sender left in flight are not sent now either
+                    recovered = ledger.recover_in_flight(campaign.id, message.key)
                     n = ledger.finish_queued(campaign.id, message.key, SmsState.CANCELLED,
                                              "cancelled by operator", time.time())
-                    click.echo(f"cancelled {n:,} queued rows")
+                    click.echo(f"cancelled {n:,} queued rows" + (
+                        f" ({recovered:,} of them left in flight by a stopped sender)"
+                        if recovered else ""))
                     return
             except LedgerError:
                 pass
@@ -412,7 +418,14 @@ def _report_options(channel: Any, runtime: Runtime, *, host: str | None = None,
             formats[gid] = ctx.structure(table["reports"], ReportFormat)
     only = next(iter(formats)) if len(formats) == 1 else None
     fmt = formats.get(only or cfg.default_gateway or "")
-    token = os.environ.get(cfg.reports.token_env) if cfg.reports.token_env else None
+    token = None
+    if cfg.reports.token_env:
+        token = os.environ.get(cfg.reports.token_env)
+        if token is None:  # never serve unauthenticated when a token was asked for
+            raise ConfigError(
+                f"environment variable {cfg.reports.token_env} is not set: it must hold the"
+                " Authorization value delivery-report callbacks send",
+                source=channel.context.source, key=channel.context.path("reports.token_env"))
     return {"host": host or cfg.reports.host, "port": port or cfg.reports.port,
             "path": cfg.reports.path, "clock": runtime.clock, "token": token,
             "formats": formats, "gateway": only, "fmt": fmt}

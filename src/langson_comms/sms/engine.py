@@ -131,7 +131,7 @@ class _Lane:
         self.breaker = CircuitBreaker(threshold, reset_after, monotonic=monotonic)
         # Room for about one claim of rows: enough to keep workers busy, small enough
         # that few rows sit claimed-but-unsent (they are resent after a crash).
-        self.queue: asyncio.Queue[list[_Pending] | None] = asyncio.Queue(
+        self.queue: asyncio.Queue[tuple[list[_Pending], bool] | None] = asyncio.Queue(
             max(caps.concurrency * 2, -(-claim_size // caps.max_batch))
         )
         self.workers: list[asyncio.Task[None]] = []
@@ -144,10 +144,6 @@ class _Lane:
     def room(self) -> int:
         """How many more rows the queue takes."""
         return (self.queue.maxsize - self.queue.qsize()) * self.gateway.capabilities.max_batch
-
-    @property
-    def usable(self) -> bool:
-        return self.breaker.state is not BreakerState.OPEN
 
 
 class DispatchEngine:
@@ -236,6 +232,9 @@ class DispatchEngine:
         self._cancelled = False
         self._fatal: GatewayError | None = None
         self._crash: Exception | None = None
+        # Set while nothing may start (see ``_holding``): wakes workers waiting on a rate
+        # limit or a Retry-After, so stop/pause/cancel never wait those out.
+        self._halt = asyncio.Event()
         self.stats: Counter[str] = Counter()
 
     # -- steering ----------------------------------------------------------------------
@@ -243,6 +242,7 @@ class DispatchEngine:
     def stop(self) -> None:
         """Stop claiming; requests in flight finish and are recorded (SIGINT/SIGTERM)."""
         self._stop = True
+        self._update_halt()
 
     @property
     def stopping(self) -> bool:
@@ -280,6 +280,7 @@ class DispatchEngine:
             except Exception as exc:  # disk full…: stop; the rows stay submitted (resumable)
                 if self._crash is None:
                     self._crash = exc
+                    self._update_halt()
 
     # -- preparing rows ----------------------------------------------------------------
 
@@ -425,17 +426,15 @@ class DispatchEngine:
     def _dispatch(self, pending: list[_Pending]) -> None:
         by_lane: dict[str, list[_Pending]] = {}
         parked: list[Result] = []
-        chosen: dict[tuple[str, ...], str | None] = {}  # breakers do not change in here
+        chosen: dict[tuple[str, ...], str] = {}  # closed breakers do not change in here
+        probes: dict[str, int] = {}  # half-open lane → rows its one probe may still take
         for item in pending:
             candidates = item.candidates
-            if candidates in chosen:
-                lane_id = chosen[candidates]
-            else:
-                lane_id = chosen[candidates] = next(
-                    (g for g in candidates if self._lanes[g].usable), None)
+            lane_id = chosen.get(candidates) or self._pick(candidates, chosen, probes)
             if lane_id is None:
-                retry_at = min(self._lanes[g].breaker.retry_at for g in item.candidates)
-                wait = max(0.0, retry_at - self._seconds())
+                retry_at = min(self._lanes[g].breaker.retry_at for g in candidates)
+                # a probe is out (half-open): look again shortly, not in a busy loop
+                wait = max(DEFER_SECONDS, retry_at - self._seconds())
                 parked.append(Result(item.row.id, SmsState.QUEUED, attempted=False,
                                      reason="every gateway for this carrier is failing "
                                             "(circuit open)", next_at=self._now() + wait))
@@ -447,6 +446,7 @@ class DispatchEngine:
         for lane_id, items in by_lane.items():
             lane = self._lanes[lane_id]
             size = lane.gateway.capabilities.max_batch
+            probe = lane_id in probes
             for start in range(0, len(items), size):
                 chunk = items[start : start + size]
                 if lane.queue.full():
@@ -455,41 +455,122 @@ class DispatchEngine:
                     deferred.extend(Result(p.row.id, SmsState.QUEUED, attempted=False,
                                            next_at=later) for p in chunk)
                 else:
-                    lane.queue.put_nowait(chunk)
+                    lane.queue.put_nowait((chunk, probe))
         if deferred:
             self.stats["deferred"] += len(deferred)
             self._add(deferred)
+
+    def _pick(self, candidates: tuple[str, ...], chosen: dict[tuple[str, ...], str],
+              probes: dict[str, int]) -> str | None:
+        """The first candidate whose breaker lets rows through: closed, or half-open with
+        room left in its single probe (one request's worth of rows)."""
+        for gid in candidates:
+            lane = self._lanes[gid]
+            state = lane.breaker.state
+            if state is BreakerState.CLOSED:
+                chosen[candidates] = gid
+                return gid
+            if state is BreakerState.HALF_OPEN:
+                if gid not in probes:
+                    probes[gid] = lane.gateway.capabilities.max_batch if lane.breaker.allow() else 0
+                if probes[gid] > 0:
+                    probes[gid] -= 1
+                    return gid
+        return None
 
     async def _worker(self, lane: _Lane) -> None:
         try:
             await self._work(lane)
         except Exception as exc:  # the ledger failed (disk full…): stop, say why
             self._crash = exc
+            self._update_halt()
             raise
 
     async def _work(self, lane: _Lane) -> None:
         while True:
-            chunk = await lane.queue.get()
-            if chunk is None:
+            item = await lane.queue.get()
+            if item is None:
                 return
+            chunk, probe = item
             if self._holding():
                 self._give_back(chunk)
                 continue
             self._sending += 1
             try:
-                if lane.limited:
-                    await lane.limiter.acquire(len(chunk), sum(p.sms.segments for p in chunk))
-                if self._holding():
+                if lane.limited and not await self._acquire(lane, chunk):
+                    self._give_back(chunk)  # stopping, paused…: nothing was spent
+                elif not probe and lane.breaker.state is not BreakerState.CLOSED:
+                    # The breaker opened while this chunk waited: route it again (to a
+                    # fallback, or parked until the probe), without using an attempt.
+                    self.stats["rerouted"] += len(chunk)
                     self._give_back(chunk)
                 else:
-                    await self._send(lane, chunk)
+                    chunk = self._still_due(chunk)
+                    if chunk:
+                        await self._send(lane, chunk)
             finally:
                 self._sending -= 1
+
+    async def _acquire(self, lane: _Lane, chunk: list[_Pending]) -> bool:
+        """Wait for the lane's rate limit (and Retry-After); False when the engine halts
+        first (stop, pause, cancel, a fatal error): then nothing was debited."""
+        msgs, segments = len(chunk), sum(p.sms.segments for p in chunk)
+        if lane.limiter.try_acquire(msgs, segments):
+            return True
+        acquire = asyncio.ensure_future(lane.limiter.acquire(msgs, segments))
+        halt = asyncio.ensure_future(self._halt.wait())
+        try:
+            await asyncio.wait((acquire, halt), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            halt.cancel()
+            if not acquire.done():
+                acquire.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await acquire
+        if acquire.cancelled():
+            return False
+        acquire.result()  # a failing clock or limiter is an error, not a halt
+        return not self._holding()
+
+    def _still_due(self, chunk: list[_Pending]) -> list[_Pending]:
+        """Rows are checked when claimed, but may wait (rate limit, Retry-After) long
+        enough for the send-by deadline to pass or the sending window to close: check the
+        deadline and the message-scope policies again just before sending."""
+        now = self.clock.now()
+        deadline = self.send_by.timestamp() if self.send_by is not None else None
+        if deadline is not None and now.timestamp() >= deadline:
+            self._give_back(chunk)  # the run ends "deadline" and expires them
+            return []
+        if not self._msg_policies.policies:
+            return chunk
+        ctx = PolicyContext(now=now, history=self._history)
+        verdicts: dict[str, Decision | None] = {}
+        due: list[_Pending] = []
+        held: list[Result] = []
+        for p in chunk:
+            text = p.sms.text
+            if text not in verdicts:
+                outcome = self._msg_policies.evaluate(SmsItem(self.message, text), ctx)
+                verdicts[text] = (outcome.deciding if outcome.action in (Action.SUPPRESS,
+                                                                         Action.HOLD) else None)
+            deciding = verdicts[text]
+            if deciding is None:
+                due.append(p)
+            else:
+                held.append(self._not_now(p.row, deciding, deadline))
+        self._add(held)
+        return due
 
     def _holding(self) -> bool:
         """Do not start new requests: stopping, paused, cancelled or a fatal error."""
         return (self._stop or self._draining or self._paused or self._cancelled
                 or self._fatal is not None or self._crash is not None)
+
+    def _update_halt(self) -> None:
+        if self._holding():
+            self._halt.set()
+        else:
+            self._halt.clear()
 
     def _give_back(self, chunk: list[_Pending]) -> None:
         self._add(Result(p.row.id, SmsState.QUEUED, attempted=False) for p in chunk)
@@ -510,6 +591,7 @@ class DispatchEngine:
         except PermanentGatewayError as exc:
             if exc.status in FATAL_STATUSES:
                 self._fatal = exc
+                self._update_halt()
                 self._add(Result(p.row.id, SmsState.QUEUED, attempted=False,
                                  reason=str(exc)) for p in chunk)
                 return
@@ -575,6 +657,7 @@ class DispatchEngine:
         state = self.ledger.control(self.campaign, self.message.key)
         self._paused = state == "paused"
         self._cancelled = state == "cancelled"
+        self._update_halt()
         return state
 
     def _busy(self) -> bool:
@@ -674,6 +757,7 @@ class DispatchEngine:
     async def _shutdown(self) -> None:
         """Let queued chunks drain back, wait for requests in flight, record everything."""
         self._draining = True
+        self._update_halt()
         for lane in self._lanes.values():
             for _ in lane.workers:
                 await lane.queue.put(None)

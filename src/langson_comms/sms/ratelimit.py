@@ -90,6 +90,28 @@ class RateLimiter:
                 bucket.refill(elapsed)
         return now
 
+    def try_acquire(self, msgs: int, segments: int) -> bool:
+        """Debit and return True if ``msgs``/``segments`` may go now without waiting (and
+        nobody is waiting before us); else change nothing and return False."""
+        if self.unlimited and self._blocked_until == 0.0:
+            return True
+        if self._lock.locked():
+            return False
+        now = self._refill()
+        if self._blocked_until > now or any(
+            bucket is not None and bucket.wait_for(amount) > 1e-6
+            for bucket, amount in ((self._msgs, msgs), (self._segs, segments))
+        ):
+            return False
+        self._debit(msgs, segments)
+        return True
+
+    def _debit(self, msgs: int, segments: int) -> None:
+        if self._msgs is not None:
+            self._msgs.tokens -= msgs
+        if self._segs is not None:
+            self._segs.tokens -= segments
+
     async def acquire(self, msgs: int, segments: int) -> None:
         if self.unlimited and self._blocked_until == 0.0:
             return
@@ -106,7 +128,4 @@ class RateLimiter:
                 if wait <= 1e-6:
                     break
                 await self._sleep(wait)
-            if self._msgs is not None:
-                self._msgs.tokens -= msgs
-            if self._segs is not None:
-                self._segs.tokens -= segments
+            self._debit(msgs, segments)
