@@ -134,3 +134,42 @@ def test_the_bare_path_serves_a_single_gateway_in_its_format(tmp_path: Path,
     assert r.status_code == 200, r.text
     with SqliteLedger(tmp_path / "work" / "ledger.sqlite") as ledger:
         assert next(ledger.rows("t")).state is SmsState.DELIVERED
+
+
+def _env_without(name: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != name}
+
+
+def test_a_token_env_that_is_not_set_refuses_to_serve(tmp_path: Path, serve: object) -> None:
+    port = _free_port()
+    text = HEAD.format(port=port, reports_extra='token_env = "LC_TEST_NO_SUCH_TOKEN"\n')
+    proc = serve(text, _env_without("LC_TEST_NO_SUCH_TOKEN"))  # type: ignore[operator]
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2, err
+    assert "channels.sms.reports.token_env" in err and "LC_TEST_NO_SUCH_TOKEN" in err, err
+    with pytest.raises(httpx.TransportError):  # nothing listens
+        httpx.post(f"http://127.0.0.1:{port}/dlr", json={}, timeout=1)
+
+
+def test_a_token_env_that_is_set_is_required(tmp_path: Path, serve: object) -> None:
+    port = _free_port()
+    text = HEAD.format(port=port, reports_extra='token_env = "LC_TEST_DLR_TOKEN"\n')
+    env = {**_env_without("LC_TEST_DLR_TOKEN"), "LC_TEST_DLR_TOKEN": "Bearer s3cret"}
+    proc = serve(text, env)  # type: ignore[operator]
+    body = {"SMSID": "E1", "SendStatus": "5"}
+    assert _post(proc, f"http://127.0.0.1:{port}/dlr", body).status_code == 401
+    r = httpx.post(f"http://127.0.0.1:{port}/dlr/esms", json=body,
+                   headers={"Authorization": "Bearer s3cret"}, timeout=2)
+    assert r.status_code == 200, r.text
+
+
+def test_send_with_serve_reports_refuses_an_unset_token_env(tmp_path: Path) -> None:
+    port = _free_port()
+    text = HEAD.format(port=port, reports_extra='token_env = "LC_TEST_NO_SUCH_TOKEN"\n')
+    (tmp_path / "campaign.toml").write_text(text, encoding="utf-8")
+    done = subprocess.run([CLI, "sms", "send", "campaign.toml", "--serve-reports",
+                           "--no-progress"], cwd=tmp_path, env=_env_without("LC_TEST_NO_SUCH_TOKEN"),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "channels.sms.reports.token_env" in done.stderr
+    assert not (tmp_path / "work" / "ledger.sqlite").exists()  # refused before anything
