@@ -322,7 +322,10 @@ class CarrierSimulator:
         if early:
             self._pending_dlr = [(d, r) for d, r in self._pending_dlr if d != 0.0]
             self.counters["dlr_early"] += len(early)
-            await self._post_reports(early)
+            if not await self._post_reports(early):
+                # The receiver is down: like any report, try again later (nothing dropped).
+                retry = time.monotonic() + 0.5
+                self._pending_dlr.extend((retry, r) for r in early)
 
     async def _handle_single(self, request: web.Request) -> web.StreamResponse:
         fault = await self._faults(request, 1)
