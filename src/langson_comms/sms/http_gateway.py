@@ -25,7 +25,8 @@ import json
 import operator
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Self, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Self, Union, get_args, get_origin, get_type_hints
 
 import attrs
 import httpx
@@ -45,6 +46,11 @@ from .gateway import (
     transport_error,
 )
 from .ledger import DeliveryReport, ReportStatus
+
+#: The status of the error a ``result.fatal`` code raises: HTTP 403 "Forbidden", one of
+#: the engine's ``FATAL_STATUSES`` (sending stops, rows stay queued for ``sms resume``).
+ACCOUNT_REFUSED = 403
+assert ACCOUNT_REFUSED in FATAL_STATUSES
 
 #: Marks a message the batch answer left out.
 _MISSING: Any = object()
@@ -98,7 +104,8 @@ def _lists_given_as_text(data: Any, cls: type[Any], path: str = "") -> list[str]
         if field.name not in data:
             continue
         value, kind = data[field.name], hints[field.name]
-        if get_origin(kind) is list and isinstance(value, str):
+        kinds = get_args(kind) if get_origin(kind) in (Union, UnionType) else (kind,)
+        if any(get_origin(k) is list for k in kinds) and isinstance(value, str):
             found.append(path + field.name)
         elif attrs.has(kind):
             found.extend(_lists_given_as_text(value, kind, f"{path}{field.name}."))
@@ -124,6 +131,8 @@ class ResultFormat:
     status_field: str = "status"
     accepted: list[str] = attrs.Factory(lambda: ["accepted"])
     transient: list[str] = attrs.Factory(lambda: ["throttled", "busy", "retry"])
+    #: account-level codes (bad credentials, no balance…): stop the run like HTTP 403
+    fatal: list[str] = attrs.Factory(list)
     id_field: str = "message_id"
     error_field: str = "error"
     parts_field: str = "parts"
@@ -161,6 +170,8 @@ class GenericHttpConfig:
     auth_value: str | None = None
     idempotency_header: str | None = "Idempotency-Key"
     number_format: NumberFormat = NumberFormat.E164
+    #: what ``fields.unicode`` carries for [not Unicode, Unicode]; default JSON false/true
+    unicode_values: list[Any] | None = None
     sender: str | None = None
     extra: dict[str, Any] = attrs.Factory(dict)
     fields: FieldNames = attrs.Factory(FieldNames)
@@ -189,6 +200,10 @@ class GenericHttpConfig:
             supports_polling=self.poll_url is not None,
             max_parts=self.max_parts,
         )
+
+
+def _unicode_flag(plain: Any, unicode: Any) -> Callable[[OutgoingSms], Any]:
+    return lambda sms: unicode if sms.unicode else plain
 
 
 def _dig(table: Mapping[str, Any], keys: list[str]) -> Any:
@@ -273,13 +288,15 @@ class GenericHttpGateway(SmsGateway):
             "sender": lambda s: s.sender or default_sender,
             "ref": lambda s: str(s.ref),
             "key": operator.attrgetter("idempotency_key"),
-            "unicode": operator.attrgetter("unicode"),
+            "unicode": (operator.attrgetter("unicode") if config.unicode_values is None
+                        else _unicode_flag(*config.unicode_values)),
         }
         self._getters = [(name, getters[attr]) for name, attr in self._plan]
         self._extra = dict(config.extra)
         result = config.result
         self._accepted = frozenset(result.accepted)
         self._transient = frozenset(result.transient)
+        self._fatal = frozenset(result.fatal)
 
     def make_client(self) -> httpx.AsyncClient:
         return make_http_client(connections=self.config.connections, timeout=self.config.timeout,
@@ -293,6 +310,11 @@ class GenericHttpGateway(SmsGateway):
             raise context.error(f"{text!r} is a string; expected a list (write "
                                 f"[{json.dumps(text, ensure_ascii=False)}])", key)
         parsed = context.structure(dict(config), GenericHttpConfig)
+        values = parsed.unicode_values
+        if values is not None and (len(values) != 2 or not all(
+                isinstance(v, str | int | bool) for v in values)):
+            raise context.error(f"{values!r} is not two values [not Unicode, Unicode] "
+                                '(e.g. ["0", "1"])', "unicode_values")
         if not parsed.url.startswith(("http://", "https://")):
             raise context.error(f"{parsed.url!r} is not an http(s) URL", "url")
         if parsed.max_batch > 1 and not parsed.batch_url:
@@ -346,6 +368,10 @@ class GenericHttpGateway(SmsGateway):
             return SubmitResult(sms.ref, str(carrier_id), None,
                                 int(parts) if isinstance(parts, int) else None)
         error = answer.get(fmt.error_field) or status or "no status"
+        if status in self._fatal:
+            return SubmitResult(sms.ref, error=self.permanent(
+                f"the vendor refuses the account ({fmt.status_field} {status}: {error}); "
+                "sending stops until an operator fixes it", status=ACCOUNT_REFUSED))
         if status in self._transient:
             return SubmitResult(sms.ref, error=self.transient(f"{status}: {error}"))
         return SubmitResult(sms.ref, error=self.permanent(f"rejected: {error}"))
@@ -365,6 +391,27 @@ class GenericHttpGateway(SmsGateway):
                                  status=response.status_code) from exc
 
     async def send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:
+        results = await self._send(batch)
+        if self._fatal:
+            return self._account_refusal(results)
+        return results
+
+    def _account_refusal(self, results: list[SubmitResult]) -> list[SubmitResult]:
+        """A ``result.fatal`` code stops the run: raised for the whole batch (status 403,
+        which the engine stops on, the rows staying queued) — unless some message of the
+        batch was accepted, whose result must not be lost: then the refused ones become
+        transient and the next request, refused whole, stops the run."""
+        refused = [r.error for r in results if isinstance(r.error, PermanentGatewayError)
+                   and r.error.status == ACCOUNT_REFUSED]
+        if not refused:
+            return results
+        if not any(r.accepted for r in results):
+            raise refused[0]
+        return [r if r.error is None or r.error.status != ACCOUNT_REFUSED
+                else r._replace(error=self.transient(f"not sent: {r.error}"))
+                for r in results]
+
+    async def _send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:
         cfg = self.config
         if len(batch) == 1 or not cfg.batch_url:
             return await self._send_one_by_one(batch)
@@ -415,7 +462,13 @@ class GenericHttpGateway(SmsGateway):
                 error = self.transient(f"not sent after an earlier error: {exc}")
                 results.extend(SubmitResult(s.ref, error=error) for s in batch[index:])
                 return results
-            results.append(self._classify(sms, answer))
+            result = self._classify(sms, answer)
+            results.append(result)
+            if (isinstance(result.error, PermanentGatewayError)
+                    and result.error.status == ACCOUNT_REFUSED and index + 1 < len(batch)):
+                error = self.transient(f"not sent after an earlier error: {result.error}")
+                results.extend(SubmitResult(s.ref, error=error) for s in batch[index + 1:])
+                return results
         return results
 
     def _classify_many(self, batch: Sequence[OutgoingSms], answers: Sequence[Any]) -> list[
