@@ -111,6 +111,34 @@ def test_an_old_report_for_a_reused_id_does_not_finish_a_new_row(ledger: SqliteL
     assert ledger.record_reports([DeliveryReport("SIM1", "delivered")], 13.0, gateway="a") == 0
 
 
+def test_a_reused_ids_report_before_the_submit_answer_is_not_taken_for_a_replay(
+    ledger: SqliteLedger
+) -> None:
+    _accepted(ledger, "old", "+84910000001", "a", "SIM1", 1.0)
+    assert ledger.record_reports([DeliveryReport("SIM1", "delivered")], 3.0, gateway="a") == 1
+    # the carrier hands out SIM1 again; its report comes before the answer is recorded
+    ledger.enqueue("new", "m", [Recipient("+84910000002")], promotional=False, now=10.0)
+    (row,) = ledger.claim("new", "m", 10.0, 10)
+    ledger.record_reports([DeliveryReport("SIM1", "failed", error="UNDELIV")], 10.5,
+                          gateway="a")
+    ledger.record([Result(row.id, SmsState.ACCEPTED, gateway="a", carrier_id="SIM1")], 11.0)
+    new = next(ledger.rows("new"))
+    assert (new.state, new.reason) == (SmsState.FAILED, "carrier report: failed (UNDELIV)")
+    assert next(ledger.rows("old")).state is SmsState.DELIVERED
+    # a replay of the old report, now, finishes nothing
+    assert ledger.record_reports([DeliveryReport("SIM1", "delivered")], 12.0, gateway="a") == 0
+
+
+def test_a_replay_after_the_row_finished_is_not_applied_to_a_later_row(
+    ledger: SqliteLedger
+) -> None:
+    _accepted(ledger, "old", "+84910000001", "a", "SIM1", 1.0)
+    ledger.record_reports([DeliveryReport("SIM1", "failed")], 3.0, gateway="a")
+    assert ledger.record_reports([DeliveryReport("SIM1", "failed")], 4.0, gateway="a") == 0
+    _accepted(ledger, "new", "+84910000002", "a", "SIM1", 10.0)  # sent after the replay
+    assert next(ledger.rows("new")).state is SmsState.ACCEPTED
+
+
 def test_a_report_received_before_the_row_was_sent_is_not_applied(ledger: SqliteLedger) -> None:
     # a report nobody claimed (its row expired, or another system's id) ...
     assert ledger.record_reports([DeliveryReport("SIM7", "failed")], 3.0, gateway="a") == 1

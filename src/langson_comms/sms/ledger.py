@@ -249,6 +249,23 @@ CREATE TABLE IF NOT EXISTS reports (
 ) WITHOUT ROWID;
 """
 
+# A report that came again after its stored twin finished a row: a replay, or the first
+# report for a reused id that came before the submit answer (outcomes are written in
+# batches, so reports often do).  Kept aside; it replaces the stale twin when a row sent
+# before it came is accepted with this id (see SqliteLedger._promote_echoes).
+_ECHOES_TABLE = """
+CREATE TABLE IF NOT EXISTS report_echoes (
+    carrier_id TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    parts INTEGER,
+    status TEXT NOT NULL,
+    error TEXT,
+    received_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS report_echoes_id ON report_echoes (carrier_id);
+"""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sms (
     id INTEGER PRIMARY KEY,
@@ -279,7 +296,7 @@ CREATE INDEX IF NOT EXISTS sms_carrier_id ON sms (carrier_id) WHERE carrier_id I
 -- Send history per number (the 3-per-24h cap); accepted_at is not in the key, so
 -- recording an acceptance does not touch this index.
 CREATE INDEX IF NOT EXISTS sms_promotional ON sms (msisdn) WHERE promotional = 1;
-""" + _REPORTS_TABLE + """CREATE TABLE IF NOT EXISTS control (
+""" + _REPORTS_TABLE + _ECHOES_TABLE + """CREATE TABLE IF NOT EXISTS control (
     campaign TEXT NOT NULL,
     message TEXT NOT NULL,
     state TEXT NOT NULL,
@@ -588,7 +605,15 @@ class SqliteLedger:
         if not reports:
             return 0
         stamp = time.time() if now is None else now
+        values = [(r.carrier_id, r.gateway or gateway or "", r.part, r.parts, str(r.status),
+                   r.error, stamp) for r in reports]
         with self._tx() as db:
+            db.executemany(
+                "INSERT INTO report_echoes (carrier_id, gateway, part, parts, status, error,"
+                " received_at) SELECT ?1,?2,?3,?4,?5,?6,?7 WHERE EXISTS (SELECT 1 FROM reports"
+                " WHERE carrier_id=?1 AND gateway=?2 AND part=?3 AND applied_to IS NOT NULL)",
+                values,
+            )
             before = db.total_changes
             db.executemany(
                 "INSERT INTO reports (carrier_id, gateway, part, parts, status, error,"
@@ -600,18 +625,37 @@ class SqliteLedger:
                 " AND s.state='accepted' AND (excluded.gateway='' OR s.gateway=excluded.gateway)"
                 " AND s.id IS NOT reports.applied_to AND (reports.applied_to IS NOT NULL"
                 f" OR reports.received_at < {self._SINCE}))",
-                [(r.carrier_id, r.gateway or gateway or "", r.part, r.parts, str(r.status),
-                  r.error, stamp) for r in reports],
+                values,
             )
             new = db.total_changes - before
             if new:
                 self._resolve(db, sorted({r.carrier_id for r in reports}), stamp)
         return new
 
+    def _promote_echoes(self, db: sqlite3.Connection, chunk: Sequence[str], marks: str) -> None:
+        """A kept-aside report received since an accepted row was sent, whose stored twin
+        finished another row, is that row's report (the carrier reused the id)."""
+        found = db.execute(
+            f"SELECT e.rowid, e.parts, e.status, e.error, e.received_at, e.carrier_id,"
+            f" e.gateway, e.part FROM sms s JOIN report_echoes e ON e.carrier_id = s.carrier_id"
+            f" JOIN reports r ON r.carrier_id = e.carrier_id AND r.gateway = e.gateway"
+            f" AND r.part = e.part WHERE s.carrier_id IN ({marks}) AND s.state='accepted'"
+            f" AND (e.gateway = '' OR e.gateway = s.gateway) AND r.applied_to IS NOT NULL"
+            f" AND r.applied_to != s.id AND e.received_at >= {self._SINCE}"
+            f" ORDER BY e.received_at",
+            chunk,
+        ).fetchall()
+        if found:
+            db.executemany(
+                "UPDATE reports SET parts=?, status=?, error=?, received_at=?, applied_to=NULL"
+                " WHERE carrier_id=? AND gateway=? AND part=?", [f[1:] for f in found])
+            db.executemany("DELETE FROM report_echoes WHERE rowid=?", [f[:1] for f in found])
+
     def _resolve(self, db: sqlite3.Connection, carrier_ids: Sequence[str], now: float) -> None:
         for start in range(0, len(carrier_ids), 500):
             chunk = carrier_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
+            self._promote_echoes(db, chunk, marks)
             rows = db.execute(
                 f"SELECT s.id, s.segments, r.carrier_id, r.gateway, r.part, r.parts, r.status,"
                 f" r.error FROM sms s JOIN reports r ON r.carrier_id = s.carrier_id"
