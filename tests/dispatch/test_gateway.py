@@ -15,7 +15,11 @@ from langson_comms.config import ConfigContext
 from langson_comms.errors import CampaignFileError, PermanentGatewayError, TransientGatewayError
 from langson_comms.sms.gateway import OutgoingSms, SmsGateway, parse_retry_after
 from langson_comms.sms.http_gateway import GenericHttpGateway
-from langson_comms.testing.gateway_contract import GatewayContract, generic_answer
+from langson_comms.testing.gateway_contract import (
+    GatewayContract,
+    generic_answer,
+    generic_rejection,
+)
 from langson_comms.testing.simulator import CarrierSimulator
 
 
@@ -34,6 +38,9 @@ class TestGenericGatewayContract(GatewayContract):
 
     def vendor_answer(self, body: Any) -> Any:
         return generic_answer(body)
+
+    def vendor_rejection(self, body: Any) -> Any:
+        return generic_rejection(body)
 
 
 class TestGenericGatewayBatchContract(TestGenericGatewayContract):

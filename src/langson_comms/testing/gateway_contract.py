@@ -2,10 +2,12 @@
 
 Every gateway, whatever its vendor format, must hand batches over and translate what
 goes wrong on the wire into the library's errors: 5xx, 429 (with ``Retry-After``),
-timeouts and refused connections are ``TransientGatewayError``; 401 is
-``PermanentGatewayError``; an unreadable answer is a ``GatewayError``, never a raw
-exception.  The mixin checks all of that against a real HTTP server on 127.0.0.1 that
-answers as told::
+timeouts and refused connections are ``TransientGatewayError``; 401 and 400 are
+``PermanentGatewayError``; the vendor's per-message rejection is a permanent error for
+that message (not one that stops the run); an unreadable answer is a ``GatewayError``,
+never a raw exception.  Every request goes through the injected HTTP client
+(``bind_client``).  The mixin checks all of that against a real HTTP server on
+127.0.0.1 that answers as told::
 
     from langson_comms.testing.gateway_contract import GatewayContract
 
@@ -19,6 +21,9 @@ answers as told::
 
         def vendor_answer(self, body):      # the vendor's "accepted" answer to a request
             return {"code": 100, "sms_id": "X1"}
+
+        def vendor_rejection(self, body):   # its answer refusing the messages (bad number)
+            return {"code": 118, "error": "invalid number"}   # None: it has no such answer
 
 It extends ``ContributionContract`` (a name, ``from_config`` from ``example_config``,
 located errors for unknown keys, registration through ``plugin``).  The tests are plain
@@ -34,13 +39,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
 import attrs
+import httpx
+import pytest
 from aiohttp import web
 
 from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError
+from ..sms.engine import FATAL_STATUSES
 from ..sms.gateway import GatewayCapabilities, OutgoingSms, SmsGateway, SubmitResult
 from .contracts import ContributionContract
 
-__all__ = ["CannedServer", "GatewayContract", "generic_answer"]
+__all__ = ["CannedServer", "CountingTransport", "GatewayContract", "generic_answer",
+           "generic_rejection"]
 
 
 @attrs.define
@@ -48,7 +57,9 @@ class CannedServer:
     """A loopback HTTP server: every request gets ``mode``'s answer."""
 
     answer: Callable[[Any], Any]
-    mode: str = "ok"  # ok | 503 | 429 | 401 | hang | garbage
+    mode: str = "ok"  # ok | reject | 503 | 429 | 401 | 400 | hang | garbage
+    rejection: Callable[[Any], Any] | None = None
+    no_rejection: bool = False  # the vendor has no per-message refusal (rejection → None)
     hang: float = 1.0
     requests: list[Any] = attrs.Factory(list)
     port: int = 0
@@ -68,6 +79,14 @@ class CannedServer:
                                      headers={"Retry-After": "2"})
         if self.mode == "401":
             return web.json_response({"error": "bad credentials"}, status=401)
+        if self.mode == "400":
+            return web.json_response({"error": "malformed request"}, status=400)
+        if self.mode == "reject" and self.rejection is not None:
+            rejection = self.rejection(body)
+            if rejection is None:
+                self.no_rejection = True
+            else:
+                return web.json_response(rejection)
         if self.mode == "hang":
             await asyncio.sleep(self.hang)
         if self.mode == "garbage":
@@ -87,6 +106,21 @@ class CannedServer:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that counts the requests it carries (wraps another)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self.inner = inner or httpx.AsyncHTTPTransport()
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def _free_port() -> int:
@@ -109,6 +143,14 @@ class GatewayContract(ContributionContract):
         """The JSON the vendor answers to ``body`` when it accepts every message in it."""
         raise NotImplementedError
 
+    def vendor_rejection(self, body: Any) -> Any:
+        """The JSON (HTTP 200) the vendor answers to ``body`` when it refuses every message
+        in it for a reason of the message (an invalid number); ``None`` if the vendor has
+        no such answer (the check is then skipped, saying so)."""
+        raise NotImplementedError(
+            "implement vendor_rejection(body): the vendor's answer refusing the messages "
+            "(return None if it has none)")
+
     # -- helpers -------------------------------------------------------------------------
 
     def _batch(self, gateway: SmsGateway, n: int = 2) -> list[OutgoingSms]:
@@ -118,17 +160,31 @@ class GatewayContract(ContributionContract):
 
     def _run(self, mode: str,
              check: Callable[[SmsGateway, CannedServer], Awaitable[None]]) -> None:
+        """Run ``check`` against a server in ``mode``, with the gateway's own client
+        injected; every request the server saw must have gone through that client."""
         async def main() -> None:
-            server = CannedServer(self.vendor_answer, mode=mode)
+            server = CannedServer(self.vendor_answer, mode=mode,
+                                  rejection=self.vendor_rejection if mode == "reject" else None)
             base = await server.start()
             gateway = self.make_gateway(base, 0.5)
             client = gateway.make_client()
+            sent: list[httpx.Request] = []
+
+            async def count(request: httpx.Request) -> None:
+                sent.append(request)
+
+            client.event_hooks = {**client.event_hooks,
+                                  "request": [*client.event_hooks["request"], count]}
             gateway.bind_client(client)
             try:
                 await check(gateway, server)
             finally:
                 await client.aclose()
                 await server.stop()
+            assert len(sent) == len(server.requests), (
+                f"the server saw {len(server.requests)} requests but {len(sent)} went through "
+                "the injected client: gateways must send with the client given to "
+                "bind_client, never one of their own")
 
         asyncio.run(main())
 
@@ -154,6 +210,70 @@ class GatewayContract(ContributionContract):
             assert server.requests, "the gateway sent nothing"
 
         self._run("ok", check)
+
+    def test_uses_the_injected_client(self) -> None:
+        """A client built by the test, not by ``make_client``, is the one that sends."""
+        async def main() -> None:
+            server = CannedServer(self.vendor_answer)
+            base = await server.start()
+            gateway = self.make_gateway(base, 0.5)
+            transport = CountingTransport()
+            client = httpx.AsyncClient(transport=transport, timeout=5.0)
+            gateway.bind_client(client)
+            try:
+                results = await gateway.send(self._batch(gateway))
+            finally:
+                await client.aclose()
+                await server.stop()
+            assert all(r.accepted for r in results), results
+            assert server.requests, "the gateway sent nothing"
+            assert transport.requests == len(server.requests), (
+                f"{transport.requests} of the {len(server.requests)} requests went through "
+                "the client given to bind_client")
+
+        asyncio.run(main())
+
+    def test_a_rejected_message_is_permanent_for_that_message(self) -> None:
+        if type(self).vendor_rejection is GatewayContract.vendor_rejection:
+            raise AssertionError("implement vendor_rejection(body): the vendor's answer "
+                                 "refusing the messages (return None if it has none)")
+        skipped: list[bool] = []
+
+        async def check(gateway: SmsGateway, server: CannedServer) -> None:
+            batch = self._batch(gateway)
+            try:
+                results = await gateway.send(batch)
+            except PermanentGatewayError as exc:
+                assert exc.status not in FATAL_STATUSES, (
+                    f"a refused message must not stop the run (status {exc.status})")
+                return
+            if server.no_rejection:
+                skipped.append(True)
+                return
+            assert [r.ref for r in results] == [s.ref for s in batch]
+            for r in results:
+                assert isinstance(r.error, PermanentGatewayError), (
+                    f"a message the vendor refuses must fail for good, not be retried: {r}")
+                assert r.error.status not in FATAL_STATUSES, r
+
+        self._run("reject", check)
+        if skipped:
+            pytest.skip("vendor_rejection returned None: the vendor has no per-message refusal")
+
+    def test_bad_request_is_permanent(self) -> None:
+        async def check(gateway: SmsGateway, _: CannedServer) -> None:
+            batch = self._batch(gateway)
+            try:
+                results = await gateway.send(batch)
+            except PermanentGatewayError as exc:
+                assert exc.status == 400, exc
+                return
+            except GatewayError as exc:
+                raise AssertionError(f"a 400 answer is permanent, got {exc!r}") from exc
+            assert all(isinstance(r.error, PermanentGatewayError) for r in results), (
+                f"a 400 answer is permanent: {results}")
+
+        self._run("400", check)
 
     def test_5xx_is_transient(self) -> None:
         async def check(gateway: SmsGateway, _: CannedServer) -> None:
@@ -230,3 +350,12 @@ def generic_answer(body: Mapping[str, Any] | None) -> Any:
                             for m in body["messages"]]}
     ref = body.get("ref") if isinstance(body, Mapping) else None
     return {"status": "accepted", "message_id": f"C{ref}", "ref": ref}
+
+
+def generic_rejection(body: Mapping[str, Any] | None) -> Any:
+    """An example ``vendor_rejection`` for the generic gateway's default wire format."""
+    if isinstance(body, Mapping) and "messages" in body:
+        return {"results": [{"status": "rejected", "error": "invalid_number", "ref": m["ref"]}
+                            for m in body["messages"]]}
+    ref = body.get("ref") if isinstance(body, Mapping) else None
+    return {"status": "rejected", "error": "invalid_number", "ref": ref}
