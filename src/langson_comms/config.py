@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 import attrs
 import cattrs
 import pendulum
+from cattrs.cols import is_any_set, is_sequence
 from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
@@ -182,6 +184,33 @@ def _make_converter() -> cattrs.Converter:
         return hook
 
     conv.register_structure_hook_factory(attrs.has, table_only)
+
+    # cattrs structures any iterable into a list: the string "100" would become
+    # ["1", "0", "0"].  Where a list is expected, a string (or a table) is refused.  The
+    # wrapped hook is cattrs' own, found while this factory steps aside for that type.
+    generating: set[Any] = set()
+
+    def is_collection(cls: Any) -> bool:
+        return (is_sequence(cls) or is_any_set(cls)) and cls not in generating
+
+    def list_only(cls: Any) -> Any:
+        generating.add(cls)
+        try:
+            inner = conv.get_structure_hook(cls, cache_result=False)
+        finally:
+            generating.discard(cls)
+
+        def hook(value: Any, target: Any) -> Any:
+            if isinstance(value, str | bytes | Mapping):
+                what = "a string" if isinstance(value, str | bytes) else "a table"
+                example = (f" (write {json.dumps([value], ensure_ascii=False)})"
+                           if isinstance(value, str) else "")
+                raise ValueError(f"{value!r} is {what}; expected a list{example}")
+            return inner(value, target)
+
+        return hook
+
+    conv.register_structure_hook_factory(is_collection, list_only)
     return conv
 
 

@@ -69,6 +69,7 @@ MISTAKES: list[tuple[str, str, str, str]] = [
     ("string for an integer", "target = 12_000_000=>target = \"12000000\"", "targets.reaches.target", "is not an integer"),
     ("unknown channel kind", 'kind = "press"=>kind = "pres"', "channels.press.kind", "no channel named 'pres'"),
     ("unknown message in a channel", 'messages = ["value"]=>messages = ["valeu"]', "channels.press.messages[0]", "'valeu' is not a message"),
+    ("string where a list is expected", 'messages = ["value"]=>messages = "value"', "channels.press.messages", "'value' is a string; expected a list (write [\"value\"])"),
     ("zero cadence", "min_reports_per_week = 1=>min_reports_per_week = 0", "channels.press.min_reports_per_week", "expected at least 1"),
     ("bad classification", '+[messages.x]\ntext = "a"\nclassification = "news"\n', "messages.x.classification", "'news' is not a classification"),
     ("percentage out of range", '+[targets.population]\nkind = "coverage"\ntarget_percent = 120\n', "targets.population.target_percent", "expected 0 < x ≤ 100"),

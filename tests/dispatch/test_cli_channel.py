@@ -58,6 +58,12 @@ def _load(tmp_path: Path, body: str) -> Any:
      'kind = "generic_http"\nurl = "http://x"\n', "channels.sms.brandname"),
     ('message = "invite"\ncoverage_percent = 120\nmode = "carrier_broadcast"\n'
      'carriers = ["viettel"]\n', "channels.sms.coverage_percent"),
+    # the gateway's own keys, checked by the loader (so by `validate`), not at send time
+    ('message = "invite"\n[channels.sms.gateways.a]\nkind = "generic_http"\n'
+     'url = "http://x"\nconnections = 0\n', "channels.sms.gateways.a.connections"),
+    ('message = "invite"\n[channels.sms.gateways.a]\nkind = "generic_http"\n'
+     'url = "http://x"\n[channels.sms.gateways.a.result]\naccepted = "100"\n',
+     "channels.sms.gateways.a.result.accepted: '100' is a string; expected a list"),
 ])
 def test_channel_errors_are_located(tmp_path: Path, body: str, expected: str) -> None:
     with pytest.raises(CampaignFileError) as info:
@@ -68,14 +74,16 @@ def test_channel_errors_are_located(tmp_path: Path, body: str, expected: str) ->
 def test_gateway_tables_are_built_with_located_errors(tmp_path: Path) -> None:
     # The message is promotional: since the policy set is the one `sms prepare` uses,
     # the tables list the policies in order and the ones needing options are disabled.
-    campaign = _load(tmp_path, 'message = "invite"\n[channels.sms.policies]\n'
-                               'sending_window = {}\nfrequency_cap = {}\nqc_label = {}\n'
-                               'disable = ["opt_out_footer", "do_not_call", "opt_out"]\n'
-                               '[channels.sms.gateways.a]\n'
-                               'kind = "generic_http"\nurl = "http://x"\nmax_batch = 5\n')
-    channel = campaign.channel("sms")
+    body = ('message = "invite"\n[channels.sms.policies]\n'
+            'sending_window = {}\nfrequency_cap = {}\nqc_label = {}\n'
+            'disable = ["opt_out_footer", "do_not_call", "opt_out"]\n'
+            '[channels.sms.gateways.a]\n'
+            'kind = "generic_http"\nurl = "http://x"\nmax_batch = 5\n')
     with pytest.raises(CampaignFileError, match=r"channels.sms.gateways.a.batch_url"):
-        channel.build_gateways(_runtime().registry)
+        _load(tmp_path, body)  # the loader checks the gateway's keys (so `validate` does)
+    campaign = _load(tmp_path, body + 'batch_url = "http://x/batch"\n')
+    channel = campaign.channel("sms")
+    assert channel.build_gateways(_runtime().registry)["a"].capabilities.max_batch == 5
     assert channel.routing().default == "a"
     assert channel.ledger_path() == tmp_path / ".langson" / "sms-ledger.sqlite"
     names = [p.name for p in channel.build_policies(_runtime().registry,

@@ -158,11 +158,15 @@ class SmsChannel:
         if context.registry is not None:
             # Loading with a runtime: unknown gateway kinds are reported now (by
             # `validate`), not when sending starts; policies in check_campaign.
+            # The gateway's own keys are checked too (check_config: no secrets needed).
             for gid, table in cfg.gateways.items():
                 if table["kind"] not in context.registry.names("sms_gateway"):
                     known = ", ".join(context.registry.names("sms_gateway")) or "none"
                     raise context.error(f"no sms_gateway named {table['kind']!r} (known: "
                                         f"{known})", f"gateways.{gid}.kind")
+                context.registry.get("sms_gateway", table["kind"]).check_config(
+                    {k: v for k, v in table.items() if k != "kind"},
+                    context.child("gateways").child(gid))
         return channel
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
