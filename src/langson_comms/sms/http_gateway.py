@@ -25,8 +25,7 @@ import json
 import operator
 import os
 from collections.abc import Callable, Mapping, Sequence
-from types import UnionType
-from typing import Any, Self, Union, get_args, get_origin, get_type_hints
+from typing import Any, Self
 
 import attrs
 import httpx
@@ -89,27 +88,6 @@ def format_number(msisdn: str, fmt: NumberFormat) -> str:
 def _above_zero(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is not None and value <= 0:
         raise InvalidValue(attribute.name, f"{value!r} must be greater than 0")
-
-
-def _lists_given_as_text(data: Any, cls: type[Any], path: str = "") -> list[str]:
-    """Keys of ``data`` (an ``attrs`` class's table, nested tables included) whose field is
-    a list but whose value is a string.  The strict converter would split ``"100"`` into
-    ``["1", "0", "0"]``; a string is refused instead of being taken as a one-element list,
-    so the file says exactly what it means (``accepted = ["100"]``)."""
-    if not isinstance(data, Mapping):
-        return []
-    found = []
-    hints = get_type_hints(cls)
-    for field in attrs.fields(cls):
-        if field.name not in data:
-            continue
-        value, kind = data[field.name], hints[field.name]
-        kinds = get_args(kind) if get_origin(kind) in (Union, UnionType) else (kind,)
-        if any(get_origin(k) is list for k in kinds) and isinstance(value, str):
-            found.append(path + field.name)
-        elif attrs.has(kind):
-            found.extend(_lists_given_as_text(value, kind, f"{path}{field.name}."))
-    return found
 
 
 @attrs.frozen
@@ -206,12 +184,6 @@ def _unicode_flag(plain: Any, unicode: Any) -> Callable[[OutgoingSms], Any]:
     return lambda sms: unicode if sms.unicode else plain
 
 
-def _dig(table: Mapping[str, Any], keys: list[str]) -> Any:
-    for key in keys:
-        table = table[key]
-    return table
-
-
 def parse_reports(body: Any, fmt: ReportFormat, *, source: str = "report") -> list[DeliveryReport]:
     """Delivery reports from a JSON body: one object, a list, or ``{list_key: [...]}``.
 
@@ -305,10 +277,6 @@ class GenericHttpGateway(SmsGateway):
     @classmethod
     def parse_config(cls, config: Mapping[str, Any], context: ConfigContext) -> GenericHttpConfig:
         """The checked configuration table (located errors), without building a gateway."""
-        for key in _lists_given_as_text(config, GenericHttpConfig):
-            text = _dig(config, key.split("."))
-            raise context.error(f"{text!r} is a string; expected a list (write "
-                                f"[{json.dumps(text, ensure_ascii=False)}])", key)
         parsed = context.structure(dict(config), GenericHttpConfig)
         values = parsed.unicode_values
         if values is not None and (len(values) != 2 or not all(
