@@ -29,6 +29,12 @@ CTX = ConfigContext("campaign.toml", Path("."), "channels.sms.gateways.esms")
 NOTICE = Message("m", "Thong bao", classification="public_notice", classified_by="t")
 
 
+@pytest.fixture(autouse=True)
+def _keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESMS_API_KEY", "api-key")
+    monkeypatch.setenv("ESMS_SECRET_KEY", "secret-key")
+
+
 def esms_table() -> dict[str, Any]:
     """The ``[channels.sms.gateways.esms]`` example of the doc, as TOML parses it."""
     text = DOC.read_text(encoding="utf-8")
@@ -90,7 +96,7 @@ def test_the_preset_sends_what_esms_documents() -> None:
     accented = _send(vendor, [OutgoingSms(2, "+84912345679", "Tin nhắn", unicode=True,
                                           idempotency_key="k2", sender="LANGSON")])
     assert plain[0].carrier_id == "E-k1" and accented[0].carrier_id == "E-k2"
-    assert vendor.seen[0] == {"ApiKey": "…", "SecretKey": "…", "SmsType": "2",
+    assert vendor.seen[0] == {"ApiKey": "api-key", "SecretKey": "secret-key", "SmsType": "2",
                               "Phone": "0912345678", "Content": "Tin", "Brandname": "LANGSON",
                               "RequestId": "k1", "IsUnicode": "0"}
     assert vendor.seen[1]["IsUnicode"] == "1"
@@ -178,3 +184,15 @@ def test_a_batch_with_accepted_and_refused_keeps_the_accepted() -> None:
     assert first.carrier_id == "C1"
     assert isinstance(second.error, TransientGatewayError)
     assert isinstance(third.error, TransientGatewayError)
+
+
+def test_keys_come_from_the_environment_and_a_missing_one_is_located(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ESMS_SECRET_KEY")
+    with pytest.raises(CampaignFileError, match=r"channels\.sms\.gateways\.esms\.extra_env\."
+                                                r"SecretKey: esms: environment variable "
+                                                r"ESMS_SECRET_KEY \(extra_env.SecretKey\) is not set"):
+        esms("http://127.0.0.1:9/send")
+    GenericHttpGateway.check_config({**esms_table(), "url": "http://127.0.0.1:9/send"}, CTX)
+    with pytest.raises(CampaignFileError, match=r"'ApiKey' is in both extra and extra_env"):
+        esms("http://127.0.0.1:9/send", extra={"ApiKey": "k"})

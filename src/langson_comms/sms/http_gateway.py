@@ -90,6 +90,22 @@ def _above_zero(_: object, attribute: attrs.Attribute[Any], value: float | None)
         raise InvalidValue(attribute.name, f"{value!r} must be greater than 0")
 
 
+class MissingSecretError(GatewayError):
+    """An environment variable the configuration names (``key``) is not set."""
+
+    def __init__(self, message: str, *, key: str, gateway: str) -> None:
+        super().__init__(message, gateway=gateway)
+        self.key = key
+
+
+def _from_env(environ: Mapping[str, str], name: str, key: str, gateway_id: str) -> str:
+    value = environ.get(name)
+    if value is None:
+        raise MissingSecretError(f"environment variable {name} ({key}) is not set", key=key,
+                                 gateway=gateway_id)
+    return value
+
+
 @attrs.frozen
 class FieldNames:
     """Request field names; an empty string leaves that field out."""
@@ -152,6 +168,8 @@ class GenericHttpConfig:
     unicode_values: list[Any] | None = None
     sender: str | None = None
     extra: dict[str, Any] = attrs.Factory(dict)
+    #: request field → environment variable holding its value (API keys in the body)
+    extra_env: dict[str, str] = attrs.Factory(dict)
     fields: FieldNames = attrs.Factory(FieldNames)
     result: ResultFormat = attrs.Factory(ResultFormat)
     reports: ReportFormat = attrs.Factory(ReportFormat)
@@ -236,14 +254,10 @@ class GenericHttpGateway(SmsGateway):
         super().__init__(gateway_id, config.capabilities(), client=client)
         self.config = config
         headers: dict[str, str] = {}
+        environ = os.environ if env is None else env
         secret = config.auth_value
         if config.auth_env:
-            secret = (os.environ if env is None else env).get(config.auth_env)
-            if secret is None:
-                raise GatewayError(
-                    f"environment variable {config.auth_env} (auth_env) is not set",
-                    gateway=gateway_id,
-                )
+            secret = _from_env(environ, config.auth_env, "auth_env", gateway_id)
         if secret:
             headers[config.auth_header] = secret
         self._headers = {"content-type": "application/json", **headers}
@@ -264,7 +278,9 @@ class GenericHttpGateway(SmsGateway):
                         else _unicode_flag(*config.unicode_values)),
         }
         self._getters = [(name, getters[attr]) for name, attr in self._plan]
-        self._extra = dict(config.extra)
+        self._extra = {**config.extra, **{
+            field: _from_env(environ, name, f"extra_env.{field}", gateway_id)
+            for field, name in config.extra_env.items()}}
         result = config.result
         self._accepted = frozenset(result.accepted)
         self._transient = frozenset(result.transient)
@@ -283,6 +299,10 @@ class GenericHttpGateway(SmsGateway):
                 isinstance(v, str | int | bool) for v in values)):
             raise context.error(f"{values!r} is not two values [not Unicode, Unicode] "
                                 '(e.g. ["0", "1"])', "unicode_values")
+        for field in parsed.extra_env:
+            if field in parsed.extra:
+                raise context.error(f"{field!r} is in both extra and extra_env: keep one",
+                                    f"extra_env.{field}")
         if not parsed.url.startswith(("http://", "https://")):
             raise context.error(f"{parsed.url!r} is not an http(s) URL", "url")
         if parsed.max_batch > 1 and not parsed.batch_url:
@@ -296,8 +316,8 @@ class GenericHttpGateway(SmsGateway):
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any], context: ConfigContext) -> None:
-        """Everything ``from_config`` checks except the ``auth_env`` secret, which the
-        machine that validates a campaign need not hold."""
+        """Everything ``from_config`` checks except the secrets (``auth_env``,
+        ``extra_env``), which the machine that validates a campaign need not hold."""
         cls.parse_config(config, context)
 
     @classmethod
@@ -305,8 +325,8 @@ class GenericHttpGateway(SmsGateway):
         parsed = cls.parse_config(config, context)
         try:
             return cls(context.key.rsplit(".", 1)[-1] or cls.name, parsed)
-        except GatewayError as exc:
-            raise context.error(str(exc), "auth_env") from exc
+        except MissingSecretError as exc:
+            raise context.error(str(exc), exc.key) from exc
 
     def _body(self, sms: OutgoingSms) -> dict[str, Any]:
         body = self._extra.copy()
