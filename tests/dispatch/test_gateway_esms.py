@@ -19,8 +19,8 @@ from aiohttp import web
 from langson_comms.config import ConfigContext
 from langson_comms.errors import CampaignFileError, PermanentGatewayError, TransientGatewayError
 from langson_comms.messages import Message
-from langson_comms.sms.engine import FATAL_STATUSES, DispatchEngine, RetryPolicy, Routing
-from langson_comms.sms.gateway import OutgoingSms, SubmitResult
+from langson_comms.sms.engine import DispatchEngine, RetryPolicy, Routing
+from langson_comms.sms.gateway import FATAL_STATUSES, OutgoingSms, SubmitResult
 from langson_comms.sms.http_gateway import ACCOUNT_REFUSED, GenericHttpGateway
 from langson_comms.sms.ledger import Recipient, SmsState, SqliteLedger
 

@@ -86,3 +86,37 @@ def test_receiver_rejects_malformed_bodies_and_wrong_tokens(ledger: SqliteLedger
     assert answers[2][0] == 400
     assert answers[2][1]["error"] == "body[0]: field 'message_id' is missing"
     assert answers[3][0] == 400 and "status 'weird' is not one of" in answers[3][1]["error"]
+
+
+def test_get_and_form_callbacks_and_ignored_statuses(ledger: SqliteLedger,
+                                                     carrier_simulator: Any) -> None:
+    """eSMS-style: the callback URL is called with GET and query parameters, one report
+    per message id, and also for statuses that are not final (answered 200, not stored)."""
+    from langson_comms.sms.http_gateway import ReportFormat
+
+    fmt = ReportFormat(id_field="SMSID", status_field="SendStatus",
+                       status_map={"5": "delivered", "4": "failed"}, ignore=["1", "2", "7"])
+    load(ledger, 3)
+
+    async def main() -> list[int]:
+        sim = carrier_simulator()
+        await run_engine(ledger, {"sim": gateway(sim)})
+        ids = [r.carrier_id for r in ledger.rows("c")]
+        async with ReportReceiver(ledger, formats={"sim": fmt}, gateway="sim") as receiver:
+            async with httpx.AsyncClient() as client:
+                codes = [
+                    (await client.get(receiver.url, params={"SMSID": ids[0], "SendStatus": "7"})
+                     ).status_code,
+                    (await client.get(receiver.url_for("sim"),
+                                      params={"SMSID": ids[0], "SendStatus": "5"})).status_code,
+                    (await client.post(receiver.url, data={"SMSID": ids[1], "SendStatus": "4"})
+                     ).status_code,
+                    (await client.get(receiver.url, params={"SMSID": ids[2], "SendStatus": "9"})
+                     ).status_code,
+                ]
+            assert receiver.counters["ignored"] == 1 and receiver.counters["new"] == 2
+            return codes
+
+    assert asyncio.run(main()) == [200, 200, 200, 400]
+    states = {r.carrier_id: r.state for r in ledger.rows("c")}
+    assert sorted(states.values()) == [SmsState.ACCEPTED, SmsState.DELIVERED, SmsState.FAILED]

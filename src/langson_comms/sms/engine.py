@@ -48,7 +48,7 @@ from ..errors import (
 from ..messages import Message
 from .breaker import BreakerState, CircuitBreaker
 from .encoding import Encoding, SmsCost, analyse
-from .gateway import OutgoingSms, SmsGateway, SubmitResult
+from .gateway import FATAL_STATUSES, OutgoingSms, SmsGateway, SubmitResult
 from .ledger import LedgerSendHistory, LedgerStore, QueuedSms, Result, SmsState
 from .policies import Action, Decision, PolicyContext, PolicySet, SmsItem
 from .policy_selection import PolicySelection
@@ -67,9 +67,6 @@ HISTORY_PREFETCH_SECONDS = 7 * 86400
 
 _UCS2 = Encoding.UCS2
 _ACCEPTED = SmsState.ACCEPTED
-
-#: HTTP statuses after which sending cannot go on without an operator (credentials).
-FATAL_STATUSES = frozenset({401, 403})
 
 
 @attrs.frozen

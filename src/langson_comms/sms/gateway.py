@@ -30,6 +30,7 @@ from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError
 from .ledger import DeliveryReport
 
 __all__ = [
+    "FATAL_STATUSES",
     "GatewayCapabilities",
     "OutgoingSms",
     "SmsGateway",
@@ -195,6 +196,10 @@ def raise_for_status(response: httpx.Response, gateway: str) -> None:
         )
     raise PermanentGatewayError(detail, gateway=gateway, status=status)
 
+
+#: Statuses of a ``PermanentGatewayError`` after which sending cannot go on without an
+#: operator (credentials, the account): the engine stops with the rows still queued.
+FATAL_STATUSES = frozenset({401, 403})
 
 #: What a transport raises when a request did not get a readable answer (all transient).
 #: ``aiohttp.ClientError`` because ``httpx_aiohttp`` lets some of aiohttp's own errors

@@ -24,6 +24,7 @@ import enum
 import json
 import operator
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
@@ -32,8 +33,8 @@ import httpx
 
 from ..config import ConfigContext, InvalidValue, at_least
 from ..errors import GatewayError, PermanentGatewayError
-from .engine import FATAL_STATUSES
 from .gateway import (
+    FATAL_STATUSES,
     TRANSPORT_ERRORS,
     GatewayCapabilities,
     OutgoingSms,
@@ -47,9 +48,8 @@ from .gateway import (
 from .ledger import DeliveryReport, ReportStatus
 
 #: The status of the error a ``result.fatal`` code raises: HTTP 403 "Forbidden", one of
-#: the engine's ``FATAL_STATUSES`` (sending stops, rows stay queued for ``sms resume``).
+#: ``FATAL_STATUSES`` (sending stops, rows stay queued for ``sms resume``).
 ACCOUNT_REFUSED = 403
-assert ACCOUNT_REFUSED in FATAL_STATUSES
 
 #: Marks a message the batch answer left out.
 _MISSING: Any = object()
@@ -149,6 +149,8 @@ class ReportFormat:
                  "UNDELIV": "failed", "REJECTD": "failed", "expired": "expired",
                  "EXPIRED": "expired"}
     )
+    #: statuses that are not final (queued, sending…): acknowledged, not stored
+    ignore: list[str] = attrs.Factory(list)
 
 
 @attrs.frozen
@@ -202,10 +204,13 @@ def _unicode_flag(plain: Any, unicode: Any) -> Callable[[OutgoingSms], Any]:
     return lambda sms: unicode if sms.unicode else plain
 
 
-def parse_reports(body: Any, fmt: ReportFormat, *, source: str = "report") -> list[DeliveryReport]:
+def parse_reports(body: Any, fmt: ReportFormat, *, source: str = "report",
+                  ignored: Counter[str] | None = None) -> list[DeliveryReport]:
     """Delivery reports from a JSON body: one object, a list, or ``{list_key: [...]}``.
 
-    Raises ``ValueError`` naming the item and field when a report is malformed.
+    Items whose status is in ``fmt.ignore`` (not final) are left out and counted per
+    status in ``ignored``.  Raises ``ValueError`` naming the item and field when a report
+    is malformed.
     """
     if isinstance(body, Mapping) and fmt.list_key in body:
         body = body[fmt.list_key]
@@ -219,6 +224,10 @@ def parse_reports(body: Any, fmt: ReportFormat, *, source: str = "report") -> li
         if carrier_id in (None, ""):
             raise ValueError(f"{where}: field {fmt.id_field!r} is missing")
         raw_status = str(item.get(fmt.status_field, ""))
+        if raw_status in fmt.ignore:
+            if ignored is not None:
+                ignored[raw_status] += 1
+            continue
         status = fmt.status_map.get(raw_status)
         if status is None:
             raise ValueError(

@@ -23,6 +23,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -35,6 +36,8 @@ from .ledger import LedgerStore
 __all__ = ["ReportPoller", "ReportReceiver"]
 
 log = logging.getLogger(__name__)
+
+_FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 class ReportReceiver:
@@ -94,12 +97,22 @@ class ReportReceiver:
         if self.token is not None and request.headers.get("Authorization") != self.token:
             self.counters["unauthorised"] += 1
             return web.json_response({"error": "bad credentials"}, status=401)
+        ignored: Counter[str] = Counter()
         try:
-            body = await request.json()
-            reports = parse_reports(body, fmt, source="body")
+            # JSON in the body, or one report as a form or query string (vendors such
+            # as eSMS call a callback URL with GET and query parameters)
+            if request.method == "GET":
+                body: Any = dict(request.query)
+            elif request.content_type in _FORMS:
+                body = dict(await request.post())
+            else:
+                body = await request.json()
+            reports = parse_reports(body, fmt, source="query" if request.method == "GET"
+                                    else "body", ignored=ignored)
         except (json.JSONDecodeError, ValueError) as exc:
             self.counters["rejected"] += 1
             return web.json_response({"error": str(exc)}, status=400)
+        self.counters["ignored"] += ignored.total()
         new = self.ledger.record_reports(reports, self.clock.now().timestamp(), gateway=gateway)
         self.counters["received"] += len(reports)
         self.counters["new"] += new
@@ -108,8 +121,9 @@ class ReportReceiver:
 
     async def start(self) -> ReportReceiver:
         app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.router.add_post(self.path, self._handle)
-        app.router.add_post(self.path.rstrip("/") + "/{gateway}", self._handle)
+        for route in (self.path, self.path.rstrip("/") + "/{gateway}"):
+            app.router.add_post(route, self._handle)
+            app.router.add_get(route, self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)

@@ -44,8 +44,7 @@ import pytest
 from aiohttp import web
 
 from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError
-from ..sms.engine import FATAL_STATUSES
-from ..sms.gateway import GatewayCapabilities, OutgoingSms, SmsGateway, SubmitResult
+from ..sms.gateway import FATAL_STATUSES, GatewayCapabilities, OutgoingSms, SmsGateway, SubmitResult
 from .contracts import ContributionContract
 
 __all__ = ["CannedServer", "CountingTransport", "GatewayContract", "generic_answer",
