@@ -73,6 +73,8 @@ def test_breaker_opens_half_opens_and_closes() -> None:
     assert breaker.state is BreakerState.OPEN and breaker.retry_at == 20.0
     t.now = 20.0
     assert breaker.allow()
+    breaker.cancel_probe()  # the engine did not send it after all (paused, deadline…)
+    assert breaker.allow() and not breaker.allow()
     breaker.record_success()
     assert breaker.state is BreakerState.CLOSED
 

@@ -62,6 +62,10 @@ class CircuitBreaker:
             return True
         return False
 
+    def cancel_probe(self) -> None:
+        """The probe ``allow`` let through was not sent after all: another may go."""
+        self._probing = False
+
     def record_success(self) -> None:
         self._failures = 0
         self._opened_at = None

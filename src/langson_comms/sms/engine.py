@@ -451,6 +451,8 @@ class DispatchEngine:
                     # holding back rows bound for other gateways.
                     deferred.extend(Result(p.row.id, SmsState.QUEUED, attempted=False,
                                            next_at=later) for p in chunk)
+                    if probe:
+                        lane.breaker.cancel_probe()
                 else:
                     lane.queue.put_nowait((chunk, probe))
         if deferred:
@@ -489,12 +491,10 @@ class DispatchEngine:
             if item is None:
                 return
             chunk, probe = item
-            if self._holding():
-                self._give_back(chunk)
-                continue
             self._sending += 1
+            sent = False
             try:
-                if lane.limited and not await self._acquire(lane, chunk):
+                if self._holding() or (lane.limited and not await self._acquire(lane, chunk)):
                     self._give_back(chunk)  # stopping, paused…: nothing was spent
                 elif not probe and lane.breaker.state is not BreakerState.CLOSED:
                     # The breaker opened while this chunk waited: route it again (to a
@@ -504,9 +504,12 @@ class DispatchEngine:
                 else:
                     chunk = self._still_due(chunk)
                     if chunk:
+                        sent = True
                         await self._send(lane, chunk)
             finally:
                 self._sending -= 1
+                if probe and not sent:
+                    lane.breaker.cancel_probe()  # another probe may go
 
     async def _acquire(self, lane: _Lane, chunk: list[_Pending]) -> bool:
         """Wait for the lane's rate limit (and Retry-After); False when the engine halts
@@ -592,6 +595,7 @@ class DispatchEngine:
                 self._add(Result(p.row.id, SmsState.QUEUED, attempted=False,
                                  reason=str(exc)) for p in chunk)
                 return
+            lane.breaker.record_success()  # the link answered (and a probe is over)
             self.stats["failed"] += len(chunk)
             self._add(Result(p.row.id, SmsState.FAILED, gateway=gid, segments=p.sms.segments,
                              reason=str(exc)) for p in chunk)
