@@ -26,7 +26,13 @@ never a raw exception.  Every request goes through the injected HTTP client
             return {"code": 118, "error": "invalid number"}   # None: it has no such answer
 
 It extends ``ContributionContract`` (a name, ``from_config`` from ``example_config``,
-located errors for unknown keys, registration through ``plugin``).  The tests are plain
+located errors for unknown keys, registration through ``plugin``).
+
+A gateway that does not speak HTTP (SMPP…) sets ``uses_http_client = False`` (the
+injected-client checks are then skipped) and overrides ``contract_server(mode)`` to
+return its own loopback server that plays each mode in its protocol (an object with
+``async start() -> base_url``, ``async stop()``, a ``requests`` list and a
+``no_rejection`` flag, like ``CannedServer``); ``make_gateway`` receives that base URL.  The tests are plain
 synchronous pytest tests (they run their own event loop).
 """
 
@@ -133,6 +139,15 @@ class GatewayContract(ContributionContract):
     and two methods."""
 
     kind: ClassVar[str] = "sms_gateway"
+    #: False for gateways that do not send through the injected httpx client (SMPP…):
+    #: the checks that every request goes through it are skipped.
+    uses_http_client: ClassVar[bool] = True
+
+    def contract_server(self, mode: str) -> Any:
+        """The loopback server playing ``mode`` (see ``CannedServer``); override for a
+        gateway that does not speak HTTP."""
+        return CannedServer(self.vendor_answer, mode=mode,
+                            rejection=self.vendor_rejection if mode == "reject" else None)
 
     def make_gateway(self, base_url: str, timeout: float) -> SmsGateway:
         """A gateway sending to ``base_url`` (any path below it) with ``timeout`` seconds."""
@@ -162,10 +177,15 @@ class GatewayContract(ContributionContract):
         """Run ``check`` against a server in ``mode``, with the gateway's own client
         injected; every request the server saw must have gone through that client."""
         async def main() -> None:
-            server = CannedServer(self.vendor_answer, mode=mode,
-                                  rejection=self.vendor_rejection if mode == "reject" else None)
+            server = self.contract_server(mode)
             base = await server.start()
             gateway = self.make_gateway(base, 0.5)
+            if not self.uses_http_client:
+                try:
+                    await check(gateway, server)
+                finally:
+                    await server.stop()
+                return
             client = gateway.make_client()
             sent: list[httpx.Request] = []
 
@@ -212,6 +232,9 @@ class GatewayContract(ContributionContract):
 
     def test_uses_the_injected_client(self) -> None:
         """A client built by the test, not by ``make_client``, is the one that sends."""
+        if not self.uses_http_client:
+            pytest.skip("uses_http_client = False: this gateway does not send over HTTP")
+
         async def main() -> None:
             server = CannedServer(self.vendor_answer)
             base = await server.start()

@@ -12,6 +12,8 @@ One session per gateway, bound lazily on the first ``send`` and again after it i
 * no ``submit_sm_resp`` within ``response_timeout``, or the session lost → transient
   (the session is dropped and bound again by the next ``send``).
 
+When no message of a batch got through and every error is transient, ``send`` raises
+that error for the whole batch (the engine then also backs its rate limiter off).
 A bind that cannot be made raises for the whole batch: refused by the SMSC (wrong
 system id or password…) → ``PermanentGatewayError`` with status 401, which stops the
 engine with the rows still queued; no connection or no answer → transient.
@@ -36,7 +38,7 @@ from typing import Any, Self
 import smpp34
 
 from langson_comms.config import ConfigContext
-from langson_comms.errors import GatewayError, PermanentGatewayError
+from langson_comms.errors import GatewayError, PermanentGatewayError, TransientGatewayError
 from langson_comms.sms.gateway import OutgoingSms, SmsGateway, SubmitResult
 from langson_comms.sms.ledger import DeliveryReport
 
@@ -213,7 +215,15 @@ class SmppGateway(SmsGateway):
 
     async def send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:
         session = await self._bound()
-        return list(await asyncio.gather(*(self._submit(session, sms) for sms in batch)))
+        results = list(await asyncio.gather(*(self._submit(session, sms) for sms in batch)))
+        if results and all(isinstance(r.error, TransientGatewayError) for r in results):
+            # Nothing got through (throttled, SMSC trouble, timeouts): raise for the batch,
+            # so the engine also backs its rate limiter off and counts a breaker failure.
+            errors = [r.error for r in results if isinstance(r.error, TransientGatewayError)]
+            waits = [e.retry_after for e in errors if e.retry_after]
+            first = errors[0]
+            raise self.transient(str(first), retry_after=max(waits) if waits else None)
+        return results
 
     def _parts_of(self, sms: OutgoingSms) -> list[tuple[bytes, int, list[smpp34.Tlv]]] | str:
         """(short_message, esm_class, tlvs) per ``submit_sm``, or why it cannot be sent."""
