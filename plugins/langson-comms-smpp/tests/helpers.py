@@ -6,10 +6,11 @@ import asyncio
 import time
 from typing import Any
 
-from langson_comms.config import ConfigContext
-from langson_comms.sms.ledger import DeliveryReport
 from langson_comms_smpp import SmppGateway
 from langson_comms_smpp.testing import TestSmsc
+
+from langson_comms.config import ConfigContext
+from langson_comms.sms.ledger import DeliveryReport
 
 ENV = {"SMPP_PASSWORD": "secret"}
 

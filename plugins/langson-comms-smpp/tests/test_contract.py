@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import pytest
-
 import langson_comms_smpp
-from langson_comms.sms.gateway import SmsGateway
-from langson_comms.testing.gateway_contract import GatewayContract
+import pytest
 from langson_comms_smpp import SmppGateway
 from langson_comms_smpp.status import Status
 from langson_comms_smpp.testing import TestSmsc
+
+from langson_comms.sms.gateway import SmsGateway
+from langson_comms.testing.gateway_contract import GatewayContract
 
 from .helpers import make_gateway
 

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 import smpp34
-
-from langson_comms import Runtime
-from langson_comms.errors import CampaignFileError, PermanentGatewayError, TransientGatewayError
-from langson_comms.sms.gateway import FATAL_STATUSES, OutgoingSms
-from langson_comms.sms.encoding import analyse
-from langson_comms.sms.ledger import ReportStatus
 from langson_comms_smpp import SmppGateway, status
 from langson_comms_smpp.receipts import parse_receipt
 from langson_comms_smpp.testing import TestSmsc
+
+from langson_comms import Runtime
+from langson_comms.errors import CampaignFileError, PermanentGatewayError, TransientGatewayError
+from langson_comms.sms.encoding import analyse
+from langson_comms.sms.gateway import FATAL_STATUSES, OutgoingSms
+from langson_comms.sms.ledger import ReportStatus
 
 from .helpers import ENV, context, make_gateway, wait_reports
 
