@@ -16,7 +16,7 @@ import pytest
 
 from langson_comms.clock import FrozenClock
 from langson_comms.config import ConfigContext
-from langson_comms.errors import TransientGatewayError
+from langson_comms.errors import PermanentGatewayError, TransientGatewayError
 from langson_comms.messages import Message
 from langson_comms.runtime import Runtime
 from langson_comms.sms.engine import DispatchEngine, RetryPolicy, Routing
@@ -156,3 +156,33 @@ def test_cancel_with_no_sender_closes_rows_a_killed_sender_left_in_flight(
     with SqliteLedger(tmp_path / "work" / "ledger.sqlite") as store:
         counts = store.counts("crash", "invite")
     assert counts["cancelled"] == 10 and counts["submitted"] == 0
+
+
+def test_probe_refused_permanently_does_not_kill_the_lane(tmp_path: Path,
+                                                          carrier_simulator: Any) -> None:
+    ledger = SqliteLedger(tmp_path / "l.sqlite")
+    ledger.enqueue("c", "m", (Recipient(f"+8491{i:07d}", "viettel") for i in range(5)),
+                   promotional=False, now=time.time())
+    gw = gateway(carrier_simulator(), connections=1)
+    send, calls = gw.send, []
+
+    async def flaky(batch: Any) -> Any:
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise TransientGatewayError("503", gateway="sim", status=503)
+        if len(calls) == 2:  # the half-open probe: the vendor refuses this one number
+            raise PermanentGatewayError("400 bad number", gateway="sim", status=400)
+        return await send(batch)
+
+    gw.send = flaky  # type: ignore[method-assign]
+
+    async def main() -> Any:
+        return await asyncio.wait_for(run_engine(
+            ledger, {"sim": gw}, breaker_threshold=1, breaker_reset=0.1,
+            retry=RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.02)), 8)
+
+    try:
+        summary = asyncio.run(main())
+    except TimeoutError:
+        raise AssertionError(f"run hung; gateway calls={calls}, counts={ledger.counts('c')}") from None
+    assert summary.counts["failed"] == 1 and summary.counts["accepted"] == 4

@@ -381,7 +381,7 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
 
 def _area_json(camp: Campaign, area: AreaTotals) -> dict[str, Any]:
     try:
-        name = camp.regions.get(area.area).name
+        name = camp.regions.get(area.area, camp.period.start).name
     except KeyError:  # the campaign file's regions changed since the report
         name = "(not in the campaign's regions)"
     return {"area": area.area, "name": name, "subscribers": area.subscribers,

@@ -491,13 +491,21 @@ class GenericHttpGateway(SmsGateway):
         return results
 
     async def poll_reports(self) -> list[DeliveryReport]:
+        """One page of reports; a page holding only statuses that are not final
+        (``reports.ignore``) is skipped, so an empty list means no reports are waiting."""
         if not self.config.poll_url:
             return []
-        async with translate_transport_errors(self.gateway_id):
-            response = await self.client.get(self.config.poll_url, headers=self._headers)
-            await response.aread()
-        raise_for_status(response, self.gateway_id)
-        try:
-            return parse_reports(response.json(), self.config.reports, source="poll")
-        except ValueError as exc:
-            raise self.transient(f"unreadable reports: {exc}") from exc
+        for _ in range(100):  # bounded: a server that only ever answers "sending"
+            async with translate_transport_errors(self.gateway_id):
+                response = await self.client.get(self.config.poll_url, headers=self._headers)
+                await response.aread()
+            raise_for_status(response, self.gateway_id)
+            ignored: Counter[str] = Counter()
+            try:
+                reports = parse_reports(response.json(), self.config.reports, source="poll",
+                                        ignored=ignored)
+            except ValueError as exc:
+                raise self.transient(f"unreadable reports: {exc}") from exc
+            if reports or not ignored:
+                return reports
+        return []

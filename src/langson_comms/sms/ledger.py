@@ -286,6 +286,7 @@ CREATE TABLE IF NOT EXISTS sms (
     idem_key TEXT NOT NULL,
     created_at REAL NOT NULL,
     submitted_at REAL,
+    first_submitted_at REAL,
     accepted_at REAL,
     final_at REAL,
     UNIQUE (campaign, message, msisdn)
@@ -357,6 +358,7 @@ class SqliteLedger:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._migrate_reports()
+            self._migrate_first_submitted()
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot open ledger: {exc}") from exc
         self._protect_sidecars()
@@ -387,6 +389,13 @@ class SqliteLedger:
                 " FROM reports_v1 o"
             )
             db.execute("DROP TABLE reports_v1")
+
+    def _migrate_first_submitted(self) -> None:
+        """Ledgers from before ``first_submitted_at``: add the column (rows sent before it
+        existed fall back to their load time, see ``_SINCE``)."""
+        if "first_submitted_at" not in {r[1] for r in self._db.execute("PRAGMA table_info(sms)")}:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                self._db.execute("ALTER TABLE sms ADD COLUMN first_submitted_at REAL")
 
     def _protect_sidecars(self) -> None:
         for suffix in ("-wal", "-shm"):
@@ -474,11 +483,12 @@ class SqliteLedger:
         """Mark up to ``limit`` due queued rows ``submitted`` and return them, oldest first."""
         with self._tx() as db:
             rows = db.execute(
-                "UPDATE sms SET state='submitted', submitted_at=? WHERE id IN ("
-                " SELECT id FROM sms WHERE campaign=? AND message=? AND state='queued'"
-                " AND next_at<=? ORDER BY next_at, id LIMIT ?)"
+                "UPDATE sms SET state='submitted', submitted_at=?1,"
+                " first_submitted_at=coalesce(first_submitted_at, ?1) WHERE id IN ("
+                " SELECT id FROM sms WHERE campaign=?2 AND message=?3 AND state='queued'"
+                " AND next_at<=?1 ORDER BY next_at, id LIMIT ?4)"
                 " RETURNING id, msisdn, carrier_hint, fields, attempts, idem_key",
-                (now, campaign, message, now, limit),
+                (now, campaign, message, limit),
             ).fetchall()
         rows.sort()
         make, loads = QueuedSms._make, json.loads
@@ -559,18 +569,19 @@ class SqliteLedger:
                 " AND accepted_at<?",
                 (now, campaign, message, accepted_before),
             )
+            # kept-aside repeats older than that can no longer be any waiting row's report
+            db.execute("DELETE FROM report_echoes WHERE received_at<?", (accepted_before,))
             return cur.rowcount
 
     # -- delivery reports --------------------------------------------------------------
     #
     # A stored report applies to an accepted row when the carrier id matches, the gateway
     # matches (or the report's gateway is not known: ''), it was not already applied to
-    # another row, and it was received at or after the row was submitted -- for a row
-    # sent more than once, at or after the row was loaded: a report for an earlier
-    # attempt whose answer was lost is for the same message (the carrier de-duplicated
-    # it on the idempotency key and answers with the same id).
-    _SINCE = ("CASE WHEN s.attempts <= 1 THEN coalesce(s.submitted_at, s.created_at)"
-              " ELSE min(s.created_at, coalesce(s.submitted_at, s.created_at)) END")
+    # another row, and it was received at or after the row was first handed to a gateway:
+    # a report for an earlier attempt whose answer was lost, or that was in flight when
+    # the sender was killed, is for the same message (the carrier de-duplicated it on the
+    # idempotency key and answers with the same id).
+    _SINCE = "coalesce(s.first_submitted_at, s.created_at)"
 
     @staticmethod
     def _reported(db: sqlite3.Connection, carrier_ids: Sequence[str]) -> list[str]:
@@ -608,12 +619,6 @@ class SqliteLedger:
         values = [(r.carrier_id, r.gateway or gateway or "", r.part, r.parts, str(r.status),
                    r.error, stamp) for r in reports]
         with self._tx() as db:
-            db.executemany(
-                "INSERT INTO report_echoes (carrier_id, gateway, part, parts, status, error,"
-                " received_at) SELECT ?1,?2,?3,?4,?5,?6,?7 WHERE EXISTS (SELECT 1 FROM reports"
-                " WHERE carrier_id=?1 AND gateway=?2 AND part=?3 AND applied_to IS NOT NULL)",
-                values,
-            )
             before = db.total_changes
             db.executemany(
                 "INSERT INTO reports (carrier_id, gateway, part, parts, status, error,"
@@ -628,6 +633,20 @@ class SqliteLedger:
                 values,
             )
             new = db.total_changes - before
+            # Kept aside: a report that differs from its stored twin, which already finished
+            # a row -- the report of a reused id that came before the submit answer was
+            # recorded.  An identical repeat is a replay (or a reused id's report that
+            # reads the same: that row then waits, and ends expired after the report
+            # timeout).  One copy per content; purged by ``expire_unreported``.
+            db.executemany(
+                "INSERT INTO report_echoes (carrier_id, gateway, part, parts, status, error,"
+                " received_at) SELECT ?1,?2,?3,?4,?5,?6,?7 WHERE EXISTS (SELECT 1 FROM reports"
+                " WHERE carrier_id=?1 AND gateway=?2 AND part=?3 AND applied_to IS NOT NULL"
+                " AND NOT (status=?5 AND error IS ?6 AND parts IS ?4))"
+                " AND NOT EXISTS (SELECT 1 FROM report_echoes WHERE carrier_id=?1 AND"
+                " gateway=?2 AND part=?3 AND status=?5 AND error IS ?6 AND parts IS ?4)",
+                values,
+            )
             if new:
                 self._resolve(db, sorted({r.carrier_id for r in reports}), stamp)
         return new
@@ -665,17 +684,26 @@ class SqliteLedger:
                 f" AND r.received_at >= {self._SINCE}",
                 chunk,
             ).fetchall()
-            # A report whose gateway is not known and that fits rows of several gateways
-            # is applied to none of them (it waits for a report naming its gateway).
-            fits: dict[tuple[str, str, int], set[int]] = {}
-            for row in rows:
-                if row[3] == "":
-                    fits.setdefault((row[2], row[3], row[4]), set()).add(row[0])
-            ambiguous = {key for key, ids in fits.items() if len(ids) > 1}
+            # A report whose gateway is not known ('') and that fits rows of several
+            # gateways is applied to none of them (it waits for a report naming its
+            # gateway); for a part that has a report naming the row's gateway, '' reports
+            # are left out (and marked applied with it, so they never go elsewhere).
+            fits: dict[tuple[str, int], set[int]] = {}
+            named: set[tuple[int, int]] = set()
+            for row_id, _, carrier_id, gw, part, *_rest in rows:
+                if gw == "":
+                    fits.setdefault((carrier_id, part), set()).add(row_id)
+                else:
+                    named.add((row_id, part))
             by_row: dict[int, list[tuple[Any, ...]]] = {}
+            unknown: dict[int, list[tuple[Any, ...]]] = {}
             for row in rows:
-                if (row[2], row[3], row[4]) not in ambiguous:
-                    by_row.setdefault(row[0], []).append(row)
+                row_id, _, carrier_id, gw, part = row[:5]
+                if gw != "" or ((row_id, part) not in named
+                                and len(fits[(carrier_id, part)]) == 1):
+                    by_row.setdefault(row_id, []).append(row)
+                elif (row_id, part) in named:
+                    unknown.setdefault(row_id, []).append(row)
             updates: list[tuple[Any, ...]] = []
             applied: list[tuple[Any, ...]] = []
             for row_id, parts in by_row.items():
@@ -697,7 +725,7 @@ class SqliteLedger:
                     updates.append(("delivered", None, now, row_id))
                 else:
                     continue
-                applied.extend((row_id, p[2], p[3], p[4]) for p in parts)
+                applied.extend((row_id, p[2], p[3], p[4]) for p in parts + unknown.get(row_id, []))
             if updates:
                 db.executemany(
                     "UPDATE sms SET state=?, reason=?, final_at=? WHERE id=? AND state='accepted'",

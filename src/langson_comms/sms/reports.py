@@ -81,9 +81,12 @@ class ReportReceiver:
 
     def url_for(self, gateway: str) -> str:
         """The path for one gateway's reports."""
-        return f"{self.url}/{gateway}"
+        return f"{self.url.rstrip('/')}/{gateway}"
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if self.token is not None and request.headers.get("Authorization") != self.token:
+            self.counters["unauthorised"] += 1
+            return web.json_response({"error": "bad credentials"}, status=401)
         gateway_id = request.match_info.get("gateway")
         if gateway_id is None:
             gateway, fmt = self.gateway, self.fmt
@@ -91,12 +94,7 @@ class ReportReceiver:
             gateway, fmt = gateway_id, self.formats[gateway_id]
         else:
             self.counters["unknown_gateway"] += 1
-            return web.json_response(
-                {"error": f"no gateway {gateway_id!r} (gateways: {sorted(self.formats)})"},
-                status=404)
-        if self.token is not None and request.headers.get("Authorization") != self.token:
-            self.counters["unauthorised"] += 1
-            return web.json_response({"error": "bad credentials"}, status=401)
+            return web.json_response({"error": f"no gateway {gateway_id!r} here"}, status=404)
         ignored: Counter[str] = Counter()
         try:
             # JSON in the body, or one report as a form or query string (vendors such
@@ -112,7 +110,8 @@ class ReportReceiver:
         except (json.JSONDecodeError, ValueError) as exc:
             self.counters["rejected"] += 1
             return web.json_response({"error": str(exc)}, status=400)
-        self.counters["ignored"] += ignored.total()
+        if ignored:
+            self.counters["ignored"] += ignored.total()
         new = self.ledger.record_reports(reports, self.clock.now().timestamp(), gateway=gateway)
         self.counters["received"] += len(reports)
         self.counters["new"] += new
