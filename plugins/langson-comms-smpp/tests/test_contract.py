@@ -10,11 +10,10 @@ import pytest
 from langson_comms_smpp import SmppGateway
 from langson_comms_smpp.status import Status
 from langson_comms_smpp.testing import TestSmsc
+from smpp_helpers import make_gateway
 
 from langson_comms.sms.gateway import SmsGateway
 from langson_comms.testing.gateway_contract import GatewayContract
-
-from .helpers import make_gateway
 
 #: The contract's HTTP-flavoured modes as an SMSC plays them.
 MODES: dict[str, dict[str, Any]] = {

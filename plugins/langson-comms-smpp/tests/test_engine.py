@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 from langson_comms_smpp import SmppGateway
 from langson_comms_smpp.testing import TestSmsc
+from smpp_helpers import make_gateway
 
 from langson_comms.errors import PermanentGatewayError
 from langson_comms.messages import Message
 from langson_comms.sms.engine import DispatchEngine, RetryPolicy, Routing
 from langson_comms.sms.ledger import Recipient, SmsState, SqliteLedger
 from langson_comms.sms.reports import ReportPoller
-
-from .helpers import make_gateway
 
 NOTICE = Message("m", "Thông báo: tải ứng dụng Công dân số Xứ Lạng",
                  classification="public_notice", classified_by="Sở TT&TT")

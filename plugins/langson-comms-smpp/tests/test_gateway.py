@@ -11,14 +11,13 @@ import smpp34
 from langson_comms_smpp import SmppGateway, status
 from langson_comms_smpp.receipts import parse_receipt
 from langson_comms_smpp.testing import TestSmsc
+from smpp_helpers import ENV, context, make_gateway, wait_reports
 
 from langson_comms import Runtime
 from langson_comms.errors import CampaignFileError, PermanentGatewayError, TransientGatewayError
 from langson_comms.sms.encoding import analyse
 from langson_comms.sms.gateway import FATAL_STATUSES, OutgoingSms
 from langson_comms.sms.ledger import ReportStatus
-
-from .helpers import ENV, context, make_gateway, wait_reports
 
 VIETNAMESE = ("Sở TT&TT Lạng Sơn: mời bà con tải ứng dụng “Công dân số Xứ Lạng” để nhận "
               "thông báo của tỉnh, tra cứu thủ tục hành chính và phản ánh hiện trường. ") * 2
