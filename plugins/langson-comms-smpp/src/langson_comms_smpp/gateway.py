@@ -45,7 +45,7 @@ from langson_comms.sms.ledger import DeliveryReport
 from .bindprobe import probe_bind
 from .coding import DC_UCS2, ESM_UDHI, SINGLE, encode_text, udh_parts
 from .config import LongMessages, SmppConfig
-from .receipts import UnreadableReceipt, is_receipt, parse_receipt
+from .receipts import Receipt, UnreadableReceipt, is_receipt, parse_receipt
 from .status import (
     BIND_REFUSED,
     RESESSION,
@@ -90,9 +90,12 @@ class SmppGateway(SmsGateway):
         self._session: _Session | None = None
         self._bind_lock = asyncio.Lock()
         self._window = asyncio.Semaphore(config.window)
-        self._reports: collections.deque[DeliveryReport] = collections.deque()
+        #: receipts as they came; mapped to reports when polled (see ``poll_reports``)
+        self._receipts: collections.deque[Receipt] = collections.deque()
         #: UDH mode: message id of a part → (id of part 1, part number, total)
         self._parts: dict[str, tuple[str, int, int]] = {}
+        #: UDH mode: multipart messages whose parts are still being submitted
+        self._udh_in_flight = 0
         self._reference = random.Random(seed).randrange(256)
         self.stats: collections.Counter[str] = collections.Counter()
 
@@ -253,8 +256,19 @@ class SmppGateway(SmsGateway):
         if isinstance(parts, str):
             return SubmitResult(sms.ref, error=self.permanent(parts))
         source = sms.sender or cfg.source_addr or ""
-        source_ton, source_npi = cfg.source_address(source)
         data_coding = encode_text(sms.text, unicode=sms.unicode).data_coding
+        multipart = len(parts) > 1
+        self._udh_in_flight += multipart
+        try:
+            return await self._submit_parts(session, sms, parts, destination, source, data_coding)
+        finally:
+            self._udh_in_flight -= multipart
+
+    async def _submit_parts(self, session: _Session, sms: OutgoingSms,
+                            parts: list[tuple[bytes, int, list[smpp34.Tlv]]], destination: str,
+                            source: str, data_coding: int) -> SubmitResult:
+        cfg = self.config
+        source_ton, source_npi = cfg.source_address(source)
         ids: list[str] = []
         for short_message, esm_class, tlvs in parts:
             if not session.alive:
@@ -334,18 +348,28 @@ class SmppGateway(SmsGateway):
         if receipt.status is None:
             self.stats["receipts_not_final"] += 1
             return
-        part = self._parts.pop(receipt.message_id, None)
-        if part is None:
-            report = receipt.report(self.gateway_id)
-        else:
-            first, number, total = part
-            report = receipt.report(self.gateway_id, part=number, parts=total, message_id=first)
         self.stats["receipts"] += 1
-        self._reports.append(report)
+        self._receipts.append(receipt)
 
     async def poll_reports(self) -> list[DeliveryReport]:
-        """The receipts received since the last call (at most ``POLL_PAGE``)."""
+        """The receipts received since the last call (at most ``POLL_PAGE``).
+
+        A part's receipt can come before that part's ``submit_sm_resp`` is handled (the
+        SMSC answers and reports at once), so parts are mapped to their message here,
+        not on arrival; while multipart messages are being submitted, a receipt for an
+        id not known yet waits for the next poll."""
         page: list[DeliveryReport] = []
-        while self._reports and len(page) < POLL_PAGE:
-            page.append(self._reports.popleft())
+        waiting: list[Receipt] = []
+        while self._receipts and len(page) < POLL_PAGE:
+            receipt = self._receipts.popleft()
+            part = self._parts.pop(receipt.message_id, None)
+            if part is not None:
+                first, number, total = part
+                page.append(receipt.report(self.gateway_id, part=number, parts=total,
+                                           message_id=first))
+            elif self._udh_in_flight:
+                waiting.append(receipt)
+            else:
+                page.append(receipt.report(self.gateway_id))
+        self._receipts.extendleft(reversed(waiting))
         return page
