@@ -36,7 +36,7 @@ from typing import NamedTuple
 import attrs
 import pendulum
 
-from ..clock import Clock, SystemClock
+from ..clock import Clock, SystemClock, timestamp_of
 from ..errors import (
     DataError,
     GatewayError,
@@ -216,6 +216,7 @@ class DispatchEngine:
         self._routes: dict[tuple[str, SmsCost], tuple[str, ...]] = {}
         self._rng = random.Random(seed)
         self._seconds = clock_seconds(self.clock)
+        self._epoch = timestamp_of(self.clock)
         self._lanes = {
             gid: _Lane(g, self.clock, breaker_threshold, breaker_reset, self._seconds, claim_size)
             for gid, g in self.gateways.items()
@@ -232,6 +233,9 @@ class DispatchEngine:
         # Set while nothing may start (see ``_holding``): wakes workers waiting on a rate
         # limit or a Retry-After, so stop/pause/cancel never wait those out.
         self._halt = asyncio.Event()
+        self._due_second = -1  # _still_due's verdicts, per text, for this second
+        self._due_verdicts: dict[str, Decision | None] = {}
+        self._due_ctx: PolicyContext | None = None
         self.stats: Counter[str] = Counter()
 
     # -- steering ----------------------------------------------------------------------
@@ -257,7 +261,7 @@ class DispatchEngine:
     # -- results -----------------------------------------------------------------------
 
     def _now(self) -> float:
-        return self.clock.now().timestamp()
+        return self._epoch()
 
     def _add(self, results: Iterable[Result]) -> None:
         self._results.extend(results)
@@ -536,15 +540,21 @@ class DispatchEngine:
         """Rows are checked when claimed, but may wait (rate limit, Retry-After) long
         enough for the send-by deadline to pass or the sending window to close: check the
         deadline and the message-scope policies again just before sending."""
-        now = self.clock.now()
+        ts = self._epoch()
         deadline = self.send_by.timestamp() if self.send_by is not None else None
-        if deadline is not None and now.timestamp() >= deadline:
+        if deadline is not None and ts >= deadline:
             self._give_back(chunk)  # the run ends "deadline" and expires them
             return []
         if not self._msg_policies.policies:
             return chunk
-        ctx = PolicyContext(now=now, history=self._history)
-        verdicts: dict[str, Decision | None] = {}
+        # Verdicts are kept for the current second: rules change on whole seconds (07:00,
+        # 22:00), and one message per request would otherwise pay for every policy twice.
+        second = int(ts)
+        if second != self._due_second:
+            self._due_second, self._due_verdicts = second, {}
+            self._due_ctx = PolicyContext(now=self.clock.now(), history=self._history)
+        verdicts, ctx = self._due_verdicts, self._due_ctx
+        assert ctx is not None
         due: list[_Pending] = []
         held: list[Result] = []
         for p in chunk:
