@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from langson_comms.clock import Clock
@@ -13,6 +16,16 @@ from langson_comms.sms.engine import DispatchEngine, DispatchSummary, RetryPolic
 from langson_comms.sms.http_gateway import GenericHttpConfig, GenericHttpGateway
 from langson_comms.sms.ledger import SmsState, SqliteLedger
 from langson_comms.testing.simulator import CarrierSimulator
+
+#: The ``langson-comms`` script of this environment, for tests that run it as a process.
+CLI = str(Path(sys.executable).parent / "langson-comms")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
 
 NOTICE = Message("m", "Thong bao: tai ung dung Cong dan so Xu Lang",
                  classification="public_notice", classified_by="So TT&TT")

@@ -7,14 +7,13 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from langson_comms.sms.ledger import SqliteLedger
 
-CLI = str(Path(sys.executable).parent / "langson-comms")
+from .helpers import CLI, free_port
 
 CAMPAIGN = """\
 [campaign]
@@ -129,19 +128,12 @@ def test_sigterm_stops_cleanly_with_every_row_recorded(tmp_path: Path,
     assert after["queued"] == n - after["accepted"]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def test_simulator_and_report_endpoint_as_commands(tmp_path: Path,
                                                    carrier_simulator: Any) -> None:
     import httpx
 
-    sim_port, dlr_port = _free_port(), _free_port()
+    sim_port, dlr_port = free_port(), free_port()
     write_campaign(tmp_path, carrier_simulator(), n=1, rate=10)
     with open(tmp_path / "campaign.toml", "a", encoding="utf-8") as handle:
         handle.write(f"\n[channels.sms.reports]\nport = {dlr_port}\n")

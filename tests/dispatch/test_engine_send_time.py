@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from langson_comms.sms.http_gateway import GenericHttpGateway
 from langson_comms.sms.ledger import Recipient, SqliteLedger
 from langson_comms.sms.policies import PolicySet
 
-from .helpers import NOTICE, gateway, run_engine
+from .helpers import CLI, NOTICE, gateway, run_engine
 from .test_crash_resume import CAMPAIGN
 
 PROMO = Message("m", "Tai ung dung Cong dan so Xu Lang de nhan qua")
@@ -148,8 +147,7 @@ def test_cancel_with_no_sender_closes_rows_a_killed_sender_left_in_flight(
         store.enqueue("crash", "invite", (Recipient(f"+8491{i:07d}", "viettel")
                                           for i in range(10)), promotional=False, now=1.0)
         store.claim("crash", "invite", 2.0, 4)  # claimed, then the sender was killed
-    cli = str(Path(sys.executable).parent / "langson-comms")
-    done = subprocess.run([cli, "sms", "cancel", "campaign.toml"], cwd=tmp_path,
+    done = subprocess.run([CLI, "sms", "cancel", "campaign.toml"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert "cancelled 10 queued rows (4 of them left in flight by a stopped sender)" in done.stdout

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,8 @@ from langson_comms.errors import CampaignFileError
 from langson_comms.runtime import Runtime
 from langson_comms.sms.ledger import SqliteLedger
 
-CLI = str(Path(sys.executable).parent / "langson-comms")
+from .helpers import CLI
+
 FOOTER = "Tu choi QC soan TC gui 1234"
 
 CAMPAIGN = """\

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ import pytest
 
 from langson_comms.sms.ledger import Recipient, Result, SmsState, SqliteLedger
 
-CLI = str(Path(sys.executable).parent / "langson-comms")
+from .helpers import CLI, free_port
 
 HEAD = """\
 [campaign]
@@ -55,10 +53,6 @@ url = "http://127.0.0.1:9/sms/send"
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _accept(ledger_path: Path, rows: list[tuple[str, str, str]]) -> None:
@@ -103,7 +97,7 @@ def _post(proc: subprocess.Popen[str], url: str, body: object) -> httpx.Response
 
 
 def test_each_gateway_path_reads_its_own_format(tmp_path: Path, serve: object) -> None:
-    port = _free_port()
+    port = free_port()
     _accept(tmp_path / "work" / "ledger.sqlite",
             [("+84910000001", "esms", "7"), ("+84910000002", "sim", "7"),
              ("+84910000003", "esms", "8")])
@@ -127,7 +121,7 @@ def test_each_gateway_path_reads_its_own_format(tmp_path: Path, serve: object) -
 
 def test_the_bare_path_serves_a_single_gateway_in_its_format(tmp_path: Path,
                                                              serve: object) -> None:
-    port = _free_port()
+    port = free_port()
     _accept(tmp_path / "work" / "ledger.sqlite", [("+84910000001", "esms", "E1")])
     proc = serve(HEAD.format(port=port, reports_extra=""))  # type: ignore[operator]
     r = _post(proc, f"http://127.0.0.1:{port}/dlr", {"SMSID": "E1", "SendStatus": 5})
@@ -141,7 +135,7 @@ def _env_without(name: str) -> dict[str, str]:
 
 
 def test_a_token_env_that_is_not_set_refuses_to_serve(tmp_path: Path, serve: object) -> None:
-    port = _free_port()
+    port = free_port()
     text = HEAD.format(port=port, reports_extra='token_env = "LC_TEST_NO_SUCH_TOKEN"\n')
     proc = serve(text, _env_without("LC_TEST_NO_SUCH_TOKEN"))  # type: ignore[operator]
     _, err = proc.communicate(timeout=20)
@@ -152,7 +146,7 @@ def test_a_token_env_that_is_not_set_refuses_to_serve(tmp_path: Path, serve: obj
 
 
 def test_a_token_env_that_is_set_is_required(tmp_path: Path, serve: object) -> None:
-    port = _free_port()
+    port = free_port()
     text = HEAD.format(port=port, reports_extra='token_env = "LC_TEST_DLR_TOKEN"\n')
     env = {**_env_without("LC_TEST_DLR_TOKEN"), "LC_TEST_DLR_TOKEN": "Bearer s3cret"}
     proc = serve(text, env)  # type: ignore[operator]
@@ -164,7 +158,7 @@ def test_a_token_env_that_is_set_is_required(tmp_path: Path, serve: object) -> N
 
 
 def test_send_with_serve_reports_refuses_an_unset_token_env(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     text = HEAD.format(port=port, reports_extra='token_env = "LC_TEST_NO_SUCH_TOKEN"\n')
     (tmp_path / "campaign.toml").write_text(text, encoding="utf-8")
     done = subprocess.run([CLI, "sms", "send", "campaign.toml", "--serve-reports",

@@ -4,7 +4,6 @@ briefly down, and posts them again once it is up."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import Any
 
@@ -14,18 +13,14 @@ import pytest
 from langson_comms.sms.ledger import SqliteLedger
 from langson_comms.sms.reports import ReportReceiver
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .helpers import free_port
 
 
 @pytest.mark.parametrize("early", [0.0, 1.0])
 def test_reports_survive_a_receiver_that_is_briefly_down(ledger: SqliteLedger,
                                                          carrier_simulator: Any,
                                                          early: float) -> None:
-    port = _free_port()
+    port = free_port()
     sim = carrier_simulator(dlr_url=f"http://127.0.0.1:{port}/dlr", early_dlr=early,
                             dlr_delay=0.0)
     r = httpx.post(sim.url, json={"to": "+84912345678", "text": "x", "ref": "1"}, timeout=5)
