@@ -456,17 +456,17 @@ class GenericHttpGateway(SmsGateway):
                     continue
                 if not results:
                     raise
-                error = self.transient(f"not sent after an earlier error: {exc}")
-                results.extend(SubmitResult(s.ref, error=error) for s in batch[index:])
-                return results
+                return results + self._unsent(batch[index:], exc)
             result = self._classify(sms, answer)
             results.append(result)
             if (isinstance(result.error, PermanentGatewayError)
                     and result.error.status == ACCOUNT_REFUSED and index + 1 < len(batch)):
-                error = self.transient(f"not sent after an earlier error: {result.error}")
-                results.extend(SubmitResult(s.ref, error=error) for s in batch[index + 1:])
-                return results
+                return results + self._unsent(batch[index + 1:], result.error)
         return results
+
+    def _unsent(self, rest: Sequence[OutgoingSms], cause: GatewayError) -> list[SubmitResult]:
+        error = self.transient(f"not sent after an earlier error: {cause}")
+        return [SubmitResult(s.ref, error=error) for s in rest]
 
     def _classify_many(self, batch: Sequence[OutgoingSms], answers: Sequence[Any]) -> list[
         SubmitResult
