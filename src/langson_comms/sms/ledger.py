@@ -339,6 +339,19 @@ def _dt(value: float | None) -> pendulum.DateTime | None:
     return None if value is None else pendulum.from_timestamp(value, tz=LOCAL_TZ)
 
 
+class _ReportRow(NamedTuple):
+    """An accepted row joined with one stored report that may be its (``_resolve``)."""
+
+    row_id: int
+    segments: int | None
+    carrier_id: str
+    gateway: str
+    part: int
+    parts: int | None
+    status: str
+    error: str | None
+
+
 class SqliteLedger:
     """The default ``LedgerStore``: one SQLite file in WAL mode, owner-only permissions."""
 
@@ -675,7 +688,7 @@ class SqliteLedger:
             chunk = carrier_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             self._promote_echoes(db, chunk, marks)
-            rows = db.execute(
+            rows = [_ReportRow._make(r) for r in db.execute(
                 f"SELECT s.id, s.segments, r.carrier_id, r.gateway, r.part, r.parts, r.status,"
                 f" r.error FROM sms s JOIN reports r ON r.carrier_id = s.carrier_id"
                 f" WHERE s.carrier_id IN ({marks}) AND s.state='accepted'"
@@ -683,49 +696,47 @@ class SqliteLedger:
                 f" AND (r.applied_to IS NULL OR r.applied_to = s.id)"
                 f" AND r.received_at >= {self._SINCE}",
                 chunk,
-            ).fetchall()
+            )]
             # A report whose gateway is not known ('') and that fits rows of several
             # gateways is applied to none of them (it waits for a report naming its
             # gateway); for a part that has a report naming the row's gateway, '' reports
             # are left out (and marked applied with it, so they never go elsewhere).
             fits: dict[tuple[str, int], set[int]] = {}
-            named: set[tuple[int, int]] = set()
-            for row_id, _, carrier_id, gw, part, *_rest in rows:
-                if gw == "":
-                    fits.setdefault((carrier_id, part), set()).add(row_id)
-                else:
-                    named.add((row_id, part))
-            by_row: dict[int, list[tuple[Any, ...]]] = {}
-            unknown: dict[int, list[tuple[Any, ...]]] = {}
-            for row in rows:
-                row_id, _, carrier_id, gw, part = row[:5]
-                if gw != "" or ((row_id, part) not in named
-                                and len(fits[(carrier_id, part)]) == 1):
-                    by_row.setdefault(row_id, []).append(row)
-                elif (row_id, part) in named:
-                    unknown.setdefault(row_id, []).append(row)
+            named = {(r.row_id, r.part) for r in rows if r.gateway != ""}
+            for r in rows:
+                if r.gateway == "":
+                    fits.setdefault((r.carrier_id, r.part), set()).add(r.row_id)
+            by_row: dict[int, list[_ReportRow]] = {}
+            unknown: dict[int, list[_ReportRow]] = {}
+            for r in rows:
+                if r.gateway != "" or ((r.row_id, r.part) not in named
+                                       and len(fits[(r.carrier_id, r.part)]) == 1):
+                    by_row.setdefault(r.row_id, []).append(r)
+                elif (r.row_id, r.part) in named:
+                    unknown.setdefault(r.row_id, []).append(r)
             updates: list[tuple[Any, ...]] = []
             applied: list[tuple[Any, ...]] = []
             for row_id, parts in by_row.items():
-                segments = parts[0][1] or 1
-                totals = [p[5] for p in parts if p[5]]
+                totals = [p.parts for p in parts if p.parts]
                 if totals:
                     expected = max(totals)
-                elif all(p[4] == 1 for p in parts):
+                elif all(p.part == 1 for p in parts):
                     expected = 1  # one report for the whole message (no part fields)
                 else:
-                    expected = segments
-                bad = [p for p in parts if p[6] != "delivered"]
+                    expected = parts[0].segments or 1
+                bad = sorted((p for p in parts if p.status != "delivered"), key=lambda p: p.part)
                 if bad:
-                    worst = bad[0]
-                    reason = f"carrier report: {worst[6]}" + (f" ({worst[7]})" if worst[7] else "")
-                    state = "expired" if worst[6] == "expired" else "failed"
+                    worst = bad[0]  # the first part that did not arrive
+                    reason = f"carrier report: {worst.status}" + (
+                        f" ({worst.error})" if worst.error else "")
+                    state = "expired" if worst.status == "expired" else "failed"
                     updates.append((state, reason, now, row_id))
-                elif len({p[4] for p in parts}) >= expected:
+                elif len({p.part for p in parts}) >= expected:
                     updates.append(("delivered", None, now, row_id))
                 else:
                     continue
-                applied.extend((row_id, p[2], p[3], p[4]) for p in parts + unknown.get(row_id, []))
+                applied.extend((row_id, p.carrier_id, p.gateway, p.part)
+                               for p in parts + unknown.get(row_id, []))
             if updates:
                 db.executemany(
                     "UPDATE sms SET state=?, reason=?, final_at=? WHERE id=? AND state='accepted'",
