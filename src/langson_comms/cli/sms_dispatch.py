@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -34,6 +35,8 @@ from ..sms.ledger import BroadcastOrder, SqliteLedger
 from ..sms.reports import ReportPoller, ReportReceiver
 
 __all__ = ["register"]
+
+log = logging.getLogger(__name__)
 
 
 def _runtime() -> Runtime:
@@ -175,6 +178,12 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
             await poll_task
         if receiver is not None:
             await receiver.stop()
+        for gw in gateways.values():  # sessions the gateways opened (an SMPP bind)
+            try:
+                await gw.close()
+            except Exception as exc:  # closing must not hide the send's outcome
+                log.warning("closing gateway %s failed: %s: %s", gw.gateway_id,
+                            type(exc).__name__, exc)
         for client in clients:
             await client.aclose()
     return summary

@@ -156,6 +156,15 @@ class SmsGateway(abc.ABC):
         """Fetch delivery reports, for gateways with ``supports_polling``; default none."""
         return []
 
+    async def close(self) -> None:
+        """Release what the gateway holds: sessions, connections it opened itself.
+
+        Called once sending (and polling) is over — ``sms send`` calls it for every
+        gateway, a failure is logged, not raised; it must be safe to call twice and on
+        a gateway that never sent.  The injected HTTP client is not the gateway's to
+        close: whoever made it closes it.  Default: nothing to release."""
+        return None
+
     def transient(self, message: str, *, status: int | None = None,
                   retry_after: float | None = None) -> TransientGatewayError:
         return TransientGatewayError(
