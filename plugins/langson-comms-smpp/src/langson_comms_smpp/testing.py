@@ -29,7 +29,7 @@ from typing import Any, Self
 import attrs
 import smpp34
 
-from .bindprobe import BIND_TRANSCEIVER, RESPONSE
+from .bindprobe import BIND_TRANSCEIVER, RESPONSE, UNBIND
 from .status import TLV_MESSAGE_STATE, TLV_RECEIPTED_MESSAGE_ID, Status
 
 __all__ = ["Submitted", "TestSmsc"]
@@ -102,6 +102,8 @@ class TestSmsc:
     submits: int = 0
     binds: int = 0
     refused_binds: int = 0
+    #: ``unbind`` PDUs ESMEs sent (a session closed on purpose, not merely cut)
+    unbinds: int = 0
     port: int = 0
     _server: smpp34.Server | None = None
     _gate: asyncio.Server | None = None
@@ -188,23 +190,40 @@ class TestSmsc:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._inner_port)
             self._pipes.add(up_writer)
             up_writer.write(header + body)
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+            await asyncio.gather(self._pipe(reader, up_writer, watch=True),
+                                 self._pipe(up_reader, writer))
         except (OSError, asyncio.IncompleteReadError):
             pass
         finally:
             self._pipes.discard(writer)
             writer.close()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                    watch: bool = False) -> None:
+        """Copy bytes; with ``watch`` (ESME → SMSC), frame the PDUs and count unbinds."""
+        pending = b""
         try:
             while data := await reader.read(65536):
                 writer.write(data)
+                if watch:
+                    pending = self._watch(pending + data)
                 await writer.drain()
         except OSError:
             pass
         finally:
             self._pipes.discard(writer)
             writer.transport.abort()
+
+    def _watch(self, data: bytes) -> bytes:
+        """Count the ``unbind`` PDUs in ``data``; return the incomplete tail."""
+        while len(data) >= 16:
+            length, command_id, _, _ = _HEADER.unpack_from(data)
+            if length < 16 or len(data) < length:
+                break
+            if command_id == UNBIND:
+                self.unbinds += 1
+            data = data[length:]
+        return data if len(data) < 16 or _HEADER.unpack_from(data)[0] >= 16 else b""
 
     # -- the SMSC ------------------------------------------------------------------------
 
