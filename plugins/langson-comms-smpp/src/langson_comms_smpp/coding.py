@@ -21,11 +21,13 @@ from typing import NamedTuple
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
-__all__ = ["DC_DEFAULT", "DC_UCS2", "ESM_UDHI", "Encoded", "encode_text", "udh_parts"]
+__all__ = ["DC_DEFAULT", "DC_UCS2", "ESM_UDHI", "MAX_UDH_PARTS", "Encoded", "encode_text", "part_count",
+           "udh_parts"]
 
 DC_DEFAULT = 0x00
 DC_UCS2 = 0x08
 ESM_UDHI = 0x40
+MAX_UDH_PARTS = 255  # an 8-bit concatenation header counts parts in one octet
 _GSM = "gsm03.38"
 _ESC = 0x1B
 SINGLE = {DC_DEFAULT: 160, DC_UCS2: 140}  # octets in one unconcatenated SMS
@@ -71,6 +73,13 @@ def _cuts(encoded: Encoded) -> list[bytes]:
         parts.append(data[start:end])
         start = end
     return parts
+
+
+def part_count(encoded: Encoded) -> int:
+    """How many SMS the text takes: 1 when it fits one, else its concatenated parts
+    (153 GSM-7 septets / 67 UCS-2 units each, never splitting an escape or a surrogate
+    pair) — the count an SMSC splitting a ``message_payload`` arrives at too."""
+    return 1 if encoded.fits_one else len(_cuts(encoded))
 
 
 def udh_parts(encoded: Encoded, reference: int) -> list[bytes]:

@@ -42,6 +42,17 @@ def _c_octet_string(limit: int) -> Any:
     return check
 
 
+def _sender(instance: SmppConfig, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    """A number (``+`` allowed) or, with TON 5 (alphanumeric, the default for letters), a
+    brandname of at most 11 characters (GSM 03.40) — longer ones every SMSC refuses."""
+    _c_octet_string(20)(instance, attribute, value)
+    if value is None or value.removeprefix("+").isdigit():
+        return
+    if instance.source_ton in (None, 5) and len(value) > 11:
+        raise InvalidValue(attribute.name, f"{value!r} is longer than 11 characters (an "
+                           "alphanumeric sender, TON 5, holds at most 11)")
+
+
 class LongMessages(enum.StrEnum):
     PAYLOAD = "payload"  # message_payload TLV, one submit_sm, one message id
     UDH = "udh"  # concatenated parts, one submit_sm and one message id each
@@ -56,7 +67,7 @@ class SmppConfig:
     system_type: str = attrs.field(default="", validator=_c_octet_string(12))
     service_type: str = attrs.field(default="", validator=_c_octet_string(5))
     #: brandname (alphanumeric, up to 11 characters) or a number; the channel's sender wins
-    source_addr: str | None = attrs.field(default=None, validator=_c_octet_string(20))
+    source_addr: str | None = attrs.field(default=None, validator=_sender)
     source_ton: int | None = attrs.field(default=None, validator=_octet)
     source_npi: int | None = attrs.field(default=None, validator=_octet)
     dest_ton: int = attrs.field(default=1, validator=_octet)
@@ -86,7 +97,7 @@ class SmppConfig:
     def source_address(self, sender: str) -> tuple[int, int]:
         """TON/NPI of ``sender``: the configured overrides, else alphanumeric (5/0) for a
         brandname and international (1/1) for digits."""
-        if sender.isdigit():
+        if sender.removeprefix("+").isdigit():
             ton, npi = 1, 1
         elif sender:
             ton, npi = 5, 0

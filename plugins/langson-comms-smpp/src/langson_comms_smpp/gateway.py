@@ -43,7 +43,7 @@ from langson_comms.sms.gateway import OutgoingSms, SmsGateway, SubmitResult
 from langson_comms.sms.ledger import DeliveryReport
 
 from .bindprobe import probe_bind
-from .coding import DC_UCS2, ESM_UDHI, SINGLE, encode_text, udh_parts
+from .coding import DC_UCS2, ESM_UDHI, MAX_UDH_PARTS, encode_text, part_count, udh_parts
 from .config import LongMessages, SmppConfig
 from .receipts import Receipt, UnreadableReceipt, is_receipt, parse_receipt
 from .status import (
@@ -97,6 +97,8 @@ class SmppGateway(SmsGateway):
         #: UDH mode: multipart messages whose parts are still being submitted
         self._udh_in_flight = 0
         self._reference = random.Random(seed).randrange(256)
+        #: sessions being retired in the background (``_drop``); ``close`` waits for them
+        self._retiring: set[asyncio.Task[None]] = set()
         self.stats: collections.Counter[str] = collections.Counter()
 
     # -- configuration -------------------------------------------------------------------
@@ -196,17 +198,26 @@ class SmppGateway(SmsGateway):
                 await session.reader
 
     def _drop(self, session: _Session) -> None:
-        """Forget a broken session (the next ``send`` binds a new one)."""
+        """Forget a broken session (the next ``send`` binds a new one) and stop its
+        client in the background; the task is kept (the loop holds tasks weakly) and
+        ``close`` waits for it."""
         if session.alive:
             session.alive = False
             self.stats["sessions_lost"] += 1
-            asyncio.get_running_loop().create_task(self._retire(session))
+            if self._session is session:
+                self._session = None
+            task = asyncio.get_running_loop().create_task(self._retire(session))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
 
     async def close(self) -> None:
-        """Unbind the session, if any (idempotent)."""
+        """Unbind the session, if any, and finish retiring lost ones (idempotent; safe
+        on a gateway that never bound)."""
         async with self._bind_lock:
             if self._session is not None:
                 await self._retire(self._session, unbind=True)
+        while self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
 
     async def __aenter__(self) -> Self:
         return self
@@ -224,8 +235,8 @@ class SmppGateway(SmsGateway):
             # so the engine also backs its rate limiter off and counts a breaker failure.
             errors = [r.error for r in results if isinstance(r.error, TransientGatewayError)]
             waits = [e.retry_after for e in errors if e.retry_after]
-            first = errors[0]
-            raise self.transient(str(first), retry_after=max(waits) if waits else None)
+            first = str(errors[0]).removeprefix(f"{self.gateway_id}: ")
+            raise self.transient(first, retry_after=max(waits) if waits else None)
         return results
 
     def _parts_of(self, sms: OutgoingSms) -> list[tuple[bytes, int, list[smpp34.Tlv]]] | str:
@@ -235,27 +246,30 @@ class SmppGateway(SmsGateway):
             return "this gateway does not send UCS-2 texts (supports_unicode = false)"
         if encoded.fits_one:
             return [(encoded.octets, 0, [])]
+        # Counted exactly as the parts are cut (67 UCS-2 units a part, not 66), before
+        # cutting: a text over 255 parts has no 8-bit UDH and must fail, not raise.
+        parts = part_count(encoded)
+        if parts > self.config.max_parts:
+            return f"{parts} parts, more than max_parts {self.config.max_parts}"
         if self.config.long_messages is LongMessages.PAYLOAD:
-            parts = -(-len(encoded.octets) // (SINGLE[encoded.data_coding] - 7))
-            if parts > self.config.max_parts:
-                return f"about {parts} parts, more than max_parts {self.config.max_parts}"
             return [(b"", 0, [smpp34.Tlv(TLV_MESSAGE_PAYLOAD, encoded.octets)])]
+        if parts > MAX_UDH_PARTS:
+            return f"{parts} parts, more than an 8-bit concatenation header holds ({MAX_UDH_PARTS})"
         self._reference = (self._reference + 1) % 256
-        pieces = udh_parts(encoded, self._reference)
-        if len(pieces) > self.config.max_parts:
-            return f"{len(pieces)} parts, more than max_parts {self.config.max_parts}"
-        return [(piece, ESM_UDHI, []) for piece in pieces]
+        return [(piece, ESM_UDHI, []) for piece in udh_parts(encoded, self._reference)]
 
     async def _submit(self, session: _Session, sms: OutgoingSms) -> SubmitResult:
         cfg = self.config
         destination = sms.msisdn.removeprefix("+")
-        if not destination.isdigit():
+        if not (destination.isascii() and destination.isdigit()):
             return SubmitResult(sms.ref, error=self.permanent(
                 f"{sms.msisdn!r} is not an international number"))
         parts = self._parts_of(sms)
         if isinstance(parts, str):
             return SubmitResult(sms.ref, error=self.permanent(parts))
         source = sms.sender or cfg.source_addr or ""
+        if source.startswith("+") and source[1:].isdigit():
+            source = source[1:]  # a number, sent international (TON 1) without its "+"
         data_coding = encode_text(sms.text, unicode=sms.unicode).data_coding
         multipart = len(parts) > 1
         self._udh_in_flight += multipart
@@ -271,10 +285,11 @@ class SmppGateway(SmsGateway):
         source_ton, source_npi = cfg.source_address(source)
         ids: list[str] = []
         for short_message, esm_class, tlvs in parts:
-            if not session.alive:
-                return SubmitResult(sms.ref, error=self.transient("the SMPP session was lost"))
             try:
                 async with self._window:
+                    if not session.alive:  # lost while this submit waited for the window
+                        return SubmitResult(sms.ref,
+                                            error=self.transient("the SMPP session was lost"))
                     async with asyncio.timeout(cfg.response_timeout):
                         resp = await session.smsc.submit_sm(
                             destination, short_message, source_addr=source,
@@ -329,11 +344,7 @@ class SmppGateway(SmsGateway):
         except Exception as exc:  # the session is gone; the next send binds again
             log.warning("gateway %s: reading the SMPP session failed: %s", self.gateway_id, exc)
         finally:
-            if session.alive:
-                session.alive = False
-                self.stats["sessions_lost"] += 1
-                if self._session is session:
-                    self._session = None
+            self._drop(session)  # a lost session's client is stopped too
 
     def _on_deliver(self, event: smpp34.DeliverSmEvent) -> None:
         if not is_receipt(event.esm_class):
