@@ -340,6 +340,8 @@ class SmppGateway(SmsGateway):
                     break
                 self._on_deliver(event)
         except asyncio.CancelledError:
+            # cancelled by _retire, or by the loop shutting down: no new task then
+            session.alive = False
             raise
         except Exception as exc:  # the session is gone; the next send binds again
             log.warning("gateway %s: reading the SMPP session failed: %s", self.gateway_id, exc)
