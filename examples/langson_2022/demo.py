@@ -11,7 +11,11 @@
    (a ``public_notice``: not advertising, so the Decree 91 advertising rules are skipped
    on record) — fictional numbers, quarantined and deduplicated rows counted;
 5. sends it through the carrier simulator on 127.0.0.1 (5 % server errors, delivery
-   reports by callback) and prints the ledger's status.
+   reports by callback) and prints the ledger's status;
+6. the "one SMS to 100 % of subscribers" step as the plan runs it — a carrier-run
+   broadcast: orders it from the three carriers, records each carrier's reported
+   totals broken down by district (SAMPLE figures: the carriers' reports are not
+   public) and prints them added up per district.
 
 All network traffic stays on 127.0.0.1.  Everything is written under ``--out``.
 """
@@ -22,10 +26,12 @@ import argparse
 import csv
 import json
 import random
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +191,49 @@ def main() -> None:
     finally:
         simulator.terminate()
         simulator.wait(timeout=10)
+
+    print("\n== 6. the carrier-run broadcast: order, reports by district (SAMPLE figures)")
+    reference = copy_reference(out / "reference")
+    cli("sms", "broadcast-order", reference / "campaign.toml", "--note", "demo order")
+    for carrier, (totals, areas) in carrier_totals(reference, rng).items():
+        cli("sms", "broadcast-report", reference / "campaign.toml", "--carrier", carrier,
+            "--subscribers", totals[0], "--sent", totals[1], "--delivered", totals[2], "--areas", areas)
+    cli("sms", "status", reference / "campaign.toml")
     print(f"\nEverything the demo wrote is under {out}")
+
+
+def copy_reference(folder: Path) -> Path:
+    """A copy of the reference campaign (its files beside it), so its ledger is written
+    under ``--out`` and not in the example folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("campaign.toml", "communes.csv", "stations.csv", "sketches.csv", "teams.csv"):
+        shutil.copy(HERE / name, folder / name)
+    return folder
+
+
+def carrier_totals(reference: Path, rng: random.Random) -> dict[str, tuple[tuple[int, int, int], Path]]:
+    """SAMPLE per-district totals for each carrier (and the carrier's own totals, a little
+    above the districts' sum: subscribers it could not place), written as the CSV files
+    ``sms broadcast-report --areas`` reads."""
+    units = tomllib.loads((reference / "campaign.toml").read_text(encoding="utf-8"))["regions"]["units"]
+    districts = [u for u in units if u["level"] == "district"]
+    shares = {"viettel": 0.55, "vinaphone": 0.25, "mobifone": 0.20}
+    result: dict[str, tuple[tuple[int, int, int], Path]] = {}
+    for carrier, share in shares.items():
+        path = reference / f"{carrier}_theo_huyen.csv"
+        sums = [0, 0, 0]
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["area", "name", "subscribers", "sent", "delivered"])
+            for unit in districts:
+                subscribers = int(rng.randint(40_000, 160_000) * share)
+                sent = subscribers - rng.randint(0, subscribers // 100)
+                delivered = sent - rng.randint(0, sent // 25)
+                writer.writerow([unit["code"], unit["name"], subscribers, sent, delivered])
+                sums = [sums[0] + subscribers, sums[1] + sent, sums[2] + delivered]
+        unplaced = rng.randint(500, 3_000)
+        result[carrier] = ((sums[0] + unplaced, sums[1] + unplaced, sums[2] + unplaced // 2), path)
+    return result
 
 
 if __name__ == "__main__":

@@ -39,3 +39,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     counts = json.loads(status.stdout)["messages"]["team_notice"]["counts"]
     assert counts["delivered"] == prepared
     assert sum(counts.values()) == prepared
+    # the carrier-run broadcast: three carriers' SAMPLE reports, added up per district
+    reference = subprocess.run(
+        [sys.executable, "-m", "langson_comms", "sms", "status", str(tmp_path / "reference" / "campaign.toml"),
+         "--json"], capture_output=True, text=True, timeout=60,
+    )
+    assert reference.returncode == 0, reference.stderr
+    data = json.loads(reference.stdout)
+    assert sorted(o["carrier"] for o in data["broadcasts"]) == ["mobifone", "viettel", "vinaphone"]
+    by_district = data["broadcast_areas"]["sms_invite"]
+    assert len(by_district) == 11 and by_district[0]["name"] == "Thành phố Lạng Sơn"
+    placed = sum(a["subscribers"] for o in data["broadcasts"] for a in o["areas"])
+    assert placed == sum(a["subscribers"] for a in by_district) < sum(o["subscribers"] for o in data["broadcasts"])
