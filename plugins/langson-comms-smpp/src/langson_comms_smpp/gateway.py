@@ -32,6 +32,7 @@ import contextlib
 import logging
 import os
 import random
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
@@ -91,7 +92,7 @@ class SmppGateway(SmsGateway):
         self._bind_lock = asyncio.Lock()
         self._window = asyncio.Semaphore(config.window)
         #: receipts as they came; mapped to reports when polled (see ``poll_reports``)
-        self._receipts: collections.deque[Receipt] = collections.deque()
+        self._receipts: collections.deque[tuple[float, Receipt]] = collections.deque()
         #: UDH mode: message id of a part → (id of part 1, part number, total)
         self._parts: dict[str, tuple[str, int, int]] = {}
         #: UDH mode: multipart messages whose parts are still being submitted
@@ -362,7 +363,7 @@ class SmppGateway(SmsGateway):
             self.stats["receipts_not_final"] += 1
             return
         self.stats["receipts"] += 1
-        self._receipts.append(receipt)
+        self._receipts.append((time.monotonic(), receipt))
 
     async def poll_reports(self) -> list[DeliveryReport]:
         """The receipts received since the last call (at most ``POLL_PAGE``).
@@ -370,18 +371,20 @@ class SmppGateway(SmsGateway):
         A part's receipt can come before that part's ``submit_sm_resp`` is handled (the
         SMSC answers and reports at once), so parts are mapped to their message here,
         not on arrival; while multipart messages are being submitted, a receipt for an
-        id not known yet waits for the next poll."""
+        id not known yet waits for a later poll — at most ``response_timeout`` seconds,
+        the longest a part's answer can take."""
         page: list[DeliveryReport] = []
-        waiting: list[Receipt] = []
+        waiting: list[tuple[float, Receipt]] = []
+        young = time.monotonic() - self.config.response_timeout
         while self._receipts and len(page) < POLL_PAGE:
-            receipt = self._receipts.popleft()
+            arrived, receipt = self._receipts.popleft()
             part = self._parts.pop(receipt.message_id, None)
             if part is not None:
                 first, number, total = part
                 page.append(receipt.report(self.gateway_id, part=number, parts=total,
                                            message_id=first))
-            elif self._udh_in_flight:
-                waiting.append(receipt)
+            elif self._udh_in_flight and arrived > young:
+                waiting.append((arrived, receipt))
             else:
                 page.append(receipt.report(self.gateway_id))
         self._receipts.extendleft(reversed(waiting))
