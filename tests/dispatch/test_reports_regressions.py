@@ -3,6 +3,8 @@ found in review)."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 from langson_comms.sms.ledger import DeliveryReport, Recipient, Result, SmsState, SqliteLedger
@@ -82,3 +84,42 @@ def test_replayed_old_report_does_not_finish_a_retried_row_with_the_reused_id(
     ledger.record([Result(b2.id, SmsState.ACCEPTED, True, "sim", "X", 1)], 301.0)  # id reused
     counts = ledger.counts("c")
     assert counts["accepted"] == 1 and counts["failed"] == 1, counts
+
+
+# An old ledger (before first_submitted_at) upgraded while rows were in flight.
+
+
+def _old_ledger(path: Path) -> None:
+    ledger = SqliteLedger(path)
+    ledger.enqueue("c", "m", [Recipient("+84910000001", "viettel")], promotional=False, now=100.0)
+    ledger._db.execute("ALTER TABLE sms DROP COLUMN first_submitted_at")  # the old schema
+    # the old version's claim (no first_submitted_at): sent at 200, then kill -9
+    ledger._db.execute("UPDATE sms SET state='submitted', submitted_at=200.0")
+    # the old version stored the report (received at 210) while the row was in flight
+    ledger._db.execute("INSERT INTO reports (carrier_id, gateway, part, parts, status, error,"
+                       " received_at) VALUES ('X', 'sim', 1, NULL, 'delivered', NULL, 210.0)")
+    ledger._db.close()
+
+
+def test_old_ledger_crash_then_upgrade_and_resume(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    _old_ledger(path)
+    ledger = SqliteLedger(path)  # new version: migration adds the column
+    assert ledger.recover_in_flight("c", "m") == 1
+    (again,) = ledger.claim("c", "m", 300.0, 10)
+    ledger.record([Result(again.id, SmsState.ACCEPTED, True, "sim", "X", 1)], 301.0)
+    assert ledger.counts("c")["delivered"] == 1, ledger.counts("c")
+
+
+def test_old_ledger_lost_answer_then_upgrade(tmp_path: Path) -> None:
+    """Row tried once (answer lost -> requeued, attempts 1) under the old version."""
+    path = tmp_path / "l.sqlite"
+    _old_ledger(path)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE sms SET state='queued', attempts=1, next_at=0")
+    db.commit()
+    db.close()
+    ledger = SqliteLedger(path)
+    (again,) = ledger.claim("c", "m", 300.0, 10)
+    ledger.record([Result(again.id, SmsState.ACCEPTED, True, "sim", "X", 1)], 301.0)
+    assert ledger.counts("c")["delivered"] == 1, ledger.counts("c")

@@ -404,11 +404,21 @@ class SqliteLedger:
             db.execute("DROP TABLE reports_v1")
 
     def _migrate_first_submitted(self) -> None:
-        """Ledgers from before ``first_submitted_at``: add the column (rows sent before it
-        existed fall back to their load time, see ``_SINCE``)."""
-        if "first_submitted_at" not in {r[1] for r in self._db.execute("PRAGMA table_info(sms)")}:
-            with contextlib.suppress(sqlite3.OperationalError):  # another process added it
-                self._db.execute("ALTER TABLE sms ADD COLUMN first_submitted_at REAL")
+        """Ledgers from before ``first_submitted_at``: add the column, and for rows already
+        handed to a gateway set it to their load time (when they were first sent is not
+        known; the load time is the widest safe bound, the one those ledgers used)."""
+        def has_column() -> bool:
+            return "first_submitted_at" in {r[1] for r in
+                                            self._db.execute("PRAGMA table_info(sms)")}
+
+        if has_column():
+            return
+        with self._tx() as db:
+            if has_column():  # another process migrated it meanwhile
+                return
+            db.execute("ALTER TABLE sms ADD COLUMN first_submitted_at REAL")
+            db.execute("UPDATE sms SET first_submitted_at = created_at"
+                       " WHERE submitted_at IS NOT NULL")
 
     def _protect_sidecars(self) -> None:
         for suffix in ("-wal", "-shm"):
