@@ -6,9 +6,11 @@ import asyncio
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from aiohttp import web
 
 from langson_comms.clock import Clock
 from langson_comms.messages import Message
@@ -25,6 +27,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def serve(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                ) -> tuple[web.AppRunner, str]:
+    """A vendor API on 127.0.0.1 answering every path with ``handler``: (runner to clean
+    up, base URL)."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
 
 
 NOTICE = Message("m", "Thong bao: tai ung dung Cong dan so Xu Lang",

@@ -22,6 +22,8 @@ from langson_comms.testing.gateway_contract import (
 )
 from langson_comms.testing.simulator import CarrierSimulator
 
+from .helpers import serve
+
 
 def _ctx(tmp: Path | None = None) -> ConfigContext:
     return ConfigContext("campaign.toml", tmp or Path("."), "channels.sms.gateways.agg")
@@ -138,15 +140,9 @@ def test_field_mapping_talks_to_an_esms_like_api() -> None:
         return web.json_response({"CodeResult": "100", "SMSID": "E-" + body["RequestId"]})
 
     async def main() -> list[Any]:
-        app = web.Application()
-        app.router.add_post("/MainService.svc/json/SendMultipleMessage_V4_post_json/", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
+        runner, base = await serve(handler)
         gw = GenericHttpGateway.from_config({
-            "url": f"http://127.0.0.1:{port}/MainService.svc/json/SendMultipleMessage_V4_post_json/",
+            "url": f"{base}/MainService.svc/json/SendMultipleMessage_V4_post_json/",
             "number_format": "0",
             "idempotency_header": "",
             "extra": {"ApiKey": "K", "SecretKey": "S", "SmsType": "2"},

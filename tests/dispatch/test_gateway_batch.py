@@ -23,18 +23,9 @@ from langson_comms.sms.http_gateway import GenericHttpConfig, GenericHttpGateway
 from langson_comms.sms.ledger import SmsState, SqliteLedger
 
 from .conftest import load
-from .helpers import run_engine
+from .helpers import run_engine, serve
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-async def _serve(handler: Handler) -> tuple[web.AppRunner, str]:
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
 
 
 def _batch_gateway(base: str) -> GenericHttpGateway:
@@ -50,7 +41,7 @@ def _sms(refs: range | list[int]) -> list[OutgoingSms]:
 def _send(handler: Handler, batch: list[OutgoingSms],
           make: Callable[[str], GenericHttpGateway] = _batch_gateway) -> list[SubmitResult]:
     async def main() -> list[SubmitResult]:
-        runner, base = await _serve(handler)
+        runner, base = await serve(handler)
         gateway = make(base)
         client = gateway.make_client()
         gateway.bind_client(client)
@@ -157,7 +148,7 @@ def test_engine_does_not_resend_accepted_messages_of_a_partial_answer(tmp_path: 
         load(ledger, 23)
 
         async def main() -> None:
-            runner, base = await _serve(handler)
+            runner, base = await serve(handler)
             try:
                 await run_engine(ledger, {"agg": _batch_gateway(base)},
                                  retry=RetryPolicy(max_attempts=12, base_delay=0.01,

@@ -24,6 +24,8 @@ from langson_comms.sms.gateway import FATAL_STATUSES, OutgoingSms, SubmitResult
 from langson_comms.sms.http_gateway import ACCOUNT_REFUSED, GenericHttpGateway
 from langson_comms.sms.ledger import Recipient, SmsState, SqliteLedger
 
+from .helpers import serve
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "sms-dispatch.md"
 CTX = ConfigContext("campaign.toml", Path("."), "channels.sms.gateways.esms")
 NOTICE = Message("m", "Thong bao", classification="public_notice", classified_by="t")
@@ -63,12 +65,8 @@ class Vendor:
         return web.json_response(self.answer(body))
 
     async def __aenter__(self) -> str:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", self.handle)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-        return f"http://127.0.0.1:{self.runner.addresses[0][1]}/SendMultipleMessage_V4_post_json/"
+        self.runner, base = await serve(self.handle)
+        return f"{base}/SendMultipleMessage_V4_post_json/"
 
     async def __aexit__(self, *_: object) -> None:
         assert self.runner is not None

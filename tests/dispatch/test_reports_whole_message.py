@@ -19,7 +19,7 @@ from langson_comms.sms.ledger import DeliveryReport, SmsState, SqliteLedger
 from langson_comms.sms.reports import ReportReceiver
 
 from .conftest import load
-from .helpers import run_engine
+from .helpers import run_engine, serve
 
 LONG = Message("m", "Cong dan so Xu Lang " * 10, classification="public_notice",
                classified_by="test")
@@ -36,15 +36,9 @@ async def _esms_send(ledger: SqliteLedger) -> None:
         n += 1
         return web.json_response({"CodeResult": "100", "SMSID": f"E{n}"})
 
-    app = web.Application()
-    app.router.add_post("/send", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    runner, base = await serve(handler)
     gw = GenericHttpGateway("esms", GenericHttpConfig(
-        url=f"http://127.0.0.1:{port}/send", idempotency_header="",
+        url=f"{base}/send", idempotency_header="",
         result=ResultFormat(status_field="CodeResult", accepted=["100"], id_field="SMSID"),
         reports=ESMS_REPORTS))
     try:
