@@ -370,55 +370,49 @@ class SqliteLedger:
             # only an OS crash or power loss can lose the last commits.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-            self._migrate_reports()
-            self._migrate_first_submitted()
+            self._migrate_old_ledgers()
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot open ledger: {exc}") from exc
         self._protect_sidecars()
 
-    def _migrate_reports(self) -> None:
-        """Bring a ``reports`` table from before per-gateway keys up to date, in place.
+    def _migrate(self, table: str, column: str, *statements: str) -> None:
+        """Run ``statements`` in one transaction if ``table`` has no ``column`` yet (a
+        ledger from an earlier version); the check is repeated inside the transaction,
+        since another process may have migrated the file meanwhile."""
+        def missing() -> bool:
+            return column not in {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
 
-        The old table was keyed on (carrier_id, part).  Its rows are copied with gateway
-        ``''`` (not known: may match any gateway); a report whose id belongs to a row
-        that is already final is marked applied to that row, so it can never finish a
-        later row that got the same id again.
-        """
-        def columns() -> set[str]:
-            return {r[1] for r in self._db.execute("PRAGMA table_info(reports)")}
-
-        if "gateway" in columns():
+        if not missing():
             return
         with self._tx() as db:
-            if "gateway" in columns():  # another process migrated it meanwhile
-                return
-            db.execute("ALTER TABLE reports RENAME TO reports_v1")
-            db.execute(_REPORTS_TABLE.replace(";", ""))
-            db.execute(
-                "INSERT INTO reports (carrier_id, gateway, part, parts, status, error,"
-                " received_at, applied_to) SELECT o.carrier_id, '', o.part, o.parts, o.status,"
-                " o.error, o.received_at, (SELECT max(s.id) FROM sms s WHERE"
-                " s.carrier_id = o.carrier_id AND s.state IN ('delivered', 'failed', 'expired'))"
-                " FROM reports_v1 o"
-            )
-            db.execute("DROP TABLE reports_v1")
+            if missing():
+                for statement in statements:
+                    db.execute(statement)
 
-    def _migrate_first_submitted(self) -> None:
-        """Ledgers from before ``first_submitted_at``: add the column, and for rows already
-        handed to a gateway set it to their load time (when they were first sent is not
-        known; the load time is the widest safe bound, the one those ledgers used)."""
-        def has_column() -> bool:
-            return "first_submitted_at" in {r[1] for r in
-                                            self._db.execute("PRAGMA table_info(sms)")}
-
-        if has_column():
-            return
-        with self._tx() as db:
-            if has_column():  # another process migrated it meanwhile
-                return
-            db.execute("ALTER TABLE sms ADD COLUMN first_submitted_at REAL")
-            db.execute("UPDATE sms SET first_submitted_at = created_at"
-                       " WHERE submitted_at IS NOT NULL")
+    def _migrate_old_ledgers(self) -> None:
+        # Reports from before per-gateway keys (keyed on carrier id and part) are kept as
+        # gateway '' (not known: may match any gateway); one whose id belongs to a row
+        # already final is marked applied to it, so it never finishes a later row that
+        # got the same id again.
+        self._migrate(
+            "reports", "gateway",
+            "ALTER TABLE reports RENAME TO reports_v1",
+            _REPORTS_TABLE.replace(";", ""),
+            "INSERT INTO reports (carrier_id, gateway, part, parts, status, error,"
+            " received_at, applied_to) SELECT o.carrier_id, '', o.part, o.parts, o.status,"
+            " o.error, o.received_at, (SELECT max(s.id) FROM sms s WHERE"
+            " s.carrier_id = o.carrier_id AND s.state IN ('delivered', 'failed', 'expired'))"
+            " FROM reports_v1 o",
+            "DROP TABLE reports_v1",
+        )
+        # Rows from before first_submitted_at that were already handed to a gateway get
+        # their load time: when they were first sent is not known, and the load time is
+        # the widest safe bound (the one those ledgers used).
+        self._migrate(
+            "sms", "first_submitted_at",
+            "ALTER TABLE sms ADD COLUMN first_submitted_at REAL",
+            "UPDATE sms SET first_submitted_at = created_at WHERE submitted_at IS NOT NULL",
+        )
 
     def _protect_sidecars(self) -> None:
         for suffix in ("-wal", "-shm"):

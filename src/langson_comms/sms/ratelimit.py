@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from ..clock import Clock, SystemClock
+from ..clock import Clock, SystemClock, timestamp_of
 
 __all__ = ["RateLimiter", "clock_seconds"]
 
@@ -22,9 +22,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 def clock_seconds(clock: Clock) -> Monotonic:
     """A seconds counter for ``clock``: the monotonic clock for the system clock."""
-    if isinstance(clock, SystemClock):
-        return time.monotonic
-    return lambda: clock.now().timestamp()
+    return time.monotonic if isinstance(clock, SystemClock) else timestamp_of(clock)
 
 
 class _Bucket:
