@@ -120,3 +120,26 @@ def test_get_and_form_callbacks_and_ignored_statuses(ledger: SqliteLedger,
     assert asyncio.run(main()) == [200, 200, 200, 400]
     states = {r.carrier_id: r.state for r in ledger.rows("c")}
     assert sorted(states.values()) == [SmsState.ACCEPTED, SmsState.DELIVERED, SmsState.FAILED]
+
+
+def test_the_documented_reports_table_reads_a_vendors_callbacks() -> None:
+    """The ``[channels.sms.gateways.aggregator.reports]`` example of docs/sms-dispatch.md."""
+    import re
+    import tomllib
+    from collections import Counter
+    from pathlib import Path
+
+    from langson_comms.config import ConfigContext
+    from langson_comms.sms.http_gateway import ReportFormat, parse_reports
+
+    doc = (Path(__file__).parents[2] / "docs" / "sms-dispatch.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(\[channels\.sms\.gateways\.aggregator\.reports\]\n.*?)```",
+                      doc, re.S)
+    assert block, "docs/sms-dispatch.md lost its reports example"
+    table = tomllib.loads(block.group(1))["channels"]["sms"]["gateways"]["aggregator"]["reports"]
+    fmt = ConfigContext("campaign.toml", Path("."), "reports").structure(table, ReportFormat)
+    ignored: Counter[str] = Counter()
+    reports = parse_reports([{"SMSID": "A", "SendStatus": "2"}, {"SMSID": "A", "SendStatus": "5"}],
+                            fmt, ignored=ignored)
+    assert [(r.carrier_id, r.status) for r in reports] == [("A", "delivered")]
+    assert ignored == Counter({"2": 1})
