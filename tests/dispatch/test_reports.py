@@ -111,9 +111,11 @@ def test_get_and_form_callbacks_and_ignored_statuses(ledger: SqliteLedger,
                                       params={"SMSID": ids[0], "SendStatus": "5"})).status_code,
                     (await client.post(receiver.url, data={"SMSID": ids[1], "SendStatus": "4"})
                      ).status_code,
-                    (await client.get(receiver.url, params={"SMSID": ids[2], "SendStatus": "9"})
-                     ).status_code,
                 ]
+                bad = await client.get(receiver.url, params={"SMSID": ids[2], "SendStatus": "9"})
+                codes.append(bad.status_code)
+                # where (the query's first report) and what (the status, the known ones)
+                assert bad.json()["error"] == "query[0]: status '9' is not one of ['4', '5']"
             assert receiver.counters["ignored"] == 1 and receiver.counters["new"] == 2
             return codes
 
