@@ -139,7 +139,7 @@ def test_simulator_and_report_endpoint_as_commands(tmp_path: Path,
         handle.write(f"\n[channels.sms.reports]\nport = {dlr_port}\n")
     simulator = start(tmp_path, "simulator", "--port", str(sim_port), "--idempotent",
                       "--dlr-url", f"http://127.0.0.1:{dlr_port}/dlr")
-    reports = start(tmp_path, "serve-reports", "campaign.toml")
+    reports = start(tmp_path, "serve-reports", "campaign.toml", "--insecure")
     try:
         assert simulator.stdout is not None and reports.stderr is not None
         assert "carrier simulator on" in simulator.stdout.readline()

@@ -31,7 +31,7 @@ def test_faults_end_in_a_final_state_without_duplicates(ledger: SqliteLedger,
                    promotional=False, now=time.time())
 
     async def main() -> tuple[dict[str, int], Any]:
-        async with ReportReceiver(ledger) as receiver:
+        async with ReportReceiver(ledger, insecure=True) as receiver:
             sim = carrier_simulator(fail_5xx=0.2, timeout=0.05, hang_seconds=0.6,
                                     burst_429_every=0.4, burst_429_length=0.05, retry_after=0.05,
                                     honour_idempotency=True, dlr_url=receiver.url,

@@ -25,7 +25,7 @@ def test_multipart_callbacks_deliver_and_failed_parts_fail(ledger: SqliteLedger,
     load(ledger, 40)
 
     async def main() -> dict[str, int]:
-        async with ReportReceiver(ledger) as receiver:
+        async with ReportReceiver(ledger, insecure=True) as receiver:
             sim = carrier_simulator(dlr_url=receiver.url, dlr_failed=0.25, seed=3)
             summary = await run_engine(ledger, {"sim": gateway(sim)}, message=LONG)
             assert summary.counts["accepted"] + summary.counts["delivered"] \
@@ -102,7 +102,8 @@ def test_get_and_form_callbacks_and_ignored_statuses(ledger: SqliteLedger,
         sim = carrier_simulator()
         await run_engine(ledger, {"sim": gateway(sim)})
         ids = [r.carrier_id for r in ledger.rows("c")]
-        async with ReportReceiver(ledger, formats={"sim": fmt}, gateway="sim") as receiver:
+        async with ReportReceiver(ledger, formats={"sim": fmt}, gateway="sim",
+                                  insecure=True) as receiver:
             async with httpx.AsyncClient() as client:
                 codes = [
                     (await client.get(receiver.url, params={"SMSID": ids[0], "SendStatus": "7"})

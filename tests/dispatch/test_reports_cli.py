@@ -70,9 +70,11 @@ def _accept(ledger_path: Path, rows: list[tuple[str, str, str]]) -> None:
 def serve(tmp_path: Path) -> Iterator[object]:
     procs: list[subprocess.Popen[str]] = []
 
-    def start(text: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    def start(text: str, env: dict[str, str] | None = None,
+              *options: str) -> subprocess.Popen[str]:
         (tmp_path / "campaign.toml").write_text(text, encoding="utf-8")
-        proc = subprocess.Popen([CLI, "sms", "serve-reports", "campaign.toml"], cwd=tmp_path,
+        proc = subprocess.Popen([CLI, "sms", "serve-reports", "campaign.toml", *options],
+                                cwd=tmp_path,
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         procs.append(proc)
@@ -101,7 +103,8 @@ def test_each_gateway_path_reads_its_own_format(tmp_path: Path, serve: object) -
     _accept(tmp_path / "work" / "ledger.sqlite",
             [("+84910000001", "esms", "7"), ("+84910000002", "sim", "7"),
              ("+84910000003", "esms", "8")])
-    proc = serve(HEAD.format(port=port, reports_extra="") + SECOND)  # type: ignore[operator]
+    proc = serve(HEAD.format(port=port, reports_extra="") + SECOND,  # type: ignore[operator]
+                 None, "--insecure")
     base = f"http://127.0.0.1:{port}/dlr"
     # eSMS style: SMSID / SendStatus, one report per message
     r = _post(proc, f"{base}/esms", {"SMSID": "7", "SendStatus": "4"})
@@ -123,7 +126,8 @@ def test_the_bare_path_serves_a_single_gateway_in_its_format(tmp_path: Path,
                                                              serve: object) -> None:
     port = free_port()
     _accept(tmp_path / "work" / "ledger.sqlite", [("+84910000001", "esms", "E1")])
-    proc = serve(HEAD.format(port=port, reports_extra=""))  # type: ignore[operator]
+    proc = serve(HEAD.format(port=port, reports_extra=""), None,  # type: ignore[operator]
+                 "--insecure")
     r = _post(proc, f"http://127.0.0.1:{port}/dlr", {"SMSID": "E1", "SendStatus": 5})
     assert r.status_code == 200, r.text
     with SqliteLedger(tmp_path / "work" / "ledger.sqlite") as ledger:

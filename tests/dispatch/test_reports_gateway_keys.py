@@ -32,7 +32,8 @@ def test_two_gateways_with_the_same_ids_get_their_own_reports(
                    promotional=False, now=1.0)
 
     async def main() -> ReportReceiver:
-        async with ReportReceiver(ledger, formats={"a": _default(), "b": _default()}) as rx:
+        async with ReportReceiver(ledger, formats={"a": _default(), "b": _default()},
+                                  insecure=True) as rx:
             a = carrier_simulator(dlr_url=rx.url_for("a"), dlr_failed=1.0)  # all fail
             b = carrier_simulator(dlr_url=rx.url_for("b"), dlr_failed=0.0)  # all delivered
             await run_engine(ledger, {"a": gateway(a, "a"), "b": gateway(b, "b")},
@@ -58,7 +59,7 @@ def _default() -> Any:
 
 def test_unknown_gateway_path_is_refused(ledger: SqliteLedger) -> None:
     async def main() -> tuple[int, int]:
-        async with ReportReceiver(ledger, formats={"a": _default()}) as rx, \
+        async with ReportReceiver(ledger, formats={"a": _default()}, insecure=True) as rx, \
                 httpx.AsyncClient() as client:
             bad = await client.post(rx.url_for("zz"), json={"message_id": "X", "status": "delivered"})
             good = await client.post(rx.url_for("a"), json={"message_id": "X", "status": "delivered"})

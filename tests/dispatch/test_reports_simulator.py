@@ -32,7 +32,7 @@ def test_reports_survive_a_receiver_that_is_briefly_down(ledger: SqliteLedger,
     assert sim.counters["dlr_early"] == (1 if early else 0)
 
     async def main() -> int:
-        async with ReportReceiver(ledger, port=port) as rx:
+        async with ReportReceiver(ledger, port=port, insecure=True) as rx:
             end = time.monotonic() + 5
             while rx.counters["received"] == 0 and time.monotonic() < end:
                 await asyncio.sleep(0.05)

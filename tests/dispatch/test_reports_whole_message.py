@@ -53,7 +53,7 @@ def test_one_report_per_message_finishes_a_multipart_message(ledger: SqliteLedge
     async def main() -> list[int]:
         await _esms_send(ledger)
         assert {(r.state, r.segments) for r in ledger.rows("c")} == {(SmsState.ACCEPTED, 2)}
-        async with ReportReceiver(ledger, formats={"esms": ESMS_REPORTS}) as rx, \
+        async with ReportReceiver(ledger, formats={"esms": ESMS_REPORTS}, insecure=True) as rx, \
                 httpx.AsyncClient() as client:
             codes = []
             for sms_id, status in (("E1", 5), ("E2", "4"), ("E1", 5)):

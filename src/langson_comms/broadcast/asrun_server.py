@@ -10,12 +10,16 @@ duplicate — and rejected bodies are stored as rejections, so nothing is lost.
 
 Served by ``aiohttp.web``; bind it to 127.0.0.1 or put it behind the province's reverse
 proxy for TLS.
+
+No open door, as for the delivery-report endpoint: secrets are stripped and checked when
+read (a CRLF line end is not part of one), compared in constant time, never echoed in an
+error body or a log line (``langson_comms.scrub``); a body over 16 KiB is 413, bad bytes,
+bad or deeply nested JSON and non-text values are 400, never a 500 traceback.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import secrets as secrets_lib
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +28,8 @@ from aiohttp import web
 
 from ..clock import Clock
 from ..errors import DataError
+from ..http_serving import BodyProblem, QuietAppRunner, parse_json
+from ..scrub import Scrubber, clean_secret
 from ._csv import read_rows
 from .asrun import AsRunStore, ConfirmationChecker, Rejection, RowProblem
 from .stations import StationRegistry
@@ -34,6 +40,7 @@ STORE: web.AppKey[AsRunStore] = web.AppKey("store", AsRunStore)
 CHECKER: web.AppKey[ConfirmationChecker] = web.AppKey("checker", ConfirmationChecker)
 SECRETS: web.AppKey[Mapping[str, str]] = web.AppKey("secrets", Mapping)  # type: ignore[arg-type]
 CLOCK: web.AppKey[Clock] = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
+SCRUBBER: web.AppKey[Scrubber] = web.AppKey("scrubber", Scrubber)
 
 MIN_SECRET_LENGTH = 16
 
@@ -54,7 +61,18 @@ def load_secrets(path: Path, stations: StationRegistry) -> dict[str, str]:
                 line=line,
                 column="station",
             )
-        if len(row["secret"]) < MIN_SECRET_LENGTH:
+        try:
+            secret = clean_secret(row["secret"])
+        except ValueError as exc:
+            raise DataError(f"secret {exc}", source=str(path), line=line, column="secret") from None
+        if not all("\x21" <= c <= "\x7e" for c in secret):  # it travels in a header
+            raise DataError(
+                "secret must be printable ASCII without spaces (it travels in an Authorization header)",
+                source=str(path),
+                line=line,
+                column="secret",
+            )
+        if len(secret) < MIN_SECRET_LENGTH:
             raise DataError(
                 f"secret is too short (at least {MIN_SECRET_LENGTH} characters)",
                 source=str(path),
@@ -63,7 +81,7 @@ def load_secrets(path: Path, stations: StationRegistry) -> dict[str, str]:
             )
         if station.code in result:
             raise DataError(f"station {station.code} is listed twice", source=str(path), line=line, column="station")
-        result[station.code] = row["secret"]
+        result[station.code] = secret
     return result
 
 
@@ -88,23 +106,30 @@ async def _confirm(request: web.Request) -> web.Response:
     store, checker, clock = request.app[STORE], request.app[CHECKER], request.app[CLOCK]
     source = f"http:{station}"
     now = clock.now()
+    scrub = request.app[SCRUBBER].scrub
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        body = None
+        body = parse_json(await request.read())
+    except BodyProblem as exc:
+        body, unreadable = None, str(exc)
+    else:
+        unreadable = "the body must be a JSON object with date, time and item"
     try:
         if not isinstance(body, dict):
-            raise RowProblem("the body must be a JSON object with date, time and item", "body")
-        row = {k: str(v) for k, v in body.items() if k in ("date", "time", "item", "confirmed_by", "note")}
+            raise RowProblem(unreadable, "body")
         unknown = sorted(set(body) - {"date", "time", "item", "confirmed_by", "note"})
         if unknown:
-            raise RowProblem(f"unknown field(s) {', '.join(unknown)}", unknown[0])
+            raise RowProblem(f"unknown field(s) {', '.join(unknown)}", unknown[0][:40])
+        for key, value in body.items():
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                raise RowProblem(f"{key} must be text, not {type(value).__name__}", key)
+        row = {k: str(v) for k, v in body.items()}
         confirmation = checker.check({**row, "station": station}, via="ip", source=source, line=None)
         store.add(confirmation, at=now)
     except RowProblem as problem:
-        store.reject(Rejection(source, None, problem.column, problem.value, problem.reason), at=now)
+        value = None if problem.value is None else scrub(problem.value)
+        store.reject(Rejection(source, None, problem.column, value, scrub(problem.reason)), at=now)
         status = 409 if problem.reason.startswith("duplicate") else 400
-        return web.json_response({"error": problem.reason, "field": problem.column}, status=status)
+        return web.json_response({"error": scrub(problem.reason), "field": problem.column}, status=status)
     return web.json_response(
         {
             "status": "accepted",
@@ -122,14 +147,20 @@ async def _health(request: web.Request) -> web.Response:
 
 
 def make_app(
-    store: AsRunStore, checker: ConfirmationChecker, secrets: Mapping[str, str], clock: Clock
+    store: AsRunStore,
+    checker: ConfirmationChecker,
+    secrets: Mapping[str, str],
+    clock: Clock,
+    scrubber: Scrubber | None = None,
 ) -> web.Application:
-    """The aiohttp application; the caller owns the store's lifetime."""
+    """The aiohttp application; the caller owns the store's lifetime.  Error bodies are
+    scrubbed of the station secrets (and of ``scrubber``'s)."""
     app = web.Application(client_max_size=16 * 1024)
     app[STORE] = store
     app[CHECKER] = checker
     app[SECRETS] = dict(secrets)
     app[CLOCK] = clock
+    app[SCRUBBER] = Scrubber.of(secrets.values()) + (scrubber or Scrubber())
     app.router.add_post("/v1/stations/{station}/confirmations", _confirm)
     app.router.add_get("/v1/health", _health)
     return app
@@ -137,7 +168,7 @@ def make_app(
 
 async def start_server(app: web.Application, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, int]:
     """Start serving ``app``; return the runner (``await runner.cleanup()`` to stop) and the port."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = QuietAppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -28,6 +28,7 @@ from ..broadcast.exports import export_all
 from ..broadcast.scheduler import ItemKind, Schedule
 from ..errors import ConfigError, DataError
 from ..runtime import Runtime
+from ..scrub import Scrubber, scrubbing_logs
 
 __all__ = ["broadcast"]
 
@@ -296,7 +297,8 @@ def serve(ctx: click.Context, secrets_path: Path | None, host: str, port: int) -
             await runner.cleanup()
 
     try:
-        asyncio.run(run())
+        with scrubbing_logs(Scrubber.of(station_secrets.values())):
+            asyncio.run(run())
     except KeyboardInterrupt:
         pass
     finally:

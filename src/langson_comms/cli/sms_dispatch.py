@@ -27,8 +27,10 @@ from rich.table import Table
 from ..campaign import Campaign
 from ..clock import LOCAL_TZ
 from ..errors import ConfigError, DataError, DataErrors, LedgerError
+from ..http_serving import is_loopback
 from ..messages import Message
 from ..runtime import Runtime
+from ..scrub import Scrubber, clean_secret, scrubbing_logs
 from ..sms.broadcast_areas import AreaTotals, excess_over_totals, read_area_totals
 from ..sms.engine import DispatchEngine, DispatchSummary, load_prepared
 from ..sms.ledger import BroadcastOrder, SqliteLedger
@@ -103,7 +105,7 @@ def _counts_line(counts: dict[str, int]) -> str:
 
 async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
                 ledger: SqliteLedger, *, serve_reports: bool, progress: bool,
-                wait_reports: float) -> DispatchSummary:
+                wait_reports: float, insecure: bool = False) -> DispatchSummary:
     gateways = channel.build_gateways(runtime.registry)
     clients: list[httpx.AsyncClient] = []
     for gw in gateways.values():
@@ -124,6 +126,7 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
         breaker_threshold=opts.breaker.threshold, breaker_reset=opts.breaker.reset_after,
         report_timeout=(opts.report_timeout_hours * 3600
                         if opts.report_timeout_hours is not None else None),
+        scrub=channel_scrubber(channel).scrub,
     )
     receiver: ReportReceiver | None = None
     stop_polling = asyncio.Event()
@@ -131,7 +134,9 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
                           clock=runtime.clock)
     poll_task = asyncio.create_task(poller.run(stop_polling)) if poller.gateways else None
     if serve_reports:
-        receiver = await ReportReceiver(ledger, **_report_options(channel, runtime)).start()
+        options = _report_options(channel, runtime, insecure=insecure)
+        _warn_insecure(options)
+        receiver = await ReportReceiver(ledger, **options).start()
     console = Console(stderr=True)
     live: Progress | None = None
     task_id: Any = None
@@ -191,7 +196,7 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
 
 def _run_send(campaign_path: str, channel_key: str, message_key: str | None,
               audience: tuple[str, ...], serve_reports: bool, progress: bool,
-              wait_reports: float, as_json: bool, resume: bool) -> None:
+              wait_reports: float, as_json: bool, resume: bool, insecure: bool = False) -> None:
     campaign, channel, runtime = _channel(campaign_path, channel_key)
     if channel.config.mode != "direct":
         raise ConfigError(
@@ -199,10 +204,11 @@ def _run_send(campaign_path: str, channel_key: str, message_key: str | None,
             "(use 'sms broadcast-order'); set mode = \"direct\" to send through gateways",
             source=campaign_path, key=f"channels.{channel_key}.mode")
     message = _message(campaign, channel, message_key)
-    if serve_reports:
-        _report_options(channel, runtime)  # configuration errors before anything is sent
+    if serve_reports:  # configuration errors before anything is sent
+        _report_options(channel, runtime, insecure=insecure)
     path = channel.ledger_path()
-    with SqliteLedger(path) as ledger, sender_lock(path, message.key):
+    with SqliteLedger(path) as ledger, sender_lock(path, message.key), \
+            scrubbing_logs(channel_scrubber(channel)):
         for file in audience:
             added, present = load_prepared(ledger, campaign.id, message, file)
             click.echo(f"loaded {file}: {added:,} new, {present:,} already in the ledger",
@@ -214,7 +220,7 @@ def _run_send(campaign_path: str, channel_key: str, message_key: str | None,
             raise LedgerError(f"sending {message.key!r} is {control}; 'sms resume' goes on")
         summary = asyncio.run(_send(runtime, campaign, channel, message, ledger,
                                     serve_reports=serve_reports, progress=progress,
-                                    wait_reports=wait_reports))
+                                    wait_reports=wait_reports, insecure=insecure))
         counts = ledger.counts(campaign.id, message.key)
     if as_json:
         click.echo(json.dumps({"outcome": summary.outcome, "counts": counts,
@@ -256,26 +262,31 @@ def _with_common(f: Any) -> Any:
               help="Serve the delivery-report endpoint while sending.")
 @click.option("--wait-reports", type=float, default=0.0, show_default=True,
               help="After sending, wait up to this many seconds for delivery reports.")
+@click.option("--insecure", is_flag=True,
+              help="Serve reports without a token (loopback host only; for tests).")
 @click.option("--progress/--no-progress", default=True, help="Live progress bar on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def send(campaign: str, channel_key: str, message_key: str | None, audience: tuple[str, ...],
-         serve_reports: bool, wait_reports: float, progress: bool, as_json: bool) -> None:
+         serve_reports: bool, wait_reports: float, insecure: bool, progress: bool,
+         as_json: bool) -> None:
     """Load prepared audiences into the ledger and send through the configured gateways."""
     _run_send(campaign, channel_key, message_key, audience, serve_reports, progress,
-              wait_reports, as_json, resume=False)
+              wait_reports, as_json, resume=False, insecure=insecure)
 
 
 @click.command("resume")
 @_with_common
 @click.option("--serve-reports/--no-serve-reports", default=False)
 @click.option("--wait-reports", type=float, default=0.0)
+@click.option("--insecure", is_flag=True,
+              help="Serve reports without a token (loopback host only; for tests).")
 @click.option("--progress/--no-progress", default=True)
 @click.option("--json", "as_json", is_flag=True)
 def resume(campaign: str, channel_key: str, message_key: str | None, serve_reports: bool,
-           wait_reports: float, progress: bool, as_json: bool) -> None:
+           wait_reports: float, insecure: bool, progress: bool, as_json: bool) -> None:
     """Clear a pause or cancel and send every row not yet accepted (after a crash too)."""
     _run_send(campaign, channel_key, message_key, (), serve_reports, progress, wait_reports,
-              as_json, resume=True)
+              as_json, resume=True, insecure=insecure)
 
 
 def _set_control(campaign_path: str, channel_key: str, message_key: str | None,
@@ -412,7 +423,7 @@ def _areas_all_carriers(orders: list[BroadcastOrder]) -> dict[str, list[AreaTota
 
 
 def _report_options(channel: Any, runtime: Runtime, *, host: str | None = None,
-                    port: int | None = None) -> dict[str, Any]:
+                    port: int | None = None, insecure: bool = False) -> dict[str, Any]:
     """``ReportReceiver`` options of a channel: ``<path>/<gateway id>`` per gateway,
     read with that gateway's ``reports.*`` format; the bare ``<path>`` for the only
     gateway (several: gateway not known, read with the default gateway's format)."""
@@ -428,16 +439,46 @@ def _report_options(channel: Any, runtime: Runtime, *, host: str | None = None,
     only = next(iter(formats)) if len(formats) == 1 else None
     fmt = formats.get(only or cfg.default_gateway or "")
     token = None
+    where = {"source": channel.context.source, "key": channel.context.path("reports.token_env")}
     if cfg.reports.token_env:
         token = os.environ.get(cfg.reports.token_env)
         if token is None:  # never serve unauthenticated when a token was asked for
             raise ConfigError(
                 f"environment variable {cfg.reports.token_env} is not set: it must hold the"
-                " Authorization value delivery-report callbacks send",
-                source=channel.context.source, key=channel.context.path("reports.token_env"))
-    return {"host": host or cfg.reports.host, "port": port or cfg.reports.port,
+                " Authorization value delivery-report callbacks send", **where)
+        try:
+            token = clean_secret(token)
+        except ValueError as exc:
+            raise ConfigError(f"environment variable {cfg.reports.token_env} {exc}: it must "
+                              "hold the Authorization value delivery-report callbacks send",
+                              **where) from None
+    bind = host or cfg.reports.host
+    if token is None:
+        if not insecure:
+            raise ConfigError(
+                "the delivery-report endpoint needs a token: set token_env to a variable "
+                "holding the Authorization value callbacks send (or, to test on this machine "
+                "only, give --insecure with a loopback host)", **where)
+        if not is_loopback(bind):
+            raise ConfigError(f"--insecure serves only on a loopback address, not {bind} "
+                              "(set token_env to serve beyond this machine)", **where)
+    return {"host": bind, "port": port or cfg.reports.port,
             "path": cfg.reports.path, "clock": runtime.clock, "token": token,
-            "formats": formats, "gateway": only, "fmt": fmt}
+            "formats": formats, "gateway": only, "fmt": fmt, "insecure": insecure,
+            "max_reports": cfg.reports.max_reports,
+            "max_body_bytes": cfg.reports.max_body_kb * 1024,
+            "scrubber": channel_scrubber(channel)}
+
+
+def channel_scrubber(channel: Any) -> Scrubber:
+    """A scrubber for every secret the channel's configuration names."""
+    return Scrubber.of(channel.secret_values(os.environ))
+
+
+def _warn_insecure(options: dict[str, Any]) -> None:
+    if options["token"] is None:
+        click.echo(f"WARNING: --insecure: delivery reports on {options['host']} are accepted "
+                   "WITHOUT a token (anyone on this machine can forge final states)", err=True)
 
 
 @click.command("serve-reports")
@@ -445,17 +486,22 @@ def _report_options(channel: Any, runtime: Runtime, *, host: str | None = None,
 @click.option("--channel", "channel_key", default="sms", show_default=True)
 @click.option("--host", default=None, help="Default: reports.host (127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Default: reports.port (8687).")
-def serve_reports(campaign: str, channel_key: str, host: str | None, port: int | None) -> None:
+@click.option("--insecure", is_flag=True,
+              help="Serve reports without a token (loopback host only; for tests).")
+def serve_reports(campaign: str, channel_key: str, host: str | None, port: int | None,
+                  insecure: bool) -> None:
     """Serve the delivery-report callback endpoint until Ctrl-C."""
     _, channel, runtime = _channel(campaign, channel_key)
-    options = _report_options(channel, runtime, host=host, port=port)
+    options = _report_options(channel, runtime, host=host, port=port, insecure=insecure)
 
     async def serve() -> None:
-        with SqliteLedger(channel.ledger_path()) as ledger:
+        with SqliteLedger(channel.ledger_path()) as ledger, \
+                scrubbing_logs(options["scrubber"]):
             receiver = await ReportReceiver(ledger, **options).start()
             click.echo(f"delivery reports: POST {receiver.url}"
                        + "".join(f"\n  {gid}: POST {receiver.url_for(gid)}"
                                  for gid in receiver.formats), err=True)
+            _warn_insecure(options)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             import signal
@@ -476,16 +522,26 @@ def serve_reports(campaign: str, channel_key: str, host: str | None, port: int |
 @click.option("--timeout", type=float, default=0.0, help="Share of answers held back.")
 @click.option("--reset", type=float, default=0.0, help="Share of connections dropped.")
 @click.option("--dlr-url", default=None, help="Where to POST delivery reports.")
+@click.option("--dlr-token-env", default=None, metavar="NAME",
+              help="Environment variable holding the Authorization value to send with them.")
 @click.option("--dlr-failed", type=float, default=0.0, help="Share of failed reports.")
 @click.option("--idempotent", is_flag=True, help="Honour idempotency keys.")
 @click.option("--seed", type=int, default=0)
 def simulator(port: int, rate: float | None, fail_5xx: float, timeout: float, reset: float,
-              dlr_url: str | None, dlr_failed: float, idempotent: bool, seed: int) -> None:
+              dlr_url: str | None, dlr_token_env: str | None, dlr_failed: float,
+              idempotent: bool, seed: int) -> None:
     """Run the carrier simulator on 127.0.0.1 (for demos; Ctrl-C prints its stats)."""
     from ..testing.simulator import SimulatorConfig, serve
 
+    dlr_auth = None
+    if dlr_token_env is not None:
+        try:
+            dlr_auth = clean_secret(os.environ.get(dlr_token_env, ""))
+        except ValueError as exc:
+            raise ConfigError(f"environment variable {dlr_token_env} {exc}",
+                              key="--dlr-token-env") from None
     config = SimulatorConfig(rate_msgs=rate, fail_5xx=fail_5xx, timeout=timeout, reset=reset,
-                             dlr_url=dlr_url, dlr_failed=dlr_failed,
+                             dlr_url=dlr_url, dlr_auth=dlr_auth, dlr_failed=dlr_failed,
                              honour_idempotency=idempotent, seed=seed)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config, port))

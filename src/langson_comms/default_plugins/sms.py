@@ -11,6 +11,7 @@ docs/sms-dispatch.md.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -57,6 +58,9 @@ class ReportsConfig:
     path: str = "/dlr"
     token_env: str | None = None
     poll_interval: float = 5.0
+    #: reports one callback request may hold, and its body size (413 beyond)
+    max_reports: int = 2000
+    max_body_kb: int = 1024
 
 
 @attrs.frozen
@@ -85,6 +89,8 @@ class SmsChannelConfig:
     claim_size: int = 500
     report_timeout_hours: float | None = 72.0
 
+
+_SECRET_NAME = re.compile(r"key|secret|token|pass|auth", re.IGNORECASE)
 
 _CARRIERS = sorted(c.value for c in Carrier if c is not Carrier.UNKNOWN)
 
@@ -145,6 +151,7 @@ class SmsChannel:
                                 "default_gateway")
         if cfg.report_timeout_hours is not None and cfg.report_timeout_hours <= 0:
             raise context.error("must be positive (hours)", "report_timeout_hours")
+        _check_reports(cfg.reports, context.child("reports"))
         if cfg.retry.max_attempts < 1:
             raise context.error("must be at least 1", "retry.max_attempts")
         if cfg.brandname is not None:
@@ -233,6 +240,26 @@ class SmsChannel:
             gateways[gid] = cls.from_config({k: v for k, v in table.items() if k != "kind"}, ctx)
         return gateways
 
+    def secret_values(self, environ: Mapping[str, str]) -> list[str]:
+        """Every configured secret value, for scrubbing (``langson_comms.scrub``): the
+        reports token, and per gateway ``auth_value``, the variables named by any
+        ``*_env`` key and by ``extra_env``, and ``extra`` fields whose name says key,
+        secret, token or password."""
+        names: list[str] = [self.config.reports.token_env or ""]
+        values: list[str] = []
+        for table in self.config.gateways.values():
+            for key, value in table.items():
+                if key.endswith("_env") and isinstance(value, str):
+                    names.append(value)
+                elif key == "extra_env" and isinstance(value, Mapping):
+                    names.extend(v for v in value.values() if isinstance(v, str))
+                elif key == "auth_value" and isinstance(value, str):
+                    values.append(value)
+                elif key == "extra" and isinstance(value, Mapping):
+                    values.extend(str(v) for k, v in value.items()
+                                  if _SECRET_NAME.search(str(k)) and isinstance(v, str | int))
+        return values + [environ[n] for n in names if n and environ.get(n)]
+
     def policy_tables(self) -> dict[str, dict[str, Any]]:
         """``[channels.sms.policies.<name>]`` tables, in file order (``disable`` removed)."""
         return {k: v for k, v in self.config.policies.items() if k != "disable"}
@@ -248,6 +275,20 @@ class SmsChannel:
         return select_policies(registry, message, self.policy_tables(), ctx,
                                disable=self.disabled_policies(),
                                disable_context=ctx.child("disable"))
+
+
+def _check_reports(reports: ReportsConfig, ctx: ConfigContext) -> None:
+    """No open door: a non-loopback endpoint needs a token; the caps are positive."""
+    from langson_comms.http_serving import is_loopback
+
+    if not reports.token_env and not is_loopback(reports.host):
+        raise ctx.error(f"the delivery-report endpoint listens on {reports.host}, beyond this "
+                        "machine, without a token: set token_env (a variable holding the "
+                        "Authorization value callbacks send) or host = \"127.0.0.1\"",
+                        "token_env")
+    for key in ("max_reports", "max_body_kb"):
+        if getattr(reports, key) < 1:
+            raise ctx.error("must be at least 1", key)
 
 
 def _check_policies_table(table: Mapping[str, Any], ctx: ConfigContext) -> None:

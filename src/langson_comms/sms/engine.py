@@ -168,6 +168,7 @@ class DispatchEngine:
         breaker_reset: float = 10.0,
         report_timeout: float | None = None,
         seed: int | None = None,
+        scrub: Callable[[str], str] | None = None,
     ) -> None:
         if not gateways:
             raise LangsonCommsError("the engine needs at least one gateway")
@@ -192,6 +193,8 @@ class DispatchEngine:
         self.flush_interval = flush_interval
         self.idle_poll = idle_poll
         self.report_timeout = report_timeout
+        #: clears configured secrets from a failure reason before it is recorded
+        self.scrub = scrub
         if not isinstance(policies, PolicySelection):
             policies = PolicySelection(policies or PolicySet(()))
         self.selection = policies
@@ -275,6 +278,9 @@ class DispatchEngine:
     def _flush(self) -> None:
         results, self._results = self._results, []
         self._last_flush = time.monotonic()
+        if results and self.scrub is not None:
+            scrub = self.scrub
+            results = [r._replace(reason=scrub(r.reason)) if r.reason else r for r in results]
         if results:
             try:
                 self.ledger.record(results, self._now())

@@ -204,6 +204,37 @@ def _unicode_flag(plain: Any, unicode: Any) -> Callable[[OutgoingSms], Any]:
     return lambda sms: unicode if sms.unicode else plain
 
 
+def _has_userinfo(url: str) -> bool:
+    """True when ``url`` has ``user[:password]@`` before its host (or cannot be read)."""
+    try:
+        return bool(httpx.URL(url).userinfo)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "@" in url.split("://", 1)[-1].split("/", 1)[0]
+
+
+#: a concatenated SMS has at most 255 parts (the UDH counts them in one byte)
+MAX_PARTS = 255
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
+
+
+def _count(value: Any, what: str) -> int | None:
+    """A part number or count of a report: an integer 1..MAX_PARTS, or absent (None)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{what} must be an integer, got {type(value).__name__}")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{what} must be an integer, got {str(value)[:20]!r}") from None
+    if not 1 <= number <= MAX_PARTS:
+        raise ValueError(f"{what} is {number}: expected 1 to {MAX_PARTS}")
+    return number
+
+
 def parse_reports(body: Any, fmt: ReportFormat, *, source: str = "report",
                   ignored: Counter[str] | None = None) -> list[DeliveryReport]:
     """Delivery reports from a JSON body: one object, a list, or ``{list_key: [...]}``.
@@ -223,6 +254,10 @@ def parse_reports(body: Any, fmt: ReportFormat, *, source: str = "report",
         carrier_id = item.get(fmt.id_field)
         if carrier_id in (None, ""):
             raise ValueError(f"{where}: field {fmt.id_field!r} is missing")
+        for name in (fmt.id_field, fmt.status_field, fmt.error_field):
+            if not _scalar(item.get(name)):
+                raise ValueError(f"{where}: field {name!r} must be a string or a number, "
+                                 f"got {type(item.get(name)).__name__}")
         raw_status = str(item.get(fmt.status_field, ""))
         if raw_status in fmt.ignore:
             if ignored is not None:
@@ -233,12 +268,11 @@ def parse_reports(body: Any, fmt: ReportFormat, *, source: str = "report",
             raise ValueError(
                 f"{where}: status {raw_status!r} is not one of {sorted(fmt.status_map)}"
             )
-        try:
-            part = int(item.get(fmt.part_field) or 1)
-            parts_raw = item.get(fmt.parts_field)
-            parts = int(parts_raw) if parts_raw not in (None, "") else None
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: part/parts must be integers: {exc}") from None
+        part = _count(item.get(fmt.part_field), f"{where}: field {fmt.part_field!r}") or 1
+        parts = _count(item.get(fmt.parts_field), f"{where}: field {fmt.parts_field!r}")
+        if parts is not None and part > parts:
+            raise ValueError(f"{where}: field {fmt.part_field!r} is {part}, beyond "
+                             f"{fmt.parts_field!r} ({parts})")
         error = item.get(fmt.error_field)
         reports.append(
             DeliveryReport(str(carrier_id), ReportStatus(status), part, parts,
@@ -312,6 +346,12 @@ class GenericHttpGateway(SmsGateway):
             if field in parsed.extra:
                 raise context.error(f"{field!r} is in both extra and extra_env: keep one",
                                     f"extra_env.{field}")
+        for key in ("url", "batch_url", "poll_url"):
+            url = getattr(parsed, key)
+            if url is not None and _has_userinfo(url):  # the URL is not echoed: a secret
+                raise context.error("the URL carries credentials (user:password@host): "
+                                    "remove them and give the credential through auth_env "
+                                    "or extra_env", key)
         if not parsed.url.startswith(("http://", "https://")):
             raise context.error(f"{parsed.url!r} is not an http(s) URL", "url")
         if parsed.max_batch > 1 and not parsed.batch_url:

@@ -62,6 +62,7 @@ class SimulatorConfig:
     require_auth: str | None = None  # expected Authorization header value (401 otherwise)
     honour_idempotency: bool = False
     dlr_url: str | None = None
+    dlr_auth: str | None = None  # Authorization header value sent with report callbacks
     dlr_delay: float = 0.02
     dlr_failed: float = 0.0  # share of messages whose report says failed
     duplicate_dlr: float = 0.0
@@ -372,7 +373,9 @@ class CarrierSimulator:
         if not self.config.dlr_url or self._session is None:
             return False
         try:
+            headers = {"Authorization": self.config.dlr_auth} if self.config.dlr_auth else None
             async with self._session.post(self.config.dlr_url, json={"reports": reports},
+                                          headers=headers,
                                           timeout=aiohttp.ClientTimeout(total=10)) as resp:
                 ok = resp.status < 300
         except (TimeoutError, aiohttp.ClientError, OSError):
