@@ -5,7 +5,7 @@ not write: a vendor's error message that repeats the API key, a client that send
 token in a body field, an HTTP parser error that quotes a header line.  Before such text
 is stored (a ledger ``reason``), logged or sent in an error body, it goes through
 ``Scrubber.scrub``, which replaces every configured secret value -- and its URL-encoded
-form -- with ``[secret]``.  ``ScrubFilter`` does the same for log records (message,
+form -- with ``<redacted>``.  ``ScrubFilter`` does the same for log records (message,
 arguments, exception text); ``scrubbing_logs`` attaches one to the handlers of the root
 logger (and Python's last-resort handler) for the duration of a command.
 
@@ -26,7 +26,7 @@ __all__ = ["MIN_LENGTH", "REPLACEMENT", "ScrubFilter", "Scrubber", "clean_secret
            "scrubbing_logs"]
 
 MIN_LENGTH = 6
-REPLACEMENT = "[secret]"
+REPLACEMENT = "<redacted>"
 
 
 def clean_secret(value: str) -> str:
@@ -49,7 +49,7 @@ def _variants(value: str) -> set[str]:
 
 @attrs.frozen
 class Scrubber:
-    """Replaces each of ``secrets`` (longest first) in a text with ``[secret]``."""
+    """Replaces each of ``secrets`` (longest first) in a text with ``<redacted>``."""
 
     secrets: tuple[str, ...] = ()
 

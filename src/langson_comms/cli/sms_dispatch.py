@@ -21,6 +21,7 @@ from typing import Any
 import click
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -378,7 +379,7 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
             table.add_row(state, f"{n:,}")
         console.print(table)
         for reason, n in list(info["reasons"].items())[:10]:
-            console.print(f"  {n:>8,}  {reason}")
+            console.print(f"  {n:>8,}  {escape(reason)}")  # vendor text is not markup
         for policy, n in info.get("suppressed_by_policy", {}).items():
             console.print(f"  suppressed by {policy}: {n:,}")
     for order in data["broadcasts"]:
