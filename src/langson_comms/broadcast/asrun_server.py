@@ -127,9 +127,10 @@ async def _confirm(request: web.Request) -> web.Response:
         store.add(confirmation, at=now)
     except RowProblem as problem:
         value = None if problem.value is None else scrub(problem.value)
-        store.reject(Rejection(source, None, problem.column, value, scrub(problem.reason)), at=now)
+        column = None if problem.column is None else scrub(problem.column)
+        store.reject(Rejection(source, None, column, value, scrub(problem.reason)), at=now)
         status = 409 if problem.reason.startswith("duplicate") else 400
-        return web.json_response({"error": scrub(problem.reason), "field": problem.column}, status=status)
+        return web.json_response({"error": scrub(problem.reason), "field": column}, status=status)
     return web.json_response(
         {
             "status": "accepted",
