@@ -25,7 +25,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
+import secrets
 import shutil
 import socket
 import subprocess
@@ -74,6 +76,7 @@ max_delay = 0.5
 [channels.sms.reports]
 host = "127.0.0.1"
 port = {dlr_port}
+token_env = "LANGSON_DLR_TOKEN"   # the Authorization value callbacks must send
 """
 
 GIVEN = ["Văn An", "Thị Bích", "Văn Cường", "Thị Dung", "Văn Đức", "Thị Hoa", "Văn Hùng", "Thị Lan"]
@@ -179,9 +182,13 @@ def main() -> None:
     cli("sms", "prepare", sms_campaign, "--message", "team_notice", "--audience", members, "--out-dir", out / "sms")
 
     print("\n== 5. send through the carrier simulator on 127.0.0.1")
+    # the delivery-report endpoint serves only with a token: one for this run, which the
+    # simulator sends with its callbacks (both read it from the environment)
+    os.environ.setdefault("LANGSON_DLR_TOKEN", "Bearer " + secrets.token_urlsafe(24))
     simulator = subprocess.Popen(
         [sys.executable, "-m", "langson_comms", "sms", "simulator", "--port", str(sim_port), "--idempotent",
-         "--fail-5xx", "0.05", "--dlr-url", f"http://127.0.0.1:{dlr_port}/dlr"],
+         "--fail-5xx", "0.05", "--dlr-url", f"http://127.0.0.1:{dlr_port}/dlr",
+         "--dlr-token-env", "LANGSON_DLR_TOKEN"],
     )
     try:
         time.sleep(1.5)

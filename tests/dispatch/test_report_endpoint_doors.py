@@ -202,3 +202,20 @@ def test_error_bodies_and_malformed_requests_never_echo_the_token(
     assert raw.startswith(b"HTTP/1.") and b" 400 " in raw.split(b"\r\n")[0]
     assert secret.encode() not in raw
     assert secret not in caplog.text
+
+
+def test_multipart_form_reports_are_read_and_file_uploads_refused(ledger: SqliteLedger) -> None:
+    _accepted(ledger, 1)
+
+    async def main() -> list[httpx.Response]:
+        async with ReportReceiver(ledger, token=TOKEN) as rx, httpx.AsyncClient() as client:
+            return [
+                await client.post(rx.url, headers=AUTH, files={"x": ("a.txt", b"123")},
+                                  data={"message_id": "C0", "status": "delivered"}),
+                await client.post(rx.url, headers=AUTH, files={"message_id": (None, "C0"),
+                                                               "status": (None, "delivered")}),
+            ]
+
+    upload, form = asyncio.run(main())
+    assert upload.status_code == 400 and "not files" in upload.json()["error"], upload.text
+    assert form.status_code == 200 and form.json()["new"] == 1, form.text

@@ -148,18 +148,18 @@ class ReportReceiver:
         if request.content_length is not None and request.content_length > self.max_body_bytes:
             raise _TooLarge(self._size_text())
         try:
+            if request.content_type in _FORMS:
+                try:
+                    form = await request.post()
+                except (UnicodeDecodeError, ValueError) as exc:
+                    raise BodyProblem(f"the form body cannot be read ({type(exc).__name__})"
+                                      ) from None
+                if any(not isinstance(v, str) for v in form.values()):
+                    raise BodyProblem("form fields must be text, not files")
+                return dict(form), "body"
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise _TooLarge(self._size_text()) from None
-        if request.content_type in _FORMS:
-            try:
-                form = await request.post()
-            except (UnicodeDecodeError, ValueError) as exc:
-                raise BodyProblem(f"the form body cannot be read ({type(exc).__name__})"
-                                  ) from None
-            if any(not isinstance(v, str) for v in form.values()):
-                raise BodyProblem("form fields must be text, not files")
-            return dict(form), "body"
         return parse_json(raw), "body"
 
     def _size_text(self) -> str:
