@@ -136,3 +136,22 @@ def test_a_gateway_error_repeating_the_credential_is_stored_and_shown_scrubbed(
     assert reasons == {"esms: HTTP 400: invalid sender for key <redacted>"}, reasons
     assert API_KEY not in sent.stdout + sent.stderr
     assert "<redacted>" in status and API_KEY not in status
+
+
+def test_status_scrubs_reasons_a_ledger_stored_before_scrubbing(tmp_path: Path) -> None:
+    from langson_comms.sms.ledger import Recipient, Result, SmsState
+
+    path = _campaign(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'url = "http://127.0.0.1:9/send"',
+        'url = "http://127.0.0.1:9/send"\nauth_env = "LC_TEST_API_KEY"'), encoding="utf-8")
+    with SqliteLedger(tmp_path / "work" / "ledger.sqlite") as ledger:
+        ledger.enqueue("t", "invite", [Recipient("+84910000001")], promotional=False, now=1.0)
+        [row] = ledger.claim("t", "invite", 1.0, 10)
+        ledger.record([Result(row.id, SmsState.FAILED, gateway="esms",
+                              reason=f"esms: HTTP 400: bad key {API_KEY}")], 2.0)
+    env = _env(LC_TEST_API_KEY=API_KEY)
+    for args in ((), ("--json",)):
+        shown = _run(tmp_path, "sms", "status", "campaign.toml", *args, env=env)
+        assert shown.returncode == 0, shown.stderr
+        assert "bad key <redacted>" in shown.stdout and API_KEY not in shown.stdout

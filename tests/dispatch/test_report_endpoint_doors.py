@@ -219,3 +219,22 @@ def test_multipart_form_reports_are_read_and_file_uploads_refused(ledger: Sqlite
     upload, form = asyncio.run(main())
     assert upload.status_code == 400 and "not files" in upload.json()["error"], upload.text
     assert form.status_code == 200 and form.json()["new"] == 1, form.text
+
+
+def test_gateway_credentials_from_the_environment_are_stripped_and_checked() -> None:
+    from langson_comms.sms.http_gateway import (
+        GenericHttpConfig,
+        GenericHttpGateway,
+        MissingSecretError,
+    )
+
+    config = GenericHttpConfig(url="http://127.0.0.1:9/send", auth_env="LC_KEY",
+                               extra_env={"ApiKey": "LC_API"})
+    gw = GenericHttpGateway("g", config, env={"LC_KEY": "Bearer k3y-123456\r\n",
+                                               "LC_API": " api-key-9 \n"})
+    assert gw._headers["Authorization"] == "Bearer k3y-123456"
+    assert gw._extra["ApiKey"] == "api-key-9"
+    for bad in ("", "\r\n", "key\x00x"):
+        with pytest.raises(MissingSecretError, match="LC_KEY") as info:
+            GenericHttpGateway("g", config, env={"LC_KEY": bad, "LC_API": "ok-value"})
+        assert info.value.key == "auth_env" and "key\x00x" not in str(info.value)

@@ -336,6 +336,7 @@ def cancel(campaign: str, channel_key: str, message_key: str | None) -> None:
 def status(campaign: str, channel_key: str, as_json: bool) -> None:
     """Rows per state for every message, failure reasons, and carrier broadcast totals."""
     camp, channel, _ = _channel(campaign, channel_key)
+    scrub = channel_scrubber(channel)  # reasons a ledger stored before scrubbing existed
     path = channel.ledger_path()
     if not path.exists():
         data: dict[str, Any] = {"campaign": camp.id, "ledger": str(path), "messages": {},
@@ -348,7 +349,7 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
                 "messages": {
                     m: {"counts": ledger.counts(camp.id, m),
                         "control": ledger.control(camp.id, m),
-                        "reasons": ledger.failure_reasons(camp.id, m),
+                        "reasons": _scrubbed(ledger.failure_reasons(camp.id, m), scrub),
                         "suppressed_by_policy": ledger.suppressed_by_policy(camp.id, m)}
                     for m in ledger.messages(camp.id)
                 },
@@ -398,6 +399,14 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
             table.add_row(a["area"], a["name"], f"{a['subscribers']:,}", f"{a['sent']:,}",
                           f"{a['delivered']:,}", share)
         console.print(table)
+
+
+def _scrubbed(reasons: dict[str, int], scrub: Scrubber) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for reason, n in reasons.items():
+        key = scrub.scrub(reason)
+        out[key] = out.get(key, 0) + n
+    return out
 
 
 def _area_json(camp: Campaign, area: AreaTotals) -> dict[str, Any]:

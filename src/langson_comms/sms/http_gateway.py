@@ -33,6 +33,7 @@ import httpx
 
 from ..config import ConfigContext, InvalidValue, at_least
 from ..errors import GatewayError, PermanentGatewayError
+from ..scrub import clean_secret
 from .gateway import (
     FATAL_STATUSES,
     TRANSPORT_ERRORS,
@@ -103,7 +104,11 @@ def _from_env(environ: Mapping[str, str], name: str, key: str, gateway_id: str) 
     if value is None:
         raise MissingSecretError(f"environment variable {name} ({key}) is not set", key=key,
                                  gateway=gateway_id)
-    return value
+    try:  # a trailing newline or CR is not part of a credential
+        return clean_secret(value)
+    except ValueError as exc:
+        raise MissingSecretError(f"environment variable {name} ({key}) {exc}", key=key,
+                                 gateway=gateway_id) from None
 
 
 @attrs.frozen
