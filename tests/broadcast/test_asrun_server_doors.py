@@ -87,11 +87,12 @@ def test_malformed_bodies_are_400_and_error_bodies_hide_secrets(
                 httpx.Request("POST", url, json={**good, "note": {"a": [1]}}).read(),
                 httpx.Request("POST", url, json={**good, "item": SECRET}).read(),
                 httpx.Request("POST", url, json={**good, SECRET: "x"}).read(),
+                httpx.Request("POST", url, json={**good, "note": "x" * 20_000}).read(),
             )]
 
     with caplog.at_level(logging.DEBUG):
         answers = _serve(runtime, channel, tmp_path, scenario)
-    assert [a.status_code for a in answers] == [400] * 5, [a.text for a in answers]
+    assert [a.status_code for a in answers] == [400] * 5 + [413], [a.text for a in answers]
     assert "nested too deep" in answers[0].json()["error"]
     assert "not UTF-8" in answers[1].json()["error"]
     assert answers[2].json()["field"] == "note"
