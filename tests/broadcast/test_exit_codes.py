@@ -102,3 +102,20 @@ def test_export_never_writes_over_an_input(campaign_dir: Path, capsys: pytest.Ca
     assert _main(campaign_dir, "export", "--out", str(campaign_dir), "--format", "md") == 2
     assert "--force" in capsys.readouterr().err
     assert {p: p.read_bytes() for p in campaign_dir.rglob("*") if p.is_file()} == before
+
+
+def test_export_with_force_still_refuses_to_overwrite_an_input(campaign_dir: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The stations file kept where a run-sheet would go: refused before anything is written."""
+    moved = campaign_dir / "runsheets" / "districts" / "186.csv"
+    moved.parent.mkdir(parents=True)
+    (campaign_dir / "stations.csv").rename(moved)
+    campaign = campaign_dir / "campaign.toml"
+    campaign.write_text(campaign.read_text(encoding="utf-8").replace(
+        'stations = "stations.csv"', 'stations = "runsheets/districts/186.csv"'), encoding="utf-8")
+    before = moved.read_bytes()
+    assert _main(campaign_dir, "export", "--out", str(campaign_dir), "--format", "csv", "--force") == 2
+    err = capsys.readouterr().err
+    assert "an output never overwrites an input" in err and "channels.broadcast.stations" in err
+    assert moved.read_bytes() == before
+    assert not (campaign_dir / "runsheets" / "stations").exists()
