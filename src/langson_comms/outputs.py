@@ -9,6 +9,7 @@ partial one.  Several outputs that belong together are opened in one
 ``refuse_inputs(outputs, inputs)`` resolves every path (symbolic links) and compares
 files that exist by device and inode (hard links, ``os.path.samefile``); an output that
 is an input, or two outputs that are one file, is a ``ConfigError`` naming both.
+``campaign_inputs(path)`` lists a campaign file and every existing file it names.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 from .errors import ConfigError
 
-__all__ = ["atomic_bytes_output", "atomic_output", "refuse_inputs", "same_file"]
+__all__ = [
+    "atomic_bytes_output", "atomic_output", "campaign_inputs", "refuse_inputs", "same_file",
+]
 
 #: (label, path): the label says where the path came from, e.g. ``--audience``
 Named = tuple[str, Path]
@@ -110,3 +114,28 @@ def _atomic(path: Path, binary: bool, permissions: int | None) -> Iterator[IO[st
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+
+
+def campaign_inputs(campaign_path: Path) -> list[tuple[str, Path]]:
+    """The campaign file and every existing file its values name (relative to its folder)."""
+    found: list[tuple[str, Path]] = [("campaign file", campaign_path)]
+    try:
+        data = tomllib.loads(campaign_path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return found  # loading the campaign has already said what is wrong
+
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:  # no recursion: a deeply nested file is not a RecursionError here
+        key, value = stack.pop()
+        if isinstance(value, dict):
+            stack += [(f"{key}.{k}" if key else str(k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{key}[{i}]", v) for i, v in enumerate(value)]
+        elif isinstance(value, str) and value and "\n" not in value and len(value) < 4096:
+            path = campaign_path.parent / value
+            try:
+                if path.is_file():
+                    found.append((f"{campaign_path.name}: {key}", path))
+            except (OSError, ValueError):  # not a possible file name
+                pass
+    return found

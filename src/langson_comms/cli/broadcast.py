@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from ..broadcast.asrun_server import load_secrets, make_app, new_secrets, start_
 from ..broadcast.exports import export_all
 from ..broadcast.scheduler import ItemKind, Schedule
 from ..errors import ConfigError, DataError
-from ..outputs import atomic_output
+from ..outputs import atomic_output, campaign_inputs
 from ..runtime import Runtime
 
 __all__ = ["broadcast"]
@@ -178,7 +177,7 @@ def export(ctx: click.Context, out: Path, formats: tuple[str, ...], force: bool)
         )
     plan = state.schedule()
     channel = state.channel()
-    inputs = [*_campaign_inputs(state.campaign_path), ("as-run store", _store_path(state))]
+    inputs = [*campaign_inputs(state.campaign_path), ("as-run store", _store_path(state))]
     if channel.secrets_path is not None:
         inputs.append(("secrets file", channel.secrets_path))
     result = export_all(
@@ -191,33 +190,6 @@ def export(ctx: click.Context, out: Path, formats: tuple[str, ...], force: bool)
     )
     files = ", ".join(f"{n} {kind}" for kind, n in sorted(result.files.items()))
     click.echo(f"wrote {files} file(s) for {result.airings} airings under {out}")
-
-
-def _campaign_inputs(campaign_path: Path) -> list[tuple[str, Path]]:
-    """The campaign file and every existing file its values name (relative to its folder)."""
-    found: list[tuple[str, Path]] = [("campaign file", campaign_path)]
-    try:
-        data = tomllib.loads(campaign_path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return found  # loading the campaign has already said what is wrong
-
-    def walk(value: Any, key: str) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, f"{key}.{k}" if key else str(k))
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(v, f"{key}[{i}]")
-        elif isinstance(value, str) and value and "\n" not in value and len(value) < 4096:
-            path = campaign_path.parent / value
-            try:
-                if path.is_file():
-                    found.append((f"{campaign_path.name}: {key}", path))
-            except OSError:
-                pass
-
-    walk(data, "")
-    return found
 
 
 def _store_path(state: _State) -> Path:

@@ -24,7 +24,7 @@ from rich.table import Table
 from ..clock import LOCAL_TZ
 from ..config import ConfigContext
 from ..errors import ConfigError
-from ..outputs import atomic_output, refuse_inputs
+from ..outputs import atomic_output, campaign_inputs, refuse_inputs
 from ..runtime import Runtime
 from ..sms.encoding import plain_text
 from ..sms.numbers import Carrier
@@ -128,7 +128,7 @@ def _inputs(campaign_file: Path, config_file: Path | None, audience: Sequence[Pa
             history: Path | None, config: dict[str, Any], base_dir: Path,
             ) -> list[tuple[str, Path]]:
     """Every file the run reads, labelled for the message refusing to write over one."""
-    found = [("campaign file", campaign_file), *(("--audience", p) for p in audience)]
+    found = [*campaign_inputs(campaign_file), *(("--audience", p) for p in audience)]
     if config_file is not None:
         found.append(("--config", config_file))
     if history is not None:
