@@ -4,6 +4,7 @@ the installed script once), as docs/cli.md lists them; and ``export``'s folder r
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from langson_comms.cli import main
+
+from ..dispatch.helpers import free_port
+from ..dispatch.test_exit_codes import stops_with_exit_0
 
 SCRIPT = str(Path(sys.executable).parent / "langson-comms")
 
@@ -76,8 +80,14 @@ def test_secrets_exit_codes(campaign_dir: Path, tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".secrets.csv")]
 
 
-def test_serve_without_secrets_exits_2(campaign_dir: Path, tmp_path: Path) -> None:
+def test_serve_without_secrets_exits_2_and_stops_on_sigint_with_0(campaign_dir: Path, tmp_path: Path) -> None:
     assert _main(campaign_dir, "serve", "--secrets", str(tmp_path / "missing.csv")) == 2
+    secrets = tmp_path / "secrets.csv"
+    assert _main(campaign_dir, "secrets", "--out", str(secrets)) == 0
+    port = free_port()
+    stops_with_exit_0([SCRIPT, "broadcast", "--campaign", str(campaign_dir / "campaign.toml"), "--db",
+                       str(tmp_path / "a.sqlite"), "serve", "--secrets", str(secrets), "--port", str(port)],
+                      port, signal.SIGINT)
 
 
 def test_export_into_a_folder_holding_files_needs_force(campaign_dir: Path, tmp_path: Path,

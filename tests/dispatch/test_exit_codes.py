@@ -36,6 +36,29 @@ mode = "carrier_broadcast"
 carriers = {carriers}
 """
 
+DIRECT = """\
+[campaign]
+id = "t"
+title = "T"
+start = 2022-06-10
+end = 2022-12-31
+
+[messages.invite]
+text = "Tai ung dung"
+classification = "public_notice"
+classified_by = "So TT&TT"
+
+[channels.sms]
+kind = "sms"
+message = "invite"
+mode = "direct"
+
+[channels.sms.gateways.a]
+kind = "generic_http"
+url = "http://127.0.0.1:9"
+
+"""
+
 
 def test_send_where_every_row_failed_exits_1_with_a_summary(tmp_path: Path,
                                                              carrier_simulator: Any) -> None:
@@ -74,26 +97,25 @@ def test_broadcast_order_and_report_exit_codes(tmp_path: Path,
     assert main(report) == 0
     areas = tmp_path / "areas.csv"
     areas.write_text("area,subscribers,sent,delivered\n4805,900,1,1\n", encoding="utf-8")
-    assert main([*report, "--areas", str(areas)]) == 2  # more subscribers than the total
+    assert main([*report, "--areas", str(areas)]) == 2  # a bad --areas file
     assert main([*report[:-2], "--delivered", "many"]) == 2
     capsys.readouterr()
 
 
-def test_serve_reports_with_an_unset_token_env_exits_2(tmp_path: Path) -> None:
+def test_serve_reports_with_an_unset_token_env_exits_2(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "campaign.toml"
-    path.write_text(BROADCAST.format(carriers='["viettel"]').replace(
-        'mode = "carrier_broadcast"\ncarriers = ["viettel"]\n',
-        'mode = "direct"\n[channels.sms.reports]\ntoken_env = "LC_TEST_NO_SUCH_TOKEN"\n'
-        '[channels.sms.gateways.a]\nkind = "generic_http"\nurl = "http://127.0.0.1:9"\n'),
-        encoding="utf-8")
+    path.write_text(DIRECT + '[channels.sms.reports]\ntoken_env = "LC_TEST_NO_SUCH_TOKEN"\n',
+                    encoding="utf-8")
     os.environ.pop("LC_TEST_NO_SUCH_TOKEN", None)
     assert main(["sms", "serve-reports", str(path), "--port", str(free_port())]) == 2
+    assert "LC_TEST_NO_SUCH_TOKEN is not set" in capsys.readouterr().err
 
 
-def test_simulator_stops_on_sigint_with_exit_0() -> None:
-    port = free_port()
-    proc = subprocess.Popen([CLI, "sms", "simulator", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def stops_with_exit_0(args: list[str], port: int, sig: signal.Signals, cwd: Path | None = None) -> None:
+    """Start ``args``, wait until it listens on ``port``, send ``sig``: exit code 0."""
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -103,10 +125,23 @@ def test_simulator_stops_on_sigint_with_exit_0() -> None:
             except OSError:
                 assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
                 time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        proc.send_signal(sig)
+        assert proc.wait(timeout=30) == 0, proc.stderr
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.communicate()
+
+
+def test_simulator_stops_on_sigint_with_exit_0() -> None:
+    port = free_port()
+    stops_with_exit_0([CLI, "sms", "simulator", "--port", str(port)], port, signal.SIGINT)
     assert main(["sms", "simulator", "--port", "not-a-port"]) == 2
+
+
+def test_serve_reports_stops_on_sigterm_with_exit_0(tmp_path: Path) -> None:
+    path = tmp_path / "campaign.toml"
+    path.write_text(DIRECT, encoding="utf-8")
+    port = free_port()
+    stops_with_exit_0([CLI, "sms", "serve-reports", str(path), "--port", str(port)], port,
+                      signal.SIGTERM, cwd=tmp_path)
