@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from langson_comms.cli import main
 
 DATA = Path(__file__).parent / "data"
 MESSY = ["a_utf8_bom_semicolon_crlf.csv", "b_cp1258_comma_lf.csv", "c_utf16_tab_crlf.csv"]
@@ -141,3 +147,56 @@ def test_plan_shows_the_unaccented_text_that_is_sent(tmp_path: Path) -> None:
     sent = next(line for line in result.stdout.splitlines() if "sent không dấu:" in line)
     text = sent.split("sent không dấu:", 1)[1].strip()
     assert text.startswith("[QC] Chao {ten}") and text.isascii()
+
+
+def test_an_output_naming_an_input_is_refused_and_the_input_kept(tmp_path: Path) -> None:
+    """--prepared/--quarantine/--excluded naming an input (an audience, through a symbolic
+    or a hard link too, the DNC list, the campaign file) is exit 2, the input untouched."""
+    audience = tmp_path / "list.csv"
+    shutil.copy(DATA / MESSY[0], audience)
+    dnc = tmp_path / "dnc.csv"
+    shutil.copy(DATA / "dnc.csv", dnc)
+    campaign = tmp_path / "campaign.toml"
+    shutil.copy(DATA / "campaign.toml", campaign)
+    (tmp_path / "alias.csv").symlink_to(audience)
+    os.link(audience, tmp_path / "hard.csv")
+    originals = {p: p.read_bytes() for p in (audience, dnc, campaign)}
+    for option, target in (("--prepared", audience), ("--quarantine", tmp_path / "alias.csv"),
+                           ("--excluded", tmp_path / "hard.csv"), ("--prepared", dnc),
+                           ("--quarantine", campaign)):
+        result = run(str(campaign), "--message", "invite", "--audience", str(audience),
+                     "--dnc", str(dnc), option, str(target), "--out-dir", "out",
+                     "--footer", "Tu choi QC soan TC gui 1234", cwd=tmp_path)
+        assert result.returncode == 2, (option, target, result.stderr)
+        assert "an output never overwrites an input" in result.stderr
+        assert {p: p.read_bytes() for p in originals} == originals
+    result = run(str(campaign), "--message", "invite", "--audience", str(audience),
+                 "--prepared", "same.csv", "--excluded", "same.csv", "--dnc", str(dnc),
+                 "--footer", "Tu choi QC soan TC gui 1234", cwd=tmp_path)
+    assert result.returncode == 2 and "each output needs its own file" in result.stderr
+
+
+def test_a_failed_run_leaves_no_partial_output(tmp_path: Path) -> None:
+    """A run that fails after rows were written (the last audience file has no phone
+    column) leaves no prepared.csv, and an older quarantine.csv as it was."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "quarantine.csv").write_text("old\n", encoding="utf-8")
+    broken = tmp_path / "broken.csv"
+    broken.write_text("ten,dia_chi\nA,B\n", encoding="utf-8")
+    result = run(str(DATA / "campaign.toml"), "--message", "invite", *audience_args(),
+                 "--audience", str(broken), "--footer", "Tu choi QC soan TC gui 1234",
+                 "--dnc", str(DATA / "dnc.csv"),
+                 "--out-dir", str(out), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["quarantine.csv"]
+    assert (out / "quarantine.csv").read_text(encoding="utf-8") == "old\n"
+
+
+def test_prepare_exit_codes_through_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sms", "prepare", str(DATA / "campaign.toml"), "--message", "invite",
+            "--audience", str(DATA / MESSY[0]), "--out-dir", str(tmp_path),
+            "--footer", "Tu choi QC soan TC gui 1234", "--dnc", str(DATA / "dnc.csv")]
+    assert main(args) == 0
+    assert main([*args[:4], "nope", *args[5:]]) == 2  # unknown message
+    assert "--message" in capsys.readouterr().err

@@ -16,6 +16,7 @@ or outside the window, is **late**; a confirmation that matches nothing is
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
@@ -207,6 +208,7 @@ class AsRunStore:
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise LedgerError(f"{path}: cannot open the as-run store: {exc}") from exc
+        self._in_transaction = False
 
     def __enter__(self) -> AsRunStore:
         return self
@@ -216,6 +218,27 @@ class AsRunStore:
 
     def close(self) -> None:
         self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything written inside is committed together, or not at all on an error."""
+        if self._in_transaction:
+            raise LedgerError(f"{self.path}: a transaction is already open")
+        self._in_transaction = True
+        try:
+            with self._db:  # commits on success, rolls back on any exception
+                yield
+        finally:
+            self._in_transaction = False
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write: its own transaction, or part of the open ``transaction()``."""
+        if self._in_transaction:
+            yield
+        else:
+            with self._db:
+                yield
 
     def existing(self, c: Confirmation) -> tuple[str, int | None] | None:
         """Where an identical confirmation was recorded before, if one was."""
@@ -231,7 +254,7 @@ class AsRunStore:
         if found is not None:
             where = found[0] + (f":{found[1]}" if found[1] else "")
             raise RowProblem(f"duplicate: already confirmed by {where}", None, None)
-        with self._db:
+        with self._writing():
             self._db.execute(
                 "INSERT INTO confirmations (station, day, time, item, via, source, line, confirmed_by,"
                 " note, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -242,14 +265,14 @@ class AsRunStore:
             )  # fmt: skip
 
     def reject(self, r: Rejection, *, at: dt.datetime) -> None:
-        with self._db:
+        with self._writing():
             self._db.execute(
                 "INSERT INTO rejections (source, line, column_name, value, reason, recorded_at) VALUES (?,?,?,?,?,?)",
                 (r.source, r.line, r.column, r.value, r.reason, at.isoformat()),
             )
 
     def record_ingest(self, report: IngestReport, *, at: dt.datetime) -> None:
-        with self._db:
+        with self._writing():
             self._db.execute(
                 "INSERT INTO ingests (source, read, accepted, rejected, recorded_at) VALUES (?,?,?,?,?)",
                 (report.source, report.read, report.accepted, len(report.rejected), at.isoformat()),
@@ -292,8 +315,15 @@ class AsRunStore:
 def ingest_csv(path: Path, store: AsRunStore, checker: ConfirmationChecker, *, at: dt.datetime) -> IngestReport:
     """Read a confirmations CSV: keep every valid row, reject each bad one with its location.
 
-    A bad header raises ``DataError`` (nothing can be read); bad rows never stop the file.
+    One transaction per file: the rows, rejections and the ingest record are stored
+    together, or, when the file cannot be read to its end (a bad header, a malformed
+    line: ``DataError``), nothing is.  Bad rows never stop the file.
     """
+    with store.transaction():
+        return _ingest(path, store, checker, at=at)
+
+
+def _ingest(path: Path, store: AsRunStore, checker: ConfirmationChecker, *, at: dt.datetime) -> IngestReport:
     source = path.name
     read = accepted = 0
     rejected: list[Rejection] = []

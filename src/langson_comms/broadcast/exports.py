@@ -29,6 +29,7 @@ import pendulum
 import recurring_ical_events
 
 from ..clock import local_tz
+from ..outputs import atomic_bytes_output, atomic_output, refuse_inputs
 from .scheduler import Airing, ItemKind, Schedule
 from .stations import Station, StationRegistry
 
@@ -37,6 +38,7 @@ __all__ = [
     "ExportResult",
     "calendar_for",
     "export_all",
+    "export_paths",
     "read_calendar",
     "write_runsheet",
     "weekly_sheet_markdown",
@@ -227,9 +229,8 @@ def _local_end(airing: Airing) -> str:
 
 def write_runsheet(path: Path, airings: Iterable[Airing], stations: StationRegistry) -> int:
     """Write one CSV row per airing; return the number of rows."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with atomic_output(path) as handle:
         writer = csv.writer(handle)
         writer.writerow(RUNSHEET_COLUMNS)
         for airing in airings:
@@ -324,6 +325,27 @@ def weekly_sheet_html(station: Station, airings: Sequence[Airing], *, title: str
 # --- everything ----------------------------------------------------------------------------
 
 
+def export_paths(stations: StationRegistry, out: Path, formats: Iterable[str]) -> list[Path]:
+    """Every file ``export_all`` writes under ``out`` for these formats."""
+    wanted = set(formats)
+    paths: list[Path] = []
+    if "ics" in wanted:
+        paths += [out / "ics" / f"{safe_name(s.code)}.ics" for s in stations]
+        paths.append(out / "ics" / "all.ics")
+    if "csv" in wanted:
+        paths += [out / "runsheets" / "stations" / f"{safe_name(s.code)}.csv" for s in stations]
+        paths += [out / "runsheets" / "districts" / f"{d}.csv" for d in stations.district_codes()]
+    for fmt in ("md", "html"):
+        if fmt in wanted:
+            paths += [out / "sheets" / f"{safe_name(s.code)}.{fmt}" for s in stations]
+    return paths
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with atomic_bytes_output(path) as handle:
+        handle.write(data)
+
+
 @attrs.frozen
 class ExportResult:
     """What ``export_all`` wrote: file counts by kind, and the number of airings."""
@@ -341,23 +363,29 @@ def export_all(
     stamp: dt.datetime,
     formats: Iterable[str] = ("ics", "csv", "md", "html"),
     title: str = "Lịch phát tiểu phẩm truyền thông “Công dân số Xứ Lạng”",
+    inputs: Iterable[tuple[str, Path]] = (),
 ) -> ExportResult:
-    """Write every export of ``schedule`` under ``out`` (see the module doc)."""
+    """Write every export of ``schedule`` under ``out`` (see the module doc).
+
+    Only the files of ``export_paths`` are written, each through a temporary file renamed
+    into place; other files under ``out`` are left alone.  If one of them is one of the
+    ``inputs`` (label, path) nothing is written: ``ConfigError`` naming both.
+    """
     wanted = set(formats)
+    refuse_inputs([("export", path) for path in export_paths(stations, out, wanted)], inputs)
     files: dict[str, int] = {f: 0 for f in wanted}
     by_station = schedule.by_station
     if "ics" in wanted:
-        (out / "ics").mkdir(parents=True, exist_ok=True)
         vtz = local_vtimezone()
         every: list[icalendar.Event] = []
         for station in stations:
             events = station_events(by_station.get(station.code, ()), stations, stamp)
             every += events
             cal = calendar_of(events, name=f"{title} — {station.name}", vtimezone=vtz)
-            (out / "ics" / f"{safe_name(station.code)}.ics").write_bytes(cal.to_ical())
+            _write_bytes(out / "ics" / f"{safe_name(station.code)}.ics", cal.to_ical())
             files["ics"] += 1
         cal = calendar_of(every, name=title, vtimezone=vtz)
-        (out / "ics" / "all.ics").write_bytes(cal.to_ical())
+        _write_bytes(out / "ics" / "all.ics", cal.to_ical())
         files["ics"] += 1
     if "csv" in wanted:
         for station in stations:
@@ -371,9 +399,9 @@ def export_all(
     for fmt, render in (("md", weekly_sheet_markdown), ("html", weekly_sheet_html)):
         if fmt not in wanted:
             continue
-        (out / "sheets").mkdir(parents=True, exist_ok=True)
         for station in stations:
             text = render(station, by_station.get(station.code, ()), title=title)
-            (out / "sheets" / f"{safe_name(station.code)}.{fmt}").write_text(text, encoding="utf-8")
+            with atomic_output(out / "sheets" / f"{safe_name(station.code)}.{fmt}") as handle:
+                handle.write(text)
             files[fmt] += 1
     return ExportResult(out=out, files=files, airings=len(schedule.airings))

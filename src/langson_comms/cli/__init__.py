@@ -70,7 +70,8 @@ def _run(args: list[str], debug: bool) -> int:
     try:
         runtime = Runtime.create()
         cli = build_cli(runtime)
-        cli.main(args=args, prog_name="langson-comms", obj=runtime, standalone_mode=False)
+        result = cli.main(args=args, prog_name="langson-comms", obj=runtime,
+                          standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:
@@ -94,4 +95,6 @@ def _run(args: list[str], debug: bool) -> int:
         return _fail(
             f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", 1
         )
-    return 0
+    # Without standalone mode click *returns* the code of ``ctx.exit(n)`` (and a command's
+    # own return value): an int is the exit code, anything else is success.
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0

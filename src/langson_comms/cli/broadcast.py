@@ -27,6 +27,7 @@ from ..broadcast.asrun_server import load_secrets, make_app, new_secrets, start_
 from ..broadcast.exports import export_all
 from ..broadcast.scheduler import ItemKind, Schedule
 from ..errors import ConfigError, DataError
+from ..outputs import atomic_output, campaign_inputs
 from ..runtime import Runtime
 from ..scrub import Scrubber, scrubbing_logs
 
@@ -159,17 +160,34 @@ def schedule(ctx: click.Context, station_code: str | None) -> None:
     multiple=True,
     help="Only these formats (repeatable; default all).",
 )
+@click.option(
+    "--force", is_flag=True, help="Write into a folder that already holds files (only the export's own files)."
+)
 @click.pass_context
-def export(ctx: click.Context, out: Path, formats: tuple[str, ...]) -> None:
-    """Write calendars, run-sheets and printable weekly sheets under --out."""
+def export(ctx: click.Context, out: Path, formats: tuple[str, ...], force: bool) -> None:
+    """Write calendars, run-sheets and printable weekly sheets under --out.
+
+    A folder that already holds files needs --force; then only the export's own files are
+    (re)written and every other file is left alone.  No export file may be an input.
+    """
     state = _state(ctx)
+    if not force and out.is_dir() and any(out.iterdir()):
+        raise click.UsageError(
+            f"{out} already holds files; give --force to write the export's own files there "
+            "(other files are left alone), or choose an empty or new folder"
+        )
     plan = state.schedule()
+    channel = state.channel()
+    inputs = [*campaign_inputs(state.campaign_path), ("as-run store", _store_path(state))]
+    if channel.secrets_path is not None:
+        inputs.append(("secrets file", channel.secrets_path))
     result = export_all(
         plan,
-        state.channel().stations,
+        channel.stations,
         out,
         stamp=state.runtime.clock.now().in_timezone("UTC"),
         formats=formats or ("ics", "csv", "md", "html"),
+        inputs=inputs,
     )
     files = ", ".join(f"{n} {kind}" for kind, n in sorted(result.files.items()))
     click.echo(f"wrote {files} file(s) for {result.airings} airings under {out}")
@@ -258,12 +276,10 @@ def secrets(ctx: click.Context, out: Path) -> None:
     if out.exists():
         raise click.BadParameter(f"{out} exists; refusing to overwrite secrets", param_hint="--out")
     fresh = new_secrets(state.channel().stations)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="") as handle:
+    with atomic_output(out, permissions=0o600) as handle:  # owner-only from the start
         writer = csv.writer(handle)
         writer.writerow(["station", "secret"])
         writer.writerows(sorted(fresh.items()))
-    out.chmod(0o600)
     click.echo(f"wrote {len(fresh)} secret(s) to {out}; give each station only its own")
 
 

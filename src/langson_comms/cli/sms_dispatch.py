@@ -232,12 +232,23 @@ def _run_send(campaign_path: str, channel_key: str, message_key: str | None,
         click.echo(f"{summary.outcome} in {summary.elapsed:.1f} s: {_counts_line(counts)}")
     if summary.outcome == "stopped":
         raise Interrupted("stopped by a signal; every row is recorded: 'sms resume' goes on")
+    reached = counts["accepted"] + counts["delivered"] + counts["expired"]
+    if counts["failed"] and not reached:
+        raise AllFailed(
+            f"every row failed: {counts['failed']:,} failed, none accepted by a gateway "
+            f"(reasons: 'sms status {campaign_path}')")
 
 
 class Interrupted(click.ClickException):
     """A send stopped by SIGINT/SIGTERM: exit code 130, like an interrupted shell command."""
 
     exit_code = 130
+
+
+class AllFailed(click.ClickException):
+    """A send where rows failed and none reached a gateway: exit code 1 (docs/cli.md)."""
+
+    exit_code = 1
 
 
 _common = [

@@ -7,6 +7,7 @@ docs/sms-preparation.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -23,6 +24,7 @@ from rich.table import Table
 from ..clock import LOCAL_TZ
 from ..config import ConfigContext
 from ..errors import ConfigError
+from ..outputs import atomic_output, campaign_inputs, refuse_inputs
 from ..runtime import Runtime
 from ..sms.encoding import plain_text
 from ..sms.numbers import Carrier
@@ -120,6 +122,24 @@ def _cli_policies(dnc: Sequence[Path], opt_out: Sequence[Path], footer: str | No
     if label is not None:
         names.add("qc_label")
     return names
+
+
+def _inputs(campaign_file: Path, config_file: Path | None, audience: Sequence[Path],
+            history: Path | None, config: dict[str, Any], base_dir: Path,
+            ) -> list[tuple[str, Path]]:
+    """Every file the run reads, labelled for the message refusing to write over one."""
+    found = [*campaign_inputs(campaign_file), *(("--audience", p) for p in audience)]
+    if config_file is not None:
+        found.append(("--config", config_file))
+    if history is not None:
+        found.append(("--history", history))
+    policies = config.get("policies")
+    for name, table in (policies.items() if isinstance(policies, dict) else ()):
+        files = table.get("files") if isinstance(table, dict) else None
+        for file in files if isinstance(files, list) else ():
+            if isinstance(file, str):
+                found.append((f"{name} list", base_dir / file))  # absolute stays absolute
+    return found
 
 
 def _policy_table(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -261,11 +281,12 @@ def prepare(
     excluded = excluded or out_dir / "excluded.csv"
     preparer = Preparer(message, selection, PolicyContext(now=now, history=send_history),
                         prepare_config, time_numbers=True)
-    with (
-        prepared.open("w", encoding="utf-8", newline="") as p_out,
-        quarantine.open("w", encoding="utf-8", newline="") as q_out,
-        excluded.open("w", encoding="utf-8", newline="") as e_out,
-    ):
+    refuse_inputs(
+        [("--prepared", prepared), ("--quarantine", quarantine), ("--excluded", excluded)],
+        _inputs(campaign_file, config_file, audience, history, config, ctx.base_dir))
+    with contextlib.ExitStack() as outputs:  # an error discards all three
+        p_out, q_out, e_out = (outputs.enter_context(atomic_output(path))
+                               for path in (prepared, quarantine, excluded))
         plan = preparer.run(list(audience), p_out, q_out, e_out)
     plan.notes[:0] = notes
     plan.outputs.update(prepared=str(prepared), quarantine=str(quarantine), excluded=str(excluded))

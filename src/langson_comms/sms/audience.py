@@ -40,6 +40,7 @@ from typing import IO, Any
 import attrs
 
 from ..errors import DataError
+from ..outputs import atomic_output
 from .encoding import strip_diacritics
 from .numbers import Carrier, NumberNormalizer
 
@@ -465,8 +466,9 @@ class PreparedWriter:
 
 
 def write_prepared(path: str | Path, rows: Iterable[PreparedRow], fields: Sequence[str]) -> int:
-    """Write ``rows`` to ``path``; returns how many were written."""
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    """Write ``rows`` to ``path`` (atomically: all or, on an error, nothing); returns how
+    many were written."""
+    with atomic_output(Path(path)) as handle:
         writer = PreparedWriter(handle, fields)
         for row in rows:
             writer.write(row.msisdn, row.carrier_hint, row.source_file, row.source_line,

@@ -1,0 +1,141 @@
+"""Writing output files safely: never over an input, never half-written.
+
+``atomic_output(path)`` opens a temporary file in the target's folder; on success it is
+flushed, synced and renamed over ``path`` (``os.replace``, atomic on one file system), on
+any exception it is removed, so a failed run leaves the old file (or none), never a
+partial one.  Several outputs that belong together are opened in one
+``contextlib.ExitStack``: an exception discards them all.
+
+``refuse_inputs(outputs, inputs)`` resolves every path (symbolic links) and compares
+files that exist by device and inode (hard links, ``os.path.samefile``); an output that
+is an input, or two outputs that are one file, is a ``ConfigError`` naming both.
+``campaign_inputs(path)`` lists a campaign file and every existing file it names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import tomllib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, cast
+
+from .errors import ConfigError
+
+__all__ = [
+    "atomic_bytes_output", "atomic_output", "campaign_inputs", "refuse_inputs", "same_file",
+]
+
+#: (label, path): the label says where the path came from, e.g. ``--audience``
+Named = tuple[str, Path]
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: same resolved path, or same inode."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): it cannot be a hard link
+        return False
+
+
+def refuse_inputs(outputs: Iterable[Named], inputs: Iterable[Named]) -> None:
+    """``ConfigError`` if an output is one of the inputs, or two outputs are one file."""
+    wanted = list(outputs)
+    read = list(inputs)
+    for i, (label, path) in enumerate(wanted):
+        for in_label, in_path in read:
+            if same_file(path, in_path):
+                raise ConfigError(
+                    f"{label} {path} is the input {in_label} {in_path}: an output never "
+                    "overwrites an input (expected another file name)", source=str(path))
+        for other_label, other in wanted[:i]:
+            if same_file(path, other):
+                raise ConfigError(
+                    f"{label} {path} is also {other_label} {other}: each output needs its "
+                    "own file (expected different file names)", source=str(path))
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def atomic_output(path: Path, *, permissions: int | None = None
+                  ) -> contextlib.AbstractContextManager[IO[str]]:
+    """Write ``path`` through a temporary file renamed into place on success.
+
+    Text mode, UTF-8 with ``newline=""`` (the csv module's own line ends).  The file gets
+    ``permissions``, or those of the file it replaces, or what ``open()`` would give
+    (0o666 less the umask).  The folder is created if missing.
+    """
+    return cast("contextlib.AbstractContextManager[IO[str]]", _atomic(path, False, permissions))
+
+
+def atomic_bytes_output(path: Path, *, permissions: int | None = None
+                        ) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """``atomic_output`` in binary mode."""
+    return cast("contextlib.AbstractContextManager[IO[bytes]]", _atomic(path, True, permissions))
+
+
+@contextlib.contextmanager
+def _atomic(path: Path, binary: bool, permissions: int | None) -> Iterator[IO[str] | IO[bytes]]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if permissions is None:
+        try:
+            permissions = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            permissions = 0o666 & ~_umask()
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        handle: IO[str] | IO[bytes] = (os.fdopen(fd, "wb") if binary
+                                       else os.fdopen(fd, "w", encoding="utf-8", newline=""))
+    except BaseException:
+        os.close(fd)
+        os.unlink(temp)
+        raise
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, permissions)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def campaign_inputs(campaign_path: Path) -> list[tuple[str, Path]]:
+    """The campaign file and every existing file its values name (relative to its folder)."""
+    found: list[tuple[str, Path]] = [("campaign file", campaign_path)]
+    try:
+        data = tomllib.loads(campaign_path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return found  # loading the campaign has already said what is wrong
+
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:  # no recursion: a deeply nested file is not a RecursionError here
+        key, value = stack.pop()
+        if isinstance(value, dict):
+            stack += [(f"{key}.{k}" if key else str(k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{key}[{i}]", v) for i, v in enumerate(value)]
+        elif isinstance(value, str) and value and "\n" not in value and len(value) < 4096:
+            path = campaign_path.parent / value
+            try:
+                if path.is_file():
+                    found.append((f"{campaign_path.name}: {key}", path))
+            except (OSError, ValueError):  # not a possible file name
+                pass
+    return found
