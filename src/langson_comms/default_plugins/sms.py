@@ -51,6 +51,14 @@ class BreakerConfig:
 
 
 @attrs.frozen
+class LeaseConfig:
+    """The sending lease (sms/lease.py): seconds it lives unrenewed, seconds between renewals."""
+
+    ttl: float = 30.0
+    renew_every: float = 10.0
+
+
+@attrs.frozen
 class ReportsConfig:
     host: str = "127.0.0.1"
     port: int = 8687
@@ -82,6 +90,7 @@ class SmsChannelConfig:
     retry: RetryConfig = attrs.Factory(RetryConfig)
     breaker: BreakerConfig = attrs.Factory(BreakerConfig)
     reports: ReportsConfig = attrs.Factory(ReportsConfig)
+    lease: LeaseConfig = attrs.Factory(LeaseConfig)
     claim_size: int = 500
     report_timeout_hours: float | None = 72.0
 
@@ -145,6 +154,9 @@ class SmsChannel:
                                 "default_gateway")
         if cfg.report_timeout_hours is not None and cfg.report_timeout_hours <= 0:
             raise context.error("must be positive (hours)", "report_timeout_hours")
+        if not 0 < cfg.lease.renew_every < cfg.lease.ttl:
+            raise context.error(f"renew_every ({cfg.lease.renew_every:g}) must be above 0 and"
+                                f" below ttl ({cfg.lease.ttl:g})", "lease.renew_every")
         if cfg.retry.max_attempts < 1:
             raise context.error("must be at least 1", "retry.max_attempts")
         if cfg.brandname is not None:

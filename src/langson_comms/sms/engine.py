@@ -43,12 +43,14 @@ from ..errors import (
     LangsonCommsError,
     LedgerError,
     PermanentGatewayError,
+    SenderBusyError,
     TransientGatewayError,
 )
 from ..messages import Message
 from .breaker import BreakerState, CircuitBreaker
 from .encoding import Encoding, SmsCost, analyse
 from .gateway import FATAL_STATUSES, OutgoingSms, SmsGateway, SubmitResult
+from .lease import SenderLease
 from .ledger import LedgerSendHistory, LedgerStore, QueuedSms, Result, SmsState
 from .policies import Action, Decision, PolicyContext, PolicySet, SmsItem
 from .policy_selection import PolicySelection
@@ -168,6 +170,7 @@ class DispatchEngine:
         breaker_reset: float = 10.0,
         report_timeout: float | None = None,
         seed: int | None = None,
+        lease: SenderLease | None = None,
     ) -> None:
         if not gateways:
             raise LangsonCommsError("the engine needs at least one gateway")
@@ -192,6 +195,8 @@ class DispatchEngine:
         self.flush_interval = flush_interval
         self.idle_poll = idle_poll
         self.report_timeout = report_timeout
+        #: one sender per (campaign, message): held for the whole run (sms/lease.py)
+        self.lease = lease or SenderLease(ledger, campaign, message.key)
         if not isinstance(policies, PolicySelection):
             policies = PolicySelection(policies or PolicySet(()))
         self.selection = policies
@@ -665,6 +670,9 @@ class DispatchEngine:
     # -- the main loop -----------------------------------------------------------------
 
     def _control(self) -> str:
+        lost = self.lease.lost
+        if lost is not None and self._crash is None:  # another sender may be sending now
+            self._crash = SenderBusyError(lost)
         state = self.ledger.control(self.campaign, self.message.key)
         self._paused = state == "paused"
         self._cancelled = state == "cancelled"
@@ -675,7 +683,14 @@ class DispatchEngine:
         return any(lane.queue.qsize() for lane in self._lanes.values()) or self._sending > 0
 
     async def run(self, *, handle_signals: bool = False) -> DispatchSummary:
-        """Send until nothing is due, the deadline passes, or someone pauses/cancels/stops."""
+        """Send until nothing is due, the deadline passes, or someone pauses/cancels/stops.
+
+        Holds the sending lease throughout: ``SenderBusyError`` when another sender has it.
+        """
+        with self.lease:
+            return await self._run(handle_signals=handle_signals)
+
+    async def _run(self, *, handle_signals: bool) -> DispatchSummary:
         started = time.monotonic()
         key = self.message.key
         self.selection.log(log, self.message, "[channels.sms.policies] disable")
@@ -749,6 +764,8 @@ class DispatchEngine:
         elif outcome == "deadline":
             self.ledger.finish_queued(self.campaign, key, SmsState.EXPIRED,
                                       "send-by deadline passed before sending", now_ts)
+        if isinstance(self._crash, SenderBusyError):
+            raise SenderBusyError(f"sending stopped: {self._crash}") from self._crash
         if self._crash is not None:
             raise LedgerError(f"sending stopped: {type(self._crash).__name__}: "
                               f"{self._crash}") from self._crash
