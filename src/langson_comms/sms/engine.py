@@ -67,6 +67,9 @@ DEFER_SECONDS = 0.05
 #: How far back the per-batch send-history prefetch reads (longer windows query per row).
 HISTORY_PREFETCH_SECONDS = 7 * 86400
 
+#: The reason kept on a row the gateway said it had already accepted, without an id.
+ALREADY_ACCEPTED = "already accepted by the gateway (a resend of the same key); carrier id unknown"
+
 _UCS2 = Encoding.UCS2
 _ACCEPTED = SmsState.ACCEPTED
 
@@ -640,6 +643,11 @@ class DispatchEngine:
                 accepted += 1
                 out.append(Result(row_id, _ACCEPTED, True, gid, r.carrier_id,
                                   r.parts or p.sms.segments))
+            elif r.error is None and r.already_accepted:  # a resend the vendor had taken
+                accepted += 1
+                self.stats["already_accepted"] += 1
+                out.append(Result(row_id, _ACCEPTED, True, gid, None, r.parts or p.sms.segments,
+                                  reason=ALREADY_ACCEPTED))
             elif isinstance(r.error, PermanentGatewayError):
                 self.stats["failed"] += 1
                 out.append(Result(p.row.id, SmsState.FAILED, gateway=gid, segments=p.sms.segments,

@@ -568,7 +568,7 @@ class SqliteLedger:
         for r in results:
             inc = 1 if r.attempted else 0
             if r.state is SmsState.ACCEPTED:
-                accepted.append((inc, r.gateway, r.carrier_id, r.segments, now, r.id))
+                accepted.append((inc, r.gateway, r.carrier_id, r.segments, now, r.reason, r.id))
             elif r.state is SmsState.QUEUED:
                 requeued.append((inc, r.gateway, r.reason, r.next_at, r.id))
             else:
@@ -577,7 +577,7 @@ class SqliteLedger:
             if accepted:
                 db.executemany(
                     "UPDATE sms SET state='accepted', attempts=attempts+?, gateway=?, carrier_id=?,"
-                    " segments=?, accepted_at=?, reason=NULL WHERE id=? AND state='submitted'",
+                    " segments=?, accepted_at=?, reason=? WHERE id=? AND state='submitted'",
                     accepted,
                 )
                 ids = [row[2] for row in accepted if row[2] is not None]
