@@ -157,3 +157,60 @@ def test_the_lease_timing_is_configured_and_checked(tmp_path: Path,
     with pytest.raises(CampaignFileError, match=r"channels\.sms\.lease\.renew_every: "
                                                 r"renew_every \(5\) must be above 0 and below"):
         Runtime.create(entry_points=False, env={}).load_campaign(path)
+
+
+def test_a_sender_whose_lease_was_taken_over_can_neither_claim_nor_record(
+        tmp_path: Path) -> None:
+    from langson_comms.sms.ledger import Result, SmsState
+
+    path = tmp_path / "ledger.sqlite"
+    with SqliteLedger(path) as stalled, SqliteLedger(path) as other:
+        load(stalled, 4)
+        mine = LeaseOwner(host="sender-a", pid=1)
+        stalled.acquire_lease("c", "m", mine, 1000.0, 30)
+        (row,) = stalled.claim("c", "m", 1000.0, 1)
+        # it stalls past the expiry; another sender takes over and recovers the row
+        other.acquire_lease("c", "m", LeaseOwner(host="sender-b", pid=2), 1031.0, 30)
+        assert other.recover_in_flight("c", "m") == 1
+        (again,) = other.claim("c", "m", 1031.0, 1)
+        assert again.id == row.id
+        with pytest.raises(SenderBusyError, match="taken over by pid 2 on sender-b"):
+            stalled.claim("c", "m", 1032.0, 10)
+        with pytest.raises(SenderBusyError):  # its give-back would requeue the other's row
+            stalled.record([Result(row.id, SmsState.QUEUED, attempted=False)], 1032.0)
+        with pytest.raises(SenderBusyError):
+            stalled.recover_in_flight("c", "m")
+        assert other.counts("c", "m")["submitted"] == 1  # still the other sender's
+
+
+def test_an_engine_that_loses_its_lease_stops_sending(tmp_path: Path,
+                                                      carrier_simulator: object) -> None:
+    sim = carrier_simulator()  # type: ignore[operator]
+    path = tmp_path / "ledger.sqlite"
+    with SqliteLedger(path) as store, SqliteLedger(path) as other:
+        load(store, 400, message=NOTICE.key)
+        gw = gateway(sim, rate_msgs=100)
+        engine = DispatchEngine(store, {"sim": gw}, Routing(default="sim"), campaign="c",
+                                message=NOTICE, claim_size=20)
+
+        async def main() -> None:
+            client = gw.make_client()
+            gw.bind_client(client)
+            try:
+                task = asyncio.ensure_future(engine.run())
+                while len(sim.accepted_snapshot()) < 30:
+                    await asyncio.sleep(0.01)
+                held = other.lease("c", NOTICE.key)
+                assert held is not None
+                other.acquire_lease("c", NOTICE.key, LeaseOwner(host="sender-b"), time.time(),
+                                    30, take_over=held.owner)
+                with pytest.raises(SenderBusyError, match="taken over"):
+                    await asyncio.wait_for(task, 10)
+            finally:
+                await client.aclose()
+
+        asyncio.run(main())
+        sent = len(sim.accepted_snapshot())
+        assert sent < 120  # it stopped within a claim or two, not after all 400
+        lease_now = other.lease("c", NOTICE.key)
+        assert lease_now is not None and lease_now.host == "sender-b"  # not released by it

@@ -388,6 +388,9 @@ class SqliteLedger:
         # The lease's own connection (its heartbeat thread renews while the sender writes).
         self._lease_db: sqlite3.Connection | None = None
         self._lease_mutex = threading.Lock()
+        #: (campaign, message) -> owner token of the leases taken through this store: its
+        #: sending writes check, in their own transaction, that the lease is still theirs
+        self._held: dict[tuple[str, str], str] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Create the file ourselves so it is 0600 from the first byte (no umask race).
@@ -534,6 +537,7 @@ class SqliteLedger:
     def recover_in_flight(self, campaign: str, message: str) -> int:
         """Put rows left ``submitted`` by a crashed sender back to ``queued``; return how many."""
         with self._tx() as db:
+            self._fence(db, (campaign, message))
             cur = db.execute(
                 "UPDATE sms SET state='queued', next_at=0 WHERE campaign=? AND message=?"
                 " AND state='submitted'",
@@ -544,6 +548,7 @@ class SqliteLedger:
     def claim(self, campaign: str, message: str, now: float, limit: int) -> list[QueuedSms]:
         """Mark up to ``limit`` due queued rows ``submitted`` and return them, oldest first."""
         with self._tx() as db:
+            self._fence(db, (campaign, message))
             rows = db.execute(
                 "UPDATE sms SET state='submitted', submitted_at=?1,"
                 " first_submitted_at=coalesce(first_submitted_at, ?1) WHERE id IN ("
@@ -574,6 +579,7 @@ class SqliteLedger:
             else:
                 final.append((str(r.state), inc, r.gateway, r.segments, r.reason, now, r.id))
         with self._tx() as db:
+            self._fence(db, *self._held)
             if accepted:
                 db.executemany(
                     "UPDATE sms SET state='accepted', attempts=attempts+?, gateway=?, carrier_id=?,"
@@ -1024,9 +1030,26 @@ class SqliteLedger:
                 "INSERT OR REPLACE INTO sender_lease (campaign, message, owner, host, pid,"
                 " acquired_at, renewed_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
                 (campaign, message, owner.token, owner.host, owner.pid, acquired, now, now + ttl))
+            self._held[(campaign, message)] = owner.token
         self._protect_sidecars()
         return LeaseInfo(campaign, message, owner.token, owner.host, owner.pid, acquired, now,
                          now + ttl)
+
+    def _fence(self, db: sqlite3.Connection, *keys: tuple[str, str]) -> None:
+        """Refuse a sending write (claim, outcomes, recovery) for a message whose lease
+        this store took and another sender has taken over since: checked inside the
+        write's own transaction, which a takeover (a write too) cannot interleave."""
+        for key in keys:
+            token = self._held.get(key)
+            if token is None:
+                continue
+            row = db.execute("SELECT owner, host, pid FROM sender_lease WHERE campaign=?"
+                             " AND message=?", key).fetchone()
+            if row is None or row[0] != token:
+                holder = "" if row is None else f" by pid {row[2]} on {row[1]}"
+                raise SenderBusyError(
+                    f"the sending lease of {key[1]!r} was taken over{holder} (this sender"
+                    " stalled past its expiry): nothing more is written by this sender")
 
     def renew_lease(self, campaign: str, message: str, owner: str, now: float,
                     ttl: float) -> bool:
@@ -1040,6 +1063,8 @@ class SqliteLedger:
         with self._lease_tx() as db:
             db.execute("DELETE FROM sender_lease WHERE campaign=? AND message=? AND owner=?",
                        (campaign, message, owner))
+            if self._held.get((campaign, message)) == owner:
+                del self._held[(campaign, message)]
 
     def lease(self, campaign: str, message: str) -> LeaseInfo | None:
         with self._lease_mutex:
