@@ -214,3 +214,16 @@ def test_an_engine_that_loses_its_lease_stops_sending(tmp_path: Path,
         assert sent < 120  # it stopped within a claim or two, not after all 400
         lease_now = other.lease("c", NOTICE.key)
         assert lease_now is not None and lease_now.host == "sender-b"  # not released by it
+
+
+def test_a_holder_that_could_not_renew_for_a_whole_ttl_no_longer_trusts_its_lease(
+        tmp_path: Path) -> None:
+    ticks = [100.0]
+    with SqliteLedger(tmp_path / "ledger.sqlite") as store:
+        holder = SenderLease(store, "c", "m", ttl=30, renew_every=29,
+                             monotonic=lambda: ticks[0])
+        with holder:
+            ticks[0] += 29.9
+            assert holder.lost is None
+            ticks[0] += 0.1  # e.g. the store was locked, or the process was stopped
+            assert holder.lost == "the sending lease was not renewed for 30 s"
