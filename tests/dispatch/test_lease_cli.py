@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,17 @@ from .test_crash_resume import start, wait_until, write_campaign
 
 def test_two_senders_one_through_a_symlink_send_each_recipient_once(
         tmp_path: Path, carrier_simulator: Any) -> None:
-    n = 1200
+    n = 2000
     sim = carrier_simulator()  # does NOT de-duplicate: a second sender would show
     first_dir, second_dir = tmp_path / "a", tmp_path / "b"
     first_dir.mkdir()
     second_dir.mkdir()
-    write_campaign(first_dir, sim, n=n, rate=100)  # about 12 s: the second starts well before
+    # 100 msg/s: the first sender is still sending (20 s) whatever the machine's load
+    write_campaign(first_dir, sim, n=n, rate=100)
     # the second campaign file reaches the same ledger file through a symlink
     (second_dir / "work").mkdir()
     (second_dir / "work" / "ledger.sqlite").symlink_to(first_dir / "work" / "ledger.sqlite")
-    (second_dir / "campaign.toml").write_text(
-        (first_dir / "campaign.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    write_campaign(second_dir, sim, n=0, rate=100)
     (second_dir / "prepared.csv").write_text(
         (first_dir / "prepared.csv").read_text(encoding="utf-8"), encoding="utf-8")
     first = start(first_dir, "send", "campaign.toml", "--audience", "prepared.csv",
@@ -40,16 +41,25 @@ def test_two_senders_one_through_a_symlink_send_each_recipient_once(
         second = subprocess.run(
             [CLI, "sms", "send", "campaign.toml", "--audience", "prepared.csv", "--no-progress"],
             cwd=second_dir, capture_output=True, text=True, timeout=60)
+        still_sending = first.poll() is None
+        first.send_signal(signal.SIGTERM)  # stops cleanly, every row recorded
         _, err = first.communicate(timeout=60)
     finally:
         if first.poll() is None:
             first.kill()
             first.communicate()
     assert sim.duplicates() == {}
-    assert first.returncode == 0, err
+    assert still_sending, "the first sender finished before the second tried"
+    assert first.returncode == 130, err
     assert second.returncode == 1, second.stderr
     assert "another sender is already sending 'invite'" in second.stderr
     assert f"pid {first.pid} on " in second.stderr
+    # now the first has stopped: the second goes on through the symlink, and finishes
+    write_campaign(second_dir, sim, n=0, rate=5000)
+    rest = subprocess.run([CLI, "sms", "resume", "campaign.toml", "--no-progress"],
+                          cwd=second_dir, capture_output=True, text=True, timeout=120)
+    assert rest.returncode == 0, rest.stderr
+    assert sim.duplicates() == {}
     assert len(sim.accepted_snapshot()) == n
 
 
