@@ -14,6 +14,7 @@ Every error the library raises on purpose is a ``LangsonCommsError``::
     │   ├── TransientGatewayError         worth retrying: timeout, connection, 5xx, 429
     │   └── PermanentGatewayError         never retried: rejected number, bad credentials
     ├── LedgerError                       the durable store refused an operation
+    │   └── SenderBusyError               another sender holds the message's lease (names it)
     └── ScheduleError                     a broadcast schedule cannot be built
 
 Vendor and transport exceptions are translated at the seam with ``raise … from exc``
@@ -40,6 +41,7 @@ __all__ = [
     "PolicyError",
     "Problem",
     "ScheduleError",
+    "SenderBusyError",
     "TransientGatewayError",
     "UnknownNameError",
 ]
@@ -214,6 +216,11 @@ class PermanentGatewayError(GatewayError):
 
 class LedgerError(LangsonCommsError):
     """The durable store refused an operation."""
+
+
+class SenderBusyError(LedgerError):
+    """Another sender holds (or took over) the sending lease of a message; the text names
+    it (host, pid, heartbeat age) and when the lease expires."""
 
 
 class ScheduleError(LangsonCommsError):

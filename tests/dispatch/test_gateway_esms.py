@@ -194,3 +194,53 @@ def test_keys_come_from_the_environment_and_a_missing_one_is_located(
     GenericHttpGateway.check_config({**esms_table(), "url": "http://127.0.0.1:9/send"}, CTX)
     with pytest.raises(CampaignFileError, match=r"'ApiKey' is in both extra and extra_env"):
         esms("http://127.0.0.1:9/send", extra={"ApiKey": "k"})
+
+
+def test_a_resend_answered_124_is_recorded_accepted_not_failed(tmp_path: Path) -> None:
+    """The first answer is lost (the vendor is slower than the timeout) but the vendor took
+    the message; the resend with the same RequestId gets 124 "already used": the row ends
+    accepted with no carrier id, and every recipient got the message once."""
+    taken: dict[str, int] = {}
+
+    async def handle(request: web.Request) -> web.Response:
+        key = (await request.json())["RequestId"]
+        taken[key] = taken.get(key, 0) + 1
+        if taken[key] > 1:
+            return web.json_response({"CodeResult": "124",
+                                      "ErrorMessage": "RequestId already used"})
+        await asyncio.sleep(1.0)  # the answer comes after the client gave up
+        return web.json_response({"CodeResult": "100", "SMSID": "E-" + key})
+
+    with SqliteLedger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.enqueue("c", "m", [Recipient(f"+8491234{i:04d}", "viettel") for i in range(3)],
+                       promotional=False, now=time.time())
+
+        async def main() -> None:
+            runner, base = await serve(handle)
+            gateway = esms(base + "/send", timeout=0.2)
+            client = gateway.make_client()
+            gateway.bind_client(client)
+            try:
+                await DispatchEngine(ledger, {"esms": gateway}, Routing(default="esms"),
+                                     campaign="c", message=NOTICE,
+                                     retry=RetryPolicy(max_attempts=3, base_delay=0.01)).run()
+            finally:
+                await client.aclose()
+                await runner.cleanup()
+
+        asyncio.run(main())
+        rows = list(ledger.rows("c"))
+    assert [r.state for r in rows] == [SmsState.ACCEPTED] * 3
+    assert all(r.carrier_id is None and r.attempts == 2 for r in rows)
+    assert all(r.reason is not None and "already accepted" in r.reason for r in rows)
+    assert sorted(taken.values()) == [2, 2, 2]  # sent once each, resent once, refused
+
+
+def test_already_keeps_an_id_the_answer_gives_and_must_not_overlap_other_codes() -> None:
+    vendor = Vendor(lambda body: {"CodeResult": "124", "SMSID": "E-first"})
+    (result,) = _send(vendor, [OutgoingSms(1, "+84912345678", "Tin", idempotency_key="k")])
+    assert result.accepted and result.already_accepted and result.carrier_id == "E-first"
+    with pytest.raises(CampaignFileError, match=r"result\.already: '124' in both result\.already"
+                                                r" and result\.fatal"):
+        esms("http://127.0.0.1:9/send", result={**esms_table()["result"],
+                                                 "fatal": ["101", "124"]})

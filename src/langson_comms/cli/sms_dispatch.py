@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
@@ -34,6 +31,7 @@ from ..runtime import Runtime
 from ..scrub import Scrubber, clean_secret, scrubbing_logs
 from ..sms.broadcast_areas import AreaTotals, excess_over_totals, read_area_totals
 from ..sms.engine import DispatchEngine, DispatchSummary, load_prepared
+from ..sms.lease import LeaseInfo, SenderLease, describe_lease
 from ..sms.ledger import BroadcastOrder, SqliteLedger
 from ..sms.reports import ReportPoller, ReportReceiver
 
@@ -71,22 +69,11 @@ def _message(campaign: Any, channel: Any, key: str | None) -> Message:
     return message
 
 
-@contextlib.contextmanager
-def sender_lock(ledger_path: Path, message: str) -> Iterator[None]:
-    """One sender per (ledger, message); the OS releases the lock if the process dies."""
-    lock_path = ledger_path.with_name(f"{ledger_path.name}.{message}.lock")
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LedgerError(
-                f"another sender is already sending {message!r} from {ledger_path} "
-                "(use 'sms pause' or 'sms cancel' to steer it)"
-            ) from None
-        yield
-    finally:
-        os.close(fd)
+def sender_lease(ledger: SqliteLedger, campaign: str, channel: Any, message: str) -> SenderLease:
+    """The sending lease of ``message``, timed by the channel's ``[channels.sms.lease]``;
+    it is in the ledger, so no path alias, hard link or other host sends it twice."""
+    cfg = channel.config.lease
+    return SenderLease(ledger, campaign, message, ttl=cfg.ttl, renew_every=cfg.renew_every)
 
 
 def _policies_line(selection: Any) -> str:
@@ -105,8 +92,8 @@ def _counts_line(counts: dict[str, int]) -> str:
 
 
 async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
-                ledger: SqliteLedger, *, serve_reports: bool, progress: bool,
-                wait_reports: float, insecure: bool = False) -> DispatchSummary:
+                ledger: SqliteLedger, lease: SenderLease, *, serve_reports: bool,
+                progress: bool, wait_reports: float, insecure: bool = False) -> DispatchSummary:
     gateways = channel.build_gateways(runtime.registry)
     clients: list[httpx.AsyncClient] = []
     for gw in gateways.values():
@@ -128,6 +115,7 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
         report_timeout=(opts.report_timeout_hours * 3600
                         if opts.report_timeout_hours is not None else None),
         scrub=channel_scrubber(channel).scrub,
+        lease=lease,
     )
     receiver: ReportReceiver | None = None
     stop_polling = asyncio.Event()
@@ -208,7 +196,8 @@ def _run_send(campaign_path: str, channel_key: str, message_key: str | None,
     if serve_reports:  # configuration errors before anything is sent
         _report_options(channel, runtime, insecure=insecure)
     path = channel.ledger_path()
-    with SqliteLedger(path) as ledger, sender_lock(path, message.key), \
+    with SqliteLedger(path) as ledger, sender_lease(ledger, campaign.id, channel,
+                                                    message.key) as lease, \
             scrubbing_logs(channel_scrubber(channel)):
         for file in audience:
             added, present = load_prepared(ledger, campaign.id, message, file)
@@ -219,7 +208,7 @@ def _run_send(campaign_path: str, channel_key: str, message_key: str | None,
             ledger.set_control(campaign.id, message.key, "running")
         elif control != "running":
             raise LedgerError(f"sending {message.key!r} is {control}; 'sms resume' goes on")
-        summary = asyncio.run(_send(runtime, campaign, channel, message, ledger,
+        summary = asyncio.run(_send(runtime, campaign, channel, message, ledger, lease,
                                     serve_reports=serve_reports, progress=progress,
                                     wait_reports=wait_reports, insecure=insecure))
         counts = ledger.counts(campaign.id, message.key)
@@ -310,7 +299,7 @@ def _set_control(campaign_path: str, channel_key: str, message_key: str | None,
         if state == "cancelled":
             # With no sender running the rows are closed now; a running sender does it itself.
             try:
-                with sender_lock(channel.ledger_path(), message.key):
+                with sender_lease(ledger, campaign.id, channel, message.key):
                     from ..sms.ledger import SmsState
 
                     # rows a killed sender left in flight are not sent now either
@@ -353,6 +342,7 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
         data: dict[str, Any] = {"campaign": camp.id, "ledger": str(path), "messages": {},
                                 "broadcasts": [], "broadcast_areas": {}}
     else:
+        now = time.time()  # leases are stamped with the wall clock of the sending host
         with SqliteLedger(path) as ledger:
             orders = ledger.broadcast_orders(camp.id)
             data = {
@@ -360,6 +350,7 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
                 "messages": {
                     m: {"counts": ledger.counts(camp.id, m),
                         "control": ledger.control(camp.id, m),
+                        "sender": _sender_json(ledger.lease(camp.id, m), now),
                         "reasons": _scrubbed(ledger.failure_reasons(camp.id, m), scrub),
                         "suppressed_by_policy": ledger.suppressed_by_policy(camp.id, m)}
                     for m in ledger.messages(camp.id)
@@ -384,12 +375,14 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
     if not data["messages"] and not data["broadcasts"]:
         console.print(f"nothing sent or ordered yet (ledger {path})")
     for key, info in data["messages"].items():
-        table = Table(title=f"{key} ({info['control']})")
+        table = Table(title=f"{key} ({_state_line(info)})")
         table.add_column("state")
         table.add_column("rows", justify="right")
         for state, n in info["counts"].items():
             table.add_row(state, f"{n:,}")
         console.print(table)
+        if info.get("sender") is not None:
+            console.print(f"  sender: {info['sender']['description']}")
         for reason, n in list(info["reasons"].items())[:10]:
             console.print(f"  {n:>8,}  {escape(reason)}")  # vendor text is not markup
         for policy, n in info.get("suppressed_by_policy", {}).items():
@@ -418,6 +411,26 @@ def _scrubbed(reasons: dict[str, int], scrub: Scrubber) -> dict[str, int]:
         key = scrub.scrub(reason)
         out[key] = out.get(key, 0) + n
     return out
+
+
+def _sender_json(lease: LeaseInfo | None, now: float) -> dict[str, Any] | None:
+    """The live sender of a message (its lease), or None: no lease, or one that expired
+    (a completed send releases it; a crashed sender's lapses)."""
+    if lease is None or not lease.live(now):
+        return None
+    return {"host": lease.host, "pid": lease.pid,
+            "heartbeat_age": round(max(0.0, now - lease.renewed_at), 1),
+            "expires_in": round(lease.expires_at - now, 1),
+            "description": describe_lease(lease, now)}
+
+
+def _state_line(info: dict[str, Any]) -> str:
+    """``running`` only while a sender holds a live lease (``paused``/``cancelled`` while
+    it obeys one); else ``not running`` (after the control state if it is not running)."""
+    control = str(info["control"])
+    if info.get("sender") is not None:
+        return control
+    return "not running" if control == "running" else f"{control}, not running"
 
 
 def _area_json(camp: Campaign, area: AreaTotals) -> dict[str, Any]:

@@ -52,6 +52,14 @@ class BreakerConfig:
 
 
 @attrs.frozen
+class LeaseConfig:
+    """The sending lease (sms/lease.py): seconds it lives unrenewed, seconds between renewals."""
+
+    ttl: float = 30.0
+    renew_every: float = 10.0
+
+
+@attrs.frozen
 class ReportsConfig:
     host: str = "127.0.0.1"
     port: int = 8687
@@ -86,6 +94,7 @@ class SmsChannelConfig:
     retry: RetryConfig = attrs.Factory(RetryConfig)
     breaker: BreakerConfig = attrs.Factory(BreakerConfig)
     reports: ReportsConfig = attrs.Factory(ReportsConfig)
+    lease: LeaseConfig = attrs.Factory(LeaseConfig)
     claim_size: int = 500
     report_timeout_hours: float | None = 72.0
 
@@ -152,6 +161,9 @@ class SmsChannel:
         if cfg.report_timeout_hours is not None and cfg.report_timeout_hours <= 0:
             raise context.error("must be positive (hours)", "report_timeout_hours")
         _check_reports(cfg.reports, context.child("reports"))
+        if not 0 < cfg.lease.renew_every < cfg.lease.ttl:
+            raise context.error(f"renew_every ({cfg.lease.renew_every:g}) must be above 0 and"
+                                f" below ttl ({cfg.lease.ttl:g})", "lease.renew_every")
         if cfg.retry.max_attempts < 1:
             raise context.error("must be at least 1", "retry.max_attempts")
         if cfg.brandname is not None:

@@ -43,12 +43,14 @@ from ..errors import (
     LangsonCommsError,
     LedgerError,
     PermanentGatewayError,
+    SenderBusyError,
     TransientGatewayError,
 )
 from ..messages import Message
 from .breaker import BreakerState, CircuitBreaker
 from .encoding import Encoding, SmsCost, analyse
 from .gateway import FATAL_STATUSES, OutgoingSms, SmsGateway, SubmitResult
+from .lease import SenderLease
 from .ledger import LedgerSendHistory, LedgerStore, QueuedSms, Result, SmsState
 from .policies import Action, Decision, PolicyContext, PolicySet, SmsItem
 from .policy_selection import PolicySelection
@@ -64,6 +66,9 @@ DEFER_SECONDS = 0.05
 
 #: How far back the per-batch send-history prefetch reads (longer windows query per row).
 HISTORY_PREFETCH_SECONDS = 7 * 86400
+
+#: The reason kept on a row the gateway said it had already accepted, without an id.
+ALREADY_ACCEPTED = "already accepted by the gateway (a resend of the same key); carrier id unknown"
 
 _UCS2 = Encoding.UCS2
 _ACCEPTED = SmsState.ACCEPTED
@@ -169,6 +174,7 @@ class DispatchEngine:
         report_timeout: float | None = None,
         seed: int | None = None,
         scrub: Callable[[str], str] | None = None,
+        lease: SenderLease | None = None,
     ) -> None:
         if not gateways:
             raise LangsonCommsError("the engine needs at least one gateway")
@@ -195,6 +201,8 @@ class DispatchEngine:
         self.report_timeout = report_timeout
         #: clears configured secrets from a failure reason before it is recorded
         self.scrub = scrub
+        #: one sender per (campaign, message): held for the whole run (sms/lease.py)
+        self.lease = lease or SenderLease(ledger, campaign, message.key)
         if not isinstance(policies, PolicySelection):
             policies = PolicySelection(policies or PolicySet(()))
         self.selection = policies
@@ -641,6 +649,11 @@ class DispatchEngine:
                 accepted += 1
                 out.append(Result(row_id, _ACCEPTED, True, gid, r.carrier_id,
                                   r.parts or p.sms.segments))
+            elif r.error is None and r.already_accepted:  # a resend the vendor had taken
+                accepted += 1
+                self.stats["already_accepted"] += 1
+                out.append(Result(row_id, _ACCEPTED, True, gid, None, r.parts or p.sms.segments,
+                                  reason=ALREADY_ACCEPTED))
             elif isinstance(r.error, PermanentGatewayError):
                 self.stats["failed"] += 1
                 out.append(Result(p.row.id, SmsState.FAILED, gateway=gid, segments=p.sms.segments,
@@ -671,6 +684,9 @@ class DispatchEngine:
     # -- the main loop -----------------------------------------------------------------
 
     def _control(self) -> str:
+        lost = self.lease.lost
+        if lost is not None and self._crash is None:  # another sender may be sending now
+            self._crash = SenderBusyError(lost)
         state = self.ledger.control(self.campaign, self.message.key)
         self._paused = state == "paused"
         self._cancelled = state == "cancelled"
@@ -681,7 +697,14 @@ class DispatchEngine:
         return any(lane.queue.qsize() for lane in self._lanes.values()) or self._sending > 0
 
     async def run(self, *, handle_signals: bool = False) -> DispatchSummary:
-        """Send until nothing is due, the deadline passes, or someone pauses/cancels/stops."""
+        """Send until nothing is due, the deadline passes, or someone pauses/cancels/stops.
+
+        Holds the sending lease throughout: ``SenderBusyError`` when another sender has it.
+        """
+        with self.lease:
+            return await self._run(handle_signals=handle_signals)
+
+    async def _run(self, *, handle_signals: bool) -> DispatchSummary:
         started = time.monotonic()
         key = self.message.key
         self.selection.log(log, self.message, "[channels.sms.policies] disable")
@@ -755,6 +778,8 @@ class DispatchEngine:
         elif outcome == "deadline":
             self.ledger.finish_queued(self.campaign, key, SmsState.EXPIRED,
                                       "send-by deadline passed before sending", now_ts)
+        if isinstance(self._crash, SenderBusyError):
+            raise SenderBusyError(f"sending stopped: {self._crash}") from self._crash
         if self._crash is not None:
             raise LedgerError(f"sending stopped: {type(self._crash).__name__}: "
                               f"{self._crash}") from self._crash

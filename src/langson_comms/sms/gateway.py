@@ -59,16 +59,22 @@ class OutgoingSms(NamedTuple):
 
 
 class SubmitResult(NamedTuple):
-    """The gateway's answer for one message: a carrier id, or an error (transient/permanent)."""
+    """The gateway's answer for one message: a carrier id, or an error (transient/permanent).
+
+    ``already_accepted``: the vendor says it already took this message — a resend of an
+    idempotency key it had accepted (eSMS code 124), whose first answer was lost — and
+    may give no carrier id: the row is recorded accepted, carrier id unknown, never
+    failed and never sent again."""
 
     ref: int
     carrier_id: str | None = None
     error: GatewayError | None = None
     parts: int | None = None
+    already_accepted: bool = False
 
     @property
     def accepted(self) -> bool:
-        return self.error is None and self.carrier_id is not None
+        return self.error is None and (self.carrier_id is not None or self.already_accepted)
 
 
 def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:

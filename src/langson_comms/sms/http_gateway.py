@@ -129,6 +129,9 @@ class ResultFormat:
 
     status_field: str = "status"
     accepted: list[str] = attrs.Factory(lambda: ["accepted"])
+    #: "already accepted": a resend of a key the vendor took before (eSMS "124"); the row
+    #: is accepted, with the carrier id if the answer has one, else with none
+    already: list[str] = attrs.Factory(list)
     transient: list[str] = attrs.Factory(lambda: ["throttled", "busy", "retry"])
     #: account-level codes (bad credentials, no balance…): stop the run like HTTP 403
     fatal: list[str] = attrs.Factory(list)
@@ -331,6 +334,7 @@ class GenericHttpGateway(SmsGateway):
             for field, name in config.extra_env.items()}}
         result = config.result
         self._accepted = frozenset(result.accepted)
+        self._already = frozenset(result.already)
         self._transient = frozenset(result.transient)
         self._fatal = frozenset(result.fatal)
 
@@ -361,6 +365,13 @@ class GenericHttpGateway(SmsGateway):
             raise context.error(f"{parsed.url!r} is not an http(s) URL", "url")
         if parsed.max_batch > 1 and not parsed.batch_url:
             raise context.error("max_batch > 1 needs batch_url (the list endpoint)", "batch_url")
+        result = parsed.result
+        for name, codes in (("accepted", result.accepted), ("transient", result.transient),
+                            ("fatal", result.fatal)):
+            both = sorted(set(result.already) & set(codes))
+            if both:
+                raise context.error(f"{', '.join(map(repr, both))} in both result.already and"
+                                    f" result.{name}: keep one", "result.already")
         if parsed.transport not in ("aiohttp", "httpx"):
             raise context.error(
                 f"{parsed.transport!r} is not a transport (expected 'aiohttp' or 'httpx')",
@@ -409,6 +420,10 @@ class GenericHttpGateway(SmsGateway):
             parts = answer.get(fmt.parts_field)
             return SubmitResult(sms.ref, str(carrier_id), None,
                                 int(parts) if isinstance(parts, int) else None)
+        if status in self._already:
+            carrier_id = answer.get(fmt.id_field)
+            return SubmitResult(sms.ref, None if carrier_id in (None, "") else str(carrier_id),
+                                None, None, already_accepted=True)
         error = answer.get(fmt.error_field) or status or "no status"
         if status in self._fatal:
             return SubmitResult(sms.ref, error=self.permanent(

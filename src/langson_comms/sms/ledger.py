@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -37,8 +38,9 @@ import attrs
 import pendulum
 
 from ..clock import LOCAL_TZ
-from ..errors import LedgerError
+from ..errors import LedgerError, SenderBusyError
 from .broadcast_areas import AreaTotals, excess_over_totals
+from .lease import LeaseInfo, LeaseOwner, describe_lease
 
 __all__ = [
     "FINAL_STATES",
@@ -189,7 +191,20 @@ class BroadcastOrder:
 
 
 class LedgerStore(Protocol):
-    """What the engine needs from a durable store (SQLite now, a server database later)."""
+    """What the engine needs from a durable store (SQLite now, a server database later).
+
+    The lease methods (``sms.lease.LeaseStore``) may be called from the lease's heartbeat
+    thread while the engine uses the store: give them a connection of their own."""
+
+    def acquire_lease(self, campaign: str, message: str, owner: LeaseOwner, now: float,
+                      ttl: float, *, take_over: str | None = None) -> LeaseInfo: ...
+
+    def renew_lease(self, campaign: str, message: str, owner: str, now: float,
+                    ttl: float) -> bool: ...
+
+    def release_lease(self, campaign: str, message: str, owner: str) -> None: ...
+
+    def lease(self, campaign: str, message: str) -> LeaseInfo | None: ...
 
     def enqueue(
         self, campaign: str, message: str, recipients: Iterable[Recipient], *, promotional: bool,
@@ -304,6 +319,18 @@ CREATE INDEX IF NOT EXISTS sms_promotional ON sms (msisdn) WHERE promotional = 1
     updated_at REAL NOT NULL,
     PRIMARY KEY (campaign, message)
 );
+-- One sender per (campaign, message): see sms/lease.py.  owner is the holder's token.
+CREATE TABLE IF NOT EXISTS sender_lease (
+    campaign TEXT NOT NULL,
+    message TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    acquired_at REAL NOT NULL,
+    renewed_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (campaign, message)
+);
 CREATE TABLE IF NOT EXISTS broadcast_orders (
     campaign TEXT NOT NULL,
     carrier TEXT NOT NULL,
@@ -357,11 +384,19 @@ class SqliteLedger:
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
         self.path = Path(path)
+        self._timeout = timeout
+        # The lease's own connection (its heartbeat thread renews while the sender writes).
+        self._lease_db: sqlite3.Connection | None = None
+        self._lease_mutex = threading.Lock()
+        #: (campaign, message) -> owner token of the leases taken through this store: its
+        #: sending writes check, in their own transaction, that the lease is still theirs
+        self._held: dict[tuple[str, str], str] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Create the file ourselves so it is 0600 from the first byte (no umask race).
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            self._refuse_hard_links()
             self._db = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
@@ -374,6 +409,19 @@ class SqliteLedger:
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot open ledger: {exc}") from exc
         self._protect_sidecars()
+
+    def _refuse_hard_links(self) -> None:
+        """SQLite keeps the write-ahead log beside the *name* it opened (symlinks are
+        resolved, hard links cannot be): a ledger reached through two hard links is two
+        ledgers over one file — neither sees the other's recent writes, its sending lease
+        included, and both write.  Refused before anything is read or written."""
+        links = os.stat(self.path).st_nlink
+        if links > 1:
+            raise LedgerError(
+                f"{self.path}: this ledger file has {links} names (hard links); SQLite keeps "
+                "its write-ahead log beside the name it was opened by, so two senders (or a"
+                " sender and 'sms status') through different names would not see each other."
+                " Remove the extra link (use a symlink instead)")
 
     def _migrate(self, table: str, column: str, *statements: str) -> None:
         """Run ``statements`` in one transaction if ``table`` has no ``column`` yet (a
@@ -489,6 +537,7 @@ class SqliteLedger:
     def recover_in_flight(self, campaign: str, message: str) -> int:
         """Put rows left ``submitted`` by a crashed sender back to ``queued``; return how many."""
         with self._tx() as db:
+            self._fence(db, (campaign, message))
             cur = db.execute(
                 "UPDATE sms SET state='queued', next_at=0 WHERE campaign=? AND message=?"
                 " AND state='submitted'",
@@ -499,6 +548,7 @@ class SqliteLedger:
     def claim(self, campaign: str, message: str, now: float, limit: int) -> list[QueuedSms]:
         """Mark up to ``limit`` due queued rows ``submitted`` and return them, oldest first."""
         with self._tx() as db:
+            self._fence(db, (campaign, message))
             rows = db.execute(
                 "UPDATE sms SET state='submitted', submitted_at=?1,"
                 " first_submitted_at=coalesce(first_submitted_at, ?1) WHERE id IN ("
@@ -523,16 +573,17 @@ class SqliteLedger:
         for r in results:
             inc = 1 if r.attempted else 0
             if r.state is SmsState.ACCEPTED:
-                accepted.append((inc, r.gateway, r.carrier_id, r.segments, now, r.id))
+                accepted.append((inc, r.gateway, r.carrier_id, r.segments, now, r.reason, r.id))
             elif r.state is SmsState.QUEUED:
                 requeued.append((inc, r.gateway, r.reason, r.next_at, r.id))
             else:
                 final.append((str(r.state), inc, r.gateway, r.segments, r.reason, now, r.id))
         with self._tx() as db:
+            self._fence(db, *self._held)
             if accepted:
                 db.executemany(
                     "UPDATE sms SET state='accepted', attempts=attempts+?, gateway=?, carrier_id=?,"
-                    " segments=?, accepted_at=?, reason=NULL WHERE id=? AND state='submitted'",
+                    " segments=?, accepted_at=?, reason=? WHERE id=? AND state='submitted'",
                     accepted,
                 )
                 ids = [row[2] for row in accepted if row[2] is not None]
@@ -922,7 +973,110 @@ class SqliteLedger:
             for r in rows
         ]
 
+    # -- the sending lease (sms/lease.py) -------------------------------------------------
+
+    def _lease_conn(self) -> sqlite3.Connection:
+        """The lease's connection (call with ``_lease_mutex`` held)."""
+        if self._lease_db is None:
+            try:
+                self._lease_db = sqlite3.connect(self.path, timeout=self._timeout,
+                                                 isolation_level=None, check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self.path}: cannot open ledger: {exc}") from exc
+        return self._lease_db
+
+    @contextlib.contextmanager
+    def _lease_tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lease_mutex:
+            db = self._lease_conn()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self.path}: cannot start a transaction: {exc}") from exc
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            try:
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self.path}: commit failed: {exc}") from exc
+
+    @staticmethod
+    def _lease_row(row: Sequence[Any] | None) -> LeaseInfo | None:
+        return None if row is None else LeaseInfo(*row)
+
+    _LEASE_COLUMNS = "campaign, message, owner, host, pid, acquired_at, renewed_at, expires_at"
+
+    def acquire_lease(self, campaign: str, message: str, owner: LeaseOwner, now: float,
+                      ttl: float, *, take_over: str | None = None) -> LeaseInfo:
+        """Take the sending lease of (campaign, message) in one write transaction: free,
+        expired, already ours, or held by ``take_over`` (a sender known to be gone);
+        else ``SenderBusyError`` naming the holder."""
+        with self._lease_tx() as db:
+            held = self._lease_row(db.execute(
+                f"SELECT {self._LEASE_COLUMNS} FROM sender_lease WHERE campaign=? AND message=?",
+                (campaign, message)).fetchone())
+            if (held is not None and held.live(now) and held.owner != owner.token
+                    and held.owner != take_over):
+                raise SenderBusyError(
+                    f"another sender is already sending {message!r} from {self.path} "
+                    f"({describe_lease(held, now)}); 'sms pause' or 'sms cancel' steer it, "
+                    f"and a sender that died leaves the lease when it expires")
+            acquired = held.acquired_at if held is not None and held.owner == owner.token \
+                else now
+            db.execute(
+                "INSERT OR REPLACE INTO sender_lease (campaign, message, owner, host, pid,"
+                " acquired_at, renewed_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
+                (campaign, message, owner.token, owner.host, owner.pid, acquired, now, now + ttl))
+            self._held[(campaign, message)] = owner.token
+        self._protect_sidecars()
+        return LeaseInfo(campaign, message, owner.token, owner.host, owner.pid, acquired, now,
+                         now + ttl)
+
+    def _fence(self, db: sqlite3.Connection, *keys: tuple[str, str]) -> None:
+        """Refuse a sending write (claim, outcomes, recovery) for a message whose lease
+        this store took and another sender has taken over since: checked inside the
+        write's own transaction, which a takeover (a write too) cannot interleave."""
+        for key in keys:
+            token = self._held.get(key)
+            if token is None:
+                continue
+            row = db.execute("SELECT owner, host, pid FROM sender_lease WHERE campaign=?"
+                             " AND message=?", key).fetchone()
+            if row is None or row[0] != token:
+                holder = "" if row is None else f" by pid {row[2]} on {row[1]}"
+                raise SenderBusyError(
+                    f"the sending lease of {key[1]!r} was taken over{holder} (this sender"
+                    " stalled past its expiry): nothing more is written by this sender")
+
+    def renew_lease(self, campaign: str, message: str, owner: str, now: float,
+                    ttl: float) -> bool:
+        with self._lease_tx() as db:
+            cur = db.execute(
+                "UPDATE sender_lease SET renewed_at=?, expires_at=? WHERE campaign=?"
+                " AND message=? AND owner=?", (now, now + ttl, campaign, message, owner))
+            return cur.rowcount == 1
+
+    def release_lease(self, campaign: str, message: str, owner: str) -> None:
+        with self._lease_tx() as db:
+            db.execute("DELETE FROM sender_lease WHERE campaign=? AND message=? AND owner=?",
+                       (campaign, message, owner))
+            if self._held.get((campaign, message)) == owner:
+                del self._held[(campaign, message)]
+
+    def lease(self, campaign: str, message: str) -> LeaseInfo | None:
+        with self._lease_mutex:
+            return self._lease_row(self._lease_conn().execute(
+                f"SELECT {self._LEASE_COLUMNS} FROM sender_lease WHERE campaign=? AND message=?",
+                (campaign, message)).fetchone())
+
     def close(self) -> None:
+        with self._lease_mutex:
+            if self._lease_db is not None:
+                self._lease_db.close()
+                self._lease_db = None
         self._db.close()
 
     def __enter__(self) -> SqliteLedger:
