@@ -143,5 +143,6 @@ def test_serve_reports_stops_on_sigterm_with_exit_0(tmp_path: Path) -> None:
     path = tmp_path / "campaign.toml"
     path.write_text(DIRECT, encoding="utf-8")
     port = free_port()
-    stops_with_exit_0([CLI, "sms", "serve-reports", str(path), "--port", str(port)], port,
+    stops_with_exit_0([CLI, "sms", "serve-reports", str(path), "--port", str(port),
+                       "--insecure"], port,
                       signal.SIGTERM, cwd=tmp_path)
