@@ -604,6 +604,9 @@ def read_records(
 class Table:
     """A table with a header: iterate for ``TableRow``/``RejectedRow`` in file order.
 
+    Use it as a context manager (``with read_table(...) as table:``) to close the file
+    when reading stops early.
+
     ``header`` (names after aliases), ``header_line``, ``source``, ``encoding``,
     ``delimiter`` are known at once; the counts ``physical_lines``, ``skipped_lines``,
     ``data_lines``, ``rows``, ``rejected`` grow while reading.
@@ -618,6 +621,16 @@ class Table:
         self.header_lines = header_lines
         self.rows = 0
         records.expected_width = len(header)
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (iterating to the end closes it too)."""
+        self._records.close()
 
     @property
     def encoding(self) -> str:
@@ -730,7 +743,8 @@ def read_table(
         raise
     if header_record is None:
         records.close()
-        raise DataError(f"no header row (expected {expected})", source=records.source)
+        raise DataError("no header row" + (f" (expected {expected})" if expected else ""),
+                        source=records.source)
     names = tuple(_alias(c.replace("\ufeff", "").strip(), aliases)
                   for c in header_record.cells[: _width(header_record.cells)])
     line = header_record.line
