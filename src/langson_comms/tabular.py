@@ -128,22 +128,32 @@ def header_key(name: str) -> str:
 
 @attrs.frozen
 class Record:
-    """Cells of one parsed record spanning physical lines ``line``..``end_line``."""
+    """Cells of one parsed record spanning physical lines ``line``..``end_line``;
+    ``text`` is the record as read, ``raw`` the same made printable (one line)."""
 
     line: int
     end_line: int
     cells: list[str]
-    raw: str
+    text: str
+
+    @property
+    def raw(self) -> str:
+        return printable(self.text.rstrip("\r\n"))
 
 
 @attrs.frozen
 class TableRow:
-    """One usable data row: ``values`` maps header names to stripped cells."""
+    """One usable data row: ``values`` maps header names to stripped cells; ``text`` is
+    the row as read, ``raw`` the same made printable (for messages)."""
 
     line: int
     end_line: int
     values: dict[str, str]
-    raw: str
+    text: str
+
+    @property
+    def raw(self) -> str:
+        return printable(self.text.rstrip("\r\n"))
 
 
 @attrs.frozen
@@ -339,7 +349,7 @@ class RecordReader:
         self.source = source
         self.comments = comments
         self.expected_width: int | None = None
-        self.physical_lines = 0
+        self._sheet_rows = 0
         self.skipped_lines = 0
         self.data_lines = 0
         self.records = 0
@@ -349,21 +359,27 @@ class RecordReader:
         self._lines: _Lines | None = None
         self._spreadsheet = path.suffix.lower() in SPREADSHEET_SUFFIXES
         if self._spreadsheet:
-            self.encoding = "xlsx"
             self._iter: Iterator[Record | RejectedRow] = self._sheet_records(sheet)
         else:
             self._lines = _Lines(path, encoding, fallback_encoding)
-            self.encoding = self._lines.encoding
             self._iter = self._csv_records(delimiter)
 
     def __iter__(self) -> Iterator[Record | RejectedRow]:
-        return self
+        return self._iter
 
     def __next__(self) -> Record | RejectedRow:
-        item = next(self._iter)
-        if self._lines is not None:
-            self.encoding = self._lines.encoding
-        return item
+        return next(self._iter)
+
+    @property
+    def encoding(self) -> str:
+        """The encoding read (``xlsx`` for spreadsheets); settled at the first non-ASCII
+        line, so it may change from ``ascii`` while reading."""
+        return self._lines.encoding if self._lines is not None else "xlsx"
+
+    @property
+    def physical_lines(self) -> int:
+        """Lines (sheet rows) read from the file so far, counted as they are read."""
+        return self._lines.count if self._lines is not None else self._sheet_rows
 
     def close(self) -> None:
         if self._lines is not None:
@@ -395,14 +411,14 @@ class RecordReader:
                             source=self.source) from None
         self.delimiter = ""
         for number, values in enumerate(found.iter_rows(), start=1):
-            self.physical_lines += 1
+            self._sheet_rows += 1
             cells = [_cell_text(v) for v in values]
             if _blank(cells) or (self.comments and cells[0].lstrip().startswith("#")):
                 self.skipped_lines += 1
                 continue
             self.data_lines += 1
             self.records += 1
-            yield Record(number, number, cells, printable(",".join(cells)))
+            yield Record(number, number, cells, ",".join(cells))
 
     # -- delimited text --
 
@@ -415,49 +431,38 @@ class RecordReader:
             if len(buffered) >= _SNIFF_LINES:
                 break
         first = buffered[0].strip() if buffered else ""
-        numbered: list[tuple[int, str]] = []
-        start = 1
+        number = 0  # the last physical line given to csv
         if delimiter is None and first.lower().startswith("sep=") and len(first) == 5:
             delimiter = first[4]
-            self.physical_lines += 1
             self.skipped_lines += 1
             self.sep_lines = 1
             buffered = buffered[1:]
-            start = 2
+            number = 1
         if delimiter is None:
             delimiter = _sniff(buffered)
         self.delimiter = delimiter
-        numbered = [(start + i, text) for i, text in enumerate(buffered)]
-        next_number = start + len(buffered)
 
-        pending: list[tuple[int, str]] = numbered[::-1]  # a stack: next line on top
-        current: list[tuple[int, str]] = []
+        # Lines are numbered by counting what csv takes: lines pushed back after an
+        # unclosed quote are consecutive and come first, so the count stays right.
+        pending: list[str] = buffered[::-1]  # a stack: the next line on top
+        current: list[str] = []
         bad = self._lines.bad_lines
+        comments = self.comments
 
-        reader_self = self
+        def feed() -> Iterator[str]:
+            while pending:
+                text = pending.pop()
+                current.append(text)
+                yield text
+            for text in source_lines:
+                current.append(text)
+                yield text
 
-        class Feed:
-            """Lines for ``csv.reader``; resumable (lines pushed back after it ran dry)."""
+        def new_reader() -> Iterator[list[str]]:
+            return csv.reader(feed(), delimiter=delimiter, skipinitialspace=True,
+                              strict=False)
 
-            def __iter__(self) -> Feed:
-                return self
-
-            def __next__(self) -> str:
-                nonlocal next_number
-                if pending:
-                    item = pending.pop()
-                else:
-                    text = next(source_lines, None)
-                    if text is None:
-                        raise StopIteration
-                    item = (next_number, text)
-                    next_number += 1
-                    reader_self.physical_lines += 1
-                current.append(item)
-                return item[1]
-
-        self.physical_lines += len(numbered)
-        reader = csv.reader(Feed(), delimiter=delimiter, skipinitialspace=True, strict=False)
+        reader = new_reader()
         while True:
             error: str | None = None
             code = "bad_row"
@@ -474,51 +479,78 @@ class RecordReader:
                     error = f"a field is longer than {csv.field_size_limit()} characters"
                 else:
                     error = f"cannot parse: {printable(str(exc))}"
-            lines, current[:] = list(current), []
-            if not lines:  # pragma: no cover - csv yields nothing without reading a line
+            count = len(current)
+            if not count:  # pragma: no cover - csv yields nothing without reading a line
                 continue
-            first_no, last_no = lines[0][0], lines[-1][0]
-            multi = len(lines) > 1
-            if error is None and '"' in lines[0][1]:
+            first_no = number + 1
+            number += count
+            head = current[0]
+            if count == 1 and error is None and '"' not in head:
+                # the common case: one line, no quote
+                current.clear()
+                c0 = cells[0] if cells else ""
+                if not c0 or c0[0] in " \t#":
+                    if _blank(cells) or (comments and c0.lstrip().startswith("#")):
+                        self.skipped_lines += 1
+                        continue
+                if bad and first_no in bad:
+                    self._count_rejected(1)
+                    yield self._undecodable(first_no, first_no, [head], cells, first_no)
+                    continue
+                self.data_lines += 1
+                self.records += 1
+                yield Record(first_no, first_no, cells, head)
+                continue
+            lines = current[:]
+            current.clear()
+            last_no = number
+            multi = count > 1
+            if error is None:
                 error = self._quote_problem(lines, cells, delimiter)
                 if error is not None:
                     multi = True  # reject the opening line only, read on from the next
             if multi and (error is not None or self._wrong_width(cells)
                           or self._swallowed(lines, delimiter)):
                 # An opened quote that swallowed later lines: reject its first line only,
-                # and read the rest again.
+                # and read the rest again (a new reader: the old one may have seen the end).
                 pending.extend(reversed(lines[1:]))
+                number = first_no
                 self._count_rejected(1)
-                yield RejectedRow(first_no, first_no, _raw([lines[0]]),
+                yield RejectedRow(first_no, first_no, _raw(lines[:1]),
                                   f"unclosed quote starting at line {first_no}",
                                   "unclosed_quote")
+                reader = new_reader()
                 continue
             if error is not None:
-                self._count_rejected(len(lines))
+                self._count_rejected(count)
                 yield RejectedRow(first_no, last_no, _raw(lines), error, code)
                 continue
-            if _blank(cells) or (self.comments and cells[0].lstrip().startswith("#")):
-                self.skipped_lines += len(lines)
+            if _blank(cells) or (comments and cells[0].lstrip().startswith("#")):
+                self.skipped_lines += count
                 continue
-            bad_line = next((n for n, _ in lines if n in bad), None)
+            bad_line = next((n for n in range(first_no, last_no + 1) if n in bad), None)
             if bad_line is not None:
-                self._count_rejected(len(lines))
-                yield RejectedRow(
-                    first_no, last_no, _raw(lines),
-                    f"line {bad_line} is not valid {self._lines.encoding} text "
-                    "(undecodable bytes shown as \\xNN)", "undecodable",
-                    cells=tuple(printable(c) for c in cells))
+                self._count_rejected(count)
+                yield self._undecodable(first_no, last_no, lines, cells, bad_line)
                 continue
-            self.data_lines += len(lines)
+            self.data_lines += count
             self.records += 1
-            yield Record(first_no, last_no, cells, _raw(lines))
+            yield Record(first_no, last_no, cells, "".join(lines))
+
+    def _undecodable(self, first: int, last: int, lines: Sequence[str], cells: Sequence[str],
+                     bad_line: int) -> RejectedRow:
+        return RejectedRow(
+            first, last, _raw(lines),
+            f"line {bad_line} is not valid {self.encoding} text "
+            "(undecodable bytes shown as \\xNN)", "undecodable",
+            cells=tuple(printable(c) for c in cells))
 
     @staticmethod
-    def _quote_problem(lines: Sequence[tuple[int, str]], cells: Sequence[str],
+    def _quote_problem(lines: Sequence[str], cells: Sequence[str],
                        delimiter: str) -> str | None:
         """Re-parse strictly: a quote still open at the end, or (across lines) a closing
         quote followed by text, means the quote was never closed where it should be."""
-        text = "".join(t for _, t in lines)
+        text = "".join(lines)
         try:
             again = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
                                     skipinitialspace=True, strict=True))
@@ -528,12 +560,12 @@ class RecordReader:
             return None
         return None if again == [list(cells)] or len(lines) == 1 else "unclosed quote"
 
-    def _swallowed(self, lines: Sequence[tuple[int, str]], delimiter: str) -> bool:
+    def _swallowed(self, lines: Sequence[str], delimiter: str) -> bool:
         """A line inside a quoted field that looks like a whole row of its own."""
         width = self.expected_width
         if width is None or width < 2:
             return False
-        return any(t.count(delimiter) >= width - 1 for _, t in lines[1:-1])
+        return any(t.count(delimiter) >= width - 1 for t in lines[1:-1])
 
     def _wrong_width(self, cells: Sequence[str]) -> bool:
         expected = self.expected_width
@@ -545,8 +577,8 @@ class RecordReader:
         self.data_lines += lines
 
 
-def _raw(lines: Sequence[tuple[int, str]]) -> str:
-    return printable("".join(text for _, text in lines).rstrip("\r\n"))
+def _raw(lines: Sequence[str]) -> str:
+    return printable("".join(lines).rstrip("\r\n"))
 
 
 def _cell_text(value: object) -> str:
@@ -684,7 +716,7 @@ class Table:
                 self.rows += 1
                 yield TableRow(item.line, item.end_line,
                                {name: cells[i].strip() for i, name in enumerate(header)},
-                               item.raw)
+                               item.text)
         finally:
             self._records.close()
         self.check_accounted()

@@ -250,8 +250,6 @@ def open_audience(
             if first_row is not None:
                 yield make_row(first_row)
             for item in records:
-                info.encoding = records.encoding
-                info.blank_lines = records.skipped_lines - records.sep_lines
                 if isinstance(item, RejectedRow):
                     if item.code == "undecodable":
                         info.undecodable_lines += 1
@@ -267,6 +265,7 @@ def open_audience(
                 yield make_row(item)
         finally:
             records.close()
+            info.encoding = records.encoding
             info.blank_lines = records.skipped_lines - records.sep_lines
         if not records.accounted:  # pragma: no cover - a reader bug, not bad input
             raise DataError(f"read {records.physical_lines} lines but accounted for "
