@@ -561,11 +561,13 @@ class RecordReader:
         return None if again == [list(cells)] or len(lines) == 1 else "unclosed quote"
 
     def _swallowed(self, lines: Sequence[str], delimiter: str) -> bool:
-        """A line inside a quoted field that looks like a whole row of its own."""
+        """A line inside a quoted field that looks like a whole row of its own: exactly
+        the header's number of cells (3 or more), no quote.  A third line of defence:
+        the strict re-parse already catches most swallowing quotes."""
         width = self.expected_width
-        if width is None or width < 2:
+        if width is None or width < 3:
             return False
-        return any(t.count(delimiter) >= width - 1 for t in lines[1:-1])
+        return any(t.count(delimiter) == width - 1 and '"' not in t for t in lines[1:-1])
 
     def _wrong_width(self, cells: Sequence[str]) -> bool:
         expected = self.expected_width

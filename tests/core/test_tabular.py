@@ -177,3 +177,15 @@ def test_a_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert count == 100_000 and table.rows == 100_000
     assert peak < 20 * 2**20
+
+
+def test_a_quote_closing_at_a_later_rows_quote_is_caught_by_the_row_inside(tmp_path: Path) -> None:
+    """The swallowed text closes cleanly (quote then delimiter) with the right cells;
+    the whole row inside it gives it away."""
+    path = tmp_path / "a.csv"
+    path.write_text('sdt,ten,xa\n0912,"Nguyen,Mai Pha\n0913,Tran,Mai Pha\n0914,Le",Mai Pha\n'
+                    '0915,"Thôn 1\nXã A, Huyện B",Mai Pha\n')
+    good, bad = _rows(read_table(path, required=["sdt", "ten", "xa"]))
+    assert [(r.line, r.code) for r in bad] == [(2, "unclosed_quote")]
+    assert [r.values["sdt"] for r in good] == ["0913", "0914", "0915"]
+    assert good[-1].values["ten"] == "Thôn 1\nXã A, Huyện B"
