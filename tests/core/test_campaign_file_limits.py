@@ -1,0 +1,211 @@
+"""Hostile or careless campaign files: a BOM, deep nesting, huge text, values outside sense.
+
+Each is a located problem (file, line, key, what was expected) at ``validate`` — never a
+``RecursionError``, a hang, or a crash later in ``sms send`` — and every problem of one
+file is reported together.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from langson_comms import CampaignFileError, Runtime
+from langson_comms.cli import build_cli
+
+from .conftest import MINIMAL
+
+SMS_BROADCAST = """
+[messages.invite]
+text = "Tai ung dung"
+
+[channels.sms]
+kind = "sms"
+message = "invite"
+mode = "carrier_broadcast"
+carriers = ["viettel", "mobifone"]
+"""
+
+
+def errors_of(runtime: Runtime, path: Path) -> list[str]:
+    with pytest.raises(CampaignFileError) as info:
+        runtime.load_campaign(path)
+    return str(info.value).splitlines()
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_file_with_utf8_bom_is_read(runtime: Runtime, tmp_path: Path) -> None:
+    path = tmp_path / "campaign.toml"
+    path.write_text(MINIMAL, encoding="utf-8-sig")  # what Notepad and Excel write
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert runtime.load_campaign(path).title == "Test campaign"
+
+
+@pytest.mark.parametrize("nested", [
+    "units = " + "[" * 5000 + "]" * 5000,
+    "units = " + "{a = " * 5000 + "1" + "}" * 5000,
+    "units = [" + "[" * 5000 + "\n" + "]" * 5001,  # an unclosed-looking but real array
+], ids=["arrays", "inline-tables", "multi-line"])
+def test_deep_nesting_is_a_located_error(runtime: Runtime, write_campaign, nested: str) -> None:
+    text = MINIMAL + "\n[regions]\n" + nested + "\n"
+    path = write_campaign(text)
+    (line,) = errors_of(runtime, path)
+    assert line.startswith(f"{path}:{line_of(text, 'units = ')}: ")
+    assert "nested more than 64 deep" in line
+
+
+def test_brackets_inside_strings_and_comments_are_not_nesting(runtime: Runtime,
+                                                             write_campaign) -> None:
+    deep = "[" * 200 + "{" * 200
+    text = MINIMAL.replace('title = "Test campaign"', f'title = "{deep}" # {deep}\n'
+                           f"reference = '{deep}'\n"
+                           f'description = """\n{deep}\n"""')
+    assert runtime.load_campaign(write_campaign(text)).title == deep
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    ("start = 2022-06-10=>start = 1900-06-10", "campaign.start"),
+    ("end = 2022-12-31=>end = 2222-12-31", "campaign.end"),
+    ('+[regions]\nfile_valid_from = "0001-01-01"\n', "regions.file_valid_from"),
+    ('+[regions]\n[[regions.units]]\ncode = 20\nname = "Lạng Sơn"\nlevel = "province"\n'
+     "valid_to = 9999-12-31T00:00:00\n", "regions.units[0].valid_to"),
+    ('+[messages.invite]\ntext = "Tai"\n[channels.sms]\nkind = "sms"\nmessage = "invite"\n'
+     'send_by = "2999-07-01T21:00"\n[channels.sms.gateways.a]\nkind = "generic_http"\n'
+     'url = "http://127.0.0.1:1"\n', "channels.sms.send_by"),
+], ids=["date-before-2000", "date-after-2100", "date-string", "date-time", "send-by"])
+def test_year_outside_2000_2100_is_refused(runtime: Runtime, write_campaign, change: str,
+                                          key: str) -> None:
+    if change.startswith("+"):
+        text = MINIMAL + "\n" + change[1:]
+    else:
+        old, new = change.split("=>")
+        text = MINIMAL.replace(old, new)
+    path = write_campaign(text)
+    lines = errors_of(runtime, path)
+    said = [line.split(f": {key}: ", 1)[1] for line in lines if f": {key}: " in line]
+    assert any("between 2000 and 2100" in text for text in said), lines
+    assert all(line.startswith(f"{path}:") for line in lines), lines
+
+
+@pytest.mark.parametrize("key", ["a/b", "../../etc/x", "sms invite", "x.lock", "", "ưu_đãi",
+                                 "-rf", "a" * 65])
+def test_message_key_that_is_not_a_safe_identifier_is_refused(runtime: Runtime,
+                                                             write_campaign, key: str) -> None:
+    # The key names the sender's lock file and the ledger rows: "a/b" crashed `sms send`.
+    text = MINIMAL + f'\n[messages."{key}"]\ntext = "x"\n'
+    lines = errors_of(runtime, write_campaign(text))
+    assert any("messages." in line and "not a safe key" in line
+               and "letters, digits, _ and -" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("group", ["channels", "targets"])
+def test_channel_and_target_keys_are_safe_identifiers_too(runtime: Runtime, write_campaign,
+                                                          group: str) -> None:
+    kind = "press" if group == "channels" else "reach"
+    body = ('outlets = ["B"]\n' if group == "channels" else "target = 1\n")
+    text = MINIMAL + f'\n[{group}."a/b"]\nkind = "{kind}"\n{body}'
+    lines = errors_of(runtime, write_campaign(text))
+    assert any(f'{group}.a/b: ' in line and "not a safe key" in line for line in lines), lines
+
+
+def test_negative_population_is_refused(runtime: Runtime, write_campaign) -> None:
+    text = MINIMAL + '\n[targets.population]\nkind = "coverage"\ntarget_percent = 80\n' \
+        "population = -5\n"
+    path = write_campaign(text)
+    (line,) = errors_of(runtime, path)
+    assert line.startswith(f"{path}:{line_of(text, 'population = -5')}: "
+                           "targets.population.population: -5 is too small"), line
+
+
+def test_duplicate_carriers_are_refused(runtime: Runtime, write_campaign) -> None:
+    text = MINIMAL + SMS_BROADCAST.replace('["viettel", "mobifone"]',
+                                           '["viettel", "mobifone", "viettel"]')
+    path = write_campaign(text)
+    (line,) = errors_of(runtime, path)
+    assert "channels.sms.carriers[2]: 'viettel' is named twice" in line, line
+    assert line.startswith(f"{path}:{line_of(text, 'carriers = ')}: "), line
+
+
+def test_integer_beyond_64_bits_is_refused(runtime: Runtime, write_campaign) -> None:
+    text = MINIMAL.replace("target = 12_000_000", "target = 99_999_999_999_999_999_999")
+    path = write_campaign(text)
+    (line,) = errors_of(runtime, path)
+    assert line.startswith(f"{path}:{line_of(text, 'target = ')}: targets.reaches.target: ")
+    assert "64-bit" in line
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_not_a_number_and_infinity_are_refused(runtime: Runtime, write_campaign,
+                                               value: str) -> None:
+    text = MINIMAL + SMS_BROADCAST.replace('mode = "carrier_broadcast"',
+                                           f'mode = "carrier_broadcast"\nreport_timeout_hours'
+                                           f" = {value}")
+    lines = errors_of(runtime, write_campaign(text))
+    assert any("channels.sms.report_timeout_hours: " in line and "finite number" in line
+               for line in lines), lines
+
+
+def test_every_new_check_joins_the_other_problems(runtime: Runtime, write_campaign) -> None:
+    text = (MINIMAL.replace("start = 2022-06-10", "start = 1999-12-31")
+            .replace('kind = "press"', 'kind = "pres"')
+            + SMS_BROADCAST.replace('["viettel", "mobifone"]', '["viettel", "viettel"]')
+            + '\n[messages."a/b"]\ntext = "x"\n'
+            + '\n[targets.population]\nkind = "coverage"\ntarget_percent = 80\npopulation = -1\n')
+    lines = errors_of(runtime, write_campaign(text))
+    keys = ["campaign.start", "channels.press.kind", "channels.sms.carriers[1]",
+            "messages.a/b", "targets.population.population"]
+    for key in keys:
+        assert any(f": {key}: " in line for line in lines), (key, lines)
+
+
+# --- the command line ---------------------------------------------------------------------
+
+def test_validate_prints_a_100kb_title_quickly_and_verbatim(tmp_path: Path) -> None:
+    # Rich's highlighter took 64 s on a 100 KB title, and user text was read as markup.
+    title = "[red]x[/red] " + "x" * 100_000
+    path = tmp_path / "campaign.toml"
+    path.write_text(MINIMAL.replace('title = "Test campaign"', f'title = "{title}"')
+                    .replace('outlets = ["Báo Lạng Sơn"]', 'outlets = ["[bold]Báo[/bold]"]'),
+                    encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "langson_comms", "validate", str(path)],
+                            capture_output=True, text=True, timeout=20)
+    assert result.returncode == 0, result.stderr
+    assert "[red]x[/red]" in result.stdout
+    assert "[bold]Báo" in result.stdout  # in the channels table, not made bold
+
+
+def _cli(args: list[str]) -> tuple[int, str]:
+    runtime = Runtime.create(entry_points=False, env={})
+    result = CliRunner().invoke(build_cli(runtime), args, obj=runtime)
+    assert not isinstance(result.exception, OverflowError), result.exception
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("option", ["--subscribers", "--sent", "--delivered"])
+def test_broadcast_report_counts_beyond_64_bits_are_usage_errors(tmp_path: Path,
+                                                                 option: str) -> None:
+    path = tmp_path / "campaign.toml"
+    path.write_text(MINIMAL + SMS_BROADCAST, encoding="utf-8")
+    counts = {"--subscribers": "400000", "--sent": "398000", "--delivered": "390000"}
+    counts[option] = str(2**64)
+    args = ["sms", "broadcast-report", str(path), "--carrier", "viettel"]
+    for name, value in counts.items():
+        args += [name, value]
+    code, output = _cli(args)
+    assert code == 2, output
+    assert option in output and "9223372036854775807" in output, output
+
+
+def test_broadcast_report_negative_count_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "campaign.toml"
+    path.write_text(MINIMAL + SMS_BROADCAST, encoding="utf-8")
+    code, output = _cli(["sms", "broadcast-report", str(path), "--carrier", "viettel",
+                         "--subscribers", "-1", "--sent", "0", "--delivered", "0"])
+    assert code == 2 and "--subscribers" in output, output
