@@ -23,6 +23,7 @@ import attrs
 import pendulum
 
 from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team, TeamMember
+from .campaign_file_limits import key_problem, nesting_problem, value_problems
 from .clock import LOCAL_TZ
 from .config import ConfigContext, InvalidValue
 from .errors import (
@@ -109,7 +110,7 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Notepad, Excel) is fine
     except FileNotFoundError:
         raise ConfigError("campaign file not found", source=source) from None
     except UnicodeDecodeError as exc:
@@ -121,9 +122,13 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
         match = re.search(r"^(.*) \(at line (\d+), column \d+\)$", str(exc))
         message, line = (match[1], int(match[2])) if match else (str(exc), None)
         raise CampaignFileError(source, [Problem("", f"invalid TOML: {message}", line)]) from None
+    except RecursionError:
+        problem = nesting_problem(text) or Problem("", "values nested too deep")
+        raise CampaignFileError(source, [problem]) from None
 
     ctx = ConfigContext(source=source, base_dir=path.parent.resolve(), registry=registry)
     found = _Collector(source)
+    found.problems.extend(value_problems(data))
     for key in data:
         if key not in TOP_LEVEL:
             found.problems.append(
@@ -209,6 +214,9 @@ def _tables(
             )
         else:
             result.append((key, table))
+        unsafe = key_problem(key)
+        if unsafe is not None:
+            found.problems.append(Problem(ctx.child(key or '""').key, unsafe))
     return result
 
 

@@ -29,6 +29,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
+from .campaign_file_limits import year_problem
 from .errors import CampaignFileError, Problem
 
 if TYPE_CHECKING:
@@ -144,6 +145,11 @@ def _date(value: Any, _: type[Any]) -> pendulum.Date:
         except ValueError:
             pass
         else:
+            # A TOML date is checked with every other value of the file
+            # (campaign_file_limits); a date written as a string is checked here.
+            wrong_year = year_problem(repr(value), parsed.year)
+            if wrong_year is not None:
+                raise ValueError(wrong_year)
             return pendulum.Date(parsed.year, parsed.month, parsed.day)
     raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)")
 

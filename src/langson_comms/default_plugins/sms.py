@@ -19,6 +19,7 @@ import attrs
 import pendulum
 
 from langson_comms import LOCAL_TZ, Campaign, ConfigContext, hookimpl
+from langson_comms.campaign_file_limits import year_problem
 from langson_comms.messages import Message
 from langson_comms.registry import Registry
 from langson_comms.sms.engine import RetryPolicy, Routing
@@ -97,6 +98,9 @@ def _parse_send_by(value: str, ctx: ConfigContext) -> pendulum.DateTime:
     if not isinstance(parsed, pendulum.DateTime):
         raise ctx.error(f"{value!r} is not a date-time (expected e.g. 2022-07-01T21:00)",
                         "send_by")
+    wrong_year = year_problem(repr(value), parsed.year)
+    if wrong_year is not None:
+        raise ctx.error(wrong_year, "send_by")
     return parsed
 
 
@@ -116,6 +120,10 @@ class SmsChannel:
             if carrier not in _CARRIERS:
                 raise context.error(f"{carrier!r} is not a carrier (expected one of: "
                                     f"{', '.join(_CARRIERS)})", f"carriers[{i}]")
+            if carrier in cfg.carriers[:i]:
+                raise context.error(f"{carrier!r} is named twice (also carriers"
+                                    f"[{cfg.carriers.index(carrier)}]): each carrier is "
+                                    "ordered once", f"carriers[{i}]")
         if not 0 < cfg.coverage_percent <= 100:
             raise context.error(f"{cfg.coverage_percent} is not a percentage in (0, 100]",
                                 "coverage_percent")
@@ -140,6 +148,9 @@ class SmsChannel:
         for i, gid in enumerate(cfg.fallback):
             if gid not in cfg.gateways:
                 raise context.error(f"gateway {gid!r} is not configured", f"fallback[{i}]")
+            if gid in cfg.fallback[:i]:
+                raise context.error(f"gateway {gid!r} is named twice (also fallback"
+                                    f"[{cfg.fallback.index(gid)}])", f"fallback[{i}]")
         if cfg.default_gateway is not None and cfg.default_gateway not in cfg.gateways:
             raise context.error(f"gateway {cfg.default_gateway!r} is not configured",
                                 "default_gateway")
