@@ -23,7 +23,12 @@ import attrs
 import pendulum
 
 from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team, TeamMember
-from .campaign_file_limits import key_problem, nesting_problem, value_problems
+from .campaign_file_limits import (
+    huge_integer_problem,
+    key_problem,
+    nesting_problem,
+    value_problems,
+)
 from .clock import LOCAL_TZ
 from .config import ConfigContext, InvalidValue
 from .errors import (
@@ -125,6 +130,8 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
     except RecursionError:
         problem = nesting_problem(text) or Problem("", "values nested too deep")
         raise CampaignFileError(source, [problem]) from None
+    except ValueError as exc:  # int()'s own limit: more than 4,300 digits
+        raise CampaignFileError(source, [huge_integer_problem(text, exc)]) from None
 
     ctx = ConfigContext(source=source, base_dir=path.parent.resolve(), registry=registry)
     found = _Collector(source)

@@ -9,6 +9,7 @@ overflow in ``sms send``, a schedule in the year 9999).  So the loader refuses t
 - ``nesting_problem``: where the text nests arrays or inline tables too deep;
 - ``value_problems``: every integer beyond 64 bits, every non-finite float, every date or
   date-time outside ``YEARS``, every value nested deeper than ``MAX_DEPTH``;
+- ``huge_integer_problem``: where an integer has thousands of digits (the parser gives up);
 - ``key_problem``: a ``[messages|channels|targets.<key>]`` key that is not a safe
   identifier (message keys name the sender's lock file and the ledger's rows);
 - ``year_problem``: the message for a date whose year is outside ``YEARS`` (also used by
@@ -95,6 +96,18 @@ def nesting_problem(text: str) -> Problem | None:
         else:
             line += token.count("\n")
     return Problem("", _NESTED, None) if depth > MAX_DEPTH else None
+
+
+_LONG_NUMBER = re.compile(r"[0-9][0-9_]{4000,}")
+
+
+def huge_integer_problem(text: str, exc: ValueError) -> Problem:
+    """The parser's ``ValueError`` for an integer of thousands of digits, located."""
+    match = _LONG_NUMBER.search(text)
+    line = text.count("\n", 0, match.start()) + 1 if match else None
+    what = "an integer of thousands of digits" if match else str(exc)
+    return Problem("", f"{what} does not fit a 64-bit integer "
+                       f"(expected {INT64_MIN:,} … {INT64_MAX:,})", line)
 
 
 def value_problems(data: Mapping[str, Any]) -> Iterator[Problem]:

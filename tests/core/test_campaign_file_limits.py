@@ -133,12 +133,15 @@ def test_duplicate_carriers_are_refused(runtime: Runtime, write_campaign) -> Non
     assert line.startswith(f"{path}:{line_of(text, 'carriers = ')}: "), line
 
 
-def test_integer_beyond_64_bits_is_refused(runtime: Runtime, write_campaign) -> None:
-    text = MINIMAL.replace("target = 12_000_000", "target = 99_999_999_999_999_999_999")
+@pytest.mark.parametrize("value", ["99_999_999_999_999_999_999", "-" + "9" * 5000],
+                         ids=["20-digits", "5000-digits"])
+def test_integer_beyond_64_bits_is_refused(runtime: Runtime, write_campaign, value: str) -> None:
+    # 5,000 digits: the parser itself raised a bare ValueError (int's 4,300-digit limit)
+    text = MINIMAL.replace("target = 12_000_000", f"target = {value}")
     path = write_campaign(text)
     (line,) = errors_of(runtime, path)
-    assert line.startswith(f"{path}:{line_of(text, 'target = ')}: targets.reaches.target: ")
-    assert "64-bit" in line
+    assert line.startswith(f"{path}:{line_of(text, 'target = ')}: ")
+    assert "64-bit integer" in line
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
@@ -209,3 +212,20 @@ def test_broadcast_report_negative_count_is_a_usage_error(tmp_path: Path) -> Non
     code, output = _cli(["sms", "broadcast-report", str(path), "--carrier", "viettel",
                          "--subscribers", "-1", "--sent", "0", "--delivered", "0"])
     assert code == 2 and "--subscribers" in output, output
+
+
+@pytest.mark.parametrize("count", [str(2**64), "9" * 5000], ids=["20-digits", "5000-digits"])
+def test_area_count_beyond_64_bits_is_a_located_row_problem(tmp_path: Path, count: str) -> None:
+    from langson_comms.errors import DataErrors
+    from langson_comms.sms.broadcast_areas import read_area_totals
+
+    from ..dispatch.test_broadcast_areas import _regions
+
+    path = tmp_path / "areas.csv"
+    path.write_text(f"area,subscribers,sent,delivered\n178,{count},10,9\n180,40,39,38\n",
+                    encoding="utf-8")
+    with pytest.raises(DataErrors) as info:
+        read_area_totals(path, _regions())
+    (error,) = info.value.errors
+    assert (error.line, error.column) == (2, "subscribers")
+    assert "9,223,372,036,854,775,807" in error.message
