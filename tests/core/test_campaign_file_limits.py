@@ -229,3 +229,16 @@ def test_area_count_beyond_64_bits_is_a_located_row_problem(tmp_path: Path, coun
     (error,) = info.value.errors
     assert (error.line, error.column) == (2, "subscribers")
     assert "9,223,372,036,854,775,807" in error.message
+
+
+def test_reliability_page_names_tests_that_exist() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    page = (root / "docs" / "reliability.md").read_text(encoding="utf-8")
+    section = page.split("## Located errors for campaign files", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", section)
+    assert len(named) >= 10
+    for file, name in named:
+        assert re.search(rf"^def {name}\(", (root / file).read_text(encoding="utf-8"),
+                         re.MULTILINE), f"{file}::{name}"
