@@ -40,7 +40,9 @@ __all__ = [
     "FromTable",
     "InvalidValue",
     "Weekday",
+    "above",
     "at_least",
+    "at_most",
     "converter",
     "parse_local_time",
     "percentage",
@@ -112,6 +114,26 @@ def at_least(minimum: int) -> Any:
     def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is not None and value < minimum:
             raise InvalidValue(attribute.name, f"{value!r} is too small (expected at least {minimum})")
+
+    return check
+
+
+def at_most(maximum: int) -> Any:
+    """An attrs validator: the value is a number ``<= maximum``."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value > maximum:
+            raise InvalidValue(attribute.name, f"{value!r} is too large (expected at most {maximum})")
+
+    return check
+
+
+def above(minimum: float) -> Any:
+    """An attrs validator: the value is a number ``> minimum`` (``nan`` is not)."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and not value > minimum:
+            raise InvalidValue(attribute.name, f"{value!r} is too small (expected more than {minimum})")
 
     return check
 

@@ -242,3 +242,51 @@ def test_reliability_page_names_tests_that_exist() -> None:
     for file, name in named:
         assert re.search(rf"^def {name}\(", (root / file).read_text(encoding="utf-8"),
                          re.MULTILINE), f"{file}::{name}"
+
+
+DIRECT_SMS = MINIMAL + """
+[messages.invite]
+text = "Tai ung dung"
+classification = "public_notice"
+classified_by = "So TT&TT"
+
+[channels.sms]
+kind = "sms"
+message = "invite"
+{line}
+
+[channels.sms.gateways.a]
+kind = "generic_http"
+url = "http://127.0.0.1:1"
+"""
+
+
+PROMOTIONAL_OPTIONS = ('policies.disable = ["opt_out_footer", "do_not_call", "opt_out"]\n'
+                       'policies.sending_window = {}\n')
+
+
+@pytest.mark.parametrize(("line", "key"), [
+    ("claim_size = 0", "channels.sms.claim_size"),
+    ("max_segments = -1", "channels.sms.max_segments"),
+    ("retry.base_delay = -1", "channels.sms.retry.base_delay"),
+    ("retry.max_delay = -0.5", "channels.sms.retry.max_delay"),
+    ("retry.jitter = -1", "channels.sms.retry.jitter"),
+    ("breaker.threshold = 0", "channels.sms.breaker.threshold"),
+    ("breaker.reset_after = -1", "channels.sms.breaker.reset_after"),
+    ("reports.port = 70000", "channels.sms.reports.port"),
+    ("reports.port = -1", "channels.sms.reports.port"),
+    ("reports.poll_interval = 0", "channels.sms.reports.poll_interval"),
+    # a promotional message: the advertising rules (frequency_cap) are built
+    ("policies.frequency_cap.max_messages = -1", "channels.sms.policies.frequency_cap"),
+    ("policies.frequency_cap.window_hours = 0", "channels.sms.policies.frequency_cap"),
+], ids=lambda v: v.split(" = ")[0] if " = " in v else None)
+def test_sms_numbers_outside_sense_are_refused(runtime: Runtime, write_campaign, line: str,
+                                               key: str) -> None:
+    text = DIRECT_SMS.format(line=line)
+    if "frequency_cap" in line:
+        text = text.replace('classification = "public_notice"\nclassified_by = "So TT&TT"\n',
+                            "").replace(line, f"{line}\n{PROMOTIONAL_OPTIONS}")
+    path = write_campaign(text)
+    lines = errors_of(runtime, path)
+    assert any(f": {key}" in text and "expected" in text for text in lines), lines
+    assert all(text.startswith(f"{path}:") for text in lines), lines

@@ -20,6 +20,7 @@ import pendulum
 
 from langson_comms import LOCAL_TZ, Campaign, ConfigContext, hookimpl
 from langson_comms.campaign_file_limits import year_problem
+from langson_comms.config import above, at_least, at_most
 from langson_comms.messages import Message
 from langson_comms.registry import Registry
 from langson_comms.sms.engine import RetryPolicy, Routing
@@ -40,24 +41,24 @@ class SmsMode(enum.StrEnum):
 @attrs.frozen
 class RetryConfig:
     max_attempts: int = 6
-    base_delay: float = 0.5
-    max_delay: float = 300.0
-    jitter: float = 0.5
+    base_delay: float = attrs.field(default=0.5, validator=at_least(0))
+    max_delay: float = attrs.field(default=300.0, validator=at_least(0))
+    jitter: float = attrs.field(default=0.5, validator=at_least(0))
 
 
 @attrs.frozen
 class BreakerConfig:
-    threshold: int = 5
-    reset_after: float = 10.0
+    threshold: int = attrs.field(default=5, validator=at_least(1))
+    reset_after: float = attrs.field(default=10.0, validator=above(0))
 
 
 @attrs.frozen
 class ReportsConfig:
     host: str = "127.0.0.1"
-    port: int = 8687
+    port: int = attrs.field(default=8687, validator=[at_least(0), at_most(65535)])
     path: str = "/dlr"
     token_env: str | None = None
-    poll_interval: float = 5.0
+    poll_interval: float = attrs.field(default=5.0, validator=above(0))
 
 
 @attrs.frozen
@@ -71,7 +72,7 @@ class SmsChannelConfig:
     coverage_percent: float = 100.0
     brandname: str | None = None
     unaccented: bool = False
-    max_segments: int | None = None
+    max_segments: int | None = attrs.field(default=None, validator=at_least(1))
     send_by: str | None = None
     ledger: str = ".langson/sms-ledger.sqlite"
     gateways: dict[str, dict[str, Any]] = attrs.Factory(dict)
@@ -83,7 +84,7 @@ class SmsChannelConfig:
     retry: RetryConfig = attrs.Factory(RetryConfig)
     breaker: BreakerConfig = attrs.Factory(BreakerConfig)
     reports: ReportsConfig = attrs.Factory(ReportsConfig)
-    claim_size: int = 500
+    claim_size: int = attrs.field(default=500, validator=at_least(1))
     report_timeout_hours: float | None = 72.0
 
 
