@@ -290,3 +290,60 @@ def test_sms_numbers_outside_sense_are_refused(runtime: Runtime, write_campaign,
     lines = errors_of(runtime, path)
     assert any(f": {key}" in text and "expected" in text for text in lines), lines
     assert all(text.startswith(f"{path}:") for text in lines), lines
+
+
+# --- user text elsewhere on the terminal: never markup, never highlighted -----------------
+
+def test_sms_prepare_prints_message_text_verbatim(tmp_path: Path) -> None:
+    # "[/x]" crashed the plan's printing (MarkupError); "[thông báo]" vanished from it.
+    data = Path(__file__).resolve().parents[1] / "sms" / "data"
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text((data / "campaign.toml").read_text(encoding="utf-8").replace(
+        "Chào {ten}, mời tải", "[thông báo] [/x] Chào {ten}, mời tải"), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "langson_comms", "sms", "prepare", str(campaign),
+         "--message", "invite", "--audience", str(data / "a_utf8_bom_semicolon_crlf.csv"),
+         "--dnc", str(data / "dnc.csv"), "--footer", "Tu choi QC soan TC gui 1234",
+         "--send-at", "2022-07-01T09:00:00", "--out-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, encoding="utf-8")
+    assert result.returncode == 0, result.stderr
+    assert "[thông báo] [/x] Chào {ten}" in result.stdout
+
+
+def test_sms_status_prints_area_names_verbatim(tmp_path: Path) -> None:
+    from ..dispatch.test_broadcast_areas import CAMPAIGN
+
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text(CAMPAIGN.replace("Huyện Tràng Định", "Huyện [/b]Tràng [red]Định"),
+                        encoding="utf-8")
+    areas = tmp_path / "areas.csv"
+    areas.write_text("area,subscribers,sent,delivered\n180,400,390,380\n", encoding="utf-8")
+    assert _cli(["sms", "broadcast-order", str(campaign)])[0] == 0
+    assert _cli(["sms", "broadcast-report", str(campaign), "--carrier", "viettel",
+                 "--subscribers", "500", "--sent", "490", "--delivered", "480",
+                 "--areas", str(areas)])[0] == 0
+    code, output = _cli(["sms", "status", str(campaign)])
+    assert code == 0, output
+    assert "[/b]" in output and "[red]" in output, output
+
+
+def test_broadcast_schedule_prints_station_names_verbatim(runtime: Runtime,
+                                                          tmp_path: Path) -> None:
+    import shutil
+
+    from langson_comms.cli.broadcast import broadcast
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "langson_2022"
+    target = tmp_path / "langson_2022"
+    shutil.copytree(example, target, ignore=shutil.ignore_patterns(".langson", "__pycache__"))
+    stations = target / "stations.csv"
+    lines = stations.read_text(encoding="utf-8").splitlines(keepends=True)
+    (i,) = [n for n, line in enumerate(lines) if line.startswith("TTH-186,")]
+    code, name, rest = lines[i].split(",", 2)
+    lines[i] = f"{code},[/b]{name} [red],{rest}"
+    stations.write_text("".join(lines), encoding="utf-8")
+    result = CliRunner(env={"COLUMNS": "300"}).invoke(
+        broadcast, ["--campaign", str(target / "campaign.toml"), "schedule", "--station",
+                    "TTH-186"], obj=runtime)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert f"[/b]{name} [red]" in result.output

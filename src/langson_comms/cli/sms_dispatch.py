@@ -357,7 +357,8 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    console = Console()
+    # Reasons (a gateway's text) and area names are printed as they are, never as markup.
+    console = Console(markup=False, highlight=False)
     if not data["messages"] and not data["broadcasts"]:
         console.print(f"nothing sent or ordered yet (ledger {path})")
     for key, info in data["messages"].items():

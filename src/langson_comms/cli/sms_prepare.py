@@ -19,6 +19,7 @@ import click
 import pendulum
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..clock import LOCAL_TZ
 from ..config import ConfigContext
@@ -279,10 +280,12 @@ def prepare(
 def _print_plan(plan: PreparePlan) -> None:
     data = plan.as_dict()
     # Piped output gets 120 columns rather than rich's 80, so tables are not wrapped.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    # Message text, reasons and paths are the user's: printed as they are, never as markup.
+    console = Console(highlight=False, markup=False,
+                      width=None if sys.stdout.isatty() else 120)
     msg = data["message"]
-    console.print(f"[bold]SMS plan[/bold] for message [bold]{msg['key']}[/bold] "
-                  f"({msg['classification']}) at {data['send_at']}")
+    console.print(Text.assemble(("SMS plan", "bold"), " for message ", (msg["key"], "bold"),
+                                f" ({msg['classification']}) at {data['send_at']}"))
     if plan.message.public_notice:
         console.print(f"  public_notice classified by {msg['classified_by']}: advertising "
                       f"rules skipped: {', '.join(msg['advertising_rules_skipped']) or 'none'}")
