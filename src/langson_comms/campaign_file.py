@@ -43,7 +43,7 @@ from .messages import Message
 from .regions import Level, Region, RegionRegistry, canonical_code
 from .registry import Registry
 
-__all__ = ["load_campaign", "read_teams_csv"]
+__all__ = ["check_limits", "load_campaign", "read_teams_csv", "read_toml"]
 
 TOP_LEVEL = ("campaign", "messages", "channels", "targets", "regions", "teams")
 
@@ -114,24 +114,7 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
     """Read and check a campaign file; raise ``CampaignFileError`` listing every problem."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM (Notepad, Excel) is fine
-    except FileNotFoundError:
-        raise ConfigError("campaign file not found", source=source) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # Python < 3.14 puts the position only in the message: "… (at line 18, column 10)".
-        match = re.search(r"^(.*) \(at line (\d+), column \d+\)$", str(exc))
-        message, line = (match[1], int(match[2])) if match else (str(exc), None)
-        raise CampaignFileError(source, [Problem("", f"invalid TOML: {message}", line)]) from None
-    except RecursionError:
-        problem = nesting_problem(text) or Problem("", "values nested too deep")
-        raise CampaignFileError(source, [problem]) from None
-    except ValueError as exc:  # int()'s own limit: more than 4,300 digits
-        raise CampaignFileError(source, [huge_integer_problem(text, exc)]) from None
+    text, data = read_toml(path, "campaign file")
 
     ctx = ConfigContext(source=source, base_dir=path.parent.resolve(), registry=registry)
     found = _Collector(source)
@@ -195,6 +178,38 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
     if found.problems:
         raise _located(source, text, found.problems)
     return campaign
+
+
+def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
+    """The text and the tables of a TOML file; every way it cannot be read is a located
+    ``ConfigError`` (``what`` names the file in "… not found")."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Notepad, Excel) is fine
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", source=source) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python < 3.14 puts the position only in the message: "… (at line 18, column 10)".
+        match = re.search(r"^(.*) \(at line (\d+), column \d+\)$", str(exc))
+        message, line = (match[1], int(match[2])) if match else (str(exc), None)
+        raise CampaignFileError(source, [Problem("", f"invalid TOML: {message}", line)]) from None
+    except RecursionError:
+        problem = nesting_problem(text) or Problem("", "values nested too deep")
+        raise CampaignFileError(source, [problem]) from None
+    except ValueError as exc:  # int()'s own limit: more than 4,300 digits
+        raise CampaignFileError(source, [huge_integer_problem(text, exc)]) from None
+
+
+def check_limits(source: str, text: str, data: Mapping[str, Any]) -> None:
+    """Raise ``CampaignFileError`` listing, located, every value of ``data`` outside the
+    limits of ``campaign_file_limits`` (for TOML files other than the campaign file)."""
+    problems = list(value_problems(data))
+    if problems:
+        raise _located(source, text, problems)
 
 
 def _period(head: _CampaignSection, ctx: ConfigContext) -> Period:

@@ -347,3 +347,45 @@ def test_broadcast_schedule_prints_station_names_verbatim(runtime: Runtime,
                     "TTH-186"], obj=runtime)
     assert result.exit_code == 0, (result.output, result.exception)
     assert f"[/b]{name} [red]" in result.output
+
+
+# --- the other TOML file: `sms prepare --config` -------------------------------------------
+
+PREPARE_CONFIG = '[sms_prepare]\nbrandname = "UBND LSON"\nmax_segments = 4\n'
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (PREPARE_CONFIG + "prices = " + "[" * 5000 + "]" * 5000 + "\n",
+     ":4: values nested more than 64 deep"),
+    (PREPARE_CONFIG + "prices = { default = nan }\n", ":4: sms_prepare.prices.default: nan is not"),
+    (PREPARE_CONFIG + "max_parts = " + "9" * 5000 + "\n", ":4: an integer of thousands"),
+    (PREPARE_CONFIG.replace("4", "4 4"), ":3: invalid TOML"),
+], ids=["nesting", "nan", "huge-integer", "syntax"])
+def test_prepare_config_file_problems_are_located(tmp_path: Path, text: str, words: str) -> None:
+    from langson_comms.cli.sms_prepare import _load_config_file
+    from langson_comms.errors import ConfigError
+
+    path = tmp_path / "prepare.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        _load_config_file(path)
+    assert f"{path}{words}" in str(info.value), str(info.value)
+
+
+def test_prepare_config_file_not_utf8_is_located(tmp_path: Path) -> None:
+    from langson_comms.cli.sms_prepare import _load_config_file
+    from langson_comms.errors import ConfigError
+
+    path = tmp_path / "prepare.toml"
+    path.write_bytes(PREPARE_CONFIG.encode() + b'footer = "T\xf4i"\n')
+    with pytest.raises(ConfigError, match=r"not UTF-8 text .* at byte 66"):
+        _load_config_file(path)
+
+
+def test_prepare_config_file_with_bom_is_read(tmp_path: Path) -> None:
+    from langson_comms.cli.sms_prepare import _load_config_file
+
+    path = tmp_path / "prepare.toml"
+    path.write_text(PREPARE_CONFIG, encoding="utf-8-sig")
+    table, _ = _load_config_file(path)
+    assert table["brandname"] == "UBND LSON"

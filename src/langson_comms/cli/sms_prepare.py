@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..campaign_file import check_limits, read_toml
 from ..clock import LOCAL_TZ
 from ..config import ConfigContext
 from ..errors import ConfigError
@@ -48,12 +48,8 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 def _load_config_file(path: Path | None) -> tuple[dict[str, Any], ConfigContext]:
     if path is None:
         return {}, ConfigContext(source="<command line>", base_dir=Path.cwd(), key="")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("configuration file not found", source=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", source=str(path)) from None
+    text, data = read_toml(path, "configuration file")
+    check_limits(str(path), text, data)
     unknown = sorted(set(data) - {CONFIG_TABLE})
     if unknown:
         raise ConfigError(f"unknown table(s) {', '.join(unknown)} (expected [{CONFIG_TABLE}])",
