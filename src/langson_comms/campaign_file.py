@@ -279,6 +279,7 @@ def _regions(data: Any, ctx: ConfigContext) -> tuple[RegionRegistry, str | None]
             )
         except DataError as exc:
             raise ctx.error(str(exc), "file") from None
+    problems: list[Problem] = []  # every unit's problem, not only the first
     for i, unit in enumerate(section.units):
         try:
             registry.add(
@@ -292,19 +293,22 @@ def _regions(data: Any, ctx: ConfigContext) -> tuple[RegionRegistry, str | None]
                 )
             )
         except ValueError as exc:
-            raise ctx.error(str(exc), f"units[{i}]") from None
+            problems.append(Problem(ctx.path(f"units[{i}]"), str(exc)))
     province = None
     if section.province is not None:
         try:
             province = canonical_code(section.province)
         except ValueError as exc:
-            raise ctx.error(str(exc), "province") from None
-    for region in registry:
+            problems.append(Problem(ctx.path("province"), str(exc)))
+    unreadable_province = section.province is not None and province is None
+    for region in () if unreadable_province else registry:
         if region.parent_code and region.parent_code not in registry and region.parent_code != province:
-            raise ctx.error(
-                f"unit {region.code} ({region.name}) names parent {region.parent_code}, "
+            problems.append(Problem(
+                ctx.key, f"unit {region.code} ({region.name}) names parent {region.parent_code}, "
                 "which is not a known unit"
-            )
+            ))
+    if problems:
+        raise CampaignFileError(ctx.source, problems)
     return registry, province
 
 

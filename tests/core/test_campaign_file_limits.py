@@ -389,3 +389,38 @@ def test_prepare_config_file_with_bom_is_read(tmp_path: Path) -> None:
     path.write_text(PREPARE_CONFIG, encoding="utf-8-sig")
     table, _ = _load_config_file(path)
     assert table["brandname"] == "UBND LSON"
+
+
+def test_every_bad_region_unit_is_reported_together(runtime: Runtime, write_campaign) -> None:
+    text = MINIMAL + """
+[regions]
+province = 20
+
+[[regions.units]]
+code = 178
+name = "Thành phố Lạng Sơn"
+level = "district"
+parent = 20
+
+[[regions.units]]
+code = "abc"
+name = "Bad code"
+level = "district"
+parent = 20
+
+[[regions.units]]
+code = 180
+name = "Huyện Tràng Định"
+level = "borough"
+parent = 20
+
+[[regions.units]]
+code = 6001
+name = "Phường Chi Lăng"
+level = "commune"
+parent = 999
+"""
+    lines = errors_of(runtime, write_campaign(text))
+    assert len(lines) == 3, lines
+    assert ": regions.units[1]: " in lines[0] and ": regions.units[2]: " in lines[1], lines
+    assert "parent 999" in lines[2], lines
