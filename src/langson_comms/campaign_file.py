@@ -22,6 +22,12 @@ import attrs
 import pendulum
 
 from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team, TeamMember
+from .campaign_file_limits import (
+    huge_integer_problem,
+    key_problem,
+    nesting_problem,
+    value_problems,
+)
 from .clock import LOCAL_TZ
 from .config import ConfigContext, InvalidValue
 from .errors import (
@@ -37,7 +43,7 @@ from .regions import Level, Region, RegionRegistry, canonical_code
 from .registry import Registry
 from .tabular import RejectedRow, read_table
 
-__all__ = ["load_campaign", "read_teams_csv"]
+__all__ = ["check_limits", "load_campaign", "read_teams_csv", "read_toml"]
 
 TOP_LEVEL = ("campaign", "messages", "channels", "targets", "regions", "teams")
 
@@ -108,22 +114,11 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
     """Read and check a campaign file; raise ``CampaignFileError`` listing every problem."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("campaign file not found", source=source) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # Python < 3.14 puts the position only in the message: "… (at line 18, column 10)".
-        match = re.search(r"^(.*) \(at line (\d+), column \d+\)$", str(exc))
-        message, line = (match[1], int(match[2])) if match else (str(exc), None)
-        raise CampaignFileError(source, [Problem("", f"invalid TOML: {message}", line)]) from None
+    text, data = read_toml(path, "campaign file")
 
     ctx = ConfigContext(source=source, base_dir=path.parent.resolve(), registry=registry)
     found = _Collector(source)
+    found.problems.extend(value_problems(data))
     for key in data:
         if key not in TOP_LEVEL:
             found.problems.append(
@@ -185,6 +180,38 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
     return campaign
 
 
+def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
+    """The text and the tables of a TOML file; every way it cannot be read is a located
+    ``ConfigError`` (``what`` names the file in "… not found")."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Notepad, Excel) is fine
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", source=source) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python < 3.14 puts the position only in the message: "… (at line 18, column 10)".
+        match = re.search(r"^(.*) \(at line (\d+), column \d+\)$", str(exc))
+        message, line = (match[1], int(match[2])) if match else (str(exc), None)
+        raise CampaignFileError(source, [Problem("", f"invalid TOML: {message}", line)]) from None
+    except RecursionError:
+        problem = nesting_problem(text) or Problem("", "values nested too deep")
+        raise CampaignFileError(source, [problem]) from None
+    except ValueError as exc:  # int()'s own limit: more than 4,300 digits
+        raise CampaignFileError(source, [huge_integer_problem(text, exc)]) from None
+
+
+def check_limits(source: str, text: str, data: Mapping[str, Any]) -> None:
+    """Raise ``CampaignFileError`` listing, located, every value of ``data`` outside the
+    limits of ``campaign_file_limits`` (for TOML files other than the campaign file)."""
+    problems = list(value_problems(data))
+    if problems:
+        raise _located(source, text, problems)
+
+
 def _period(head: _CampaignSection, ctx: ConfigContext) -> Period:
     try:
         pendulum.timezone(head.timezone)
@@ -209,6 +236,9 @@ def _tables(
             )
         else:
             result.append((key, table))
+        unsafe = key_problem(key)
+        if unsafe is not None:
+            found.problems.append(Problem(ctx.child(key or '""').key, unsafe))
     return result
 
 
@@ -249,6 +279,7 @@ def _regions(data: Any, ctx: ConfigContext) -> tuple[RegionRegistry, str | None]
             )
         except DataError as exc:
             raise ctx.error(str(exc), "file") from None
+    problems: list[Problem] = []  # every unit's problem, not only the first
     for i, unit in enumerate(section.units):
         try:
             registry.add(
@@ -262,19 +293,22 @@ def _regions(data: Any, ctx: ConfigContext) -> tuple[RegionRegistry, str | None]
                 )
             )
         except ValueError as exc:
-            raise ctx.error(str(exc), f"units[{i}]") from None
+            problems.append(Problem(ctx.path(f"units[{i}]"), str(exc)))
     province = None
     if section.province is not None:
         try:
             province = canonical_code(section.province)
         except ValueError as exc:
-            raise ctx.error(str(exc), "province") from None
-    for region in registry:
+            problems.append(Problem(ctx.path("province"), str(exc)))
+    unreadable_province = section.province is not None and province is None
+    for region in () if unreadable_province else registry:
         if region.parent_code and region.parent_code not in registry and region.parent_code != province:
-            raise ctx.error(
-                f"unit {region.code} ({region.name}) names parent {region.parent_code}, "
+            problems.append(Problem(
+                ctx.key, f"unit {region.code} ({region.name}) names parent {region.parent_code}, "
                 "which is not a known unit"
-            )
+            ))
+    if problems:
+        raise CampaignFileError(ctx.source, problems)
     return registry, province
 
 

@@ -29,6 +29,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
+from .campaign_file_limits import year_problem
 from .errors import CampaignFileError, Problem
 
 if TYPE_CHECKING:
@@ -39,7 +40,9 @@ __all__ = [
     "FromTable",
     "InvalidValue",
     "Weekday",
+    "above",
     "at_least",
+    "at_most",
     "converter",
     "parse_local_time",
     "percentage",
@@ -115,6 +118,26 @@ def at_least(minimum: int) -> Any:
     return check
 
 
+def at_most(maximum: int) -> Any:
+    """An attrs validator: the value is a number ``<= maximum``."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value > maximum:
+            raise InvalidValue(attribute.name, f"{value!r} is too large (expected at most {maximum})")
+
+    return check
+
+
+def above(minimum: float) -> Any:
+    """An attrs validator: the value is a number ``> minimum`` (``nan`` is not)."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and not value > minimum:
+            raise InvalidValue(attribute.name, f"{value!r} is too small (expected more than {minimum})")
+
+    return check
+
+
 def percentage(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     """An attrs validator: ``0 < value <= 100``."""
     if not 0 < value <= 100:
@@ -144,6 +167,11 @@ def _date(value: Any, _: type[Any]) -> pendulum.Date:
         except ValueError:
             pass
         else:
+            # A TOML date is checked with every other value of the file
+            # (campaign_file_limits); a date written as a string is checked here.
+            wrong_year = year_problem(repr(value), parsed.year)
+            if wrong_year is not None:
+                raise ValueError(wrong_year)
             return pendulum.Date(parsed.year, parsed.month, parsed.day)
     raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)")
 

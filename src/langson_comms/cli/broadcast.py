@@ -102,7 +102,7 @@ def schedule(ctx: click.Context, station_code: str | None) -> None:
     state = _state(ctx)
     channel = state.channel()
     plan = state.schedule()
-    console = Console()
+    console = Console(markup=False, highlight=False)  # station names are printed as they are
     if station_code:
         station = channel.stations.find(station_code)
         if station is None:

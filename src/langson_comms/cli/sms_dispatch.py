@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..campaign import Campaign
+from ..campaign_file_limits import INT64_MAX
 from ..clock import LOCAL_TZ
 from ..errors import ConfigError, DataError, DataErrors, LedgerError
 from ..http_serving import is_loopback
@@ -371,7 +372,8 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    console = Console()
+    # Reasons (a gateway's text) and area names are printed as they are, never as markup.
+    console = Console(markup=False, highlight=False)
     if not data["messages"] and not data["broadcasts"]:
         console.print(f"nothing sent or ordered yet (ledger {path})")
     for key, info in data["messages"].items():
@@ -599,12 +601,17 @@ def broadcast_order(campaign: str, channel_key: str, message_key: str | None,
                        f"{channel.config.coverage_percent:g} % of its subscribers")
 
 
+#: a count the ledger can store: 0 … the largest 64-bit integer (SQLite's INTEGER)
+_COUNT = click.IntRange(0, INT64_MAX)
+
+
 @click.command("broadcast-report")
 @_with_common
 @click.option("--carrier", required=True)
-@click.option("--subscribers", type=int, required=True, help="Subscribers the carrier targeted.")
-@click.option("--sent", type=int, required=True)
-@click.option("--delivered", type=int, required=True)
+@click.option("--subscribers", type=_COUNT, required=True,
+              help="Subscribers the carrier targeted.")
+@click.option("--sent", type=_COUNT, required=True)
+@click.option("--delivered", type=_COUNT, required=True)
 @click.option("--areas", "areas_file", type=click.Path(exists=True, dir_okay=False),
               default=None, help="The carrier's breakdown by area: CSV with columns "
                                  "area (unit code), subscribers, sent, delivered.")

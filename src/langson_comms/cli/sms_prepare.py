@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,9 @@ import click
 import pendulum
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from ..campaign_file import check_limits, read_toml
 from ..clock import LOCAL_TZ
 from ..config import ConfigContext
 from ..errors import ConfigError
@@ -49,12 +50,8 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
 def _load_config_file(path: Path | None) -> tuple[dict[str, Any], ConfigContext]:
     if path is None:
         return {}, ConfigContext(source="<command line>", base_dir=Path.cwd(), key="")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("configuration file not found", source=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", source=str(path)) from None
+    text, data = read_toml(path, "configuration file")
+    check_limits(str(path), text, data)
     unknown = sorted(set(data) - {CONFIG_TABLE})
     if unknown:
         raise ConfigError(f"unknown table(s) {', '.join(unknown)} (expected [{CONFIG_TABLE}])",
@@ -301,10 +298,12 @@ def prepare(
 def _print_plan(plan: PreparePlan) -> None:
     data = plan.as_dict()
     # Piped output gets 120 columns rather than rich's 80, so tables are not wrapped.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    # Message text, reasons and paths are the user's: printed as they are, never as markup.
+    console = Console(highlight=False, markup=False,
+                      width=None if sys.stdout.isatty() else 120)
     msg = data["message"]
-    console.print(f"[bold]SMS plan[/bold] for message [bold]{msg['key']}[/bold] "
-                  f"({msg['classification']}) at {data['send_at']}")
+    console.print(Text.assemble(("SMS plan", "bold"), " for message ", (msg["key"], "bold"),
+                                f" ({msg['classification']}) at {data['send_at']}"))
     if plan.message.public_notice:
         console.print(f"  public_notice classified by {msg['classified_by']}: advertising "
                       f"rules skipped: {', '.join(msg['advertising_rules_skipped']) or 'none'}")

@@ -63,7 +63,7 @@ class CoverageTarget(FromTable):
 
     name: ClassVar[str] = "coverage"
     target_percent: float = attrs.field(validator=percentage)
-    population: int | None = None
+    population: int | None = attrs.field(default=None, validator=at_least(1))
     population_source: str = ""
 
     def describe(self) -> str:

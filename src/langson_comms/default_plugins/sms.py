@@ -20,6 +20,8 @@ import attrs
 import pendulum
 
 from langson_comms import LOCAL_TZ, Campaign, ConfigContext, hookimpl
+from langson_comms.campaign_file_limits import year_problem
+from langson_comms.config import above, at_least, at_most
 from langson_comms.messages import Message
 from langson_comms.registry import Registry
 from langson_comms.sms.engine import RetryPolicy, Routing
@@ -40,35 +42,35 @@ class SmsMode(enum.StrEnum):
 @attrs.frozen
 class RetryConfig:
     max_attempts: int = 6
-    base_delay: float = 0.5
-    max_delay: float = 300.0
-    jitter: float = 0.5
+    base_delay: float = attrs.field(default=0.5, validator=at_least(0))
+    max_delay: float = attrs.field(default=300.0, validator=at_least(0))
+    jitter: float = attrs.field(default=0.5, validator=at_least(0))
 
 
 @attrs.frozen
 class BreakerConfig:
-    threshold: int = 5
-    reset_after: float = 10.0
+    threshold: int = attrs.field(default=5, validator=at_least(1))
+    reset_after: float = attrs.field(default=10.0, validator=above(0))
 
 
 @attrs.frozen
 class LeaseConfig:
     """The sending lease (sms/lease.py): seconds it lives unrenewed, seconds between renewals."""
 
-    ttl: float = 30.0
-    renew_every: float = 10.0
+    ttl: float = attrs.field(default=30.0, validator=above(0))
+    renew_every: float = attrs.field(default=10.0, validator=above(0))
 
 
 @attrs.frozen
 class ReportsConfig:
     host: str = "127.0.0.1"
-    port: int = 8687
+    port: int = attrs.field(default=8687, validator=[at_least(0), at_most(65535)])
     path: str = "/dlr"
     token_env: str | None = None
-    poll_interval: float = 5.0
+    poll_interval: float = attrs.field(default=5.0, validator=above(0))
     #: reports one callback request may hold, and its body size (413 beyond)
-    max_reports: int = 2000
-    max_body_kb: int = 1024
+    max_reports: int = attrs.field(default=2000, validator=at_least(1))
+    max_body_kb: int = attrs.field(default=1024, validator=at_least(1))
 
 
 @attrs.frozen
@@ -82,7 +84,7 @@ class SmsChannelConfig:
     coverage_percent: float = 100.0
     brandname: str | None = None
     unaccented: bool = False
-    max_segments: int | None = None
+    max_segments: int | None = attrs.field(default=None, validator=at_least(1))
     send_by: str | None = None
     ledger: str = ".langson/sms-ledger.sqlite"
     gateways: dict[str, dict[str, Any]] = attrs.Factory(dict)
@@ -95,7 +97,7 @@ class SmsChannelConfig:
     breaker: BreakerConfig = attrs.Factory(BreakerConfig)
     reports: ReportsConfig = attrs.Factory(ReportsConfig)
     lease: LeaseConfig = attrs.Factory(LeaseConfig)
-    claim_size: int = 500
+    claim_size: int = attrs.field(default=500, validator=at_least(1))
     report_timeout_hours: float | None = 72.0
 
 
@@ -112,6 +114,9 @@ def _parse_send_by(value: str, ctx: ConfigContext) -> pendulum.DateTime:
     if not isinstance(parsed, pendulum.DateTime):
         raise ctx.error(f"{value!r} is not a date-time (expected e.g. 2022-07-01T21:00)",
                         "send_by")
+    wrong_year = year_problem(repr(value), parsed.year)
+    if wrong_year is not None:
+        raise ctx.error(wrong_year, "send_by")
     return parsed
 
 
@@ -131,6 +136,10 @@ class SmsChannel:
             if carrier not in _CARRIERS:
                 raise context.error(f"{carrier!r} is not a carrier (expected one of: "
                                     f"{', '.join(_CARRIERS)})", f"carriers[{i}]")
+            if carrier in cfg.carriers[:i]:
+                raise context.error(f"{carrier!r} is named twice (also carriers"
+                                    f"[{cfg.carriers.index(carrier)}]): each carrier is "
+                                    "ordered once", f"carriers[{i}]")
         if not 0 < cfg.coverage_percent <= 100:
             raise context.error(f"{cfg.coverage_percent} is not a percentage in (0, 100]",
                                 "coverage_percent")
@@ -155,6 +164,9 @@ class SmsChannel:
         for i, gid in enumerate(cfg.fallback):
             if gid not in cfg.gateways:
                 raise context.error(f"gateway {gid!r} is not configured", f"fallback[{i}]")
+            if gid in cfg.fallback[:i]:
+                raise context.error(f"gateway {gid!r} is named twice (also fallback"
+                                    f"[{cfg.fallback.index(gid)}])", f"fallback[{i}]")
         if cfg.default_gateway is not None and cfg.default_gateway not in cfg.gateways:
             raise context.error(f"gateway {cfg.default_gateway!r} is not configured",
                                 "default_gateway")

@@ -28,6 +28,7 @@ import attrs
 import pendulum
 
 from langson_comms import LOCAL_TZ, ConfigContext, PolicyError, hookimpl
+from langson_comms.config import at_least
 from langson_comms.messages import Message
 from langson_comms.sms.audience import NumberList
 from langson_comms.sms.policies import (
@@ -94,8 +95,8 @@ class SendingWindow(Policy):
 
 @attrs.frozen
 class _CapConfig:
-    max_messages: int = 3
-    window_hours: int = 24
+    max_messages: int = attrs.field(default=3, validator=at_least(1))
+    window_hours: int = attrs.field(default=24, validator=at_least(1))
 
 
 class FrequencyCap(Policy):

@@ -26,6 +26,7 @@ from pathlib import Path
 import attrs
 import pendulum
 
+from ..campaign_file_limits import INT64_MAX
 from ..errors import DataError, DataErrors
 from ..regions import Level, RegionRegistry, canonical_code
 from ..tabular import RejectedRow, read_table
@@ -110,7 +111,11 @@ class _RowChecker:
         counts: dict[str, int] = {}
         for column in _COUNTS:
             raw = (record.get(column) or "").strip()
-            if raw.isascii() and raw.isdigit():
+            # (the length first: int() refuses strings of more than 4,300 digits)
+            if raw.isascii() and raw.isdigit() and (len(raw) > 19 or int(raw) > INT64_MAX):
+                problem(f"{raw} is more than the ledger can count (expected at most "
+                        f"{INT64_MAX:,})", column, raw)
+            elif raw.isascii() and raw.isdigit():
                 counts[column] = int(raw)
             else:
                 problem(f"expected a whole number ≥ 0 (digits only), got {raw!r}", column, raw)
