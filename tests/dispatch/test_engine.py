@@ -75,7 +75,9 @@ def test_rate_limit_holds_counting_segments(ledger: SqliteLedger, carrier_simula
     span = accepted[-1].at - accepted[0].at
     burst = 300 * 0.1  # the limiter's burst allowance
     rate = (segments - burst - accepted[0].parts) / span
-    assert 300 * 0.95 <= rate <= 300 * 1.03, rate
+    # The limit is the guarantee; the floor only tells segments counted once (300/s) from
+    # twice (150/s), loose enough for a loaded machine (273/s was seen under load 8).
+    assert 300 * 0.6 <= rate <= 300 * 1.03, rate
 
 
 def test_batches_and_routing_by_carrier_with_fallback(ledger: SqliteLedger,
