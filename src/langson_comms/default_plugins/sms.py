@@ -22,7 +22,7 @@ from langson_comms import LOCAL_TZ, Campaign, ConfigContext, hookimpl
 from langson_comms.messages import Message
 from langson_comms.registry import Registry
 from langson_comms.sms.engine import RetryPolicy, Routing
-from langson_comms.sms.gateway import SmsGateway
+from langson_comms.sms.gateway import SmsGateway, own_gateway_ids
 from langson_comms.sms.http_gateway import GenericHttpGateway
 from langson_comms.sms.numbers import Carrier
 from langson_comms.sms.policy_selection import PolicySelection, select_policies
@@ -231,7 +231,7 @@ class SmsChannel:
             ctx = self.context.child("gateways").child(gid)
             cls = registry.get("sms_gateway", table["kind"])
             gateways[gid] = cls.from_config({k: v for k, v in table.items() if k != "kind"}, ctx)
-        return gateways
+        return own_gateway_ids(gateways)  # the table key, whatever the plugin set
 
     def policy_tables(self) -> dict[str, dict[str, Any]]:
         """``[channels.sms.policies.<name>]`` tables, in file order (``disable`` removed)."""

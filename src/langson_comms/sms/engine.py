@@ -48,7 +48,7 @@ from ..errors import (
 from ..messages import Message
 from .breaker import BreakerState, CircuitBreaker
 from .encoding import Encoding, SmsCost, analyse
-from .gateway import FATAL_STATUSES, OutgoingSms, SmsGateway, SubmitResult
+from .gateway import FATAL_STATUSES, OutgoingSms, SmsGateway, SubmitResult, own_gateway_ids
 from .ledger import LedgerSendHistory, LedgerStore, QueuedSms, Result, SmsState
 from .policies import Action, Decision, PolicyContext, PolicySet, SmsItem
 from .policy_selection import PolicySelection
@@ -179,7 +179,7 @@ class DispatchEngine:
                     f"(gateways: {', '.join(sorted(gateways))})"
                 )
         self.ledger = ledger
-        self.gateways = dict(gateways)
+        self.gateways = own_gateway_ids(gateways)  # rows and reports use the routing key
         self.routing = routing
         self.campaign = campaign
         self.message = message
