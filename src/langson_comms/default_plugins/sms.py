@@ -19,9 +19,10 @@ import attrs
 import pendulum
 
 from langson_comms import LOCAL_TZ, Campaign, ConfigContext, hookimpl
+from langson_comms.config import InvalidValue, at_least
 from langson_comms.messages import Message
 from langson_comms.registry import Registry
-from langson_comms.sms.engine import RetryPolicy, Routing
+from langson_comms.sms.engine import BreakerSettings, RetryPolicy, Routing
 from langson_comms.sms.gateway import SmsGateway, own_gateway_ids
 from langson_comms.sms.http_gateway import GenericHttpGateway
 from langson_comms.sms.numbers import Carrier
@@ -44,10 +45,37 @@ class RetryConfig:
     jitter: float = 0.5
 
 
+def _in_unit_interval(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not 0 < value <= 1:
+        raise InvalidValue(attribute.name, f"{value!r} is not a share in (0, 1]")
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise InvalidValue(attribute.name, f"{value!r} must be greater than 0")
+
+
 @attrs.frozen
 class BreakerConfig:
-    threshold: int = 5
-    reset_after: float = 10.0
+    """``[channels.sms.breaker]``: see ``BreakerSettings`` and docs/sms-dispatch.md."""
+
+    threshold: int = attrs.field(default=5, validator=at_least(1))
+    reset_after: float = attrs.field(default=1.0, validator=_positive)
+    window: int = attrs.field(default=40, validator=at_least(1))
+    error_rate: float = attrs.field(default=0.5, validator=_in_unit_interval)
+    max_reset_after: float = attrs.field(default=30.0, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.window < self.threshold:
+            raise InvalidValue("window", f"{self.window} is smaller than threshold "
+                                         f"{self.threshold} (the failures counted in it)")
+        if self.max_reset_after < self.reset_after:
+            raise InvalidValue("max_reset_after", f"{self.max_reset_after} is smaller than "
+                                                  f"reset_after {self.reset_after}")
+
+    def settings(self) -> BreakerSettings:
+        return BreakerSettings(self.threshold, self.reset_after, self.window, self.error_rate,
+                               self.max_reset_after)
 
 
 @attrs.frozen
