@@ -10,7 +10,7 @@ is down for long is probed rarely, a flapping one soon.
 
 Every change is reported to ``on_change`` as a ``BreakerEvent`` (what, why, how long it
 was open, when the next probe goes): the engine logs it, counts it and stores it in the
-ledger for ``sms status``.  Reasons never carry phone numbers (``scrub``).
+ledger for ``sms status``.  Reasons never carry phone numbers (``mask_numbers``).
 
 Hand-written (under a hundred lines) because the engine needs it synchronous and driven
 by an injected time source; the PyPI breakers (pybreaker, aiobreaker, purgatory) wrap
@@ -27,13 +27,13 @@ from collections.abc import Callable
 
 import attrs
 
-__all__ = ["BreakerEvent", "BreakerState", "CircuitBreaker", "scrub"]
+__all__ = ["BreakerEvent", "BreakerState", "CircuitBreaker", "mask_numbers"]
 
 #: Digit runs that may be phone numbers (8 digits or more, with separators).
 _NUMBER = re.compile(r"\+?\d(?:[\d .-]{6,}\d)")
 
 
-def scrub(text: str) -> str:
+def mask_numbers(text: str) -> str:
     """``text`` with anything that looks like a phone number replaced by ``<number>``."""
     return _NUMBER.sub("<number>", text)
 
@@ -143,7 +143,7 @@ class CircuitBreaker:
                                     open_for))
 
     def record_failure(self, error: str = "") -> None:
-        last = f"; last: {scrub(error)}" if error else ""
+        last = f"; last: {mask_numbers(error)}" if error else ""
         now = self._now()
         if self._opened_at is not None:  # a probe (or a request sent before it opened)
             if self._probing:
