@@ -29,6 +29,10 @@ def _ctx(tmp: Path | None = None) -> ConfigContext:
     return ConfigContext("campaign.toml", tmp or Path("."), "channels.sms.gateways.agg")
 
 
+#: the vendor's account-level codes (``vendor_fatal``)
+FATAL = {"fatal": ["auth_failed"]}
+
+
 class TestGenericGatewayContract(GatewayContract):
     contributed_class = GenericHttpGateway
     example_config: ClassVar[dict[str, Any]] = {"url": "http://127.0.0.1:8686/sms/send"}
@@ -36,7 +40,7 @@ class TestGenericGatewayContract(GatewayContract):
 
     def make_gateway(self, base_url: str, timeout: float) -> SmsGateway:
         return GenericHttpGateway.from_config({"url": base_url + "/sms/send",
-                                               "timeout": timeout}, _ctx())
+                                               "timeout": timeout, "result": FATAL}, _ctx())
 
     def vendor_answer(self, body: Any) -> Any:
         return generic_answer(body)
@@ -44,12 +48,15 @@ class TestGenericGatewayContract(GatewayContract):
     def vendor_rejection(self, body: Any) -> Any:
         return generic_rejection(body)
 
+    def vendor_fatal(self, body: Any) -> Any:
+        return {"status": "auth_failed", "error": "wrong api key"}
+
 
 class TestGenericGatewayBatchContract(TestGenericGatewayContract):
     def make_gateway(self, base_url: str, timeout: float) -> SmsGateway:
         return GenericHttpGateway.from_config(
             {"url": base_url + "/sms/send", "batch_url": base_url + "/sms/batch",
-             "max_batch": 50, "timeout": timeout}, _ctx())
+             "max_batch": 50, "timeout": timeout, "result": FATAL}, _ctx())
 
 
 def _sms(i: int, msisdn: str | None = None) -> OutgoingSms:

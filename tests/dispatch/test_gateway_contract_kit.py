@@ -62,6 +62,17 @@ class RejectionStopsTheRunGateway(GenericHttpGateway):
         return results
 
 
+class MissingIsAcceptedGateway(GenericHttpGateway):
+    """Takes a message the batch answer left out for accepted: it is never sent, yet
+    the ledger says it was."""
+
+    name = "missing_accepted"
+
+    async def send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:
+        results = await super().send(batch)
+        return [r if r.accepted else SubmitResult(r.ref, f"assumed-{r.ref}") for r in results]
+
+
 class Contract(GatewayContract):
     """Not collected (no ``Test`` prefix): each test below calls one of its tests."""
 
@@ -71,14 +82,20 @@ class Contract(GatewayContract):
 
     def make_gateway(self, base_url: str, timeout: float) -> GenericHttpGateway:
         cls: type[GenericHttpGateway] = self.contributed_class
-        return cls.from_config({"url": base_url + "/s", "timeout": timeout, **self.config},
-                               ConfigContext("campaign.toml", Path("."), "g"))
+        config = {"url": base_url + "/s", "timeout": timeout, "result": {"fatal": ["auth"]},
+                  **self.config}
+        if config.get("max_batch", 1) > 1:
+            config["batch_url"] = base_url + "/b"
+        return cls.from_config(config, ConfigContext("campaign.toml", Path("."), "g"))
 
     def vendor_answer(self, body: Any) -> Any:
         return generic_answer(body)
 
     def vendor_rejection(self, body: Any) -> Any:
         return generic_rejection(body)
+
+    def vendor_fatal(self, body: Any) -> Any:
+        return {"status": "auth", "error": "wrong api key"}
 
 
 def _contract(cls: type[GenericHttpGateway], **config: Any) -> Contract:
@@ -132,3 +149,48 @@ def test_the_generic_gateway_passes_the_new_checks() -> None:
     case.test_uses_the_injected_client()
     case.test_a_rejected_message_is_permanent_for_that_message()
     case.test_bad_request_is_permanent()
+
+
+def test_a_gateway_taking_missing_answers_for_accepted_fails() -> None:
+    case = _contract(MissingIsAcceptedGateway, max_batch=5)
+    with pytest.raises(AssertionError, match="left out of the answer"):
+        case.test_a_message_missing_from_the_answer_is_not_accepted()
+
+
+def test_a_gateway_retrying_a_fatal_code_inside_a_200_fails() -> None:
+    # the vendor's "bad credentials" code, configured as worth a retry
+    case = _contract(GenericHttpGateway, result={"transient": ["auth"]})
+    with pytest.raises(AssertionError, match="must stop the run"):
+        case.test_a_fatal_code_inside_a_200_stops_the_run()
+
+
+def test_a_gateway_failing_rows_one_by_one_on_a_fatal_code_fails() -> None:
+    # no `fatal` codes configured: every row would fail "rejected: wrong api key"
+    case = _contract(GenericHttpGateway, result={})
+    with pytest.raises(AssertionError, match="must stop the run"):
+        case.test_a_fatal_code_inside_a_200_stops_the_run()
+
+
+def test_a_contract_without_vendor_fatal_says_what_to_implement() -> None:
+    class NoFatal(Contract):
+        vendor_fatal = GatewayContract.vendor_fatal
+
+    with pytest.raises(AssertionError, match="implement vendor_fatal"):
+        NoFatal().test_a_fatal_code_inside_a_200_stops_the_run()
+
+
+def test_the_generic_gateway_passes_the_fault_checks() -> None:
+    _contract(GenericHttpGateway).test_a_fatal_code_inside_a_200_stops_the_run()
+    _contract(GenericHttpGateway, max_batch=5
+              ).test_a_message_missing_from_the_answer_is_not_accepted()
+    with pytest.raises(pytest.skip.Exception, match="max_batch"):
+        _contract(GenericHttpGateway).test_a_message_missing_from_the_answer_is_not_accepted()
+
+
+def test_a_vendor_without_a_fatal_answer_skips_that_check() -> None:
+    class NoFatal(Contract):
+        def vendor_fatal(self, body: Any) -> Any:
+            return None
+
+    with pytest.raises(pytest.skip.Exception, match="no such answer"):
+        NoFatal().test_a_fatal_code_inside_a_200_stops_the_run()

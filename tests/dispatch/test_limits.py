@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from langson_comms.sms.breaker import BreakerState, CircuitBreaker
+from langson_comms.sms.breaker import BreakerEvent, BreakerState, CircuitBreaker
 from langson_comms.sms.engine import RetryPolicy, Routing
 from langson_comms.sms.ratelimit import RateLimiter
 
@@ -60,23 +60,54 @@ def test_retry_after_blocks_the_lane() -> None:
 
 def test_breaker_opens_half_opens_and_closes() -> None:
     t = FakeTime()
-    breaker = CircuitBreaker(threshold=3, reset_after=10, monotonic=t)
+    events: list[BreakerEvent] = []
+    breaker = CircuitBreaker(threshold=3, reset_after=10, max_reset_after=40, monotonic=t,
+                             on_change=events.append)
     for _ in range(2):
         breaker.record_failure()
     assert breaker.state is BreakerState.CLOSED
-    breaker.record_failure()
+    breaker.record_failure("HTTP 503 for +84912345678")
     assert breaker.state is BreakerState.OPEN and not breaker.allow()
+    assert events[-1].kind == "open" and "3 of the last 3 requests failed (100%)" in \
+        events[-1].reason and "+849" not in events[-1].reason
     t.now = 10.0
     assert breaker.state is BreakerState.HALF_OPEN
     assert breaker.allow() and not breaker.allow()  # one probe at a time
-    breaker.record_failure()  # the probe failed: open again for 10 s
-    assert breaker.state is BreakerState.OPEN and breaker.retry_at == 20.0
-    t.now = 20.0
+    breaker.record_failure()  # the probe failed: open again, for twice as long
+    assert breaker.state is BreakerState.OPEN and breaker.retry_at == 30.0
+    assert (events[-1].kind, events[-1].open_seconds, events[-1].next_probe_in) == \
+        ("reopen", 10.0, 20.0)
+    t.now = 30.0
     assert breaker.allow()
     breaker.cancel_probe()  # the engine did not send it after all (paused, deadline…)
     assert breaker.allow() and not breaker.allow()
+    breaker.record_failure()
+    assert breaker.retry_at == 30.0 + 40.0  # capped at max_reset_after
+    t.now = 70.0
+    assert breaker.allow()
     breaker.record_success()
     assert breaker.state is BreakerState.CLOSED
+    assert (events[-1].kind, events[-1].open_seconds) == ("close", 70.0)
+    assert [e.kind for e in events] == ["open", "reopen", "reopen", "close"]
+    assert breaker.delay == 20.0  # a success shrinks the delay…
+    for _ in range(3):
+        breaker.record_success()
+    assert breaker.delay == 10.0  # …down to reset_after
+
+
+def test_breaker_opens_on_the_error_rate_not_on_a_run_of_errors() -> None:
+    """A lossy link (one request in four fails, sometimes several in a row) stays closed;
+    one failing most requests opens."""
+    breaker = CircuitBreaker(threshold=5, reset_after=1, window=20, monotonic=FakeTime())
+    for i in range(400):
+        # runs of up to 3 failures in a row, 25 % overall
+        breaker.record_failure() if i % 12 in (0, 1, 2) else breaker.record_success()
+        assert breaker.state is BreakerState.CLOSED, i
+    for i in range(20):
+        breaker.record_failure() if i % 4 else breaker.record_success()
+        if breaker.state is not BreakerState.CLOSED:
+            break
+    assert breaker.state is BreakerState.OPEN
 
 
 def test_backoff_is_exponential_jittered_capped_and_respects_retry_after() -> None:

@@ -33,7 +33,7 @@ from ..scrub import Scrubber, clean_secret, scrubbing_logs
 from ..sms.broadcast_areas import AreaTotals, excess_over_totals, read_area_totals
 from ..sms.engine import DispatchEngine, DispatchSummary, load_prepared
 from ..sms.lease import LeaseInfo, SenderLease, describe_lease
-from ..sms.ledger import BroadcastOrder, SqliteLedger
+from ..sms.ledger import BreakerSummary, BroadcastOrder, SqliteLedger
 from ..sms.reports import ReportPoller, ReportReceiver
 
 __all__ = ["register"]
@@ -92,6 +92,22 @@ def _counts_line(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
 
 
+class _BreakerEcho(logging.Handler):
+    """Prints the engine's circuit-breaker records (``extra={"breaker": gid}``) on the
+    console: they are the operator's explanation of a pause in accepts."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(logging.INFO)
+        self.console = console
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return hasattr(record, "breaker")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        style = "green" if record.levelno < logging.WARNING else "yellow"
+        self.console.print(record.getMessage(), style=style, markup=False, highlight=False)
+
+
 async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
                 ledger: SqliteLedger, lease: SenderLease, *, serve_reports: bool,
                 progress: bool, wait_reports: float, insecure: bool = False) -> DispatchSummary:
@@ -112,7 +128,7 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
         renderer=renderer, policies=selection,
         clock=runtime.clock, retry=channel.retry_policy(), send_by=channel.send_by,
         sender=opts.brandname, claim_size=opts.claim_size,
-        breaker_threshold=opts.breaker.threshold, breaker_reset=opts.breaker.reset_after,
+        breaker=opts.breaker.settings(),
         report_timeout=(opts.report_timeout_hours * 3600
                         if opts.report_timeout_hours is not None else None),
         scrub=channel_scrubber(channel).scrub,
@@ -150,11 +166,22 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
                       f"delivered {counts['delivered']:,} "
                       f"failed {counts['failed']:,} expired {counts['expired']:,} "
                       f"{rate:,.0f}/s")
+            detail += "".join(
+                f" | {gid} circuit {state.value.replace('_', '-')}"
+                + (f", probe in {wait:.0f} s" if wait >= 1 else "")
+                for gid, (state, wait) in sorted(engine.breaker_states().items()))
             if live is not None:
                 live.update(task_id, total=total, completed=done, detail=detail)
             await asyncio.sleep(1.0)  # counting scans the ledger: once a second is plenty
 
     refresher = asyncio.create_task(refresh() if live is not None else asyncio.sleep(0))
+    # Every open and close of a circuit breaker is printed (above the progress bar).
+    breaker_log = _BreakerEcho(console)
+    engine_log = logging.getLogger("langson_comms.sms.engine")
+    engine_log.addHandler(breaker_log)
+    restore_level = engine_log.level
+    if not engine_log.isEnabledFor(logging.INFO):
+        engine_log.setLevel(logging.INFO)
     try:
         summary = await engine.run(handle_signals=True)
         if wait_reports > 0 and summary.outcome == "completed":
@@ -163,6 +190,8 @@ async def _send(runtime: Runtime, campaign: Any, channel: Any, message: Message,
                    and time.monotonic() < deadline and not engine.stopping):
                 await asyncio.sleep(0.2)
     finally:
+        engine_log.removeHandler(breaker_log)
+        engine_log.setLevel(restore_level)
         refresher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher
@@ -352,6 +381,8 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
                     m: {"counts": ledger.counts(camp.id, m),
                         "control": ledger.control(camp.id, m),
                         "sender": _sender_json(ledger.lease(camp.id, m), now),
+                        "breakers": {gid: _breaker_json(b) for gid, b in
+                                     ledger.breaker_summary(camp.id, m).items()},
                         "reasons": _scrubbed(ledger.failure_reasons(camp.id, m), scrub),
                         "suppressed_by_policy": ledger.suppressed_by_policy(camp.id, m)}
                     for m in ledger.messages(camp.id)
@@ -389,6 +420,8 @@ def status(campaign: str, channel_key: str, as_json: bool) -> None:
             console.print(f"  {n:>8,}  {escape(reason)}")  # vendor text is not markup
         for policy, n in info.get("suppressed_by_policy", {}).items():
             console.print(f"  suppressed by {policy}: {n:,}")
+        for gid, b in info.get("breakers", {}).items():
+            console.print(_breaker_line(gid, b), markup=False, highlight=False)
     for order in data["broadcasts"]:
         console.print(f"carrier broadcast {order['carrier']} {order['message']}: ordered "
                       f"{order['ordered_at']}, " + (
@@ -433,6 +466,23 @@ def _state_line(info: dict[str, Any]) -> str:
     if info.get("sender") is not None:
         return control
     return "not running" if control == "running" else f"{control}, not running"
+
+
+def _breaker_json(b: BreakerSummary) -> dict[str, Any]:
+    return {"opens": b.opens, "failed_probes": b.failed_probes, "open_now": b.is_open,
+            "last_open": b.last_open.isoformat() if b.last_open else None,
+            "last_open_reason": b.last_open_reason,
+            "last_close": b.last_close.isoformat() if b.last_close else None,
+            "last_open_seconds": b.last_open_seconds,
+            "open_seconds": round(b.open_seconds, 3)}
+
+
+def _breaker_line(gid: str, b: dict[str, Any]) -> str:
+    line = (f"  circuit breaker {gid}: opened {b['opens']:,}x, open {b['open_seconds']:,.1f} s "
+            f"in all; last opened {b['last_open']} ({b['last_open_reason']})")
+    if b["open_now"]:
+        return line + "; not closed since (the run ended or stopped while open)"
+    return line + f", closed {b['last_close']} after {b['last_open_seconds']:,.1f} s"
 
 
 def _area_json(camp: Campaign, area: AreaTotals) -> dict[str, Any]:

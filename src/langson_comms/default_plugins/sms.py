@@ -21,11 +21,11 @@ import pendulum
 
 from langson_comms import LOCAL_TZ, Campaign, ConfigContext, hookimpl
 from langson_comms.campaign_file_limits import year_problem
-from langson_comms.config import above, at_least, at_most
+from langson_comms.config import InvalidValue, above, at_least, at_most
 from langson_comms.messages import Message
 from langson_comms.registry import Registry
-from langson_comms.sms.engine import RetryPolicy, Routing
-from langson_comms.sms.gateway import SmsGateway
+from langson_comms.sms.engine import BreakerSettings, RetryPolicy, Routing
+from langson_comms.sms.gateway import SmsGateway, own_gateway_ids
 from langson_comms.sms.http_gateway import GenericHttpGateway
 from langson_comms.sms.numbers import Carrier
 from langson_comms.sms.policy_selection import PolicySelection, select_policies
@@ -47,10 +47,32 @@ class RetryConfig:
     jitter: float = attrs.field(default=0.5, validator=at_least(0))
 
 
+def _in_unit_interval(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not 0 < value <= 1:
+        raise InvalidValue(attribute.name, f"{value!r} is not a share in (0, 1]")
+
+
 @attrs.frozen
 class BreakerConfig:
+    """``[channels.sms.breaker]``: see ``BreakerSettings`` and docs/sms-dispatch.md."""
+
     threshold: int = attrs.field(default=5, validator=at_least(1))
-    reset_after: float = attrs.field(default=10.0, validator=above(0))
+    reset_after: float = attrs.field(default=1.0, validator=above(0))
+    window: int = attrs.field(default=40, validator=at_least(1))
+    error_rate: float = attrs.field(default=0.5, validator=_in_unit_interval)
+    max_reset_after: float = attrs.field(default=30.0, validator=above(0))
+
+    def __attrs_post_init__(self) -> None:
+        if self.window < self.threshold:
+            raise InvalidValue("window", f"{self.window} is smaller than threshold "
+                                         f"{self.threshold} (the failures counted in it)")
+        if self.max_reset_after < self.reset_after:
+            raise InvalidValue("max_reset_after", f"{self.max_reset_after} is smaller than "
+                                                  f"reset_after {self.reset_after}")
+
+    def settings(self) -> BreakerSettings:
+        return BreakerSettings(self.threshold, self.reset_after, self.window, self.error_rate,
+                               self.max_reset_after)
 
 
 @attrs.frozen
@@ -262,7 +284,7 @@ class SmsChannel:
             ctx = self.context.child("gateways").child(gid)
             cls = registry.get("sms_gateway", table["kind"])
             gateways[gid] = cls.from_config({k: v for k, v in table.items() if k != "kind"}, ctx)
-        return gateways
+        return own_gateway_ids(gateways)  # the table key, whatever the plugin set
 
     def secret_values(self, environ: Mapping[str, str]) -> list[str]:
         """Every configured secret value, for scrubbing (``langson_comms.scrub``): the

@@ -47,9 +47,9 @@ from ..errors import (
     TransientGatewayError,
 )
 from ..messages import Message
-from .breaker import BreakerState, CircuitBreaker
+from .breaker import BreakerEvent, BreakerState, CircuitBreaker
 from .encoding import Encoding, SmsCost, analyse
-from .gateway import FATAL_STATUSES, OutgoingSms, SmsGateway, SubmitResult
+from .gateway import FATAL_STATUSES, OutgoingSms, SmsGateway, SubmitResult, own_gateway_ids
 from .lease import SenderLease
 from .ledger import LedgerSendHistory, LedgerStore, QueuedSms, Result, SmsState
 from .policies import Action, Decision, PolicyContext, PolicySet, SmsItem
@@ -57,7 +57,8 @@ from .policy_selection import PolicySelection
 from .ratelimit import RateLimiter, clock_seconds
 from .render import MessageRenderer, RenderedSms
 
-__all__ = ["DispatchEngine", "DispatchSummary", "RetryPolicy", "Routing", "load_prepared"]
+__all__ = ["BreakerSettings", "DispatchEngine", "DispatchSummary", "RetryPolicy", "Routing",
+           "load_prepared"]
 
 log = logging.getLogger(__name__)
 
@@ -123,14 +124,32 @@ class _Pending(NamedTuple):
     candidates: tuple[str, ...]
 
 
+@attrs.frozen
+class BreakerSettings:
+    """The circuit breaker of every lane (``CircuitBreaker``; docs/sms-dispatch.md, "Tuning
+    for lossy links"): open when ``threshold`` of the last ``window`` requests failed and
+    they are ``error_rate`` of them; probe after ``reset_after`` seconds, doubled after
+    each failed probe up to ``max_reset_after``."""
+
+    threshold: int = 5
+    reset_after: float = 1.0
+    window: int = 40
+    error_rate: float = 0.5
+    max_reset_after: float = 30.0
+
+
 class _Lane:
-    def __init__(self, gateway: SmsGateway, clock: Clock, threshold: int, reset_after: float,
-                 monotonic: Callable[[], float], claim_size: int) -> None:
+    def __init__(self, gateway: SmsGateway, clock: Clock, breaker: BreakerSettings,
+                 monotonic: Callable[[], float], claim_size: int,
+                 on_change: Callable[[BreakerEvent], None]) -> None:
         caps = gateway.capabilities
         self.gateway = gateway
         self.limiter = RateLimiter(caps.rate_msgs, caps.rate_segments, burst=caps.burst,
                                    monotonic=monotonic, sleep=clock.sleep)
-        self.breaker = CircuitBreaker(threshold, reset_after, monotonic=monotonic)
+        self.breaker = CircuitBreaker(
+            breaker.threshold, breaker.reset_after, window=breaker.window,
+            error_rate=breaker.error_rate, max_reset_after=breaker.max_reset_after,
+            monotonic=monotonic, on_change=on_change)
         # Room for about one claim of rows: enough to keep workers busy, small enough
         # that few rows sit claimed-but-unsent (they are resent after a crash).
         self.queue: asyncio.Queue[tuple[list[_Pending], bool] | None] = asyncio.Queue(
@@ -146,6 +165,16 @@ class _Lane:
     def room(self) -> int:
         """How many more rows the queue takes."""
         return (self.queue.maxsize - self.queue.qsize()) * self.gateway.capabilities.max_batch
+
+    def sendable(self) -> tuple[int, bool]:
+        """(rows this lane can send now, whether its breaker is closed): its room when
+        closed, one probe's worth when half-open with no probe out, else none."""
+        state = self.breaker.state
+        if state is BreakerState.CLOSED:
+            return self.room, True
+        if state is BreakerState.HALF_OPEN and not self.breaker.probing:
+            return min(self.room, self.gateway.capabilities.max_batch), False
+        return 0, False
 
 
 class DispatchEngine:
@@ -170,7 +199,8 @@ class DispatchEngine:
         flush_interval: float = 0.1,
         idle_poll: float = 1.0,
         breaker_threshold: int = 5,
-        breaker_reset: float = 10.0,
+        breaker_reset: float = 1.0,
+        breaker: BreakerSettings | None = None,
         report_timeout: float | None = None,
         seed: int | None = None,
         scrub: Callable[[str], str] | None = None,
@@ -186,7 +216,7 @@ class DispatchEngine:
                     f"(gateways: {', '.join(sorted(gateways))})"
                 )
         self.ledger = ledger
-        self.gateways = dict(gateways)
+        self.gateways = own_gateway_ids(gateways)  # rows and reports use the routing key
         self.routing = routing
         self.campaign = campaign
         self.message = message
@@ -228,8 +258,14 @@ class DispatchEngine:
         self._rng = random.Random(seed)
         self._seconds = clock_seconds(self.clock)
         self._epoch = timestamp_of(self.clock)
+        if breaker is None:
+            breaker = BreakerSettings(breaker_threshold, breaker_reset,
+                                      max_reset_after=max(30.0, breaker_reset),
+                                      window=max(40, breaker_threshold))
+        self.breaker_settings = breaker
         self._lanes = {
-            gid: _Lane(g, self.clock, breaker_threshold, breaker_reset, self._seconds, claim_size)
+            gid: _Lane(g, self.clock, breaker, self._seconds, claim_size,
+                       functools.partial(self._breaker_changed, gid))
             for gid, g in self.gateways.items()
         }
         self._results: list[Result] = []
@@ -268,6 +304,32 @@ class DispatchEngine:
 
     def cancel(self) -> None:
         self.ledger.set_control(self.campaign, self.message.key, "cancelled")
+
+    # -- circuit breakers ----------------------------------------------------------------
+
+    def _breaker_changed(self, gid: str, event: BreakerEvent) -> None:
+        """Log, count and store every open and close (``sms status`` shows them)."""
+        self.stats[f"breaker_{event.kind}"] += 1
+        reason = self.scrub(event.reason) if self.scrub is not None else event.reason
+        if event.kind == "close":
+            log.info("gateway %s: circuit closed (%s)", gid, reason,
+                     extra={"breaker": gid})
+        else:
+            log.warning("gateway %s: circuit %s (%s); next probe in %.1f s", gid,
+                        "open" if event.kind == "open" else "still open", reason,
+                        event.next_probe_in or 0.0, extra={"breaker": gid})
+        try:
+            self.ledger.record_breaker_event(self.campaign, self.message.key, gid, event.kind,
+                                             reason, event.open_seconds, self._now())
+        except Exception as exc:  # the event is logged; sending goes on
+            log.error("could not store the breaker event of %s: %s", gid, exc)
+
+    def breaker_states(self) -> dict[str, tuple[BreakerState, float]]:
+        """Every lane whose breaker is not closed: (state, seconds until its next probe)."""
+        now = self._seconds()
+        return {gid: (lane.breaker.state, max(0.0, lane.breaker.retry_at - now))
+                for gid, lane in self._lanes.items()
+                if lane.breaker.state is not BreakerState.CLOSED}
 
     # -- results -----------------------------------------------------------------------
 
@@ -447,9 +509,11 @@ class DispatchEngine:
             candidates = item.candidates
             lane_id = chosen.get(candidates) or self._pick(candidates, chosen, probes)
             if lane_id is None:
-                retry_at = min(self._lanes[g].breaker.retry_at for g in candidates)
-                # a probe is out (half-open): look again shortly, not in a busy loop
-                wait = max(DEFER_SECONDS, retry_at - self._seconds())
+                breakers = [self._lanes[g].breaker for g in candidates]
+                wait = min(b.retry_at for b in breakers) - self._seconds()
+                if wait <= 0:  # a probe is out (half-open): not before it can have answered
+                    wait = min(b.delay for b in breakers) / 2
+                wait = max(DEFER_SECONDS, wait)
                 parked.append(Result(item.row.id, SmsState.QUEUED, attempted=False,
                                      reason="every gateway for this carrier is failing "
                                             "(circuit open)", next_at=self._now() + wait))
@@ -512,6 +576,16 @@ class DispatchEngine:
             self._sending += 1
             sent = False
             try:
+                if (not probe and lane.breaker.state is not BreakerState.CLOSED
+                        and not any(len(p.candidates) > 1 for p in chunk)):
+                    # The breaker opened while this chunk waited and it has nowhere else
+                    # to go: wait for the breaker here (as its probe, or until it
+                    # closes) instead of going back to be claimed again.
+                    waited = await self._wait_for_breaker(lane)
+                    if waited is None:
+                        self._give_back(chunk)  # stopping, paused…: nothing was spent
+                        continue
+                    probe = waited
                 if self._holding() or (lane.limited and not await self._acquire(lane, chunk)):
                     self._give_back(chunk)  # stopping, paused…: nothing was spent
                 elif not probe and lane.breaker.state is not BreakerState.CLOSED:
@@ -528,6 +602,31 @@ class DispatchEngine:
                 self._sending -= 1
                 if probe and not sent:
                     lane.breaker.cancel_probe()  # another probe may go
+
+    async def _wait_for_breaker(self, lane: _Lane) -> bool | None:
+        """Wait until ``lane``'s breaker closes (False) or lets this worker's chunk go as
+        its probe (True); None when the engine halts first (stop, pause, cancel)."""
+        breaker = lane.breaker
+        while not self._holding():
+            state = breaker.state
+            if state is BreakerState.CLOSED:
+                return False
+            if state is BreakerState.HALF_OPEN and breaker.allow():
+                return True
+            # open: until the probe may go; a probe out: until it answers
+            wait = breaker.retry_at - self._seconds()
+            wait = 0.005 if wait <= 0 else min(wait, self.idle_poll)
+            sleep = asyncio.ensure_future(self.clock.sleep(wait))
+            halt = asyncio.ensure_future(self._halt.wait())
+            try:
+                await asyncio.wait((sleep, halt), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (sleep, halt):
+                    if not task.done():
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+        return None
 
     async def _acquire(self, lane: _Lane, chunk: list[_Pending]) -> bool:
         """Wait for the lane's rate limit (and Retry-After); False when the engine halts
@@ -606,7 +705,10 @@ class DispatchEngine:
         try:
             results = await lane.gateway.send([p.sms for p in chunk])
         except TransientGatewayError as exc:
-            lane.breaker.record_failure()
+            if exc.status == 429:
+                lane.breaker.cancel_probe()  # "slow down" says nothing of the link's health
+            else:
+                lane.breaker.record_failure(str(exc))
             if exc.retry_after:
                 lane.limiter.block_for(exc.retry_after)
             self.stats["transient_errors"] += 1
@@ -625,12 +727,12 @@ class DispatchEngine:
                              reason=str(exc)) for p in chunk)
             return
         except GatewayError as exc:  # a plugin raised the base class: treat as transient
-            lane.breaker.record_failure()
+            lane.breaker.record_failure(str(exc))
             self._add(self._retry(p, exc, gid) for p in chunk)
             return
         except Exception as exc:  # a plugin bug must not stop the other lanes
             log.warning("gateway %s raised %s: %s", gid, type(exc).__name__, exc)
-            lane.breaker.record_failure()
+            lane.breaker.record_failure(f"{type(exc).__name__}: {exc}")
             error = TransientGatewayError(f"gateway raised {type(exc).__name__}: {exc}",
                                           gateway=gid)
             self._add(self._retry(p, error, gid) for p in chunk)
@@ -743,8 +845,23 @@ class DispatchEngine:
                     outcome = "deadline"
                     break
                 self._maybe_flush()
-                room = min(self.claim_size, sum(lane.room for lane in self._lanes.values()))
-                if room < self.claim_size // 2:
+                room, closed = 0, False
+                for lane in self._lanes.values():
+                    rows_now, lane_closed = lane.sendable()
+                    room += rows_now
+                    closed = closed or lane_closed
+                if not room and not closed:
+                    # Claim only what can be sent: every breaker is open (or has its probe
+                    # out); claimed rows would only go back (issue 13: 222,170 claims for
+                    # 13,328 accepts).  Wait for the next probe, or for the one out.
+                    if not self._busy():
+                        self._flush()
+                        if self.ledger.next_due(self.campaign, key) is None:
+                            break  # nothing left to send
+                    await self._wait_for_breakers(ts)
+                    continue
+                room = min(self.claim_size, room)
+                if closed and room < self.claim_size // 2:
                     await asyncio.sleep(0.002)  # lanes are full: let workers drain them
                     continue
                 rows = self.ledger.claim(self.campaign, key, ts, room)
@@ -788,6 +905,21 @@ class DispatchEngine:
             raise self._fatal
         return DispatchSummary(outcome, self.ledger.counts(self.campaign, key), dict(self.stats),
                                time.monotonic() - started, recovered, self.selection.as_dict())
+
+    async def _wait_for_breakers(self, ts: float) -> None:
+        """Nothing can be sent until a breaker lets a probe through (or the probe out
+        answers): flush, then sleep until then, at most ``idle_poll``."""
+        self._maybe_flush()
+        if self._busy():
+            # a probe is in flight, or workers wait on their breaker: their turn
+            await asyncio.sleep(0.02)
+            return
+        now = self._seconds()
+        wait = min(lane.breaker.retry_at for lane in self._lanes.values()) - now
+        wait = min(max(0.001, wait), self.idle_poll)
+        if self.send_by is not None:
+            wait = min(wait, max(0.0, self.send_by.timestamp() - ts))
+        await self.clock.sleep(wait)
 
     def _expire_unreported(self) -> None:
         if self.report_timeout is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import email.utils
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple, Self
@@ -29,6 +30,8 @@ from ..config import ConfigContext
 from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError
 from .ledger import DeliveryReport
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "FATAL_STATUSES",
     "GatewayCapabilities",
@@ -37,6 +40,7 @@ __all__ = [
     "TRANSPORT_ERRORS",
     "SubmitResult",
     "make_http_client",
+    "own_gateway_ids",
     "parse_retry_after",
     "raise_for_status",
     "transport_error",
@@ -179,6 +183,22 @@ class SmsGateway(abc.ABC):
 
     def permanent(self, message: str, *, status: int | None = None) -> PermanentGatewayError:
         return PermanentGatewayError(message, gateway=self.gateway_id, status=status)
+
+
+def own_gateway_ids(gateways: Mapping[str, SmsGateway]) -> dict[str, SmsGateway]:
+    """The core owns the gateway id: each gateway gets the key it is configured under
+    (its ``[channels.sms.gateways.<id>]`` table, the engine's routing key).
+
+    Rows are recorded with it and delivery reports arrive under it (``/dlr/<id>``,
+    polling): a plugin that named itself otherwise would have its reports never matched.
+    A differing id is overwritten, with a warning naming both."""
+    for gid, gateway in gateways.items():
+        if gateway.gateway_id != gid:
+            log.warning("gateway %r (%s) called itself %r: the core sets its id to the "
+                        "configured key %r", gid, type(gateway).__name__, gateway.gateway_id,
+                        gid)
+            gateway.gateway_id = gid
+    return dict(gateways)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

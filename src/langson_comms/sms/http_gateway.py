@@ -477,6 +477,11 @@ class GenericHttpGateway(SmsGateway):
         )
         items = answer.get(cfg.result.results_key) if isinstance(answer, Mapping) else None
         if not isinstance(items, list):
+            if isinstance(answer, Mapping) and str(answer.get(cfg.result.status_field)) in self._fatal:
+                # the vendor refused the whole request for the account (bad key…): stop
+                refusal = self._classify(batch[0], answer).error
+                assert refusal is not None
+                raise refusal
             raise self.transient(f"batch answer has no list {cfg.result.results_key!r}")
         ref_field = cfg.result.ref_field
         by_ref = {str(i.get(ref_field)): i for i in items

@@ -44,6 +44,7 @@ from .lease import LeaseInfo, LeaseOwner, describe_lease
 
 __all__ = [
     "FINAL_STATES",
+    "BreakerSummary",
     "BroadcastOrder",
     "DeliveryReport",
     "LedgerRow",
@@ -233,6 +234,11 @@ class LedgerStore(Protocol):
 
     def set_control(self, campaign: str, message: str, state: str) -> None: ...
 
+    def record_breaker_event(self, campaign: str, message: str, gateway: str, kind: str,
+                             reason: str, open_seconds: float, at: float) -> None: ...
+
+    def breaker_summary(self, campaign: str, message: str) -> dict[str, BreakerSummary]: ...
+
     def control(self, campaign: str, message: str) -> str: ...
 
     def count_promotional(self, msisdn: str, since: float) -> int: ...
@@ -343,6 +349,17 @@ CREATE TABLE IF NOT EXISTS broadcast_orders (
     note TEXT,
     PRIMARY KEY (campaign, carrier, message)
 );
+-- Every open and close of a gateway's circuit breaker (``sms status`` shows the last).
+CREATE TABLE IF NOT EXISTS breaker_events (
+    campaign TEXT NOT NULL,
+    message TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    open_seconds REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS breaker_events_by_message ON breaker_events (campaign, message);
 -- A carrier's report broken down by area (unit code); replaced whole by each report.
 CREATE TABLE IF NOT EXISTS broadcast_areas (
     campaign TEXT NOT NULL,
@@ -364,6 +381,23 @@ _ROW_COLUMNS = (
 
 def _dt(value: float | None) -> pendulum.DateTime | None:
     return None if value is None else pendulum.from_timestamp(value, tz=LOCAL_TZ)
+
+
+@attrs.frozen
+class BreakerSummary:
+    """What ``sms status`` says of one gateway's circuit breaker (``breaker_summary``).
+
+    ``is_open``: the last event was an opening (the run may have ended meanwhile)."""
+
+    gateway: str
+    opens: int = 0
+    failed_probes: int = 0
+    last_open: pendulum.DateTime | None = None
+    last_open_reason: str | None = None
+    last_close: pendulum.DateTime | None = None
+    last_open_seconds: float | None = None
+    open_seconds: float = 0.0
+    is_open: bool = False
 
 
 class _ReportRow(NamedTuple):
@@ -871,6 +905,36 @@ class SqliteLedger:
             "SELECT state FROM control WHERE campaign=? AND message=?", (campaign, message)
         ).fetchone()
         return "running" if row is None else str(row[0])
+
+    # -- circuit breaker events (``sms status``) ---------------------------------------
+
+    def record_breaker_event(self, campaign: str, message: str, gateway: str, kind: str,
+                             reason: str, open_seconds: float, at: float) -> None:
+        """Store one open (``open``/``reopen``) or ``close`` of a gateway's breaker."""
+        with self._tx() as db:
+            db.execute("INSERT INTO breaker_events (campaign, message, gateway, at, kind, "
+                       "reason, open_seconds) VALUES (?,?,?,?,?,?,?)",
+                       (campaign, message, gateway, at, kind, reason, open_seconds))
+
+    def breaker_summary(self, campaign: str, message: str) -> dict[str, BreakerSummary]:
+        """Per gateway: how often its breaker opened, the last open and close, and how
+        long it stayed open in all."""
+        out: dict[str, BreakerSummary] = {}
+        rows = self._db.execute(
+            "SELECT gateway, at, kind, reason, open_seconds FROM breaker_events "
+            "WHERE campaign=? AND message=? ORDER BY at, rowid", (campaign, message))
+        for gateway, at, kind, reason, open_seconds in rows:
+            s = out.get(gateway) or BreakerSummary(gateway)
+            if kind == "open":
+                s = attrs.evolve(s, opens=s.opens + 1, last_open=_dt(at), last_open_reason=reason,
+                                 is_open=True)
+            elif kind == "reopen":
+                s = attrs.evolve(s, failed_probes=s.failed_probes + 1, last_open_reason=reason)
+            else:
+                s = attrs.evolve(s, last_close=_dt(at), last_open_seconds=open_seconds,
+                                 open_seconds=s.open_seconds + open_seconds, is_open=False)
+            out[gateway] = s
+        return out
 
     # -- send history (for the 3-per-24h policy) ----------------------------------------
 

@@ -25,6 +25,17 @@ never a raw exception.  Every request goes through the injected HTTP client
         def vendor_rejection(self, body):   # its answer refusing the messages (bad number)
             return {"code": 118, "error": "invalid number"}   # None: it has no such answer
 
+        def vendor_fatal(self, body):       # its HTTP 200 answer refusing the account
+            return {"code": 101, "error": "authorization failed"}  # None: it has none
+
+Two checks are about faults a gateway can hide: a message the vendor's batch answer
+leaves out must not come back accepted (``vendor_partial_answer``: the answer to the
+first message only, derived from ``vendor_answer`` by default; gateways with
+``max_batch`` 1 skip it), and a vendor's account-level code inside an HTTP 200
+(``vendor_fatal``) must stop the run — ``PermanentGatewayError`` with a status in
+``FATAL_STATUSES`` — never be retried as transient nor fail the rows one by one.
+Both are HTTP checks: skipped with ``uses_http_client = False``.
+
 It extends ``ContributionContract`` (a name, ``from_config`` from ``example_config``,
 located errors for unknown keys, registration through ``plugin``).
 
@@ -62,9 +73,17 @@ class CannedServer:
     """A loopback HTTP server: every request gets ``mode``'s answer."""
 
     answer: Callable[[Any], Any]
-    mode: str = "ok"  # ok | reject | 503 | 429 | 401 | 400 | hang | garbage
+    mode: str = "ok"  # ok | reject | 503 | 429 | 401 | 400 | hang | garbage | partial | fatal
     rejection: Callable[[Any], Any] | None = None
     no_rejection: bool = False  # the vendor has no per-message refusal (rejection → None)
+    #: ``partial``: the answer for part of the batch only (None: answered whole, and
+    #: ``no_partial`` is set)
+    partial: Callable[[Any], Any] | None = None
+    no_partial: bool = False
+    #: ``fatal``: the vendor's account-level refusal, in an HTTP 200 (None: answered as
+    #: ``ok``, and ``no_fatal`` is set)
+    fatal: Callable[[Any], Any] | None = None
+    no_fatal: bool = False
     hang: float = 1.0
     requests: list[Any] = attrs.Factory(list)
     port: int = 0
@@ -92,6 +111,18 @@ class CannedServer:
                 self.no_rejection = True
             else:
                 return web.json_response(rejection)
+        if self.mode == "partial" and self.partial is not None:
+            partial = self.partial(body)
+            if partial is None:
+                self.no_partial = True
+            else:
+                return web.json_response(partial)
+        if self.mode == "fatal" and self.fatal is not None:
+            fatal = self.fatal(body)
+            if fatal is None:
+                self.no_fatal = True
+            else:
+                return web.json_response(fatal)
         if self.mode == "hang":
             await asyncio.sleep(self.hang)
         if self.mode == "garbage":
@@ -147,7 +178,9 @@ class GatewayContract(ContributionContract):
         """The loopback server playing ``mode`` (see ``CannedServer``); override for a
         gateway that does not speak HTTP."""
         return CannedServer(self.vendor_answer, mode=mode,
-                            rejection=self.vendor_rejection if mode == "reject" else None)
+                            rejection=self.vendor_rejection if mode == "reject" else None,
+                            partial=self.vendor_partial_answer if mode == "partial" else None,
+                            fatal=self.vendor_fatal if mode == "fatal" else None)
 
     def make_gateway(self, base_url: str, timeout: float) -> SmsGateway:
         """A gateway sending to ``base_url`` (any path below it) with ``timeout`` seconds."""
@@ -164,6 +197,25 @@ class GatewayContract(ContributionContract):
         raise NotImplementedError(
             "implement vendor_rejection(body): the vendor's answer refusing the messages "
             "(return None if it has none)")
+
+    def vendor_fatal(self, body: Any) -> Any:
+        """The JSON (HTTP 200) the vendor answers to ``body`` when it refuses the account
+        (bad credentials, no balance, brandname not registered); ``None`` if the vendor
+        says so only with an HTTP status (the check is then skipped, saying so)."""
+        raise NotImplementedError(
+            "implement vendor_fatal(body): the vendor's HTTP 200 answer refusing the "
+            "account (return None if it has none)")
+
+    def vendor_partial_answer(self, body: Any) -> Any:
+        """The vendor's answer to ``body`` covering only its first message, for a batch
+        request; ``None`` when it cannot be made (the check is then skipped, saying so).
+        Default: ``vendor_answer`` of ``body`` with its first list of messages cut to
+        the first one."""
+        if isinstance(body, Mapping):
+            for key, value in body.items():
+                if isinstance(value, list) and len(value) >= 2:
+                    return self.vendor_answer({**body, key: value[:1]})
+        return None
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -281,6 +333,67 @@ class GatewayContract(ContributionContract):
         self._run("reject", check)
         if skipped:
             pytest.skip("vendor_rejection returned None: the vendor has no per-message refusal")
+
+    def test_a_message_missing_from_the_answer_is_not_accepted(self) -> None:
+        """A batch answer that leaves a message out does not say it was accepted: it is
+        retried (a missing or transient result), never recorded as sent."""
+        if not self.uses_http_client:
+            pytest.skip("uses_http_client = False: no HTTP batch answer to leave a message out")
+        if self.make_gateway("http://127.0.0.1:9", 0.5).capabilities.max_batch < 2:
+            pytest.skip("max_batch 1: every request carries one message")
+        skipped: list[bool] = []
+
+        async def check(gateway: SmsGateway, server: CannedServer) -> None:
+            batch = self._batch(gateway, 2)
+            try:
+                results = await gateway.send(batch)
+            except GatewayError:
+                return  # the whole batch is retried: nothing is taken for sent
+            if server.no_partial:
+                skipped.append(True)
+                return
+            left_out = [r for r in results if r.ref != batch[0].ref and r.accepted]
+            assert not left_out, (
+                f"a message left out of the answer must not be taken for accepted "
+                f"(it was never sent): {left_out}")
+
+        self._run("partial", check)
+        if skipped:
+            pytest.skip("vendor_partial_answer returned None: no partial answer to test")
+
+    def test_a_fatal_code_inside_a_200_stops_the_run(self) -> None:
+        if not self.uses_http_client:
+            pytest.skip("uses_http_client = False: no HTTP 200 (account refusals are the "
+                        "401 check)")
+        if type(self).vendor_fatal is GatewayContract.vendor_fatal:
+            raise AssertionError("implement vendor_fatal(body): the vendor's HTTP 200 answer "
+                                 "refusing the account (return None if it has none)")
+        skipped: list[bool] = []
+
+        async def check(gateway: SmsGateway, server: CannedServer) -> None:
+            try:
+                results = await gateway.send(self._batch(gateway))
+            except PermanentGatewayError as exc:
+                assert exc.status in FATAL_STATUSES, (
+                    f"a vendor's account-level code must stop the run: raise "
+                    f"PermanentGatewayError with a status in {sorted(FATAL_STATUSES)}, "
+                    f"got status {exc.status}")
+                return
+            except GatewayError as exc:
+                raise AssertionError(
+                    f"a vendor's account-level code inside an HTTP 200 must stop the run, "
+                    f"not be retried: {exc!r}") from exc
+            if server.no_fatal:
+                skipped.append(True)
+                return
+            raise AssertionError(
+                f"a vendor's account-level code inside an HTTP 200 must stop the run "
+                f"(PermanentGatewayError, status in {sorted(FATAL_STATUSES)}), not be "
+                f"answered per message: {results}")
+
+        self._run("fatal", check)
+        if skipped:
+            pytest.skip("vendor_fatal returned None: the vendor has no such answer")
 
     def test_bad_request_is_permanent(self) -> None:
         async def check(gateway: SmsGateway, _: CannedServer) -> None:
