@@ -23,24 +23,36 @@ def _counts(db: Path) -> list[int]:
                 for t in ("confirmations", "rejections", "ingests")]
 
 
+class _FailingAt:
+    """A checker that stops the file at one line, as a reader or store error would."""
+
+    def __init__(self, checker: Any, line: int) -> None:
+        self.checker, self.line = checker, line
+
+    def check(self, row: Any, *, via: str, source: str, line: int) -> Any:
+        if line == self.line:
+            raise DataError("cannot go on", source=source, line=line)
+        return self.checker.check(row, via=via, source=source, line=line)
+
+
 def test_a_file_failing_after_good_and_bad_rows_stores_nothing(runtime: Runtime, channel: Any,
                                                                tmp_path: Path) -> None:
     schedule = channel.schedule(runtime.registry)
     a0 = schedule.for_station("TTH-186")[0]
     path = tmp_path / "c.csv"
     path.write_text(f"station,date,time,item\nTTH-186,{a0.day},14:00,{a0.item}\n"
-                    f"TTH-999,{a0.day},14:00,{a0.item}\nonly,three,cells\n", encoding="utf-8")
+                    f"TTH-999,{a0.day},14:00,{a0.item}\nonly,three,cells\n"
+                    f"TTH-186,{a0.day},15:00,{a0.item}\n", encoding="utf-8")
     db = tmp_path / "asrun.sqlite"
-    with AsRunStore(db) as store, pytest.raises(DataError, match=r"c\.csv:4"):
-        ingest_csv(path, store, channel.checker(schedule), at=AT)
+    failing = _FailingAt(channel.checker(schedule), line=5)
+    with AsRunStore(db) as store, pytest.raises(DataError, match=r"c\.csv:5"):
+        ingest_csv(path, store, failing, at=AT)  # type: ignore[arg-type]
     assert _counts(db) == [0, 0, 0]
-    # the same file, fixed: stored whole, with its ingest record
-    path.write_text(f"station,date,time,item\nTTH-186,{a0.day},14:00,{a0.item}\n"
-                    f"TTH-999,{a0.day},14:00,{a0.item}\n", encoding="utf-8")
+    # the same file read to its end: stored whole (the short row rejected), with its record
     with AsRunStore(db) as store:
         report = ingest_csv(path, store, channel.checker(schedule), at=AT)
-    assert (report.accepted, len(report.rejected)) == (1, 1)
-    assert _counts(db) == [1, 1, 1]
+    assert (report.accepted, len(report.rejected)) == (2, 2)
+    assert _counts(db) == [2, 2, 1]
 
 
 def test_writes_outside_a_transaction_commit_one_by_one(tmp_path: Path) -> None:
