@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -16,8 +18,9 @@ from langson_comms.signups import (
     ingest,
     phone_hash,
 )
+from langson_comms.testing import SignupSourceContract
 
-from .conftest import ENV, KEY, ListSource
+from .conftest import ENV, KEY, ListPlugin, ListSource
 
 ROW = {"kind": "install", "occurred_at": "2022-07-01T10:00:00"}
 
@@ -138,3 +141,15 @@ def test_rejected_items_are_counted_and_stored(
     assert (counts.read, counts.accepted, counts.rejected) == (3, 1, 2)
     assert not report.ok
     assert [r.where for r in store.rejections("test")] == ["test:row 1", "test:row 2"]
+
+
+# --- a third-party source defined in this test suite passes the kit's contract ----------
+
+
+class TestListSourceContract(SignupSourceContract):
+    contributed_class = ListSource
+    example_config: Mapping[str, Any] = {"platform": "mbbank"}
+    plugin = ListPlugin()
+
+    def source_with(self, tmp_path: Path, items: Sequence[Mapping[str, str]], batch_size: int) -> ListSource:
+        return ListSource(key="listed", platform=self.platform, rows=[dict(i) for i in items], per_batch=batch_size)
