@@ -19,6 +19,7 @@ from rich.table import Table
 
 from ..runtime import Runtime
 from ..signups import SqliteSignupStore, ingest, signups_plan
+from ..signups.receiver import DEFAULT_HOST, DEFAULT_PORT, serve_receiver
 
 __all__ = ["CAMPAIGN_ENV", "campaign_option", "signups"]
 
@@ -82,6 +83,30 @@ def ingest_command(runtime: Runtime, campaign_path: Path, source_key: str | None
                        err=True)
     if not report.ok:
         raise click.exceptions.Exit(1)
+
+
+@signups.command("serve")
+@campaign_option
+@click.argument("source_key")
+@click.option("--host", default=DEFAULT_HOST, show_default=True,
+              help="The address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help="The port to listen on (0: any free port, printed at start).")
+@click.pass_obj
+def serve_command(runtime: Runtime, campaign_path: Path, source_key: str, host: str, port: int) -> None:
+    """Receive SOURCE_KEY's signed webhook requests at POST /signups/SOURCE_KEY until
+    Ctrl-C or SIGTERM.  Each answer is 2xx only once its events are stored."""
+    campaign = runtime.load_campaign(campaign_path)
+    plan = signups_plan(campaign)
+
+    def ready(url: str) -> None:
+        click.echo(f"listening on {url} (store {plan.store_path}); Ctrl-C to stop", err=True)
+
+    with SqliteSignupStore(plan.store_path) as store:
+        receiver = serve_receiver(campaign, source_key, store, clock=runtime.clock, host=host, port=port,
+                                  ready=ready)
+    answered = ", ".join(f"{n:,} × {status}" for status, n in sorted(receiver.answers.items())) or "none"
+    click.echo(f"stopped; answers: {answered}", err=True)
 
 
 @signups.command("status")

@@ -28,6 +28,8 @@ SQLite schema (``SqliteSignupStore``; one file, WAL mode, owner-only ``0600``)::
       id, source_key, location, column_name, reason, stored_at
     positions   the resumable position of each source
       source_key TEXT PRIMARY KEY, position TEXT, updated_at REAL
+    replays     the signatures of webhook requests already stored, until they expire
+      source_key TEXT, signature TEXT, expires_at REAL   PRIMARY KEY (source_key, signature)
     ingests     one row per finished ingest of one source
       id, source_key, started_at, finished_at, read, accepted, duplicates, rejected,
       unattributed
@@ -136,6 +138,15 @@ class SignupStore(Protocol):
         Durable when it returns; raises ``LedgerError`` and stores nothing on failure."""
         ...
 
+    def store_request(self, source_key: str, request_key: str, expires_at: float,
+                      signups: Sequence[StoredSignup], rejections: Sequence[Rejection],
+                      now: float) -> BatchResult | None:
+        """For receivers (webhooks): in ONE transaction, remember ``request_key`` (the
+        request's signature) until ``expires_at`` and store the batch.  ``None``, and
+        nothing stored, when ``request_key`` is still remembered: a replay.  Forgets
+        expired keys.  Durable when it returns; ``LedgerError`` on failure."""
+        ...
+
     def record_ingest(self, record: IngestRecord) -> None:
         """Keep the counts of one finished ingest."""
         ...
@@ -182,6 +193,13 @@ CREATE TABLE IF NOT EXISTS positions (
     position TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS replays (
+    source_key TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (source_key, signature)
+);
+CREATE INDEX IF NOT EXISTS replays_expiry ON replays (expires_at);
 CREATE TABLE IF NOT EXISTS ingests (
     id INTEGER PRIMARY KEY,
     source_key TEXT NOT NULL,
@@ -253,36 +271,57 @@ class SqliteSignupStore:
 
     def store_batch(self, source_key: str, signups: Sequence[StoredSignup],
                     rejections: Sequence[Rejection], position: str | None, now: float) -> BatchResult:
-        attributed = [s for s in signups if s.team_code is not None]
-        unattributed = [s for s in signups if s.team_code is None]
         try:
             with self._tx() as db:
-                counts = []
-                for group in (attributed, unattributed):
-                    cursor = db.executemany(_INSERT, (
-                        (s.platform, s.kind, s.external_id, s.occurred_at, s.day, s.phone_hash,
-                         s.phone, s.commune_code, s.team_code, s.rule, s.reported_team,
-                         s.reported_commune, int(s.in_period), source_key, s.source, now)
-                        for s in group
-                    ))
-                    counts.append(max(cursor.rowcount, 0) if group else 0)
-                if rejections:
-                    db.executemany(
-                        "INSERT INTO rejections (source_key, location, column_name, reason, stored_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        ((source_key, r.where, r.column, r.reason, now) for r in rejections),
-                    )
-                if position is not None:
-                    db.execute(
-                        "INSERT INTO positions (source_key, position, updated_at) VALUES (?, ?, ?)"
-                        " ON CONFLICT (source_key) DO UPDATE SET position = excluded.position,"
-                        " updated_at = excluded.updated_at",
-                        (source_key, position, now),
-                    )
+                return self._insert(db, source_key, signups, rejections, position, now)
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot store a batch of {source_key!r}: {exc}") from exc
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, source_key: str, signups: Sequence[StoredSignup],
+                rejections: Sequence[Rejection], position: str | None, now: float) -> BatchResult:
+        attributed = [s for s in signups if s.team_code is not None]
+        unattributed = [s for s in signups if s.team_code is None]
+        counts = []
+        for group in (attributed, unattributed):
+            cursor = db.executemany(_INSERT, (
+                (s.platform, s.kind, s.external_id, s.occurred_at, s.day, s.phone_hash,
+                 s.phone, s.commune_code, s.team_code, s.rule, s.reported_team,
+                 s.reported_commune, int(s.in_period), source_key, s.source, now)
+                for s in group
+            ))
+            counts.append(max(cursor.rowcount, 0) if group else 0)
+        if rejections:
+            db.executemany(
+                "INSERT INTO rejections (source_key, location, column_name, reason, stored_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                ((source_key, r.where, r.column, r.reason, now) for r in rejections),
+            )
+        if position is not None:
+            db.execute(
+                "INSERT INTO positions (source_key, position, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (source_key) DO UPDATE SET position = excluded.position,"
+                " updated_at = excluded.updated_at",
+                (source_key, position, now),
+            )
         accepted = counts[0] + counts[1]
         return BatchResult(accepted=accepted, duplicates=len(signups) - accepted, unattributed=counts[1])
+
+    def store_request(self, source_key: str, request_key: str, expires_at: float,
+                      signups: Sequence[StoredSignup], rejections: Sequence[Rejection],
+                      now: float) -> BatchResult | None:
+        try:
+            with self._tx() as db:
+                db.execute("DELETE FROM replays WHERE expires_at < ?", (now,))
+                fresh = db.execute(
+                    "INSERT OR IGNORE INTO replays (source_key, signature, expires_at) VALUES (?, ?, ?)",
+                    (source_key, request_key, expires_at),
+                ).rowcount
+                if fresh != 1:
+                    return None
+                return self._insert(db, source_key, signups, rejections, None, now)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot store a request of {source_key!r}: {exc}") from exc
 
     def record_ingest(self, record: IngestRecord) -> None:
         try:
