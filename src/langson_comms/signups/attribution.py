@@ -48,7 +48,7 @@ class Attributor:
         for team in campaign.teams:
             by_commune[team.commune_code].append(team)
         self._single: dict[str, Team] = {c: ts[0] for c, ts in by_commune.items() if len(ts) == 1}
-        self._tz = campaign.period.timezone
+        self._tz = pendulum.timezone(campaign.period.timezone)  # once: a name is looked up on every call
         self._start = campaign.period.starts_at.timestamp()
         self._end = campaign.period.ends_at.timestamp()
 

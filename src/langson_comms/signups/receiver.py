@@ -14,7 +14,8 @@ at ``POST /signups/<SOURCE_KEY>`` and, for every request, in this order:
    an event with a missing or wrong-typed field → **400** naming where (``$[3].phone``)
    and what was expected; nothing of the request is stored;
 4. a signature already stored (a replay) → **409**, nothing stored again;
-5. the events and the signature are stored in one transaction (``SignupStore.store_request``);
+5. the events and the signature are stored in one transaction (``SignupStore.store_requests``;
+   requests arriving while a transaction runs share the next one: a group commit);
    only then **200** ``{"accepted": n, "duplicates": d}``.  A store failure → **503**
    (nothing stored; the sender should retry).
 
@@ -25,6 +26,7 @@ file), kept out of every ``repr`` and log line, and compared in constant time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -40,7 +42,7 @@ from ..errors import ConfigError, LedgerError
 from .ingest import SignupRecorder, make_pseudonymizer, signups_plan
 from .signature import TOLERANCE_SECONDS, SignatureRefused, verify
 from .source import Batch, SignupSource
-from .store import SignupStore
+from .store import BatchResult, SignupStore, StoredRequest
 
 if TYPE_CHECKING:
     from ..campaign import Campaign
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
+    "GroupCommit",
     "ReceivingSource",
     "RequestRefused",
     "SignupReceiver",
@@ -102,6 +105,63 @@ class ReceivingSource(SignupSource):
         raise NotImplementedError
 
 
+class GroupCommit:
+    """Stores received requests; those arriving while a transaction runs go in the next one.
+
+    ``submit`` returns once the request's transaction has committed (durable), with its
+    ``BatchResult``, ``None`` for a replay, or raises ``LedgerError``.
+    """
+
+    def __init__(self, store: SignupStore, source_key: str, now: Callable[[], float], *,
+                 max_group: int = 500) -> None:
+        self._store = store
+        self._key = source_key
+        self._now = now
+        self._max = max_group
+        self._pending: list[tuple[StoredRequest, asyncio.Future[BatchResult | None]]] = []
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, request: StoredRequest) -> BatchResult | None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[BatchResult | None] = loop.create_future()
+        self._pending.append((request, future))
+        if self._wakeup is None:
+            self._wakeup = asyncio.Event()
+        self._wakeup.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(self._wakeup))
+        return await future
+
+    async def _run(self, wakeup: asyncio.Event) -> None:
+        while True:
+            await wakeup.wait()
+            wakeup.clear()
+            while self._pending:
+                group, self._pending = self._pending[: self._max], self._pending[self._max:]
+                try:
+                    results = self._store.store_requests(self._key, [r for r, _ in group], self._now())
+                except LedgerError as exc:
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for (_, future), result in zip(group, results, strict=True):
+                        if not future.done():
+                            future.set_result(result)
+                await asyncio.sleep(0)  # let the handlers whose bodies arrived meanwhile join the next group
+
+    async def close(self) -> None:
+        """Stop once every submitted request is stored."""
+        if self._task is None:
+            return
+        while self._pending:
+            await asyncio.sleep(0)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
 def _answer(status: int, payload: Mapping[str, Any]) -> web.Response:
     return web.json_response(dict(payload), status=status)
 
@@ -119,6 +179,7 @@ class SignupReceiver:
         self._recorder = SignupRecorder(campaign, store, clock=clock,
                                         pseudonymizer=make_pseudonymizer(plan.settings, environ, campaign.source))
         self._now = timestamp_of(clock)
+        self._commits = GroupCommit(store, source.key, self._now)
         #: answers given, by HTTP status
         self.answers: dict[int, int] = {}
 
@@ -133,6 +194,11 @@ class SignupReceiver:
         """The aiohttp application serving ``POST /signups/<key>``."""
         app = web.Application(client_max_size=self.source.body_limit)
         app.router.add_post(self.path, self.handle)
+
+        async def finish(_: web.Application) -> None:
+            await self._commits.close()
+
+        app.on_cleanup.append(finish)
         return app
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -159,10 +225,10 @@ class SignupReceiver:
             batch = source.parse(body, signature[:16])
         except RequestRefused as exc:
             return self._refuse(exc)
-        rows = self._recorder.rows(batch)
+        stored = StoredRequest(key=signature, expires_at=timestamp + source.timestamp_tolerance + 1,
+                                signups=self._recorder.rows(batch), rejections=batch.rejections)
         try:
-            result = self.store.store_request(source.key, signature, timestamp + source.timestamp_tolerance + 1,
-                                              rows, batch.rejections, now)
+            result = await self._commits.submit(stored)
         except LedgerError as exc:
             logger.error("signups.%s: cannot store request %s: %s", source.key, signature[:16], exc)
             return _answer(503, {"error": "the store failed; nothing was stored, send the request again"})

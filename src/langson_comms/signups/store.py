@@ -55,6 +55,7 @@ __all__ = [
     "SignupStatus",
     "SignupStore",
     "SqliteSignupStore",
+    "StoredRequest",
     "StoredSignup",
 ]
 
@@ -77,6 +78,17 @@ class StoredSignup:
     reported_commune: str | None
     in_period: bool
     source: str
+
+
+@attrs.frozen
+class StoredRequest:
+    """One received request for ``SignupStore.store_requests``: its replay ``key`` (the
+    signature), how long to remember it (``expires_at``, epoch seconds), its rows."""
+
+    key: str
+    expires_at: float
+    signups: Sequence[StoredSignup]
+    rejections: Sequence[Rejection] = ()
 
 
 @attrs.frozen
@@ -138,13 +150,13 @@ class SignupStore(Protocol):
         Durable when it returns; raises ``LedgerError`` and stores nothing on failure."""
         ...
 
-    def store_request(self, source_key: str, request_key: str, expires_at: float,
-                      signups: Sequence[StoredSignup], rejections: Sequence[Rejection],
-                      now: float) -> BatchResult | None:
-        """For receivers (webhooks): in ONE transaction, remember ``request_key`` (the
-        request's signature) until ``expires_at`` and store the batch.  ``None``, and
-        nothing stored, when ``request_key`` is still remembered: a replay.  Forgets
-        expired keys.  Durable when it returns; ``LedgerError`` on failure."""
+    def store_requests(self, source_key: str, requests: Sequence[StoredRequest],
+                       now: float) -> list[BatchResult | None]:
+        """For receivers (webhooks), in ONE transaction for all ``requests``: remember each
+        request's ``key`` (its signature) until its ``expires_at`` and store its events and
+        rejections.  A request whose key is still remembered is a replay: ``None`` in its
+        place, nothing of it stored.  Forgets expired keys.  Durable when it returns;
+        ``LedgerError`` and nothing stored on failure."""
         ...
 
     def record_ingest(self, record: IngestRecord) -> None:
@@ -307,21 +319,22 @@ class SqliteSignupStore:
         accepted = counts[0] + counts[1]
         return BatchResult(accepted=accepted, duplicates=len(signups) - accepted, unattributed=counts[1])
 
-    def store_request(self, source_key: str, request_key: str, expires_at: float,
-                      signups: Sequence[StoredSignup], rejections: Sequence[Rejection],
-                      now: float) -> BatchResult | None:
+    def store_requests(self, source_key: str, requests: Sequence[StoredRequest],
+                       now: float) -> list[BatchResult | None]:
+        results: list[BatchResult | None] = []
         try:
             with self._tx() as db:
                 db.execute("DELETE FROM replays WHERE expires_at < ?", (now,))
-                fresh = db.execute(
-                    "INSERT OR IGNORE INTO replays (source_key, signature, expires_at) VALUES (?, ?, ?)",
-                    (source_key, request_key, expires_at),
-                ).rowcount
-                if fresh != 1:
-                    return None
-                return self._insert(db, source_key, signups, rejections, None, now)
+                for request in requests:
+                    fresh = db.execute(
+                        "INSERT OR IGNORE INTO replays (source_key, signature, expires_at) VALUES (?, ?, ?)",
+                        (source_key, request.key, request.expires_at),
+                    ).rowcount
+                    results.append(self._insert(db, source_key, request.signups, request.rejections, None, now)
+                                   if fresh == 1 else None)
         except sqlite3.Error as exc:
-            raise LedgerError(f"{self.path}: cannot store a request of {source_key!r}: {exc}") from exc
+            raise LedgerError(f"{self.path}: cannot store {len(requests)} request(s) of {source_key!r}: {exc}") from exc
+        return results
 
     def record_ingest(self, record: IngestRecord) -> None:
         try:
