@@ -5,10 +5,14 @@ generator, with durable storage and nothing lost (events in the store = 2xx answ
 
 The receiver is the real command, ``langson-comms signups serve hook --port 0``, in its
 own process, on a fresh SQLite store (WAL, the store's own settings).  The load
-generator is a second process: an aiohttp client keeping ``--concurrency`` requests in
-flight, each one event (with a phone number, a team code) signed with HMAC-SHA256 over
-``"<timestamp>.<body>"``; bodies are signed before the clock starts.  Afterwards the
-receiver is stopped with SIGTERM and the store is counted.
+generator is a second process keeping ``--concurrency`` requests in flight on keep-alive
+connections (``--client raw``, the default: HTTP/1.1 written by hand on asyncio streams,
+so the generator leaves the CPU to the receiver; ``--client aiohttp``: aiohttp's
+client), each request one event (with a phone number, a team code) signed with
+HMAC-SHA256 over ``"<timestamp>.<body>"``; bodies are signed before the clock starts.
+Afterwards the receiver is stopped with SIGTERM and the store is counted.  Besides the
+rate, it prints the receiver's CPU time per request (from /proc, startup excluded): on a
+shared machine the wall rate is bounded by the CPU the receiver gets.
 
     uv run python benchmarks/bench_webhook.py                  # 20,000 requests
     uv run python benchmarks/bench_webhook.py --requests 50000 --concurrency 64
@@ -52,8 +56,35 @@ PREFIXES = ("090", "091", "093", "094", "096", "097", "098", "086", "088", "092"
 CLI = str(Path(sys.executable).parent / "langson-comms")
 
 
-def generate(url: str, requests: int, concurrency: int, out: Any) -> None:
+async def _raw_worker(host: str, port: int, path: str, queue: Any, statuses: dict[int, int]) -> int:
+    """One keep-alive HTTP/1.1 connection written by hand (a cheap client leaves the CPU to
+    the receiver); returns the number of failed requests."""
+    reader, writer = await asyncio.open_connection(host, port)
+    failed = 0
+    try:
+        for body, headers in queue:
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                         f"Content-Length: {len(body)}\r\n{head}\r\n".encode() + body)
+            answer = await reader.readuntil(b"\r\n\r\n")
+            status = int(answer.split(b" ", 2)[1])
+            length = 0
+            for line in answer.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            statuses[status] = statuses.get(status, 0) + 1
+    except (OSError, asyncio.IncompleteReadError, ValueError):
+        failed += 1
+    finally:
+        writer.close()
+    return failed
+
+
+def generate(url: str, requests: int, concurrency: int, out: Any, client: str = "raw") -> None:
     """The load generator (a child process): send, count answers, put the result on ``out``."""
+    from urllib.parse import urlsplit
+
     import aiohttp
 
     from langson_comms.signups.signature import signed_headers
@@ -69,6 +100,12 @@ def generate(url: str, requests: int, concurrency: int, out: Any) -> None:
         statuses: dict[int, int] = {}
         errors = 0
         queue = iter(prepared)
+        if client == "raw":
+            parts = urlsplit(url)
+            start = time.perf_counter()
+            failed = await asyncio.gather(*(_raw_worker(parts.hostname or "127.0.0.1", parts.port or 80, parts.path,
+                                                        queue, statuses) for _ in range(concurrency)))
+            return {"statuses": statuses, "errors": sum(failed), "elapsed": time.perf_counter() - start}
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
 
@@ -90,7 +127,16 @@ def generate(url: str, requests: int, concurrency: int, out: Any) -> None:
     out.put(asyncio.run(main()))
 
 
-def run(requests: int, concurrency: int) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux /proc; 0.0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(requests: int, concurrency: int, client: str = "raw") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "campaign.toml").write_text(CAMPAIGN, encoding="utf-8")
@@ -103,12 +149,14 @@ def run(requests: int, concurrency: int) -> dict[str, Any]:
             server.kill()
             raise SystemExit(f"the receiver did not start: {line}{server.stderr.read()}")
         url = line.split()[2]
+        startup_cpu = _cpu_seconds(server.pid)  # imports, campaign, store: not per request
         cpu_before = os.times()
         out: Any = mp.get_context("spawn").Queue()
-        gen = mp.get_context("spawn").Process(target=generate, args=(url, requests, concurrency, out))
+        gen = mp.get_context("spawn").Process(target=generate, args=(url, requests, concurrency, out, client))
         gen.start()
         result = out.get()
         gen.join()
+        server_cpu = _cpu_seconds(server.pid) - startup_cpu
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
         cpu_after = os.times()
@@ -116,7 +164,7 @@ def run(requests: int, concurrency: int) -> dict[str, Any]:
         stored = db.execute("SELECT count(*) FROM signups").fetchone()[0]
         db.close()
     ok = sum(n for status, n in result["statuses"].items() if 200 <= status < 300)
-    result.update(stored=stored, ok=ok, rate=ok / result["elapsed"],
+    result.update(stored=stored, ok=ok, rate=ok / result["elapsed"], server_cpu=server_cpu,
                   receiver_cpu=(cpu_after.children_user + cpu_after.children_system
                                 - cpu_before.children_user - cpu_before.children_system))
     return result
@@ -127,19 +175,24 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--client", choices=("raw", "aiohttp"), default="raw",
+                        help="raw: keep-alive HTTP/1.1 written by hand (cheap); aiohttp: its client")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
     results = []
     for _ in range(args.repeat):
-        r = run(args.requests, args.concurrency)
+        r = run(args.requests, args.concurrency, args.client)
         results.append(r)
         lost = r["ok"] - r["stored"]
-        print(f"{args.requests:,} single-event requests, concurrency {args.concurrency}: "
+        print(f"{args.requests:,} single-event requests, concurrency {args.concurrency}, {args.client} client: "
               f"{r['ok']:,} × 2xx in {r['elapsed']:.2f} s = {r['rate']:,.0f} events/s; "
               f"stored {r['stored']:,} (lost {lost}); other answers {dict(sorted(r['statuses'].items()))}, "
-              f"client errors {r['errors']}; CPU of both children {r['receiver_cpu']:.1f} s")
+              f"client errors {r['errors']}; receiver CPU {r['server_cpu']:.1f} s "
+              f"({r['server_cpu'] / max(r['ok'], 1) * 1e6:,.0f} µs per request, "
+              f"{max(r['ok'], 1) / max(r['server_cpu'], 1e-9):,.0f} requests per CPU-second); "
+              f"receiver + generator CPU {r['receiver_cpu']:.1f} s")
     if args.json:
         print(json.dumps(results))
     if any(r["ok"] != r["stored"] or r["ok"] != args.requests for r in results):
