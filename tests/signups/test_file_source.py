@@ -148,7 +148,7 @@ def test_bad_configuration_is_located(runtime: Runtime, tmp_path: Path) -> None:
     assert "signups.app.columns.id: 'id' is not an event field" in str(info.value)
     with pytest.raises(CampaignFileError) as info:
         load(runtime, tmp_path, '[signups.app]\nkind = "fil"\nplatform = "app"\n')
-    assert "signups.app.kind: no signup_source named 'fil' (known: file)" in str(info.value)
+    assert "signups.app.kind: no signup_source named 'fil' (known: file, http_poll, webhook)" in str(info.value)
 
 
 class TestFileSourceContract(SignupSourceContract):

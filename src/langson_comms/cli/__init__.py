@@ -72,7 +72,10 @@ def _run(args: list[str], debug: bool) -> int:
     try:
         runtime = Runtime.create()
         cli = build_cli(runtime)
-        cli.main(args=args, prog_name="langson-comms", obj=runtime, standalone_mode=False)
+        result = cli.main(args=args, prog_name="langson-comms", obj=runtime, standalone_mode=False)
+        # Without standalone mode, click *returns* the code of a ctx.exit(n) / Exit(n).
+        if isinstance(result, int) and not isinstance(result, bool) and result:
+            return result
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:

@@ -15,9 +15,9 @@ the campaign period are kept with ``in_period = False``.
 from __future__ import annotations
 
 from collections import defaultdict
+from zoneinfo import ZoneInfo
 
 import attrs
-import pendulum
 
 from ..campaign import Campaign, Team
 from .event import SignupEvent
@@ -48,24 +48,26 @@ class Attributor:
         for team in campaign.teams:
             by_commune[team.commune_code].append(team)
         self._single: dict[str, Team] = {c: ts[0] for c, ts in by_commune.items() if len(ts) == 1}
-        self._tz = pendulum.timezone(campaign.period.timezone)  # once: a name is looked up on every call
+        self._zone = ZoneInfo(campaign.period.timezone)
         self._start = campaign.period.starts_at.timestamp()
         self._end = campaign.period.ends_at.timestamp()
 
     def __call__(self, event: SignupEvent) -> Attribution:
+        return Attribution(*self.fields(event))
+
+    def fields(self, event: SignupEvent) -> tuple[str | None, str | None, str, str, bool]:
+        """``Attribution``'s fields as a tuple (the ingestion loop's fast path)."""
         team = self._teams.get(event.team_code) if event.team_code else None
         rule = "team_code"
         if team is None and event.commune_code is not None:
             team = self._single.get(event.commune_code)
             rule = "commune"
-        commune = event.commune_code or (team.commune_code if team else None)
         when = event.occurred_at
-        local = when.in_timezone(self._tz) if isinstance(when, pendulum.DateTime) else when
         stamp = when.timestamp()
-        return Attribution(
-            team_code=team.code if team else None,
-            commune_code=commune,
-            rule=rule if team else UNATTRIBUTED,
-            day=local.date().isoformat(),
-            in_period=self._start <= stamp < self._end,
+        return (
+            team.code if team else None,
+            event.commune_code or (team.commune_code if team else None),
+            rule if team else UNATTRIBUTED,
+            when.astimezone(self._zone).date().isoformat(),
+            self._start <= stamp < self._end,
         )

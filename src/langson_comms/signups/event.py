@@ -6,8 +6,8 @@ sources, a re-polled page or a re-sent webhook — is stored once.
 
 Field rules (applied by the attrs converters, so a source only has to pass text):
 
-* ``occurred_at``: an aware date-time; a naive one (or ISO text without an offset) is
-  local time, Asia/Ho_Chi_Minh.  ``parse_occurred_at`` accepts ISO 8601 and the
+* ``occurred_at``: an aware ``datetime`` (a ``pendulum.DateTime`` is one); a naive one
+  (or ISO text without an offset) is local time, Asia/Ho_Chi_Minh.  ``parse_occurred_at`` accepts ISO 8601 and the
   Vietnamese ``DD/MM/YYYY[ HH:MM[:SS]]``.
 * ``phone``: normalised with the SMS number rules (``langson_comms.sms.numbers``) to
   E.164; a value that is not a valid mobile number is refused (``ValueError`` naming the
@@ -20,11 +20,12 @@ Field rules (applied by the attrs converters, so a source only has to pass text)
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import attrs
-import pendulum
 
 from ..clock import LOCAL_TZ
 from ..regions import canonical_code
@@ -85,42 +86,46 @@ def _external_id(value: object) -> str:
     return text
 
 
-def parse_occurred_at(value: object, tz: str = LOCAL_TZ) -> pendulum.DateTime:
-    """An aware ``pendulum.DateTime`` from a date-time, a date, or text.
+@functools.lru_cache(maxsize=16)
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
+
+
+def parse_occurred_at(value: object, tz: str = LOCAL_TZ) -> dt.datetime:
+    """An aware ``datetime`` from a date-time, a date, or text.
 
     Naive values are local time in ``tz`` (Asia/Ho_Chi_Minh by default).  Text may be
     ISO 8601 (``2022-07-01T09:30:00+07:00``, ``2022-07-01 09:30``, ``2022-07-01``) or
     Vietnamese day-first (``01/07/2022 09:30``).  Raises ``ValueError`` saying what was
-    expected.
+    expected.  Aware values (``pendulum.DateTime`` included) are returned unchanged;
+    the others get a ``zoneinfo`` zone — the standard library parses a million rows in
+    a fraction of pendulum's time, and ``pendulum.instance()`` converts when wanted.
     """
-    if isinstance(value, pendulum.DateTime):
-        return value if value.tzinfo is not None else pendulum.instance(value, tz=tz)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            return pendulum.instance(value, tz=tz)
-        return pendulum.instance(value)
+        return value if value.tzinfo is not None else value.replace(tzinfo=_zone(tz))
     if isinstance(value, dt.date):
-        return pendulum.datetime(value.year, value.month, value.day, tz=tz)
+        return dt.datetime(value.year, value.month, value.day, tzinfo=_zone(tz))
     if isinstance(value, str):
         text = value.strip()
-        match = _VN_DATE_RE.match(text)
         try:
-            if match:
-                day, month, year = int(match[1]), int(match[2]), int(match[3])
-                hour, minute, second = (int(match[i] or 0) for i in (4, 5, 6))
-                return pendulum.datetime(year, month, day, hour, minute, second, tz=tz)
-            parsed = dt.datetime.fromisoformat(text)
+            if "/" in text:
+                match = _VN_DATE_RE.match(text)
+                if match:
+                    hour, minute, second = (int(match[i] or 0) for i in (4, 5, 6))
+                    return dt.datetime(int(match[3]), int(match[2]), int(match[1]), hour, minute, second,
+                                       tzinfo=_zone(tz))
+            elif text:
+                parsed = dt.datetime.fromisoformat(text)
+                return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=_zone(tz))
         except ValueError:
             pass
-        else:
-            return parse_occurred_at(parsed, tz)
     raise ValueError(
         f"{value!r} is not a date-time (expected ISO 8601 such as 2022-07-01T09:30:00+07:00, "
         "or DD/MM/YYYY HH:MM; without an offset it is Asia/Ho_Chi_Minh time)"
     )
 
 
-def _occurred_at(value: object) -> pendulum.DateTime:
+def _occurred_at(value: object) -> dt.datetime:
     return parse_occurred_at(value)
 
 
@@ -170,7 +175,7 @@ class SignupEvent:
     platform: str = attrs.field(converter=platform_name)
     kind: str = attrs.field(converter=kind_name)
     external_id: str = attrs.field(converter=_external_id)
-    occurred_at: pendulum.DateTime = attrs.field(converter=_occurred_at)
+    occurred_at: dt.datetime = attrs.field(converter=_occurred_at)
     phone: str | None = attrs.field(default=None, converter=_phone, repr=False)
     commune_code: str | None = attrs.field(default=None, converter=_commune)
     team_code: str | None = attrs.field(default=None, converter=_optional_text)

@@ -117,21 +117,19 @@ class SignupRecorder:
         self._now = timestamp_of(clock)
 
     def rows(self, batch: Batch) -> list[StoredSignup]:
-        attribute = self._attribute
+        """The batch's events as the store keeps them (attributed, numbers pseudonymised)."""
+        attribute = self._attribute.fields
         hasher = self._pseudonymizer
         clear = hasher is None or hasher.clear
         rows = []
         for event in batch.events:
-            found = attribute(event)
+            team, commune, rule, day, in_period = attribute(event)
             phone = event.phone
             rows.append(StoredSignup(
-                platform=event.platform, kind=event.kind, external_id=event.external_id,
-                occurred_at=event.occurred_at.timestamp(), day=found.day,
-                phone_hash=hasher.hash(phone) if phone is not None and hasher is not None else None,
-                phone=phone if clear else None,
-                commune_code=found.commune_code, team_code=found.team_code, rule=found.rule,
-                reported_team=event.team_code, reported_commune=event.commune_code,
-                in_period=found.in_period, source=event.source,
+                event.platform, event.kind, event.external_id, event.occurred_at.timestamp(), day,
+                hasher.hash(phone) if phone is not None and hasher is not None else None,
+                phone if clear else None, commune, team, rule, event.team_code, event.commune_code,
+                in_period, event.source,
             ))
         return rows
 

@@ -21,6 +21,7 @@ never the phone number itself.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -128,6 +129,7 @@ def item_event(
     raw_time = json_path(item, path["occurred_at"])
     if raw_time is MISSING or raw_time is None:
         return path["occurred_at"], "is missing (expected an ISO 8601 date-time or unix seconds)"
+    occurred: dt.datetime
     try:
         if isinstance(raw_time, int | float) and not isinstance(raw_time, bool):
             occurred = pendulum.from_timestamp(float(raw_time), tz=LOCAL_TZ)

@@ -61,4 +61,4 @@ class Pseudonymizer:
         return cls(key=value.encode(), clear=clear)
 
     def hash(self, e164: str) -> str:
-        return hmac.new(self.key, normalize_phone(e164, self._normalizer).encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.key, normalize_phone(e164, self._normalizer).encode(), "sha256").hex()
