@@ -211,3 +211,19 @@ class TestHttpPollContract(SignupSourceContract):
         return HttpPollSource(key="under_test", platform=self.platform, url=self.api.url,
                               items="data.items", next_cursor="data.next", page_size=batch_size,
                               page_size_param="limit")
+
+
+def test_the_reference_campaigns_commented_network_sources_load(runtime: Runtime, tmp_path: Path) -> None:
+    reference = Path(__file__).parents[2] / "examples" / "langson_2022" / "campaign.toml"
+    text = reference.read_text(encoding="utf-8")
+    block = text[text.index("# [signups.postmart_api]"):]
+    uncommented = "\n".join(line.removeprefix("# ").removeprefix("#") for line in block.splitlines())
+    copy = reference.parent / "campaign-network-test.toml"
+    copy.write_text(text + "\n" + uncommented + "\n", encoding="utf-8")
+    try:
+        campaign = runtime.load_campaign(copy)
+    finally:
+        copy.unlink()
+    sources = campaign.signups.sources
+    assert isinstance(sources["postmart_api"], HttpPollSource) and sources["postmart_api"].polling
+    assert sources["voso_hook"].name == "webhook" and not sources["voso_hook"].polling
