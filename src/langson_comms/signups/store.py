@@ -222,6 +222,7 @@ class SqliteSignupStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a committed batch survives a process crash (kill -9).
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA cache_size=-32768")  # 32 MiB: the identity index stays in memory
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot open the sign-up store: {exc}") from exc
