@@ -11,7 +11,6 @@ Top-level tables: ``[campaign]``, ``[messages.<key>]``, ``[channels.<key>]``,
 
 from __future__ import annotations
 
-import csv
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -37,6 +36,7 @@ from .messages import Message
 from .regions import Level, Region, RegionRegistry, canonical_code
 from .registry import Registry
 from .signups.settings import SignupSettings, SignupsPlan
+from .tabular import RejectedRow, read_table
 
 __all__ = ["load_campaign", "read_teams_csv"]
 
@@ -294,17 +294,18 @@ TEAM_COLUMNS = ("team_code", "team_name", "commune_code", "member_name", "member
 def read_teams_csv(path: Path, regions: RegionRegistry) -> tuple[Team, ...]:
     """Read one member per row: ``team_code,team_name,commune_code,member_name,member_phone,trained``."""
     teams: dict[str, dict[str, Any]] = {}
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in TEAM_COLUMNS if c not in (reader.fieldnames or ())]
+    with read_table(path, allow_unknown=True, source=path.name) as table:
+        missing = [c for c in TEAM_COLUMNS if c not in table.header]
         if missing:
             raise DataError(
                 f"missing column(s) {', '.join(missing)} (expected {','.join(TEAM_COLUMNS)})",
                 source=path.name,
-                line=1,
+                line=table.header_line,
             )
-        for row in reader:
-            line = reader.line_num
+        for item in table:
+            if isinstance(item, RejectedRow):
+                raise item.error(path.name)
+            row, line = item.values, item.line
             code = (row["team_code"] or "").strip()
             if not code:
                 raise DataError("team_code is empty", source=path.name, line=line, column="team_code")

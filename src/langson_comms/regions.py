@@ -8,7 +8,6 @@ was valid, never by its name.  Codes are kept as digit strings without leading z
 
 from __future__ import annotations
 
-import csv
 import enum
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import attrs
 import pendulum
 
 from .errors import DataError
+from .tabular import RejectedRow, read_table
 
 __all__ = ["Level", "Region", "RegionRegistry", "canonical_code"]
 
@@ -140,18 +140,19 @@ class RegionRegistry:
         File-wide ``valid_from``/``valid_to`` apply to rows that give none.
         """
         registry = cls()
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = {"code", "name", "level"} - set(reader.fieldnames or ())
+        with read_table(path, allow_unknown=True, source=str(path)) as table:
+            missing = {"code", "name", "level"} - set(table.header)
             if missing:
                 raise DataError(
                     f"missing column(s) {', '.join(sorted(missing))} "
                     "(expected code,name,level,parent_code[,valid_from,valid_to])",
                     source=str(path),
-                    line=1,
+                    line=table.header_line,
                 )
-            for row in reader:
-                line = reader.line_num
+            for item in table:
+                if isinstance(item, RejectedRow):
+                    raise item.error(str(path))
+                row, line = item.values, item.line
                 try:
                     registry.add(
                         Region(

@@ -148,7 +148,11 @@ class TableRow:
 
 @attrs.frozen
 class RejectedRow:
-    """A row that cannot be used, with where and why (``raw`` is printable)."""
+    """A row that cannot be used, with where and why (``raw`` is printable).
+
+    ``code``: ``unclosed_quote``, ``field_too_large``, ``undecodable``, ``misaligned``
+    (cell count differs from the header's), ``bad_row`` (other parse errors).
+    """
 
     line: int
     end_line: int
@@ -156,6 +160,9 @@ class RejectedRow:
     reason: str
     code: str = "bad_row"
     column: str | None = None
+    #: the parsed cells (printable) when the row parsed but cannot be trusted
+    #: (``undecodable``); empty when it did not parse
+    cells: tuple[str, ...] = ()
 
     def error(self, source: str) -> DataError:
         return DataError(self.reason, source=source, line=self.line, column=self.column,
@@ -314,7 +321,7 @@ class RecordReader:
 
     Attributes after (or during) iteration: ``encoding``, ``delimiter``,
     ``physical_lines``, ``skipped_lines`` (blank and comment lines), ``data_lines``,
-    ``records``, ``rejected``.  ``expected_width`` (settable) is the header's cell count.
+    ``records``, ``rejected``, ``sep_lines``.  ``expected_width`` (settable) is the header's cell count.
     """
 
     def __init__(
@@ -337,6 +344,7 @@ class RecordReader:
         self.data_lines = 0
         self.records = 0
         self.rejected = 0
+        self.sep_lines = 0  # Excel's "sep=;" line (counted in skipped_lines)
         self.delimiter = ""
         self._lines: _Lines | None = None
         self._spreadsheet = path.suffix.lower() in SPREADSHEET_SUFFIXES
@@ -413,6 +421,7 @@ class RecordReader:
             delimiter = first[4]
             self.physical_lines += 1
             self.skipped_lines += 1
+            self.sep_lines = 1
             buffered = buffered[1:]
             start = 2
         if delimiter is None:
@@ -497,7 +506,8 @@ class RecordReader:
                 yield RejectedRow(
                     first_no, last_no, _raw(lines),
                     f"line {bad_line} is not valid {self._lines.encoding} text "
-                    "(undecodable bytes shown as \\xNN)", "undecodable")
+                    "(undecodable bytes shown as \\xNN)", "undecodable",
+                    cells=tuple(printable(c) for c in cells))
                 continue
             self.data_lines += len(lines)
             self.records += 1
@@ -594,6 +604,9 @@ def read_records(
 class Table:
     """A table with a header: iterate for ``TableRow``/``RejectedRow`` in file order.
 
+    Use it as a context manager (``with read_table(...) as table:``) to close the file
+    when reading stops early.
+
     ``header`` (names after aliases), ``header_line``, ``source``, ``encoding``,
     ``delimiter`` are known at once; the counts ``physical_lines``, ``skipped_lines``,
     ``data_lines``, ``rows``, ``rejected`` grow while reading.
@@ -608,6 +621,16 @@ class Table:
         self.header_lines = header_lines
         self.rows = 0
         records.expected_width = len(header)
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (iterating to the end closes it too)."""
+        self._records.close()
 
     @property
     def encoding(self) -> str:
@@ -720,7 +743,8 @@ def read_table(
         raise
     if header_record is None:
         records.close()
-        raise DataError(f"no header row (expected {expected})", source=records.source)
+        raise DataError("no header row" + (f" (expected {expected})" if expected else ""),
+                        source=records.source)
     names = tuple(_alias(c.replace("\ufeff", "").strip(), aliases)
                   for c in header_record.cells[: _width(header_record.cells)])
     line = header_record.line

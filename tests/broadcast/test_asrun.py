@@ -104,3 +104,40 @@ def test_compliance_per_station_and_district_with_reach(runtime: Runtime, channe
     assert planned_reach(schedule.airings, channel.stations) == 106 * sum(s.listeners for s in channel.stations)
     with pytest.raises(ValueError):
         reach(-1, 2)
+
+
+def test_an_unclosed_quote_in_confirmations_is_one_located_rejection(
+        runtime: Runtime, channel: Any, tmp_path: Path) -> None:
+    """Issue 13.1: a quote opened in confirmed_by must not swallow the later rows."""
+    schedule = channel.schedule(runtime.registry)
+    a0, a1, a2 = (_planned(schedule, "TTH-186", n) for n in range(3))
+    rows = [
+        "station,date,time,item,confirmed_by,via",
+        f'TTH-186,{a0.day},14:00,{a0.item},"Nông Văn A,phone',  # 2 unclosed quote
+        f"TTH-186,{a1.day},14:00,{a1.item},Lý B,phone",  # 3 ok
+        f"TTH-186,{a2.day},14:00,{a2.item},,",  # 4 ok
+    ]
+    path = tmp_path / "xac_nhan.csv"
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode("utf-16"))
+    with AsRunStore(tmp_path / "db" / "broadcast.sqlite") as store:
+        report = ingest_csv(path, store, channel.checker(schedule), at=AT)
+    assert (report.read, report.accepted) == (3, 2)
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (2, "unclosed quote starting at line 2")]
+
+
+def test_an_undecodable_byte_in_confirmations_rejects_that_row(
+        runtime: Runtime, channel: Any, tmp_path: Path) -> None:
+    """Issue 13.3: a non-UTF-8 byte is located, never an unlocated UnicodeDecodeError."""
+    schedule = channel.schedule(runtime.registry)
+    a0, a1 = (_planned(schedule, "TTH-186", n) for n in range(2))
+    text = ("station,date,time,item,confirmed_by,via\n"
+            f"TTH-186,{a0.day},14:00,{a0.item},Nông Văn A,phone\n").encode()
+    text += f"TTH-186,{a1.day},14:00,{a1.item},".encode() + b"L\xff\x00,phone\n"
+    path = tmp_path / "xac_nhan.csv"
+    path.write_bytes(text)
+    with AsRunStore(tmp_path / "db" / "broadcast.sqlite") as store:
+        report = ingest_csv(path, store, channel.checker(schedule), at=AT)
+    assert (report.read, report.accepted) == (2, 1)
+    assert report.rejected[0].line == 3 and "not valid utf-8" in report.rejected[0].reason
+    assert "\\xff" in (report.rejected[0].value or "")

@@ -11,7 +11,7 @@ import pytest
 from langson_comms import Runtime
 from langson_comms.broadcast.sketches import DueState, SketchCatalogue
 from langson_comms.broadcast.stations import StationRegistry
-from langson_comms.errors import CampaignFileError, DataError
+from langson_comms.errors import CampaignFileError, DataError, DataErrors
 
 from .conftest import set_channel_keys
 
@@ -183,3 +183,38 @@ def test_configured_bulletins_and_exceptions_file(runtime: Runtime, campaign_dir
     )
     with pytest.raises(CampaignFileError, match=r"channels.broadcast.exceptions: .*exceptions.csv:2: station"):
         runtime.load_campaign(campaign_dir / "campaign.toml")
+
+
+def test_all_problems_of_a_stations_file_are_reported_together(tmp_path: Path) -> None:
+    """Issue 13.11: three bad rows give three located problems, not the first only."""
+    path = tmp_path / "stations.csv"
+    path.write_text(
+        "code,name,level,admin_code,district_code,listeners\n"
+        "A,Xã A,commune,6400,186,many\n"  # 2 listeners
+        "B,Xã B,commune,6403,186,10\n"  # 3 ok
+        'C,"Xã C,commune,6404,186,10\n'  # 4 unclosed quote
+        "D,Xã D,parish,6405,186,10\n"  # 5 level
+        "E,Xã E,commune,6406,186,12\n",  # 6 ok: read although line 4 opened a quote
+        encoding="utf-8")
+    with pytest.raises(DataErrors) as info:
+        StationRegistry.from_csv(path)
+    found = [(e.line, e.column) for e in info.value.errors]
+    assert found == [(2, "listeners"), (4, None), (5, "level")]
+    text = str(info.value)
+    assert "stations.csv:4: unclosed quote starting at line 4" in text
+    assert len(text.splitlines()) == 3
+
+
+def test_all_problems_of_a_sketches_file_are_reported_together(tmp_path: Path) -> None:
+    path = tmp_path / "sketches.csv"
+    path.write_text(
+        "id,title,topic,language,duration_seconds,producer,due\n"
+        "a,,t,vi,30,P,2022-06-30\n"  # 2 title empty
+        "b,B,t,vi,long,P,2022-06-30\n"  # 3 duration
+        "c,C,t,vi,30,P\n"  # 4 too few cells
+        "d,D,t,vi,30,P,2022-06-30\n",
+        encoding="utf-8")
+    with pytest.raises(DataErrors) as info:
+        SketchCatalogue.from_csv(path)
+    assert [(e.line, e.column) for e in info.value.errors] == [
+        (2, "title"), (3, "duration_seconds"), (4, None)]

@@ -176,3 +176,17 @@ def test_commands_record_areas_and_status_adds_carriers_up(
     assert main(["sms", "status", str(campaign)]) == 0
     out = capsys.readouterr().out
     assert "by area" in out and "Huyện Tràng Định" in out and "95.0" in out  # 380 / 400
+
+
+def test_an_unclosed_quote_is_located_and_the_later_areas_are_checked(tmp_path: Path) -> None:
+    """Issue 13.1: a quote opened in a name column must not swallow the later areas."""
+    path = tmp_path / "viettel.csv"
+    path.write_text('area,name,subscribers,sent,delivered\n'
+                    '178,"TP Lạng Sơn,120000,119000,118000\n'   # 2: unclosed quote
+                    '180,Tràng Định,40000,39500,39000\n'        # 3: fine
+                    '999,"Không có",1,1,1\n',                  # 4: unknown unit
+                    encoding="utf-8")
+    with pytest.raises(DataErrors) as info:
+        read_area_totals(path, _regions(), on=pendulum.date(2022, 6, 10))
+    assert [(e.line, e.column) for e in info.value.errors] == [(2, None), (4, "area")]
+    assert f"{path}:2: unclosed quote starting at line 2" in str(info.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pendulum
 import pytest
@@ -153,3 +153,26 @@ class TestListSourceContract(SignupSourceContract):
 
     def source_with(self, tmp_path: Path, items: Sequence[Mapping[str, str]], batch_size: int) -> ListSource:
         return ListSource(key="listed", platform=self.platform, rows=[dict(i) for i in items], per_batch=batch_size)
+
+
+def test_a_receiving_source_is_not_ingested_and_says_what_to_run(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock, tmp_path: Path,
+    list_runtime: Any,
+) -> None:
+    import attrs
+
+    from langson_comms.signups import SignupsPlan
+
+    @attrs.frozen
+    class Receiver(ListSource):  # stands in for a webhook source
+        name: ClassVar[str] = "receiver"
+        polling: ClassVar[bool] = False
+
+    receiver = Receiver(key="hook", platform="mbbank")
+    plan = attrs.evolve(campaign.signups, sources={**campaign.signups.sources, "hook": receiver})
+    with_hook = attrs.evolve(campaign, signups=plan)
+    assert isinstance(plan, SignupsPlan)
+    report = ingest(with_hook, store, clock=frozen_clock, env=ENV)  # no key: polling sources only
+    assert list(report.sources) == ["test"]
+    with pytest.raises(ConfigError, match="run it with 'signups serve hook'"):
+        ingest(with_hook, store, clock=frozen_clock, env=ENV, keys=["hook"])

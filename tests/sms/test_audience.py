@@ -201,3 +201,27 @@ def test_number_list_from_any_file_shape() -> None:
     assert "0977111222" not in dnc  # only E.164 is looked up
     opt = NumberList.from_file(DATA / "opt_out.txt")
     assert "+84905666777" in opt
+
+
+def test_dnc_list_with_an_unclosed_quote_keeps_every_later_number(tmp_path: Path) -> None:
+    """Issue 13.1: a quote opened in a DNC list must not swallow the numbers after it
+    (they would be texted although they asked not to be)."""
+    path = tmp_path / "dnc.csv"
+    lines = ["msisdn,ghi_chu", '0977111222,"yeu cau ngay 1/9'] + [
+        f"0977{i:06d},ok" for i in range(100)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dnc = NumberList.from_file(path)
+    assert len(dnc) == 100 and "+84977000099" in dnc and "+84977000000" in dnc
+    assert dnc.unusable == 1
+    assert dnc.unusable_examples == ["line 2: unclosed quote starting at line 2"]
+
+
+def test_audience_rows_after_a_bad_byte_and_an_oversized_field_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes("sdt,ten\n0912345678,Đức\n".encode() + b"0987654321,\xff\x1b\n"
+                     + b'0912000111,"' + b"x" * 140_000 + b'"\n0912000222,An\n')
+    info, rows = read(path)
+    assert [(line, code) for line, _, _, code in rows] == [
+        (2, None), (3, "undecodable"), (4, "field_too_large"), (5, None)]
+    assert rows[1][2] == {"ten": "\\xff\\x1b"}
+    assert info["rows"] == 4

@@ -141,3 +141,86 @@ def test_plan_shows_the_unaccented_text_that_is_sent(tmp_path: Path) -> None:
     sent = next(line for line in result.stdout.splitlines() if "sent không dấu:" in line)
     text = sent.split("sent không dấu:", 1)[1].strip()
     assert text.startswith("[QC] Chao {ten}") and text.isascii()
+
+
+def _big_audience(path: Path, bad_line: int | None = None) -> None:
+    """3,000 distinct valid mobiles; ``bad_line`` gets a name opening a quote it never closes."""
+    lines = ["sdt,ten,xa"]
+    for i in range(3000):
+        lines.append(f"0912{i:06d},Nguyen Van {i},Mai Pha")
+    if bad_line is not None:
+        lines[bad_line - 1] = f'0913{bad_line:06d},"Nguyen Thi,Mai Pha'
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_an_unclosed_quote_quarantines_its_row_and_the_rest_is_read(tmp_path: Path) -> None:
+    """Issue 13.1: one name opening a quote swallowed 2,990 rows (rows_read 11, exit 0)."""
+    audience = tmp_path / "audience.csv"
+    _big_audience(audience, bad_line=12)
+    result = run(str(DATA / "campaign.toml"), "--message", "notice", "--audience",
+                 str(audience), "--send-at", "2022-07-01T09:00:00", "--out-dir", "out",
+                 "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["totals"]["rows_read"] == 3000
+    assert plan["totals"]["valid"] == 2999 and plan["totals"]["adds_up"]
+    assert plan["quarantined_by_reason"] == {"unclosed_quote": 1}
+    quarantine = rows(tmp_path / "out" / "quarantine.csv")
+    assert [(q["source_line"], q["reason"]) for q in quarantine] == [
+        ("12", "unclosed quote starting at line 12")]
+
+
+def test_an_xlsx_audience_is_read_with_sheet_row_numbers(tmp_path: Path) -> None:
+    """Issue 13.12: agencies send spreadsheets."""
+    import xlsxwriter
+
+    audience = tmp_path / "danh_sach.xlsx"
+    book = xlsxwriter.Workbook(str(audience))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["Số điện thoại", "Họ và tên", "Xã/Phường"])
+    sheet.write_row(1, 0, [912345678, "Nguyễn Văn A", "Mai Pha"])
+    sheet.write_row(3, 0, ["0389123456", "Trần Thị B", "Hoàng Đồng"])
+    sheet.write_row(4, 0, ["12345", "Lê C", "Mai Pha"])
+    book.close()
+    result = run(str(DATA / "campaign.toml"), "--message", "notice", "--audience",
+                 str(audience), "--send-at", "2022-07-01T09:00:00", "--out-dir", "out",
+                 "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["totals"]["rows_read"] == 3 and plan["totals"]["valid"] == 2
+    assert plan["files"][0]["encoding"] == "xlsx"
+    prepared = rows(tmp_path / "out" / "prepared.csv")
+    assert [(p["msisdn"], p["source_line"], p["ten"]) for p in prepared] == [
+        ("+84912345678", "2", "Nguyễn Văn A"), ("+84389123456", "4", "Trần Thị B")]
+    assert rows(tmp_path / "out" / "quarantine.csv")[0]["source_line"] == "5"
+
+
+def test_an_empty_audience_warns(tmp_path: Path) -> None:
+    """Issue 13.12: a header-only (or empty) audience is said out loud."""
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text("sdt,ten,xa\n", encoding="utf-8")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = run(str(DATA / "campaign.toml"), "--message", "notice", "--audience",
+                 str(header_only), "--audience", str(empty), "--send-at",
+                 "2022-07-01T09:00:00", "--out-dir", "out", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    notes = json.loads(result.stdout)["notes"]
+    assert any("header_only.csv" in n and "no data rows" in n for n in notes), notes
+    assert any("empty.csv" in n and "no data rows" in n for n in notes), notes
+    text = run(str(DATA / "campaign.toml"), "--message", "notice", "--audience",
+               str(header_only), "--send-at", "2022-07-01T09:00:00", "--out-dir", "out2",
+               cwd=tmp_path)
+    assert "warning" in text.stderr.lower() and "no data rows" in text.stderr
+
+
+def test_binary_garbage_is_never_printed(tmp_path: Path) -> None:
+    """Issue 13.12: an error about a binary file escapes what it quotes."""
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\x00\x01\x02\x1b[31m\x7f\xfe,\x03\x04\n\x05\x06,\x07\n")
+    result = run(str(DATA / "campaign.toml"), "--message", "notice", "--audience",
+                 str(junk), "--send-at", "2022-07-01T09:00:00", "--out-dir", "out",
+                 cwd=tmp_path)
+    assert result.returncode == 2
+    assert "junk.csv:1" in result.stderr
+    assert not any(ch in result.stderr for ch in "\x00\x01\x02\x1b\x7f\x03\x05")

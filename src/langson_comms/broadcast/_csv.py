@@ -1,69 +1,55 @@
-"""Reading our small CSV files: comment lines, physical line numbers, required columns.
+"""Reading our small CSV files through the project's one tabular reader.
 
-The ``csv`` module does the parsing; this adds what our files need on top: lines whose
-first cell starts with ``#`` are comments (the sample files say they are samples that
-way), blank lines are skipped, and each row comes with its physical line number so
-errors can say ``stations.csv:12: listeners``.
+``langson_comms.tabular`` does the reading (encodings, delimiter, ``#`` comment lines,
+blank lines, quotes, physical line numbers, ``.xlsx``); this adds the broadcast files'
+rule for rows it rejects: either the first raises, or — when the caller passes a
+``problems`` list — each is added there and reading goes on, so a file's problems can
+be reported all together (``DataErrors``).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pendulum
 
-from ..errors import DataError
+from ..errors import DataError, DataErrors
+from ..tabular import RejectedRow, read_table
 
-__all__ = ["parse_date", "read_rows"]
+__all__ = ["parse_date", "raise_problems", "read_rows"]
 
 
 def read_rows(
-    path: Path, required: Sequence[str], optional: Sequence[str] = ()
+    path: Path,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    *,
+    problems: list[DataError] | None = None,
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield ``(line, row)`` for each data row; raise ``DataError`` on a bad header."""
-    source = str(path)
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        raise DataError("file not found", source=source) from None
-    with handle:
-        reader = csv.reader(handle)
-        header: list[str] | None = None
-        header_line = 0
-        for cells in reader:
-            line = reader.line_num
-            if not cells or all(not c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
-                continue
-            if header is None:
-                header = [c.strip() for c in cells]
-                header_line = line
-                missing = [c for c in required if c not in header]
-                if missing:
-                    raise DataError(
-                        f"missing column(s) {', '.join(missing)} (expected {','.join([*required, *optional])})",
-                        source=source,
-                        line=line,
-                    )
-                unknown = [c for c in header if c not in required and c not in optional]
-                if unknown:
-                    raise DataError(
-                        f"unknown column(s) {', '.join(unknown)} (expected {','.join([*required, *optional])})",
-                        source=source,
-                        line=line,
-                    )
-                continue
-            if len(cells) != len(header):
-                raise DataError(
-                    f"{len(cells)} cells, but the header on line {header_line} has {len(header)}",
-                    source=source,
-                    line=line,
-                )
-            yield line, {name: value.strip() for name, value in zip(header, cells, strict=True)}
-        if header is None:
-            raise DataError(f"no header row (expected {','.join([*required, *optional])})", source=source)
+    """Yield ``(line, row)`` for each usable data row; raise ``DataError`` on a bad header.
+
+    A rejected row (wrong number of cells, unclosed quote, undecodable bytes …) raises
+    its located ``DataError`` — or, with ``problems`` given, is appended there.
+    """
+    table = read_table(path, required=required, optional=optional, source=str(path))
+    for item in table:
+        if isinstance(item, RejectedRow):
+            error = item.error(table.source)
+            if problems is None:
+                raise error
+            problems.append(error)
+            continue
+        yield item.line, item.values
+
+
+def raise_problems(problems: Sequence[DataError]) -> None:
+    """Raise every collected problem of one file together (one alone as itself)."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise DataErrors(sorted(problems, key=lambda e: e.line or 0))
 
 
 def parse_date(text: str) -> pendulum.Date:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -27,7 +27,8 @@ import pendulum
 
 from ..config import parse_local_time
 from ..errors import DataError, LedgerError
-from ._csv import parse_date, read_rows
+from ..tabular import RejectedRow, read_table
+from ._csv import parse_date
 from .reach import reach
 from .scheduler import Airing, ItemKind, Schedule
 from .stations import StationRegistry
@@ -298,8 +299,15 @@ def ingest_csv(path: Path, store: AsRunStore, checker: ConfirmationChecker, *, a
     read = accepted = 0
     rejected: list[Rejection] = []
     seen: dict[tuple[str, dt.date, dt.time, str], int] = {}
-    for line, row in _rows(path):
+    for item in read_table(path, required=CONFIRMATION_COLUMNS,
+                           optional=CONFIRMATION_OPTIONAL, source=str(path)):
         read += 1
+        if isinstance(item, RejectedRow):
+            rejection = Rejection(source, item.line, item.column, item.raw, item.reason)
+            store.reject(rejection, at=at)
+            rejected.append(rejection)
+            continue
+        line, row = item.line, item.values
         try:
             conf = checker.check(row, via="paper", source=source, line=line)
             key = (conf.station, conf.day, conf.time, conf.item)
@@ -316,9 +324,6 @@ def ingest_csv(path: Path, store: AsRunStore, checker: ConfirmationChecker, *, a
     store.record_ingest(report, at=at)
     return report
 
-
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    yield from read_rows(path, CONFIRMATION_COLUMNS, CONFIRMATION_OPTIONAL)
 
 
 # --- compliance -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import mutagen
 import pendulum
 
 from ..errors import DataError
-from ._csv import parse_date, read_rows
+from ._csv import parse_date, raise_problems, read_rows
 from .stations import parse_language
 
 __all__ = ["DueState", "DueStatus", "Sketch", "SketchCatalogue", "measure_audio"]
@@ -136,7 +136,8 @@ class SketchCatalogue:
         """
         catalogue = cls(max_seconds=max_seconds)
         source = str(path)
-        for line, row in read_rows(path, SKETCH_COLUMNS, SKETCH_OPTIONAL):
+        problems: list[DataError] = []
+        for line, row in read_rows(path, SKETCH_COLUMNS, SKETCH_OPTIONAL, problems=problems):
             column = "id"
             try:
                 if not row["id"]:
@@ -181,7 +182,9 @@ class SketchCatalogue:
                     )
                 )
             except ValueError as exc:
-                raise DataError(str(exc), source=source, line=line, column=column, value=row.get(column)) from None
+                problems.append(DataError(str(exc), source=source, line=line, column=column,
+                                          value=row.get(column)))
+        raise_problems(problems)
         if not len(catalogue):
             raise DataError("no sketches", source=source)
         return catalogue

@@ -20,7 +20,7 @@ import pendulum
 from ..config import parse_local_time
 from ..errors import DataError
 from ..regions import Level, RegionRegistry, canonical_code
-from ._csv import parse_date, read_rows
+from ._csv import parse_date, raise_problems, read_rows
 
 __all__ = [
     "STATION_COLUMNS",
@@ -191,7 +191,8 @@ class StationRegistry:
         """Read the stations file (see docs/broadcasting.md); check codes against ``regions``."""
         registry = cls()
         source = str(path)
-        for line, row in read_rows(path, STATION_COLUMNS, STATION_OPTIONAL):
+        problems: list[DataError] = []
+        for line, row in read_rows(path, STATION_COLUMNS, STATION_OPTIONAL, problems=problems):
             column = "code"
             try:
                 column = "code"
@@ -245,7 +246,9 @@ class StationRegistry:
                 column = "code"
                 registry.add(station)
             except ValueError as exc:
-                raise DataError(str(exc), source=source, line=line, column=column, value=row.get(column)) from None
+                problems.append(DataError(str(exc), source=source, line=line, column=column,
+                                          value=row.get(column)))
+        raise_problems(problems)
         return registry
 
 

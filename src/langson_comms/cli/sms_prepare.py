@@ -137,7 +137,8 @@ def _policy_table(config: dict[str, Any], name: str) -> dict[str, Any]:
 @click.option("--message", "message_key", required=True, help="Key of the campaign message to send.")
 @click.option("--audience", "audience", multiple=True, required=True,
               type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Audience CSV file (repeat for several files; deduplicated across all).")
+              help="Audience CSV or .xlsx file (repeat for several files; deduplicated "
+                   "across all).")
 @click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
               show_default=True, help="Where prepared.csv, quarantine.csv and excluded.csv go.")
 @click.option("--prepared", type=click.Path(path_type=Path, dir_okay=False),

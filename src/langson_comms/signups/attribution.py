@@ -49,6 +49,7 @@ class Attributor:
             by_commune[team.commune_code].append(team)
         self._single: dict[str, Team] = {c: ts[0] for c, ts in by_commune.items() if len(ts) == 1}
         self._zone = ZoneInfo(campaign.period.timezone)
+        self._days: dict[int, str] = {}
         self._start = campaign.period.starts_at.timestamp()
         self._end = campaign.period.ends_at.timestamp()
 
@@ -64,10 +65,15 @@ class Attributor:
             rule = "commune"
         when = event.occurred_at
         stamp = when.timestamp()
+        # Every real timezone changes offset on a quarter hour: one local date per quarter.
+        quarter = int(stamp // 900)
+        day = self._days.get(quarter)
+        if day is None:
+            day = self._days[quarter] = when.astimezone(self._zone).date().isoformat()
         return (
             team.code if team else None,
             event.commune_code or (team.commune_code if team else None),
             rule if team else UNATTRIBUTED,
-            when.astimezone(self._zone).date().isoformat(),
+            day,
             self._start <= stamp < self._end,
         )

@@ -51,13 +51,19 @@ _VN_DATE_RE = re.compile(
 
 
 def _name(label: str) -> Callable[[object], str]:
+    known: set[str] = set()  # names already checked: a file repeats a handful of them
+
     def convert(value: object) -> str:
+        if value.__class__ is str and value in known:
+            return value  # type: ignore[return-value]
         text = str(value).strip() if value is not None else ""
         if not _NAME_RE.match(text):
             raise ValueError(
                 f"{value!r} is not a {label} (expected lower-case letters, digits and _, "
                 "starting with a letter)"
             )
+        if len(known) < 1024:
+            known.add(text)
         return text
 
     return convert
@@ -153,6 +159,13 @@ def _phone(value: object) -> str | None:
 def _commune(value: object) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, str):
+        return _canonical(value)
+    return canonical_code(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(value: str) -> str:
     return canonical_code(value)
 
 

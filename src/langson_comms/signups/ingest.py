@@ -148,6 +148,12 @@ def _select(plan: SignupsPlan, keys: Sequence[str] | None, files: Sequence[Path]
                 f"no sign-up source {unknown[0]!r} (known: {', '.join(sorted(plan.sources)) or 'none'})",
                 source=source, key="signups")
         chosen = {k: plan.sources[k] for k in keys}
+        receiving = [k for k, s in chosen.items() if not s.polling]
+        if receiving:
+            raise ConfigError(
+                f"source {receiving[0]!r} (kind {chosen[receiving[0]].name!r}) receives events rather than "
+                f"reading them: run it with 'signups serve {receiving[0]}'",
+                source=source, key=f"signups.{receiving[0]}")
     else:
         chosen = {k: s for k, s in plan.sources.items() if s.polling}
     if files:

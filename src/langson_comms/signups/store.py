@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -236,12 +237,13 @@ _INSERT = (
 class SqliteSignupStore:
     """The default ``SignupStore``: one SQLite file, WAL mode, created ``0600``.
 
-    Safe to share between threads (one connection, serialised by SQLite's own lock and
-    short transactions); a second process waits up to ``timeout`` seconds for the lock.
+    Safe to share between threads (one connection; transactions take turns under a lock);
+    a second process waits up to ``timeout`` seconds for SQLite's write lock.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
         self.path = Path(path)
+        self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Created by us, 0600 from the first byte (no umask race).
@@ -252,6 +254,7 @@ class SqliteSignupStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a committed batch survives a process crash (kill -9).
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA cache_size=-32768")  # 32 MiB: the identity index stays in memory
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot open the sign-up store: {exc}") from exc
@@ -261,21 +264,23 @@ class SqliteSignupStore:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise LedgerError(f"{self.path}: cannot start a transaction: {exc}") from exc
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
+        # One connection shared by threads (a receiver's handlers): one transaction at a time.
+        with self._lock:
+            db = self._db
             try:
-                db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise LedgerError(f"{self.path}: commit failed: {exc}") from exc
+                raise LedgerError(f"{self.path}: cannot start a transaction: {exc}") from exc
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    db.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise LedgerError(f"{self.path}: commit failed: {exc}") from exc
 
     def position(self, source_key: str) -> str | None:
         row = self._db.execute("SELECT position FROM positions WHERE source_key = ?",

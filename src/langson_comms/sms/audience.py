@@ -1,7 +1,11 @@
 """Audience files: reading subscriber lists as offices export them, and the prepared file.
 
-``read_audience(path)`` streams one CSV file row by row in constant memory and yields an
-``AudienceRow`` per data row (blank lines are counted, not yielded).  It copes with:
+``read_audience(path)`` streams one CSV file (or the first sheet of an ``.xlsx``
+workbook, line numbers being sheet rows) row by row in constant memory and yields an
+``AudienceRow`` per data row (blank lines are counted, not yielded).  Parsing is the
+project's one tabular reader (``langson_comms.tabular``); a row it rejects (a quote
+opened and never closed, an oversized field, undecodable bytes) is yielded with
+``problem`` set and reading goes on.  It copes with:
 
 * encodings — a UTF-8 BOM, a UTF-16 BOM (LE or BE; BOM-less UTF-16 is recognised by its
   zero bytes), else UTF-8, else the fallback (``cp1258``, Windows-1258, as Vietnamese
@@ -9,7 +13,7 @@
   file whose first megabytes are ASCII is still read right.  Python's ``cp1258`` codec
   does not compose: Windows-1258 writes tone marks as combining characters, so every
   decoded line is normalised to NFC.  A line that does not decode is yielded with
-  ``problem`` set (it is quarantined, not lost);
+  ``problem`` set (it is quarantined, not lost; its bytes shown as ``\\xNN``);
 * CRLF, LF and a final line without a newline; quoted fields spanning lines (the row's
   ``line`` is where it starts);
 * the delimiter — Excel's ``sep=;`` first line, else ``csv.Sniffer`` over the first
@@ -28,11 +32,7 @@ the extra fields; msisdn in E.164.  The quarantine file holds
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
-import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -40,7 +40,7 @@ from typing import IO, Any
 import attrs
 
 from ..errors import DataError
-from .encoding import strip_diacritics
+from ..tabular import Record, RejectedRow, header_key, printable, read_records
 from .numbers import Carrier, NumberNormalizer
 
 __all__ = [
@@ -83,15 +83,6 @@ FIELD_ALIASES: Mapping[str, str] = {
     **dict.fromkeys(("huyen", "quan_huyen", "huyen_thanh_pho", "district"), "huyen"),
 }
 
-_DELIMITERS = ",;\t|"
-_SNIFF_LINES = 20
-_NON_WORD = re.compile(r"[^0-9a-z]+")
-
-
-def header_key(name: str) -> str:
-    """``"Số điện thoại "`` → ``"so_dien_thoai"``: NFC, no diacritics, lower, ``_``-joined."""
-    plain = strip_diacritics(name.replace("\ufeff", "").strip()).lower()
-    return _NON_WORD.sub("_", plain).strip("_")
 
 
 @attrs.frozen
@@ -141,126 +132,7 @@ class AudienceFile:
         }
 
 
-# --- decoding -----------------------------------------------------------------------------
-
-
-class _LineDecoder:
-    """Decodes byte lines; settles on UTF-8 or the fallback at the first non-ASCII line."""
-
-    def __init__(self, info: AudienceFile, encoding: str | None, fallback: str) -> None:
-        self.info = info
-        self.encoding = encoding  # None until settled
-        self.fallback = fallback
-        self.bad_lines: set[int] = set()
-        info.encoding = encoding or "ascii"
-
-    def decode(self, data: bytes, line_no: int) -> str:
-        if self.encoding is None:
-            if data.isascii():
-                return data.decode("ascii")
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                self.encoding = self.fallback
-            else:
-                self.encoding = "utf-8"
-                self.info.encoding = "utf-8"
-                return unicodedata.normalize("NFC", text)
-            self.info.encoding = self.fallback
-        try:
-            text = data.decode(self.encoding)
-        except UnicodeDecodeError:
-            self.bad_lines.add(line_no)
-            self.info.undecodable_lines += 1
-            text = data.decode(self.encoding, errors="replace")
-        return text if text.isascii() else unicodedata.normalize("NFC", text)
-
-    def decode_block(self, data: bytes) -> str | None:
-        """Decode many lines at once; ``None`` when they must go line by line (the
-        encoding is not settled yet, or a line does not decode)."""
-        if self.encoding is None:
-            return data.decode("ascii") if data.isascii() else None
-        try:
-            text = data.decode(self.encoding)
-        except UnicodeDecodeError:
-            return None
-        if text.isascii() or unicodedata.is_normalized("NFC", text):
-            return text
-        return unicodedata.normalize("NFC", text)
-
-
-#: bytes of lines decoded at once (decoding line by line costs ~1 µs a line)
-_BLOCK_BYTES = 1 << 20
-
-
-def _text_lines(
-    path: Path, info: AudienceFile, encoding: str | None, fallback: str
-) -> tuple[Iterator[str], _LineDecoder | None]:
-    """Open ``path`` and return an iterator of decoded physical lines (with endings)."""
-    handle = path.open("rb")
-    head = handle.read(4)
-    handle.seek(0)
-    utf16 = None
-    if encoding is None:
-        if head.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8-sig"
-        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            utf16 = "utf-16"
-        elif len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0:
-            utf16 = "utf-16-le"
-        elif len(head) >= 4 and head[0] == 0 and head[2] == 0 and head[1] != 0:
-            utf16 = "utf-16-be"
-    elif encoding.lower().replace("_", "-") in ("utf-16", "utf-16-le", "utf-16-be"):
-        utf16 = encoding
-    if utf16 is not None:
-        info.encoding = utf16
-        text = io.TextIOWrapper(handle, encoding=utf16, newline="")
-
-        def utf16_lines() -> Iterator[str]:
-            with text:
-                for line in text:
-                    yield line if line.isascii() else unicodedata.normalize("NFC", line)
-
-        return utf16_lines(), None
-
-    decoder = _LineDecoder(info, encoding, fallback)
-
-    def lines() -> Iterator[str]:
-        # Physical lines end at LF, CRLF or a lone CR (io's universal newlines, kept
-        # undecoded so the csv module sees them); a block that fails to decode is
-        # redone line by line so only the bad line is flagged.
-        number = 0
-        with handle:
-            while block := handle.readlines(_BLOCK_BYTES):
-                if number == 0 and block[0].startswith(codecs.BOM_UTF8):
-                    block[0] = block[0][len(codecs.BOM_UTF8):]
-                text = decoder.decode_block(b"".join(block))
-                if text is not None:
-                    yield from io.StringIO(text, newline="")
-                    number += len(block)
-                    continue
-                for data in block:
-                    number += 1
-                    yield from io.StringIO(decoder.decode(data, number), newline="")
-
-    return lines(), decoder
-
-
 # --- reading ------------------------------------------------------------------------------
-
-
-def _sniff(lines: Sequence[str]) -> str:
-    header = next((ln for ln in lines if ln.strip()), "")
-    sample = "".join(lines)
-    try:
-        found = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        found = ""
-    if found and found in header:
-        return found
-    counts = {d: header.count(d) for d in _DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
 
 
 def _unique(keys: Iterable[str]) -> tuple[str, ...]:
@@ -286,65 +158,48 @@ def open_audience(
     phone_column: str | None = None,
     normalizer: NumberNormalizer | None = None,
     source: str | None = None,
+    sheet: str | int | None = None,
 ) -> tuple[AudienceFile, Iterator[AudienceRow]]:
-    """Open one audience file: read its header now, rows lazily.
+    """Open one audience file (CSV/TSV, or ``.xlsx`` — first sheet unless ``sheet``):
+    read its header now, rows lazily.
 
     Returns the file's description (encoding, delimiter, header, fields — counts grow
     while rows are read) and the row iterator.  Raises ``DataError`` (naming the file
-    and line) when no phone column can be found.
+    and line) when no phone column can be found.  Parsing is ``tabular.read_records``:
+    rows it rejects (unclosed quote, undecodable line, oversized field) come out as
+    rows with ``problem`` set, so they are quarantined, never lost.
     """
     path = Path(path)
     info = AudienceFile(path=path, source=source or str(path))
     try:
-        codecs.lookup(fallback_encoding)
-        if encoding is not None:
-            codecs.lookup(encoding)
-    except LookupError as exc:
-        raise DataError(f"unknown encoding: {exc}", source=info.source) from None
-    if not path.is_file():
-        raise DataError("audience file not found", source=info.source)
-    lines, decoder = _text_lines(path, info, encoding, fallback_encoding)
-
-    # Look ahead a few lines for "sep=" and the delimiter; they are replayed to csv.
-    buffered: list[str] = []
-    for line in lines:
-        buffered.append(line)
-        if len(buffered) >= _SNIFF_LINES:
-            break
-    skip = 0
-    first = buffered[0].strip() if buffered else ""
-    if delimiter is None and first.lower().startswith("sep=") and len(first) == 5:
-        delimiter = first[4]
-        skip = 1
-    if delimiter is None:
-        delimiter = _sniff(buffered[skip:])
-    info.delimiter = delimiter
-
-    def replay() -> Iterator[str]:
-        yield from buffered
-        yield from lines
-
-    reader = csv.reader(replay(), delimiter=delimiter, skipinitialspace=True, strict=False)
-    for _ in range(skip):
-        next(reader, None)
+        records = read_records(path, source=info.source, encoding=encoding,
+                               fallback_encoding=fallback_encoding, delimiter=delimiter,
+                               comments=False, sheet=sheet)
+    except DataError as exc:
+        if exc.message == "file not found":
+            raise DataError("audience file not found", source=info.source) from None
+        raise
+    info.encoding = records.encoding
+    info.delimiter = records.delimiter
 
     # Header: the first non-blank row.
-    header_cells: list[str] | None = None
-    header_start = header_end = reader.line_num
-    for cells in reader:
-        if any(c.strip() for c in cells):
-            header_cells = cells
-            header_start, header_end = header_end + 1, reader.line_num
-            break
-        info.blank_lines += reader.line_num - header_end
-        header_end = reader.line_num
-    if header_cells is None:
+    first = next(records, None)
+    info.encoding, info.delimiter = records.encoding, records.delimiter
+    info.blank_lines = records.skipped_lines - records.sep_lines
+    if first is None:
+        records.close()
         return info, iter(())
+    if isinstance(first, RejectedRow):
+        records.close()
+        raise DataError(f"header: {first.reason}", source=info.source, line=first.line,
+                        value=first.raw)
+    header_cells = first.cells
+    header_start = first.line
 
     normalizer = normalizer or NumberNormalizer()
     keys = [header_key(c) for c in header_cells]
     phone_index = _phone_index(keys, phone_column, info.source, header_start)
-    first_row: tuple[int, list[str]] | None = None
+    first_row: Record | None = None
     if phone_index is None:
         # No header? Then a phone number in the first row tells which column it is.
         for index, cell in enumerate(header_cells):
@@ -352,7 +207,8 @@ def open_audience(
                 phone_index = index
                 break
         if phone_index is None:
-            found = ", ".join(c.strip() for c in header_cells)
+            records.close()
+            found = ", ".join(printable(c.strip(), 40) for c in header_cells[:20])
             raise DataError(
                 f"no phone column in the header (found: {found}; expected one of sdt, "
                 "so_dien_thoai, số điện thoại, phone, msisdn, mobile …, or name it with "
@@ -360,7 +216,7 @@ def open_audience(
                 source=info.source, line=header_start,
             )
         info.has_header = False
-        first_row = (header_start, header_cells)
+        first_row = first
         keys = [f"col{i}" for i in range(1, len(header_cells) + 1)]
     field_keys = [FIELD_ALIASES.get(k, k) for k in keys]
     field_keys[phone_index] = "\0phone"
@@ -368,14 +224,14 @@ def open_audience(
     info.header = tuple(c.strip() for c in header_cells) if info.has_header else ()
     info.phone_column = header_cells[phone_index].strip() if info.has_header else keys[phone_index]
     width = len(unique)
+    records.expected_width = width
     field_pairs = [(i, key) for i, key in enumerate(unique) if i != phone_index]
     info.fields = tuple(k for k in unique if k != "\0phone")
-    bad_lines = decoder.bad_lines if decoder is not None else set()
     source_name = info.source
-    encoding_name = decoder.encoding if decoder is not None else info.encoding
 
-    def make_row(start: int, end: int, cells: list[str]) -> AudienceRow:
+    def make_row(record: Record) -> AudienceRow:
         info.rows += 1
+        cells = record.cells
         count = len(cells)
         raw = cells[phone_index].strip() if phone_index < count else ""
         if count >= width:
@@ -383,26 +239,38 @@ def open_audience(
         else:
             fields = {key: cells[i].strip() for i, key in field_pairs if i < count}
         problem = code = None
-        if bad_lines and any(n in bad_lines for n in range(start, end + 1)):
-            code = "undecodable"
-            problem = (f"line is not valid {decoder.encoding if decoder else encoding_name} "
-                       "text (undecodable bytes replaced)")
-        elif count > width and any(c.strip() for c in cells[width:]):
+        if count > width and any(c.strip() for c in cells[width:]):
             code = "misaligned"
             problem = (f"row has {count} cells but the header has {width} "
                        "(an unquoted delimiter inside a value?)")
-        return AudienceRow(source_name, start, raw, fields, problem, code)
+        return AudienceRow(source_name, record.line, raw, fields, problem, code)
 
     def rows() -> Iterator[AudienceRow]:
-        if first_row is not None:
-            yield make_row(first_row[0], header_end, first_row[1])
-        previous = header_end
-        for cells in reader:
-            start, previous = previous + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                info.blank_lines += previous - start + 1
-                continue
-            yield make_row(start, previous, cells)
+        try:
+            if first_row is not None:
+                yield make_row(first_row)
+            for item in records:
+                info.encoding = records.encoding
+                info.blank_lines = records.skipped_lines - records.sep_lines
+                if isinstance(item, RejectedRow):
+                    if item.code == "undecodable":
+                        info.undecodable_lines += 1
+                    if item.cells:  # parsed: keep its fields, flag it
+                        row = make_row(Record(item.line, item.end_line, list(item.cells),
+                                              item.raw))
+                        yield attrs.evolve(row, problem=item.reason, problem_code=item.code)
+                        continue
+                    info.rows += 1
+                    yield AudienceRow(source_name, item.line, item.raw, {}, item.reason,
+                                      item.code)
+                    continue
+                yield make_row(item)
+        finally:
+            records.close()
+            info.blank_lines = records.skipped_lines - records.sep_lines
+        if not records.accounted:  # pragma: no cover - a reader bug, not bad input
+            raise DataError(f"read {records.physical_lines} lines but accounted for "
+                            f"{records.skipped_lines + records.data_lines}", source=source_name)
 
     return info, rows()
 
@@ -542,6 +410,11 @@ class NumberList:
         normalizer = normalizer or NumberNormalizer()
         result = cls(source=str(path))
         for row in read_audience(path, normalizer=normalizer, **options):
+            if row.problem is not None:
+                result.unusable += 1
+                if len(result.unusable_examples) < 5:
+                    result.unusable_examples.append(f"line {row.line}: {row.problem}")
+                continue
             number = normalizer(row.raw)
             if number.ok and number.e164 is not None:
                 result._numbers.add(int(number.e164[3:]))

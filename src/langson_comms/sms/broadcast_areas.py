@@ -20,8 +20,7 @@ districts that are missing.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -29,6 +28,7 @@ import pendulum
 
 from ..errors import DataError, DataErrors
 from ..regions import Level, RegionRegistry, canonical_code
+from ..tabular import RejectedRow, read_table
 
 __all__ = ["COLUMNS", "AreaTotals", "excess_over_totals", "read_area_totals"]
 
@@ -69,27 +69,19 @@ def read_area_totals(
     checker = _RowChecker(source, regions, on)
     rows: list[AreaTotals] = []
     problems: list[DataError] = []
-    try:
-        handle = open(path, encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror}", source=source) from exc
-    with handle:
-        reader = csv.DictReader(handle)
-        try:
-            header = [h.strip() for h in reader.fieldnames or []]
-            missing = [c for c in COLUMNS if c not in header]
-            if missing:
-                raise DataError(f"missing column(s) {', '.join(missing)} (expected a header "
-                                f"{','.join(COLUMNS)})", source=source, line=1)
-            reader.fieldnames = header
-            for record in reader:
-                row, found = checker.check(record, reader.line_num)
-                problems.extend(found)
-                if row is not None:
-                    rows.append(row)
-        except (UnicodeDecodeError, csv.Error) as exc:
-            problems.append(DataError(f"unreadable: {exc}", source=source,
-                                      line=reader.line_num + 1))
+    with read_table(path, allow_unknown=True, source=source) as table:
+        missing = [c for c in COLUMNS if c not in table.header]
+        if missing:
+            raise DataError(f"missing column(s) {', '.join(missing)} (expected a header "
+                            f"{','.join(COLUMNS)})", source=source, line=table.header_line)
+        for item in table:
+            if isinstance(item, RejectedRow):
+                problems.append(item.error(source))
+                continue
+            row, found = checker.check(item.values, item.line)
+            problems.extend(found)
+            if row is not None:
+                rows.append(row)
     if not rows and not problems:
         problems.append(DataError("no areas in the file", source=source, line=2))
     if problems:
@@ -105,7 +97,7 @@ class _RowChecker:
         self.seen: dict[str, int] = {}
         self.level: tuple[Level, int] | None = None  # the first row's level, and its line
 
-    def check(self, record: dict[str, str | None], line: int) -> tuple[AreaTotals | None,
+    def check(self, record: Mapping[str, str | None], line: int) -> tuple[AreaTotals | None,
                                                                       list[DataError]]:
         found: list[DataError] = []
 

@@ -18,7 +18,6 @@ message; ``"recipient"`` policies depend on the number (lists, send history).
 
 from __future__ import annotations
 
-import csv
 import enum
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -32,6 +31,7 @@ from ..clock import LOCAL_TZ
 from ..config import ConfigContext
 from ..errors import DataError, PolicyError
 from ..messages import Message
+from ..tabular import RejectedRow, read_table
 
 __all__ = [
     "Action",
@@ -378,16 +378,18 @@ class CsvSendHistory:
         normalizer = NumberNormalizer()
         times: dict[str, list[int]] = {}
         source = str(path)
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = {"msisdn", "sent_at"} - set(reader.fieldnames or ())
+        with read_table(path, allow_unknown=True, source=source) as table:
+            missing = {"msisdn", "sent_at"} - set(table.header)
             if missing:
                 raise DataError(
                     f"send history needs columns msisdn and sent_at (missing: "
-                    f"{', '.join(sorted(missing))})", source=source, line=1,
+                    f"{', '.join(sorted(missing))})", source=source, line=table.header_line,
                 )
-            for row in reader:
-                line = reader.line_num
+            for item in table:
+                if isinstance(item, RejectedRow):
+                    raise item.error(source)
+                row: Mapping[str, str | None] = item.values
+                line = item.line
                 kind = (row.get("classification") or "promotional").strip()
                 if kind not in ("promotional", "public_notice"):
                     raise DataError(

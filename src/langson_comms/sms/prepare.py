@@ -455,6 +455,12 @@ class Preparer:
             plan.alternative_encodings[alt_enc.value] += count
             plan.alternative_segments[alt_parts] += count
             plan.alternative_by_carrier[carrier] += alt_parts * count
+        for info in plan.files:
+            if info.rows == 0:
+                empty = (f"{info.source}: no data rows (the audience is empty"
+                         f"{'' if info.header else ', not even a header'})")
+                plan.notes.append(empty)
+                logger.warning("%s", empty)
         if rewrites:
             plan.notes.append(
                 f"recipient policies rewrote {rewrites} texts after rendering; costs are of "
