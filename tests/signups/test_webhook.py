@@ -287,3 +287,46 @@ class TestWebhookContract(ContributionContract):
     def test_keyed_by_its_table_and_not_polled(self, tmp_path: Path) -> None:
         built = self.build(tmp_path)
         assert built.key == "under_test" and built.platform == "voso" and built.polling is False
+
+
+DOCS = Path(__file__).parents[2] / "docs" / "signups.md"
+
+
+def test_the_documented_worked_example_signature_is_right() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    body = b'{"id":"VS-1","created_at":"2022-07-01T09:30:00+07:00"}'
+    expected = sign(b"the shared secret, at least 16 bytes", 1656642600, body)
+    assert f"X-Langson-Signature: {expected}" in text
+
+
+def test_the_documented_curl_example_is_accepted(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock, tmp_path: Path
+) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    script = text[text.index("```sh\nSECRET=") + len("```sh\n"):]
+    script = script[: script.index("```")]
+    secret = "the shared secret, at least 16 bytes"
+
+    async def run_curl(url: str) -> None:
+        shell = script.replace("http://127.0.0.1:8787/signups/voso_hook", url).replace(
+            "TS=$(date +%s)", f"TS={int(frozen_clock.timestamp())}")
+        done = await asyncio.create_subprocess_exec("sh", "-c", shell, cwd=tmp_path,
+                                                    stdout=asyncio.subprocess.PIPE)
+        out, _ = await done.communicate()
+        assert json.loads(out)["accepted"] == 1, out
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(run_receiver(campaign, "hook", store, clock=frozen_clock, port=0,
+                                                env={**ENV, "HOOK_SECRET": secret}, stop=stop,
+                                                ready=ready.set_result))
+        url = await asyncio.wait_for(ready, 10)
+        try:
+            await asyncio.wait_for(run_curl(url), 30)
+        finally:
+            stop.set()
+            await task
+
+    asyncio.run(main())
+    assert store._db.execute("SELECT external_id FROM signups").fetchall() == [("VS-1",)]
