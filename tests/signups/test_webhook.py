@@ -19,7 +19,7 @@ import pytest
 from langson_comms import Campaign, FrozenClock, Runtime
 from langson_comms.default_plugins import signups_webhook
 from langson_comms.default_plugins.signups_webhook import WebhookSource
-from langson_comms.errors import CampaignFileError, ConfigError
+from langson_comms.errors import CampaignFileError, ConfigError, LedgerError
 from langson_comms.signups import SqliteSignupStore
 from langson_comms.signups.receiver import SignupReceiver, run_receiver
 from langson_comms.signups.signature import sign, signed_headers
@@ -330,3 +330,37 @@ def test_the_documented_curl_example_is_accepted(
 
     asyncio.run(main())
     assert store._db.execute("SELECT external_id FROM signups").fetchall() == [("VS-1",)]
+
+
+class FailingOnce:
+    """A store whose first ``store_requests`` fails (a locked or full disk), then works."""
+
+    def __init__(self, store: SqliteSignupStore) -> None:
+        self._store = store
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def store_requests(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise LedgerError("disk I/O error")
+        return self._store.store_requests(*args, **kwargs)
+
+
+def test_a_store_failure_is_503_and_the_resent_request_is_stored(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
+) -> None:
+    body = json.dumps(event(1)).encode()
+    headers = signed_headers(SECRET.encode(), int(frozen_clock.timestamp()), body)
+
+    async def test(post: Post) -> None:
+        status, answer = await post(body, headers=headers)
+        assert status == 503 and "nothing was stored" in answer["error"]
+        assert store.count() == 0
+        status, answer = await post(body, headers=headers)  # the same request again: not a replay
+        assert (status, answer["accepted"]) == (200, 1)
+
+    serving(campaign, FailingOnce(store), frozen_clock, test)  # type: ignore[arg-type]
+    assert store.count() == 1
