@@ -364,3 +364,11 @@ def test_a_store_failure_is_503_and_the_resent_request_is_stored(
 
     serving(campaign, FailingOnce(store), frozen_clock, test)  # type: ignore[arg-type]
     assert store.count() == 1
+
+
+def test_bench_webhook_runs_and_loses_nothing() -> None:
+    bench = Path(__file__).parents[2] / "benchmarks" / "bench_webhook.py"
+    done = subprocess.run([sys.executable, str(bench), "--requests", "300", "--concurrency", "8"],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "300 × 2xx" in done.stdout and "stored 300 (lost 0)" in done.stdout
