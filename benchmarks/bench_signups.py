@@ -4,7 +4,8 @@ Generates a CSV of N sign-up rows (external id, kind, ISO or Vietnamese date-tim
 a phone number in a mix of shapes, commune and team codes — 1 % malformed, 2 %
 duplicates) and a .xlsx of M rows, then ingests each in a fresh child process through
 the public ``ingest()`` call into a new SQLite store (phones pseudonymised), and reports
-wall time, rows per second and peak RSS of the child.
+wall time, CPU time (the figure that does not depend on the machine's other work), rows
+per second and peak RSS of the child.
 
     uv run python benchmarks/bench_signups.py                      # 1,000,000 CSV + 100,000 xlsx
     uv run python benchmarks/bench_signups.py --csv-rows 200000 --xlsx-rows 0
@@ -106,15 +107,17 @@ def child(folder: str, file: str) -> None:
     runtime = Runtime.create(entry_points=False)
     campaign = runtime.load_campaign(base / "campaign.toml")
     started = time.perf_counter()
+    cpu = time.process_time()
     with SqliteSignupStore(store_path) as store:
         report = ingest(campaign, store, clock=SystemClock(), env=KEY_ENV)
         stored = store.count()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     totals = report.totals
     assert totals.read == totals.accepted + totals.duplicates + totals.rejected
     assert stored == totals.accepted
     print(json.dumps({
-        "file": file, "seconds": seconds, **totals.as_dict(),
+        "file": file, "seconds": seconds, "cpu_seconds": cpu, "load": os.getloadavg()[0], **totals.as_dict(),
         "rows_per_second": totals.read / seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
@@ -147,7 +150,8 @@ def main() -> int:
                 return 1
             result = json.loads(out.stdout)
             print(f"{file}: {result['read']:,} rows in {result['seconds']:.1f} s "
-                  f"({result['rows_per_second']:,.0f}/s): {result['accepted']:,} accepted, "
+                  f"({result['rows_per_second']:,.0f}/s; CPU {result['cpu_seconds']:.1f} s, "
+                  f"load {result['load']:.1f} at the end): {result['accepted']:,} accepted, "
                   f"{result['duplicates']:,} duplicates, {result['rejected']:,} rejected, "
                   f"{result['unattributed']:,} unattributed; peak RSS {result['peak_rss_mb']:.0f} MB")
             if file.endswith(".csv") and count >= 1_000_000:
