@@ -335,9 +335,10 @@ def test_the_documented_curl_example_is_accepted(
 class FailingOnce:
     """A store whose first ``store_requests`` fails (a locked or full disk), then works."""
 
-    def __init__(self, store: SqliteSignupStore) -> None:
+    def __init__(self, store: SqliteSignupStore, error: Exception | None = None) -> None:
         self._store = store
         self.failed = False
+        self._error = error or LedgerError("disk I/O error")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -345,12 +346,13 @@ class FailingOnce:
     def store_requests(self, *args: Any, **kwargs: Any) -> Any:
         if not self.failed:
             self.failed = True
-            raise LedgerError("disk I/O error")
+            raise self._error
         return self._store.store_requests(*args, **kwargs)
 
 
+@pytest.mark.parametrize("error", [LedgerError("disk I/O error"), RuntimeError("a bug in a store")])
 def test_a_store_failure_is_503_and_the_resent_request_is_stored(
-    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock, error: Exception
 ) -> None:
     body = json.dumps(event(1)).encode()
     headers = signed_headers(SECRET.encode(), int(frozen_clock.timestamp()), body)
@@ -362,7 +364,7 @@ def test_a_store_failure_is_503_and_the_resent_request_is_stored(
         status, answer = await post(body, headers=headers)  # the same request again: not a replay
         assert (status, answer["accepted"]) == (200, 1)
 
-    serving(campaign, FailingOnce(store), frozen_clock, test)  # type: ignore[arg-type]
+    serving(campaign, FailingOnce(store, error), frozen_clock, test)  # type: ignore[arg-type]
     assert store.count() == 1
 
 

@@ -141,10 +141,12 @@ class GroupCommit:
                 group, self._pending = self._pending[: self._max], self._pending[self._max:]
                 try:
                     results = self._store.store_requests(self._key, [r for r, _ in group], self._now())
-                except LedgerError as exc:
+                except Exception as exc:  # every waiting handler gets an answer, whatever failed
+                    error = exc if isinstance(exc, LedgerError) else LedgerError(
+                        f"the store failed: {type(exc).__name__}: {exc}")
                     for _, future in group:
                         if not future.done():
-                            future.set_exception(exc)
+                            future.set_exception(error)
                 else:
                     for (_, future), result in zip(group, results, strict=True):
                         if not future.done():
@@ -155,7 +157,7 @@ class GroupCommit:
         """Stop once every submitted request is stored."""
         if self._task is None:
             return
-        while self._pending:
+        while self._pending and not self._task.done():
             await asyncio.sleep(0)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
