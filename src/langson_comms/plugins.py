@@ -49,6 +49,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "langson_comms.default_plugins.sms_policies",
     "langson_comms.default_plugins.sms",
     "langson_comms.default_plugins.broadcast",
+    "langson_comms.default_plugins.signups",
+    "langson_comms.default_plugins.signups_http",
+    "langson_comms.default_plugins.signups_webhook",
 )
 
 

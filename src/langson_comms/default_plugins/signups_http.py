@@ -1,0 +1,267 @@
+"""The built-in ``http_poll`` sign-up source: page through a platform's JSON API.
+
+Written as a third party would: it subclasses the public ``SignupSource``, talks HTTP
+with httpx (the transport is injectable: ``with_transport``) and maps JSON items with
+``langson_comms.signups.json_items``.
+
+A ``[signups.<key>]`` table of kind ``http_poll``::
+
+    [signups.postmart]
+    kind = "http_poll"
+    platform = "postmart"
+    url = "https://langson.postmart.vn/api/partner/orders"
+    items = "data.items"            # JSON path of the list of items ("" = the answer is the list)
+    pagination = "cursor"           # "cursor" (the default) or "page"
+    cursor_param = "cursor"         # cursor: the query parameter carrying the cursor …
+    next_cursor = "data.next"       # … and the JSON path of the next one (absent/null/"" = last page)
+    page_param = "page"             # page: the query parameter carrying the page number,
+    first_page = 1                  #       counted from first_page; a page with fewer than
+    page_size = 100                 #       page_size items is the last
+    page_size_param = "limit"       # send page_size as this parameter ("" = do not send it)
+    params = { status = "done" }    # fixed query parameters
+    token_env = "POSTMART_API_TOKEN"   # the token's environment variable (never the token itself)
+    auth_header = "Authorization"   # sent as "<auth_scheme> <token>"
+    auth_scheme = "Bearer"
+    default_kind = "first_purchase"
+    fields = { external_id = "order_id", occurred_at = "paid_at", phone = "buyer.phone" }
+    timeout = 30.0                  # seconds per request
+    max_attempts = 5                # per page: 5xx, 429 and network errors are retried …
+    backoff = 1.0                   # … after backoff × 2^(attempt-1) seconds, at most max_backoff,
+    max_backoff = 60.0              #     or the answer's Retry-After (at most max_retry_after)
+    max_retry_after = 300.0
+    rate_limit = 2.0                # at most this many requests per second (0 = no limit)
+    max_pages = 0                   # pages per run (0 = up to the last page)
+
+The position stored with each page is ``{"cursor": <the page to ask next>, "skip": <its
+items already stored>}``; it is written in the same transaction as the page's events.
+After the last page it names that page and how many of its items are stored, so the
+next run asks for it again and takes only what was added since.  A crash therefore
+never skips nor doubles a page.
+
+Waits (rate limit, backoff, Retry-After) go through the injected clock's ``sleep``;
+``read`` runs its own event loop, so call ``ingest`` from synchronous code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, Literal, Self
+
+import attrs
+import httpx
+
+from langson_comms import hookimpl
+from langson_comms.clock import Clock, timestamp_of
+from langson_comms.config import ConfigContext, at_least
+from langson_comms.errors import ConfigError, DataError, GatewayError
+from langson_comms.signups import Batch, Rejection, SignupEvent, SignupSource, source_key
+from langson_comms.signups.event import kind_name
+from langson_comms.signups.json_items import EVENT_FIELDS, MISSING, item_event, json_path, json_type
+from langson_comms.sms.gateway import parse_retry_after
+from langson_comms.sms.numbers import NumberNormalizer
+
+__all__ = ["HttpPollSource", "register_signup_sources"]
+
+_RETRIED = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@attrs.frozen
+class HttpPollSource(SignupSource):
+    """Sign-ups paged from a JSON API (see the module docstring for the keys)."""
+
+    name: ClassVar[str] = "http_poll"
+
+    url: str
+    items: str = "items"
+    pagination: Literal["cursor", "page"] = "cursor"
+    cursor_param: str = "cursor"
+    next_cursor: str = "next_cursor"
+    page_param: str = "page"
+    first_page: int = attrs.field(default=1, validator=at_least(0))
+    page_size: int = attrs.field(default=100, validator=at_least(1))
+    page_size_param: str = ""
+    params: dict[str, str] = attrs.field(factory=dict)
+    token_env: str | None = None
+    auth_header: str = "Authorization"
+    auth_scheme: str = "Bearer"
+    fields: dict[str, str] = attrs.field(factory=dict)
+    default_kind: str | None = None
+    timeout: float = 30.0
+    max_attempts: int = attrs.field(default=5, validator=at_least(1))
+    backoff: float = 1.0
+    max_backoff: float = 60.0
+    max_retry_after: float = 300.0
+    rate_limit: float = 0.0
+    max_pages: int = attrs.field(default=0, validator=at_least(0))
+    #: an httpx transport for tests or a host program (set with ``with_transport``, not a key)
+    transport: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
+    #: the environment the token is read from (default ``os.environ``; not a key)
+    environ: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
+        for forbidden in ("key", "transport", "environ"):
+            if forbidden in config:
+                raise context.error("unknown key (see docs/signups.md for the http_poll keys)", forbidden)
+        for clear in ("token", "secret", "password", "api_key"):
+            if clear in config:
+                raise context.error("a token never goes in the campaign file: name its environment "
+                                    "variable with token_env", clear)
+        built = context.structure({**config, "key": source_key(context)}, cls)
+        if not built.url.startswith(("http://", "https://")):
+            raise context.error(f"{built.url!r} is not an http(s) URL", "url")
+        for field in built.fields:
+            if field not in EVENT_FIELDS:
+                raise context.error(f"{field!r} is not an event field (expected one of: {', '.join(EVENT_FIELDS)})",
+                                    f"fields.{field}")
+        if built.default_kind is not None:
+            try:
+                kind_name(built.default_kind)
+            except ValueError as exc:
+                raise context.error(str(exc), "default_kind") from None
+        for name in ("timeout", "backoff", "max_backoff", "max_retry_after", "rate_limit"):
+            if getattr(built, name) < 0 or (name == "timeout" and built.timeout == 0):
+                raise context.error(f"{getattr(built, name)!r} is out of range (expected a positive number)", name)
+        return built
+
+    def with_transport(self, transport: httpx.AsyncBaseTransport | None) -> Self:
+        """A copy sending its requests through ``transport``."""
+        return attrs.evolve(self, transport=transport)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _start(self) -> dict[str, Any]:
+        return {"cursor": None if self.pagination == "cursor" else self.first_page, "skip": 0}
+
+    def _headers(self) -> dict[str, str]:
+        if self.token_env is None:
+            return {}
+        env = os.environ if self.environ is None else self.environ
+        token = env.get(self.token_env)
+        if not token:
+            raise ConfigError(f"environment variable {self.token_env} is not set (the API token)",
+                              key=f"signups.{self.key}.token_env")
+        return {self.auth_header: f"{self.auth_scheme} {token}".strip()}
+
+    def _params(self, cursor: Any) -> dict[str, str]:
+        params = dict(self.params)
+        if self.page_size_param:
+            params[self.page_size_param] = str(self.page_size)
+        if cursor is not None:
+            params[self.cursor_param if self.pagination == "cursor" else self.page_param] = str(cursor)
+        return params
+
+    def read(self, position: str | None, *, clock: Clock) -> Iterator[Batch]:
+        state = self._start() if position is None else json.loads(position)
+        cursor, skip = state["cursor"], int(state["skip"])
+        headers = self._headers()
+        pacer = _Pacer(self.rate_limit, clock)
+        pages = 0
+        with asyncio.Runner() as runner:
+            client = httpx.AsyncClient(transport=self.transport, timeout=self.timeout, headers=headers)
+            try:
+                while self.max_pages == 0 or pages < self.max_pages:
+                    answer = runner.run(self._fetch(client, cursor, clock, pacer))
+                    pages += 1
+                    label = "first" if cursor is None else str(cursor)
+                    items = json_path(answer, self.items)
+                    if not isinstance(items, list):
+                        found = "nothing" if items is MISSING else json_type(items)
+                        raise DataError(f"expected the list of items at {self.items or '(the answer)'!r}, "
+                                        f"found {found}", source=f"{self.url} (page {label})")
+                    following = self._following(answer, cursor, items, label)
+                    yield self._batch(items, skip, label, cursor, following)
+                    if following is None:
+                        return
+                    cursor, skip = following, 0
+            finally:
+                runner.run(client.aclose())
+
+    def _following(self, answer: Any, cursor: Any, items: list[Any], label: str) -> Any:
+        """The cursor of the next page, ``None`` when this page is the last."""
+        if self.pagination == "page":
+            return int(cursor) + 1 if len(items) >= self.page_size else None
+        nxt = json_path(answer, self.next_cursor)
+        if nxt is MISSING or nxt is None or nxt == "" or nxt == cursor:
+            return None
+        if not isinstance(nxt, str | int) or isinstance(nxt, bool):
+            raise DataError(f"the next cursor at {self.next_cursor!r} is {json_type(nxt)}, expected a string "
+                            "or an integer", source=f"{self.url} (page {label})")
+        return nxt
+
+    def _batch(self, items: list[Any], skip: int, label: str, cursor: Any, following: Any) -> Batch:
+        normalizer = NumberNormalizer()
+        events: list[SignupEvent] = []
+        rejections: list[Rejection] = []
+        for index in range(skip, len(items)):
+            where = f"{self.key}:page {label}[{index}]"
+            found = item_event(items[index], fields=self.fields, platform=self.platform,
+                               default_kind=self.default_kind, source=where, normalizer=normalizer)
+            if isinstance(found, SignupEvent):
+                events.append(found)
+            else:
+                path, reason = found
+                rejections.append(Rejection(where=where, reason=reason, column=path or None))
+        after = ({"cursor": cursor, "skip": max(skip, len(items))} if following is None
+                 else {"cursor": following, "skip": 0})
+        return Batch(events=tuple(events), rejections=tuple(rejections), position=json.dumps(after))
+
+    async def _fetch(self, client: httpx.AsyncClient, cursor: Any, clock: Clock, pacer: _Pacer) -> Any:
+        label = "first" if cursor is None else str(cursor)
+        gateway = f"signups.{self.key}"
+        last = ""
+        status: int | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            await pacer.wait()
+            retry_after: float | None = None
+            try:
+                response = await client.get(self.url, params=self._params(cursor))
+            except httpx.HTTPError as exc:
+                last, status = f"{type(exc).__name__}", None
+            else:
+                status = response.status_code
+                if response.is_success:
+                    try:
+                        return response.json()
+                    except (ValueError, RecursionError) as exc:
+                        raise DataError(f"the answer is not JSON ({type(exc).__name__})",
+                                        source=f"{self.url} (page {label})") from None
+                if status not in _RETRIED:
+                    raise GatewayError(f"page {label}: HTTP {status} (not retried; check url, params and token)",
+                                       gateway=gateway, status=status)
+                last = f"HTTP {status}"
+                retry_after = parse_retry_after(response.headers.get("retry-after"),
+                                                now=timestamp_of(clock)())
+            if attempt == self.max_attempts:
+                break
+            delay = (min(retry_after, self.max_retry_after) if retry_after is not None
+                     else min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+            await clock.sleep(delay)
+        raise GatewayError(f"page {label}: gave up after {self.max_attempts} attempts (last: {last}); "
+                           "the pages before it are stored, run again to resume", gateway=gateway, status=status)
+
+
+class _Pacer:
+    """At most ``rate`` requests per second, waiting on the injected clock."""
+
+    def __init__(self, rate: float, clock: Clock) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._clock = clock
+        self._now = timestamp_of(clock)
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        delay = self._next - self._now()
+        if delay > 0:
+            await self._clock.sleep(delay)
+        self._next = self._now() + self._interval
+
+
+@hookimpl
+def register_signup_sources() -> list[type[Any]]:
+    return [HttpPollSource]

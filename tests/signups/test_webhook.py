@@ -1,0 +1,376 @@
+"""The built-in ``webhook`` source and its receiver, with real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import aiohttp
+import pytest
+
+from langson_comms import Campaign, FrozenClock, Runtime
+from langson_comms.default_plugins import signups_webhook
+from langson_comms.default_plugins.signups_webhook import WebhookSource
+from langson_comms.errors import CampaignFileError, ConfigError, LedgerError
+from langson_comms.signups import SqliteSignupStore
+from langson_comms.signups.receiver import SignupReceiver, run_receiver
+from langson_comms.signups.signature import sign, signed_headers
+from langson_comms.testing import ContributionContract
+
+from .conftest import ENV, write_campaign
+
+SECRET = "whsec-0123456789abcdef-test"
+HOOK_ENV = {**ENV, "HOOK_SECRET": SECRET}
+HOOK = """
+[signups.hook]
+kind = "webhook"
+platform = "voso"
+secret_env = "HOOK_SECRET"
+default_kind = "seller_registered"
+fields = { external_id = "id", occurred_at = "created_at", phone = "seller.phone" }
+max_body = 4096
+max_events = 50
+"""
+CLI = str(Path(sys.executable).parent / "langson-comms")
+
+
+def event(n: int, **extra: Any) -> dict[str, Any]:
+    return {"id": f"V-{n}", "created_at": "2022-07-01T08:00:00+07:00", "seller": {"phone": f"09123{n:05d}"},
+            "team_code": "T100", **extra}
+
+
+@pytest.fixture
+def campaign(runtime: Runtime, tmp_path: Path) -> Campaign:
+    return runtime.load_campaign(write_campaign(tmp_path, HOOK))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    with SqliteSignupStore(tmp_path / "signups.sqlite") as opened:
+        yield opened
+
+
+Post = Callable[..., Awaitable[tuple[int, dict[str, Any]]]]
+
+
+def serving(campaign: Campaign, store: SqliteSignupStore, clock: FrozenClock,
+            test: Callable[[Post], Awaitable[None]], env: Mapping[str, str] = HOOK_ENV) -> None:
+    """Run the receiver on a free port, call ``test(post)``, stop it."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(run_receiver(campaign, "hook", store, clock=clock, port=0, env=env,
+                                                stop=stop, ready=ready.set_result))
+        url = await asyncio.wait_for(ready, 10)
+        async with aiohttp.ClientSession() as session:
+
+            async def post(body: bytes | Any, *, secret: str = SECRET, at: float | None = None,
+                           headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+                raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+                ts = int(clock.timestamp() if at is None else at)
+                sent = dict(signed_headers(secret.encode(), ts, raw) if headers is None else headers)
+                async with session.post(url, data=raw, headers=sent) as response:
+                    return response.status, await response.json()
+
+            try:
+                await asyncio.wait_for(test(post), 30)
+            finally:
+                stop.set()
+                await task
+
+    asyncio.run(main())
+
+
+def test_a_signed_event_or_array_is_stored_before_the_200(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
+) -> None:
+    async def test(post: Post) -> None:
+        status, answer = await post(event(1))
+        assert (status, answer["accepted"], answer["duplicates"]) == (200, 1, 0)
+        assert store.count() == 1  # stored when the answer came
+        status, answer = await post([event(2), event(3, kind="first_purchase"), event(1)])
+        assert (status, answer["accepted"], answer["duplicates"]) == (200, 2, 1)
+
+    serving(campaign, store, frozen_clock, test)
+    rows = store._db.execute("SELECT external_id, kind, team_code, phone, source FROM signups ORDER BY id").fetchall()
+    assert [r[:3] for r in rows] == [("V-1", "seller_registered", "T100"), ("V-2", "seller_registered", "T100"),
+                                     ("V-3", "first_purchase", "T100")]
+    assert all(r[3] is None for r in rows), "numbers are pseudonymised"
+    assert rows[0][4].startswith("hook:request ") and rows[2][4].endswith("[1]")
+
+
+def test_forged_missing_and_malformed_signatures_are_401(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    async def test(post: Post) -> None:
+        status, answer = await post(event(1), secret="not-the-secret-at-all")
+        assert (status, answer["error"]) == (401, "the signature does not match the body and timestamp")
+        body = json.dumps(event(1)).encode()
+        ts = int(frozen_clock.timestamp())
+        status, answer = await post(body, headers={"X-Langson-Timestamp": str(ts)})
+        assert (status, answer["error"]) == (401, "header X-Langson-Signature is missing")
+        status, answer = await post(body, headers={"X-Langson-Timestamp": str(ts),
+                                                   "X-Langson-Signature": "md5=abc"})
+        assert status == 401 and "malformed" in answer["error"]
+        good = sign(SECRET.encode(), ts, body)
+        status, answer = await post(body + b" ", headers={"X-Langson-Timestamp": str(ts), "X-Langson-Signature": good})
+        assert status == 401, "the signature covers the raw body"
+
+    serving(campaign, store, frozen_clock, test)
+    assert store.count() == 0
+    assert SECRET not in caplog.text and "12300001" not in caplog.text
+
+
+def test_stale_and_future_timestamps_are_401(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
+) -> None:
+    async def test(post: Post) -> None:
+        now = frozen_clock.timestamp()
+        status, answer = await post(event(1), at=now - 301)
+        assert (status, answer["error"]) == (401, "the timestamp is 301 s old (at most 300 s accepted)")
+        status, answer = await post(event(1), at=now + 301)
+        assert status == 401 and "in the future" in answer["error"]
+        status, _ = await post(event(1), at=now - 299)
+        assert status == 200
+
+    serving(campaign, store, frozen_clock, test)
+    assert store.count() == 1
+
+
+def test_a_replayed_request_is_refused_even_after_a_restart(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock, tmp_path: Path
+) -> None:
+    body = json.dumps([event(1), event(2)]).encode()
+    headers = signed_headers(SECRET.encode(), int(frozen_clock.timestamp()), body)
+
+    async def first(post: Post) -> None:
+        assert (await post(body, headers=headers))[0] == 200
+        status, answer = await post(body, headers=headers)
+        assert status == 409 and "already received" in answer["error"]
+
+    serving(campaign, store, frozen_clock, first)
+    with SqliteSignupStore(tmp_path / "signups.sqlite") as reopened:  # a restarted receiver, same store
+
+        async def again(post: Post) -> None:
+            assert (await post(body, headers=headers))[0] == 409
+
+        serving(campaign, reopened, frozen_clock, again)
+        assert reopened.count() == 2
+        ids = reopened._db.execute("SELECT count(*) FROM signups").fetchone()[0]
+        assert ids == 2
+
+
+def test_oversized_bodies_and_too_many_events_are_413(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
+) -> None:
+    async def test(post: Post) -> None:
+        status, answer = await post(b"[" + b" " * 5000 + b"]")
+        assert status == 413 and "at most 4096" in answer["error"]
+        status, answer = await post([{"id": f"V-{i}"} for i in range(60)])
+        assert status == 413 and "at most 50" in answer["error"]
+
+    serving(campaign, store, frozen_clock, test)
+    assert store.count() == 0
+
+
+@pytest.mark.parametrize(("body", "where", "reason"), [
+    (b'{"id": "V-1", ', "$", "line 1, column 15"),
+    (b"[" * 2000 + b"]" * 2000, "$", "nested too deeply"),
+    (b"\xff\xfe{}", None, "not UTF-8"),
+    (b"42", "$", "is number"),
+    (b"[]", "$", "empty"),
+    (json.dumps({"id": True, "created_at": "2022-07-01"}).encode(), "$.id",
+     "is boolean, expected a string or an integer"),
+    (json.dumps([event(1), event(2, created_at="yesterday")]).encode(), "$[1].created_at", "not a date-time"),
+    (json.dumps([event(1), event(2, seller={"phone": 912345678})]).encode(), "$[1].seller.phone",
+     "is number, expected a string"),
+    (json.dumps([event(1), {"created_at": "2022-07-01"}]).encode(), "$[1].id", "is missing"),
+    (json.dumps([event(1), "V-2"]).encode(), "$[1]", "expected an object"),
+])
+def test_malformed_requests_are_located_400s_and_store_nothing(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock,
+    body: bytes, where: str | None, reason: str
+) -> None:
+    async def test(post: Post) -> None:
+        status, answer = await post(body)
+        assert status == 400, answer
+        text = answer["error"] + json.dumps(answer.get("problems", []))
+        assert reason in text
+        if where is not None:
+            assert where in [p["where"] for p in answer["problems"]]
+
+    serving(campaign, store, frozen_clock, test)
+    assert store.count() == 0
+
+
+def test_the_secret_comes_from_a_private_file_or_the_environment_never_the_campaign_file(
+    runtime: Runtime, tmp_path: Path, frozen_clock: FrozenClock, store: SqliteSignupStore
+) -> None:
+    with pytest.raises(CampaignFileError) as info:
+        runtime.load_campaign(write_campaign(tmp_path, HOOK + 'secret = "in-clear-0123456789"\n'))
+    assert "signups.hook.secret" in str(info.value) and "in-clear" not in str(info.value)
+    with pytest.raises(CampaignFileError, match=r"signups\.hook\.secret_env: expected exactly one"):
+        runtime.load_campaign(write_campaign(tmp_path, HOOK + 'secret_file = "hook.key"\n'))
+    campaign = runtime.load_campaign(write_campaign(tmp_path, HOOK.replace('secret_env = "HOOK_SECRET"',
+                                                                           'secret_file = "hook.key"')))
+    source = campaign.signups.sources["hook"]
+    key_file = tmp_path / "hook.key"
+    key_file.write_text(SECRET + "\n")
+    key_file.chmod(0o644)
+    with pytest.raises(ConfigError, match=r"signups.hook.secret_file: .*readable by others"):
+        SignupReceiver(campaign, source, store, clock=frozen_clock, env=ENV)
+    key_file.chmod(0o600)
+    receiver = SignupReceiver(campaign, source, store, clock=frozen_clock, env=ENV)
+    assert SECRET not in repr(receiver) and SECRET not in repr(source)
+    env_campaign = runtime.load_campaign(write_campaign(tmp_path, HOOK))
+    with pytest.raises(ConfigError, match=r"signups\.hook\.secret_env: environment variable HOOK_SECRET is not set"):
+        SignupReceiver(env_campaign, env_campaign.signups.sources["hook"], store, clock=frozen_clock, env=ENV)
+    with pytest.raises(ConfigError, match="at least 16"):
+        SignupReceiver(env_campaign, env_campaign.signups.sources["hook"], store, clock=frozen_clock,
+                       env={**ENV, "HOOK_SECRET": "short"})
+
+
+def test_signups_serve_as_a_subprocess(tmp_path: Path) -> None:
+    path = write_campaign(tmp_path, HOOK)
+    env = {**os.environ, **HOOK_ENV}
+    proc = subprocess.Popen([CLI, "signups", "serve", "hook", "-c", str(path), "--port", "0"], env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert line.startswith("listening on http://127.0.0.1:"), line
+        url = line.split()[2]
+        assert url.endswith("/signups/hook")
+
+        async def send() -> int:
+            import time
+
+            body = json.dumps(event(7)).encode()
+            async with aiohttp.ClientSession() as session, session.post(
+                url, data=body, headers=signed_headers(SECRET.encode(), int(time.time()), body)
+            ) as response:
+                return response.status
+
+        assert asyncio.run(send()) == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert "1 × 200" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    status = subprocess.run([CLI, "signups", "status", "-c", str(path), "--json"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert json.loads(status.stdout)["by_platform"] == {"voso": 1}
+    refused = subprocess.run([CLI, "signups", "serve", "nope", "-c", str(path)], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "no sign-up source 'nope'" in refused.stderr
+
+
+class TestWebhookContract(ContributionContract):
+    contributed_class = WebhookSource
+    kind = "signup_source"
+    example_config: ClassVar[Mapping[str, Any]] = {"platform": "voso", "secret_env": "HOOK_SECRET"}
+    plugin = signups_webhook
+
+    def test_keyed_by_its_table_and_not_polled(self, tmp_path: Path) -> None:
+        built = self.build(tmp_path)
+        assert built.key == "under_test" and built.platform == "voso" and built.polling is False
+
+
+DOCS = Path(__file__).parents[2] / "docs" / "signups.md"
+
+
+def test_the_documented_worked_example_signature_is_right() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    body = b'{"id":"VS-1","created_at":"2022-07-01T09:30:00+07:00"}'
+    expected = sign(b"the shared secret, at least 16 bytes", 1656642600, body)
+    assert f"X-Langson-Signature: {expected}" in text
+
+
+def test_the_documented_curl_example_is_accepted(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock, tmp_path: Path
+) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    script = text[text.index("```sh\nSECRET=") + len("```sh\n"):]
+    script = script[: script.index("```")]
+    secret = "the shared secret, at least 16 bytes"
+
+    async def run_curl(url: str) -> None:
+        shell = script.replace("http://127.0.0.1:8787/signups/voso_hook", url).replace(
+            "TS=$(date +%s)", f"TS={int(frozen_clock.timestamp())}")
+        done = await asyncio.create_subprocess_exec("sh", "-c", shell, cwd=tmp_path,
+                                                    stdout=asyncio.subprocess.PIPE)
+        out, _ = await done.communicate()
+        assert json.loads(out)["accepted"] == 1, out
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(run_receiver(campaign, "hook", store, clock=frozen_clock, port=0,
+                                                env={**ENV, "HOOK_SECRET": secret}, stop=stop,
+                                                ready=ready.set_result))
+        url = await asyncio.wait_for(ready, 10)
+        try:
+            await asyncio.wait_for(run_curl(url), 30)
+        finally:
+            stop.set()
+            await task
+
+    asyncio.run(main())
+    assert store._db.execute("SELECT external_id FROM signups").fetchall() == [("VS-1",)]
+
+
+class FailingOnce:
+    """A store whose first ``store_requests`` fails (a locked or full disk), then works."""
+
+    def __init__(self, store: SqliteSignupStore, error: Exception | None = None) -> None:
+        self._store = store
+        self.failed = False
+        self._error = error or LedgerError("disk I/O error")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def store_requests(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise self._error
+        return self._store.store_requests(*args, **kwargs)
+
+
+@pytest.mark.parametrize("error", [LedgerError("disk I/O error"), RuntimeError("a bug in a store")])
+def test_a_store_failure_is_503_and_the_resent_request_is_stored(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock, error: Exception
+) -> None:
+    body = json.dumps(event(1)).encode()
+    headers = signed_headers(SECRET.encode(), int(frozen_clock.timestamp()), body)
+
+    async def test(post: Post) -> None:
+        status, answer = await post(body, headers=headers)
+        assert status == 503 and "nothing was stored" in answer["error"]
+        assert store.count() == 0
+        status, answer = await post(body, headers=headers)  # the same request again: not a replay
+        assert (status, answer["accepted"]) == (200, 1)
+
+    serving(campaign, FailingOnce(store, error), frozen_clock, test)  # type: ignore[arg-type]
+    assert store.count() == 1
+
+
+def test_bench_webhook_runs_and_loses_nothing() -> None:
+    bench = Path(__file__).parents[2] / "benchmarks" / "bench_webhook.py"
+    done = subprocess.run([sys.executable, str(bench), "--requests", "300", "--concurrency", "8"],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "300 × 2xx" in done.stdout and "stored 300 (lost 0)" in done.stdout
