@@ -46,22 +46,37 @@ def test_confirm_all_accepted_exits_0(campaign_dir: Path, tmp_path: Path) -> Non
     assert _main(campaign_dir, "--db", str(tmp_path / "a.sqlite"), "confirm", str(confirmations)) == 0
 
 
-def test_confirm_malformed_file_exits_2_and_stores_nothing(campaign_dir: Path, tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """Good rows before a malformed line are not kept: one transaction per file."""
+def _stored(db: Path) -> list[int]:
+    with sqlite3.connect(db) as conn:
+        return [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                for t in ("confirmations", "rejections", "ingests")]
+
+
+def test_confirm_unreadable_file_exits_2_and_stores_nothing(campaign_dir: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A file that cannot be read (its header lacks a column) stores nothing: exit 2."""
     confirmations = tmp_path / "broken.csv"
+    confirmations.write_text("station,date,item\nTTH-186,2022-06-30,isee-tro-ly-ao\n",
+                             encoding="utf-8")
+    db = tmp_path / "asrun.sqlite"
+    assert _main(campaign_dir, "--db", str(db), "confirm", str(confirmations)) == 2
+    assert "broken.csv:1" in capsys.readouterr().err
+    assert _stored(db) == [0, 0, 0]
+
+
+def test_confirm_misaligned_row_is_rejected_where_it_is(campaign_dir: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A row with too many cells is rejected at its line (exit 1); the good row is kept."""
+    confirmations = tmp_path / "messy.csv"
     confirmations.write_text(
         "station,date,time,item\nTTH-186,2022-06-30,14:00,isee-tro-ly-ao\n"
         "TTH-180,30/06/2022,14:00,cds-cai-dat,extra,cells,here,too\n",
         encoding="utf-8",
     )
     db = tmp_path / "asrun.sqlite"
-    assert _main(campaign_dir, "--db", str(db), "confirm", str(confirmations)) == 2
-    assert "broken.csv:3" in capsys.readouterr().err
-    with sqlite3.connect(db) as conn:
-        counts = [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                  for t in ("confirmations", "rejections", "ingests")]
-    assert counts == [0, 0, 0]
+    assert _main(campaign_dir, "--db", str(db), "confirm", str(confirmations)) == 1
+    assert "messy.csv:3" in capsys.readouterr().err
+    assert _stored(db) == [1, 1, 1]
 
 
 def test_schedule_and_compliance_exit_0_and_bad_options_exit_2(campaign_dir: Path, tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def test_send_prints_breaker_changes_and_status_shows_them(tmp_path: Path,
 @pytest.mark.parametrize(("table", "expected"), [
     ("error_rate = 1.5", "channels.sms.breaker.error_rate: 1.5 is not a share in (0, 1]"),
     ("threshold = 10\nwindow = 5", "channels.sms.breaker.window: 5 is smaller than threshold"),
-    ("reset_after = 0", "channels.sms.breaker.reset_after: 0.0 must be greater than 0"),
+    ("reset_after = 0", "channels.sms.breaker.reset_after: 0.0 is too small (expected more than 0)"),
     ("reset_after = 5\nmax_reset_after = 2", "channels.sms.breaker.max_reset_after"),
 ])
 def test_breaker_table_errors_are_located(tmp_path: Path, table: str, expected: str) -> None:
