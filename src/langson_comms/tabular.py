@@ -510,7 +510,7 @@ class RecordReader:
                 if error is not None:
                     multi = True  # reject the opening line only, read on from the next
             if multi and (error is not None or self._wrong_width(cells)
-                          or self._swallowed(lines, delimiter)):
+                          or self._swallowed(lines, cells, delimiter)):
                 # An opened quote that swallowed later lines: reject its first line only,
                 # and read the rest again (a new reader: the old one may have seen the end).
                 pending.extend(reversed(lines[1:]))
@@ -560,14 +560,20 @@ class RecordReader:
             return None
         return None if again == [list(cells)] or len(lines) == 1 else "unclosed quote"
 
-    def _swallowed(self, lines: Sequence[str], delimiter: str) -> bool:
+    def _swallowed(self, lines: Sequence[str], cells: Sequence[str], delimiter: str) -> bool:
         """A line inside a quoted field that looks like a whole row of its own: exactly
-        the header's number of cells (3 or more), no quote.  A third line of defence:
-        the strict re-parse already catches most swallowing quotes."""
+        the header's number of cells (3 or more), no quote; or a line of a multi-line
+        value holding a whole row's delimiters (``"Nguyen,0911…,Xa`` closed on the next
+        row: the record has the header's cells, but a row hides in one value).  A third
+        line of defence: the strict re-parse already catches most swallowing quotes."""
         width = self.expected_width
         if width is None or width < 3:
             return False
-        return any(t.count(delimiter) == width - 1 and '"' not in t for t in lines[1:-1])
+        if any(t.count(delimiter) == width - 1 and '"' not in t for t in lines[1:-1]):
+            return True
+        return any(piece.count(delimiter) >= width - 1
+                   for cell in cells if "\n" in cell or "\r" in cell
+                   for piece in cell.splitlines())
 
     def _wrong_width(self, cells: Sequence[str]) -> bool:
         expected = self.expected_width

@@ -424,3 +424,22 @@ parent = 999
     assert len(lines) == 3, lines
     assert ": regions.units[1]: " in lines[0] and ": regions.units[2]: " in lines[1], lines
     assert "parent 999" in lines[2], lines
+
+
+@pytest.mark.parametrize("value", [100_000_000, 1001])
+def test_gateway_connections_beyond_sense_are_refused(runtime: Runtime, write_campaign,
+                                                      value: int) -> None:
+    # connections = 100000000 passed validate, then `sms send` started one worker task per
+    # connection: a CPU-bound hang that did not even answer SIGTERM.
+    path = write_campaign(DIRECT_SMS.format(line="") + f"connections = {value}\n")
+    lines = errors_of(runtime, path)
+    assert any("channels.sms.gateways.a.connections" in text and "at most 1000" in text
+               for text in lines), lines
+
+
+def test_a_plugin_gateway_cannot_declare_a_concurrency_beyond_sense() -> None:
+    from langson_comms.sms.gateway import GatewayCapabilities
+
+    assert GatewayCapabilities(concurrency=1000).concurrency == 1000
+    with pytest.raises(ValueError, match="at most 1000"):
+        GatewayCapabilities(concurrency=100_000_000)

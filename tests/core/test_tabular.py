@@ -189,3 +189,30 @@ def test_a_quote_closing_at_a_later_rows_quote_is_caught_by_the_row_inside(tmp_p
     assert [(r.line, r.code) for r in bad] == [(2, "unclosed_quote")]
     assert [r.values["sdt"] for r in good] == ["0913", "0914", "0915"]
     assert good[-1].values["ten"] == "Thôn 1\nXã A, Huyện B"
+
+
+@pytest.mark.parametrize("lines", [
+    # a name opening a quote that closes in the next row's first value: the row inside
+    # the quoted value (0911…) would be lost, the record having the header's cells
+    ['"Nguyen,0911111111,Xa', 'Tran",0922222222,Xb'],
+    # the quote opens in the last column and closes at the end of the next row
+    ['Nguyen,0911111111,"Xa', 'Tran,0922222222,Xb"'],
+])
+def test_a_quote_swallowing_a_whole_row_into_one_value_is_caught(
+        tmp_path: Path, lines: list[str]) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("\n".join(["ten,sdt,xa", *lines, "Le,0933333333,Xc"]) + "\n")
+    table = read_table(path, required=["sdt"], optional=["ten", "xa"])
+    good, bad = _rows(table)
+    assert [(r.line, r.code) for r in bad] == [(2, "unclosed_quote")]
+    assert [(r.line, r.values["sdt"]) for r in good] == [(3, "0922222222"), (4, "0933333333")]
+    table.check_accounted()
+
+
+def test_a_multi_line_value_holding_the_delimiter_but_no_whole_row_is_accepted(
+        tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text('ten,sdt,dia_chi\nA,0912,"Thôn 1, Xã Mai Pha\nHuyện Cao Lộc"\nB,0913,x\n')
+    good, bad = _rows(read_table(path, required=["sdt"], optional=["ten", "dia_chi"]))
+    assert bad == []
+    assert [r.values["dia_chi"] for r in good] == ["Thôn 1, Xã Mai Pha\nHuyện Cao Lộc", "x"]

@@ -86,6 +86,16 @@ def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -
         raise ValueError(f"{attribute.name} must be positive, got {value!r}")
 
 
+#: requests in flight one gateway may ask for: the engine starts one worker per request
+MAX_CONCURRENCY = 1000
+
+
+def _concurrency(_: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    _positive(_, attribute, value)
+    if value > MAX_CONCURRENCY:
+        raise ValueError(f"{attribute.name} is {value!r}: expected at most {MAX_CONCURRENCY}")
+
+
 @attrs.frozen
 class GatewayCapabilities:
     """What a gateway link can do.  Rates are per second; ``None`` means unlimited.
@@ -99,7 +109,7 @@ class GatewayCapabilities:
     rate_msgs: float | None = attrs.field(default=None, validator=_positive)
     rate_segments: float | None = attrs.field(default=None, validator=_positive)
     burst: float = attrs.field(default=0.1, validator=_positive)
-    concurrency: int = attrs.field(default=8, validator=_positive)
+    concurrency: int = attrs.field(default=8, validator=_concurrency)
     supports_unicode: bool = True
     supports_idempotency: bool = False
     supports_polling: bool = False

@@ -31,7 +31,7 @@ from typing import Any, Self
 import attrs
 import httpx
 
-from ..config import ConfigContext, InvalidValue, at_least
+from ..config import ConfigContext, InvalidValue, at_least, at_most
 from ..errors import GatewayError, PermanentGatewayError
 from ..scrub import clean_secret
 from .gateway import (
@@ -184,7 +184,7 @@ class GenericHttpConfig:
     result: ResultFormat = attrs.Factory(ResultFormat)
     reports: ReportFormat = attrs.Factory(ReportFormat)
     timeout: float = attrs.field(default=10.0, validator=_above_zero)
-    connections: int = attrs.field(default=8, validator=at_least(1))
+    connections: int = attrs.field(default=8, validator=[at_least(1), at_most(1000)])
     transport: str = "aiohttp"
     max_batch: int = attrs.field(default=1, validator=at_least(1))
     rate_msgs: float | None = attrs.field(default=None, validator=_above_zero)
