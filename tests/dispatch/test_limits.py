@@ -124,3 +124,14 @@ def test_routing_candidates() -> None:
     routing = Routing({"viettel": "v", "mobifone": "m"}, default="agg", fallback=("agg", "b"))
     assert routing.candidates("viettel") == ("v", "agg", "b")
     assert routing.candidates("gmobile") == ("agg", "b")
+
+
+def test_mask_numbers_hides_phone_numbers_but_not_addresses() -> None:
+    """A breaker reason names the host it could not reach: 127.0.0.1 is not a phone number."""
+    from langson_comms.sms.breaker import mask_numbers
+
+    assert mask_numbers("Cannot connect to host 127.0.0.1:47009") == \
+        "Cannot connect to host 127.0.0.1:47009"
+    assert mask_numbers("host 10.20.30.40 refused") == "host 10.20.30.40 refused"
+    assert mask_numbers("number 0912 345 678 refused") == "number <number> refused"
+    assert mask_numbers("+84912345678 unknown") == "<number> unknown"

@@ -33,9 +33,18 @@ __all__ = ["BreakerEvent", "BreakerState", "CircuitBreaker", "mask_numbers"]
 _NUMBER = re.compile(r"\+?\d(?:[\d .-]{6,}\d)")
 
 
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def _mask(match: re.Match[str]) -> str:
+    found = match.group(0)
+    return found if _IPV4.fullmatch(found) else "<number>"
+
+
 def mask_numbers(text: str) -> str:
-    """``text`` with anything that looks like a phone number replaced by ``<number>``."""
-    return _NUMBER.sub("<number>", text)
+    """``text`` with anything that looks like a phone number replaced by ``<number>``
+    (an IPv4 address such as the gateway's host is left as it is)."""
+    return _NUMBER.sub(_mask, text)
 
 
 class BreakerState(enum.StrEnum):
