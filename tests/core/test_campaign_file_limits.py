@@ -443,3 +443,20 @@ def test_a_plugin_gateway_cannot_declare_a_concurrency_beyond_sense() -> None:
     assert GatewayCapabilities(concurrency=1000).concurrency == 1000
     with pytest.raises(ValueError, match="at most 1000"):
         GatewayCapabilities(concurrency=100_000_000)
+
+
+@pytest.mark.parametrize(("line", "gateway_line", "key"), [
+    ("", "rate_msgs = 1e308", "channels.sms.gateways.a.rate_msgs"),
+    ("", "rate_segments = 1e308", "channels.sms.gateways.a.rate_segments"),
+    ("retry.max_delay = 1e300", "", "channels.sms.retry.max_delay"),
+    ("retry.max_attempts = 1000000", "", "channels.sms.retry.max_attempts"),
+    ("claim_size = 1000000000", "", "channels.sms.claim_size"),
+    ("report_timeout_hours = 1e308", "", "channels.sms.report_timeout_hours"),
+    ("lease.ttl = 1e300", "", "channels.sms.lease.ttl"),
+])
+def test_sms_numbers_far_beyond_sense_are_refused(runtime: Runtime, write_campaign, line: str,
+                                                  gateway_line: str, key: str) -> None:
+    """The review found these passed validate (upper bounds, not only lower ones)."""
+    path = write_campaign(DIRECT_SMS.format(line=line) + gateway_line + "\n")
+    lines = errors_of(runtime, path)
+    assert any(key in text and "too large" in text for text in lines), lines

@@ -39,12 +39,16 @@ class SmsMode(enum.StrEnum):
     DIRECT = "direct"
 
 
+#: the longest wait a retry setting may ask for (seconds)
+_DAY = 86_400
+
+
 @attrs.frozen
 class RetryConfig:
-    max_attempts: int = 6
-    base_delay: float = attrs.field(default=0.5, validator=at_least(0))
-    max_delay: float = attrs.field(default=300.0, validator=at_least(0))
-    jitter: float = attrs.field(default=0.5, validator=at_least(0))
+    max_attempts: int = attrs.field(default=6, validator=at_most(100))
+    base_delay: float = attrs.field(default=0.5, validator=[at_least(0), at_most(_DAY)])
+    max_delay: float = attrs.field(default=300.0, validator=[at_least(0), at_most(_DAY)])
+    jitter: float = attrs.field(default=0.5, validator=[at_least(0), at_most(1)])
 
 
 def _in_unit_interval(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -79,7 +83,7 @@ class BreakerConfig:
 class LeaseConfig:
     """The sending lease (sms/lease.py): seconds it lives unrenewed, seconds between renewals."""
 
-    ttl: float = attrs.field(default=30.0, validator=above(0))
+    ttl: float = attrs.field(default=30.0, validator=[above(0), at_most(3600)])
     renew_every: float = attrs.field(default=10.0, validator=above(0))
 
 
@@ -119,8 +123,8 @@ class SmsChannelConfig:
     breaker: BreakerConfig = attrs.Factory(BreakerConfig)
     reports: ReportsConfig = attrs.Factory(ReportsConfig)
     lease: LeaseConfig = attrs.Factory(LeaseConfig)
-    claim_size: int = attrs.field(default=500, validator=at_least(1))
-    report_timeout_hours: float | None = 72.0
+    claim_size: int = attrs.field(default=500, validator=[at_least(1), at_most(100_000)])
+    report_timeout_hours: float | None = attrs.field(default=72.0, validator=at_most(24 * 366))
 
 
 _SECRET_NAME = re.compile(r"key|secret|token|pass|auth", re.IGNORECASE)

@@ -187,8 +187,9 @@ class GenericHttpConfig:
     connections: int = attrs.field(default=8, validator=[at_least(1), at_most(1000)])
     transport: str = "aiohttp"
     max_batch: int = attrs.field(default=1, validator=at_least(1))
-    rate_msgs: float | None = attrs.field(default=None, validator=_above_zero)
-    rate_segments: float | None = attrs.field(default=None, validator=_above_zero)
+    rate_msgs: float | None = attrs.field(default=None, validator=[_above_zero, at_most(100_000)])
+    rate_segments: float | None = attrs.field(default=None,
+                                              validator=[_above_zero, at_most(100_000)])
     burst: float = attrs.field(default=0.1, validator=_above_zero)
     supports_unicode: bool = True
     supports_idempotency: bool = False
