@@ -95,6 +95,19 @@ def test_credentials_in_a_gateway_url_are_a_validate_error_that_hides_them(
     assert API_KEY not in done.stdout + done.stderr
 
 
+def test_a_credential_in_a_gateway_url_query_is_a_validate_error_that_hides_it(
+        tmp_path: Path) -> None:
+    """The review: ``?apikey=…`` passed validate (only ``user:pass@`` was caught)."""
+    path = _campaign(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "http://127.0.0.1:9/send", f"https://sms.example.vn/send?brand=X&ApiKey={API_KEY}"),
+        encoding="utf-8")
+    done = _run(tmp_path, "validate", "campaign.toml")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "channels.sms.gateways.esms.url" in done.stderr and "ApiKey" in done.stderr
+    assert API_KEY not in done.stdout + done.stderr
+
+
 def test_a_gateway_error_repeating_the_credential_is_stored_and_shown_scrubbed(
         tmp_path: Path) -> None:
     """A vendor that says ``invalid key <the key>``: neither the ledger's reason, nor

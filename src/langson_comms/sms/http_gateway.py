@@ -221,6 +221,21 @@ def _has_userinfo(url: str) -> bool:
         return "@" in url.split("://", 1)[-1].split("/", 1)[0]
 
 
+#: query parameter names that carry a credential (compared lower-case, without _ and -)
+_SECRET_PARAMS = ("key", "apikey", "secret", "secretkey", "token", "accesstoken", "password",
+                  "pass", "passwd", "pwd", "auth", "signature")
+
+
+def _secret_params(url: str) -> list[str]:
+    """Names of the query parameters of ``url`` that look like a credential."""
+    try:
+        params = httpx.URL(url).params
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return []
+    return [name for name in params
+            if name.lower().replace("_", "").replace("-", "") in _SECRET_PARAMS]
+
+
 #: a concatenated SMS has at most 255 parts (the UDH counts them in one byte)
 MAX_PARTS = 255
 
@@ -362,6 +377,11 @@ class GenericHttpGateway(SmsGateway):
                 raise context.error("the URL carries credentials (user:password@host): "
                                     "remove them and give the credential through auth_env "
                                     "or extra_env", key)
+            named = _secret_params(url) if url is not None else []
+            if named:  # the value is not echoed
+                raise context.error(f"the URL carries a credential in its query ({', '.join(named)}):"
+                                    " remove it and give it through extra_env (a field the"
+                                    " request template sends) or auth_env", key)
         if not parsed.url.startswith(("http://", "https://")):
             raise context.error(f"{parsed.url!r} is not an http(s) URL", "url")
         if parsed.max_batch > 1 and not parsed.batch_url:
