@@ -8,9 +8,11 @@ configuration) or 1 (runtime).  ``--debug`` shows tracebacks instead.
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -39,6 +41,7 @@ def build_cli(runtime: Runtime) -> click.Group:
     cli.add_command(sms_cli.build_group())
     cli.add_command(broadcast_cli.broadcast)
     for impl in runtime.plugin_manager.hook.register_commands.get_hookimpls():
+        before = dict(cli.commands)
         try:
             impl.function(cli=cli)
         except Exception as exc:
@@ -47,7 +50,34 @@ def build_cli(runtime: Runtime) -> click.Group:
                 f"{type(exc).__name__}: {exc}",
                 plugin=impl.plugin_name,
             ) from exc
+        for name, command in cli.commands.items():
+            if before.get(name) is not command:
+                _name_plugin_on_failure(command, impl.plugin_name, name)
     return cli
+
+
+def _name_plugin_on_failure(command: click.Command, plugin: str, path: str) -> None:
+    """Make an unexpected exception in a plugin's command (or its subcommands) name the
+    plugin, as an exception in its hooks does; library errors and click's own pass."""
+    callback = command.callback
+    if callback is not None:
+        @functools.wraps(callback)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return callback(*args, **kwargs)
+            except (LangsonCommsError, click.ClickException, click.exceptions.Exit,
+                    click.Abort):
+                raise
+            except Exception as exc:
+                raise click.ClickException(
+                    f"plugin {plugin!r} raised in its command {path!r}: "
+                    f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
+                ) from exc
+
+        command.callback = guarded
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            _name_plugin_on_failure(sub, plugin, f"{path} {name}")
 
 
 def _fail(message: str, code: int) -> int:
