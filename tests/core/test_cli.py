@@ -115,6 +115,10 @@ def register_commands(cli):
     @click.argument("what")
     def fine(what):
         click.echo(f"fine {what}")
+
+    @cli.commands["broadcast"].command()
+    def extra():
+        raise KeyError("station")
 """
 
 
@@ -130,6 +134,10 @@ def test_an_exception_in_a_plugins_command_names_the_plugin(tmp_path: Path) -> N
     debug = run("--debug", "boom", "now", env=env)
     assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
     assert "RuntimeError: kaput" in debug.stderr
+    extra = run("broadcast", "extra", env=env)  # a subcommand added to a built-in group
+    assert extra.returncode == 1
+    assert extra.stderr.startswith(
+        "error: plugin 'boom-plugin' raised in its command 'broadcast extra': KeyError:")
     fine = run("fine", "day", env=env)  # a command that works is left as it was
     assert (fine.returncode, fine.stdout) == (0, "fine day\n"), fine.stderr
 

@@ -41,7 +41,7 @@ def build_cli(runtime: Runtime) -> click.Group:
     cli.add_command(sms_cli.build_group())
     cli.add_command(broadcast_cli.broadcast)
     for impl in runtime.plugin_manager.hook.register_commands.get_hookimpls():
-        before = dict(cli.commands)
+        before = _commands(cli)
         try:
             impl.function(cli=cli)
         except Exception as exc:
@@ -50,15 +50,26 @@ def build_cli(runtime: Runtime) -> click.Group:
                 f"{type(exc).__name__}: {exc}",
                 plugin=impl.plugin_name,
             ) from exc
-        for name, command in cli.commands.items():
-            if before.get(name) is not command:
-                _name_plugin_on_failure(command, impl.plugin_name, name)
+        for path, command in _commands(cli).items():
+            if before.get(path) is not command:  # the plugin's: new, or put in place
+                _name_plugin_on_failure(command, impl.plugin_name, path)
     return cli
 
 
+def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    """Every command below ``group`` by its path ("sms send"), subcommands included."""
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        found[path] = command
+        if isinstance(command, click.Group):
+            found.update(_commands(command, path + " "))
+    return found
+
+
 def _name_plugin_on_failure(command: click.Command, plugin: str, path: str) -> None:
-    """Make an unexpected exception in a plugin's command (or its subcommands) name the
-    plugin, as an exception in its hooks does; library errors and click's own pass."""
+    """Make an unexpected exception in a plugin's command name the plugin, as an
+    exception in its hooks does; library errors and click's own pass unchanged."""
     callback = command.callback
     if callback is not None:
         @functools.wraps(callback)
@@ -75,9 +86,6 @@ def _name_plugin_on_failure(command: click.Command, plugin: str, path: str) -> N
                 ) from exc
 
         command.callback = guarded
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            _name_plugin_on_failure(sub, plugin, f"{path} {name}")
 
 
 def _fail(message: str, code: int) -> int:
