@@ -10,6 +10,9 @@ Environment variables (comma-separated plugin names):
 
 * ``LANGSON_COMMS_PLUGINS`` — load only these entry-point plugins (built-ins still load);
 * ``LANGSON_COMMS_BLOCK_PLUGINS`` — never load these (built-in names work too).
+
+A name in either list that is no installed plugin is logged as a warning (logger
+``langson_comms.plugins``): a typo there would otherwise load, or block, nothing silently.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from types import ModuleType
@@ -32,6 +36,7 @@ __all__ = [
     "BLOCK_ENV",
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
+    "INSTALL_HINT",
     "check_pending",
     "make_plugin_manager",
     "plugin_hooks",
@@ -39,9 +44,14 @@ __all__ = [
     "register_plugin",
 ]
 
+log = logging.getLogger(__name__)
+
 ENTRY_POINT_GROUP = "langson_comms"
 ALLOW_ENV = "LANGSON_COMMS_PLUGINS"
 BLOCK_ENV = "LANGSON_COMMS_BLOCK_PLUGINS"
+
+#: the end of every "no such plugin or name" message: the usual cause is a plugin not installed
+INSTALL_HINT = "is its plugin installed? see `langson-comms plugins`"
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "langson_comms.default_plugins.channels",
@@ -76,10 +86,13 @@ def make_plugin_manager(
     does not exist.
     """
     env = os.environ if env is None else env
+    plugins = list(plugins)
     allowed = _names(env.get(ALLOW_ENV))
+    blocked_env = _names(env.get(BLOCK_ENV)) or set()
+    _warn_unknown(allowed, blocked_env, allow, block, plugins)
     if allow is not None:
         allowed = (allowed or set()) | set(allow)
-    blocked = (_names(env.get(BLOCK_ENV)) or set()) | set(block)
+    blocked = blocked_env | set(block)
 
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
@@ -110,6 +123,26 @@ def make_plugin_manager(
 
     check_pending(pm)
     return pm
+
+
+def _warn_unknown(allowed_env: set[str] | None, blocked_env: set[str],
+                  allow: Iterable[str] | None, block: Iterable[str],
+                  plugins: Iterable[object]) -> None:
+    """Log each name of the allow and block lists that is no installed plugin."""
+    lists = [(f"{ALLOW_ENV}", sorted(allowed_env or ())), (f"{BLOCK_ENV}", sorted(blocked_env)),
+             ("the allow list", sorted(set(allow or ()))), ("the block list", sorted(set(block)))]
+    if not any(names for _, names in lists):
+        return
+    entry_points = {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    installed = sorted(entry_points | set(DEFAULT_PLUGINS) | {plugin_name(p) for p in plugins})
+    for where, names in lists:
+        for name in names:
+            if name in installed:
+                continue
+            close = difflib.get_close_matches(name, installed, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            log.warning("%s names %r, which is not an installed plugin%s; %s", where, name,
+                        guess, INSTALL_HINT)
 
 
 def _ep_key(ep: importlib.metadata.EntryPoint) -> str:

@@ -15,7 +15,7 @@ import attrs
 import pluggy
 
 from .errors import PluginError, UnknownNameError
-from .plugins import DEFAULT_PLUGINS
+from .plugins import DEFAULT_PLUGINS, INSTALL_HINT
 
 __all__ = ["KINDS", "Registered", "Registry"]
 
@@ -75,8 +75,13 @@ class Registry:
         try:
             return self._entries[kind][name].cls
         except KeyError:
-            known = ", ".join(sorted(self._entries.get(kind, {}))) or "none"
-            raise UnknownNameError(f"no {kind} named {name!r} (known: {known})") from None
+            raise UnknownNameError(self.unknown_name(kind, name)) from None
+
+    def unknown_name(self, kind: str, name: str) -> str:
+        """The message for a ``name`` no class of ``kind`` answers to: the known names,
+        and the hint that its plugin may not be installed (``INSTALL_HINT``)."""
+        known = ", ".join(sorted(self._entries.get(kind, {}))) or "none"
+        return f"no {kind} named {name!r} (known: {known}); {INSTALL_HINT}"
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._entries[kind])
@@ -112,11 +117,20 @@ def _add(
     existing = table.get(name)
     if existing is not None:
         overrides = getattr(contributed, "override", False) is True
-        if not (overrides and existing.plugin in DEFAULT_PLUGINS):
+        builtin = existing.plugin in DEFAULT_PLUGINS
+        if not (overrides and builtin):
+            if builtin:
+                hint = " (set override = True to replace a built-in)"
+            elif overrides:
+                hint = (" (override = True only replaces a built-in: two third-party plugins"
+                        " cannot share a name; rename one, or block one with"
+                        " LANGSON_COMMS_BLOCK_PLUGINS)")
+            else:
+                hint = (" (two third-party plugins cannot share a name: rename one, or"
+                        " block one with LANGSON_COMMS_BLOCK_PLUGINS)")
             raise PluginError(
                 f"two {kind} classes are named {name!r}: {existing.qualname} from plugin "
-                f"{existing.plugin!r} and {entry.qualname} from plugin {plugin!r}"
-                + ("" if overrides else " (set override = True to replace a built-in)"),
+                f"{existing.plugin!r} and {entry.qualname} from plugin {plugin!r}{hint}",
                 plugin=plugin,
             )
         entry = attrs.evolve(entry, replaced=existing.plugin)

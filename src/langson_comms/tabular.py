@@ -1,5 +1,9 @@
 """One reader for every table a person hands the SDK (CSV, TSV, ``.xlsx``).
 
+(Over 500 lines on purpose: decoding, quote recovery and line accounting are one
+streaming pass over shared state in ``RecordReader``; kept whole so the one place every
+input is read stays one place to fix.)
+
 Audiences, DNC/opt-out lists, stations, sketches, as-run confirmations, carrier totals,
 teams, regions and policy lists are all read here, so a reader bug is fixed once and
 every input gets the fix.  Two layers, both streaming (a million rows in bounded memory):

@@ -60,7 +60,8 @@ def test_validate_config_error_is_one_line_per_problem_exit_2(tmp_path: Path) ->
     lines = result.stderr.splitlines()
     assert lines == [
         "error: campaign.toml:11: channels.press.kind: no channel named 'pres' "
-        "(known: broadcast, outreach, press, sms, social, visual, zalo_zns)",
+        "(known: broadcast, outreach, press, sms, social, visual, zalo_zns); "
+        "is its plugin installed? see `langson-comms plugins`",
     ]
     assert "Traceback" not in result.stderr
 
@@ -93,3 +94,62 @@ def test_plugin_command_runs(tmp_path: Path) -> None:
     result = run("zalo", "preview", "campaign.toml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "zalo: Công dân số Xứ Lạng - Chủ nhân trong không gian số\n"
+
+
+BOOM = """\
+import click
+from langson_comms import hookimpl
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.group()
+    def boom():
+        "A plugin's group."
+
+    @boom.command()
+    def now():
+        raise RuntimeError("kaput")
+
+    @cli.command()
+    @click.argument("what")
+    def fine(what):
+        click.echo(f"fine {what}")
+
+    @cli.commands["broadcast"].command()
+    def extra():
+        raise KeyError("station")
+"""
+
+
+def test_an_exception_in_a_plugins_command_names_the_plugin(tmp_path: Path) -> None:
+    fake_distribution(tmp_path, "boom-plugin", BOOM)
+    env = {"PYTHONPATH": str(tmp_path)}
+    result = run("boom", "now", env=env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: plugin 'boom-plugin' raised in its command 'boom now': RuntimeError: kaput"
+        " (run with --debug for the traceback)"
+    ]
+    debug = run("--debug", "boom", "now", env=env)
+    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
+    assert "RuntimeError: kaput" in debug.stderr
+    extra = run("broadcast", "extra", env=env)  # a subcommand added to a built-in group
+    assert extra.returncode == 1
+    assert extra.stderr.startswith(
+        "error: plugin 'boom-plugin' raised in its command 'broadcast extra': KeyError:")
+    fine = run("fine", "day", env=env)  # a command that works is left as it was
+    assert (fine.returncode, fine.stdout) == (0, "fine day\n"), fine.stderr
+
+
+def test_unknown_names_in_the_plugin_lists_warn(tmp_path: Path) -> None:
+    result = run("plugins", env={"LANGSON_COMMS_PLUGINS": "zalp",
+                                 "LANGSON_COMMS_BLOCK_PLUGINS": "nothing-like-it"})
+    assert result.returncode == 0, result.stderr
+    assert ("LANGSON_COMMS_PLUGINS names 'zalp', which is not an installed plugin"
+            " (did you mean 'zalo'?); is its plugin installed? see `langson-comms plugins`"
+            in result.stderr)
+    assert "LANGSON_COMMS_BLOCK_PLUGINS names 'nothing-like-it', which is not" in result.stderr
+    quiet = run("plugins", env={"LANGSON_COMMS_PLUGINS": "zalo",
+                                "LANGSON_COMMS_BLOCK_PLUGINS": "langson_comms.default_plugins.kpis"})
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -95,8 +95,46 @@ def test_two_third_parties_cannot_both_claim_a_name(runtime: Runtime, register_p
         override: ClassVar[bool] = True
 
     register_plugin(plugin_with(Mine), name="first")
-    with pytest.raises(PluginError, match="'first'.*'second'"):
+    with pytest.raises(PluginError, match="'first'.*'second'") as info:
         register_plugin(plugin_with(Mine), name="second")
+    assert "override = True only replaces a built-in" in str(info.value)
+
+
+def test_a_clash_between_third_parties_does_not_suggest_override(
+        runtime: Runtime, register_plugin) -> None:
+    class Mine(Channel):
+        name: ClassVar[str] = "mine"
+
+    register_plugin(plugin_with(Mine), name="first")
+    with pytest.raises(PluginError) as info:
+        register_plugin(plugin_with(Mine), name="second")
+    message = str(info.value)
+    assert "two channel classes are named 'mine'" in message
+    assert "override = True" not in message, message  # no help: 'first' is no built-in
+    assert "rename one" in message
+    # a clash with a built-in still says how to replace it
+    with pytest.raises(PluginError, match=r"set override = True to replace a built-in"):
+        register_plugin(plugin_with(Channel), name="third")
+
+
+def test_unknown_names_say_to_check_the_plugin_is_installed(runtime: Runtime) -> None:
+    with pytest.raises(UnknownNameError) as info:
+        runtime.registry.get("sms_gateway", "smpp")
+    assert str(info.value) == ("no sms_gateway named 'smpp' (known: generic_http); "
+                               "is its plugin installed? see `langson-comms plugins`")
+
+
+def test_unknown_names_in_the_plugin_lists_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    make_plugin_manager(env={"LANGSON_COMMS_PLUGINS": "zalo, zalp",
+                             BLOCK_ENV: "langson_comms.default_plugins.kpis,kpiz"},
+                        block=["elsewhere"])
+    warned = [r.getMessage() for r in caplog.records if r.name == "langson_comms.plugins"]
+    assert len(warned) == 3, warned
+    assert warned[0].startswith("LANGSON_COMMS_PLUGINS names 'zalp', which is not an installed"
+                                " plugin (did you mean 'zalo'?)")
+    assert warned[1].startswith("LANGSON_COMMS_BLOCK_PLUGINS names 'kpiz', which is not")
+    assert warned[2].startswith("the block list names 'elsewhere', which is not")
+    assert all(w.endswith("is its plugin installed? see `langson-comms plugins`") for w in warned)
 
 
 def test_block_list_by_environment_and_api() -> None:

@@ -45,3 +45,30 @@ def test_a_third_party_suite_gets_the_fixtures(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_contracts_re_exports_every_contract_mixin() -> None:
+    """``langson_comms.testing.contracts`` is the one place its docstring and
+    docs/testing-plugins.md send plugin authors: every ``…Contract`` mixin of the kit is
+    importable from there (before, only ``ContributionContract`` was)."""
+    import importlib
+    import pkgutil
+
+    import langson_comms.testing as kit
+    from langson_comms.testing import contracts
+
+    found = {}
+    for info in pkgutil.iter_modules(kit.__path__):
+        module = importlib.import_module(f"{kit.__name__}.{info.name}")
+        for name, value in vars(module).items():
+            if (name.endswith("Contract") and isinstance(value, type)
+                    and value.__module__ == module.__name__):
+                found[name] = value
+    assert {"ContributionContract", "GatewayContract", "SchedulerContract"} <= set(found)
+    for name, cls in found.items():
+        assert getattr(contracts, name, None) is cls, f"contracts does not re-export {name}"
+        assert name in contracts.__all__, name
+    # a fresh interpreter importing a kind's own module first still works (no import cycle)
+    for first in ("gateway_contract", "scheduler_contract", "contracts"):
+        subprocess.run([sys.executable, "-c", f"import langson_comms.testing.{first}"],
+                       check=True, timeout=60)

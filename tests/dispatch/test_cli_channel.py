@@ -152,7 +152,8 @@ def test_send_status_and_cancel(tmp_path: Path, carrier_simulator: Any) -> None:
 
 def test_unknown_gateway_kind_and_bad_policy_tables_fail_at_load(tmp_path: Path) -> None:
     with pytest.raises(CampaignFileError, match=r"channels.sms.gateways.a.kind: no sms_gateway "
-                                                r"named 'smpp' \(known: generic_http\)"):
+                                                r"named 'smpp' \(known: generic_http\); is its plugin "
+                                                r"installed\? see `langson-comms plugins`"):
         _load(tmp_path, 'message = "invite"\n[channels.sms.gateways.a]\nkind = "smpp"\n')
     with pytest.raises(CampaignFileError, match=r"channels.sms.policies.opt_out_footer.footer"):
         _load(tmp_path, 'message = "invite"\n[channels.sms.policies]\nopt_out_footer = {}\n'

@@ -177,8 +177,11 @@ def test_promotional_message_without_dnc_list_is_refused(runtime: Runtime) -> No
 
 
 def test_unknown_policy_names_are_refused(runtime: Runtime) -> None:
-    with pytest.raises(ConfigError, match="no policy named 'quiet'"):
+    with pytest.raises(ConfigError, match="no policy named 'quiet'") as info:
         prepare(runtime, INVITE, policies={**POLICIES, "quiet": {}})
+    assert "is its plugin installed? see `langson-comms plugins`" in str(info.value)
+    with pytest.raises(ConfigError, match="no policy named 'loud'.*is its plugin installed"):
+        prepare(runtime, INVITE, policies=POLICIES, disable=["loud"])
 
 
 def test_max_segments_quarantines_recipients_whose_text_is_too_long(runtime: Runtime) -> None:

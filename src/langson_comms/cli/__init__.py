@@ -8,9 +8,11 @@ configuration) or 1 (runtime).  ``--debug`` shows tracebacks instead.
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -41,6 +43,7 @@ def build_cli(runtime: Runtime) -> click.Group:
     cli.add_command(broadcast_cli.broadcast)
     cli.add_command(signups_cli.signups)
     for impl in runtime.plugin_manager.hook.register_commands.get_hookimpls():
+        before = _commands(cli)
         try:
             impl.function(cli=cli)
         except Exception as exc:
@@ -49,7 +52,42 @@ def build_cli(runtime: Runtime) -> click.Group:
                 f"{type(exc).__name__}: {exc}",
                 plugin=impl.plugin_name,
             ) from exc
+        for path, command in _commands(cli).items():
+            if before.get(path) is not command:  # the plugin's: new, or put in place
+                _name_plugin_on_failure(command, impl.plugin_name, path)
     return cli
+
+
+def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    """Every command below ``group`` by its path ("sms send"), subcommands included."""
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        found[path] = command
+        if isinstance(command, click.Group):
+            found.update(_commands(command, path + " "))
+    return found
+
+
+def _name_plugin_on_failure(command: click.Command, plugin: str, path: str) -> None:
+    """Make an unexpected exception in a plugin's command name the plugin, as an
+    exception in its hooks does; library errors and click's own pass unchanged."""
+    callback = command.callback
+    if callback is not None:
+        @functools.wraps(callback)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return callback(*args, **kwargs)
+            except (LangsonCommsError, click.ClickException, click.exceptions.Exit,
+                    click.Abort):
+                raise
+            except Exception as exc:
+                raise click.ClickException(
+                    f"plugin {plugin!r} raised in its command {path!r}: "
+                    f"{type(exc).__name__}: {exc} (run with --debug for the traceback)"
+                ) from exc
+
+        command.callback = guarded
 
 
 def _fail(message: str, code: int) -> int:

@@ -218,9 +218,8 @@ class SmsChannel:
             # The gateway's own keys are checked too (check_config: no secrets needed).
             for gid, table in cfg.gateways.items():
                 if table["kind"] not in context.registry.names("sms_gateway"):
-                    known = ", ".join(context.registry.names("sms_gateway")) or "none"
-                    raise context.error(f"no sms_gateway named {table['kind']!r} (known: "
-                                        f"{known})", f"gateways.{gid}.kind")
+                    raise context.error(context.registry.unknown_name("sms_gateway", table["kind"]),
+                                        f"gateways.{gid}.kind")
                 context.registry.get("sms_gateway", table["kind"]).check_config(
                     {k: v for k, v in table.items() if k != "kind"},
                     context.child("gateways").child(gid))
@@ -244,12 +243,10 @@ class SmsChannel:
             ctx = self.context.child("policies")
             for name in self.policy_tables():
                 if name not in policies:
-                    raise ctx.error(f"no policy named {name!r} (known: {', '.join(policies)})",
-                                    name)
+                    raise ctx.error(registry.unknown_name("policy", name), name)
             for i, name in enumerate(self.disabled_policies()):
                 if name not in policies:
-                    raise ctx.error(f"no policy named {name!r} (known: {', '.join(policies)})",
-                                    f"disable[{i}]")
+                    raise ctx.error(registry.unknown_name("policy", name), f"disable[{i}]")
 
     def describe(self) -> str:
         cfg = self.config

@@ -254,7 +254,16 @@ TRANSPORT_ERRORS = (httpx.TransportError, aiohttp.ClientError, OSError)
 
 def transport_error(exc: BaseException, gateway: str) -> TransientGatewayError:
     """The ``TransientGatewayError`` for an httpx timeout or transport error (raise it
-    ``from exc``).  For hot paths that cannot afford a context manager per request."""
+    ``from exc``).  For hot paths that cannot afford a context manager per request.
+
+    httpx-aiohttp (0.2) turns every ``aiohttp.ClientConnectionError`` into
+    ``httpx.ConnectTimeout`` — a refused connection or an unreachable host included — so
+    an aiohttp cause that is not a timeout is reported as the connection error it is."""
+    cause = exc.__cause__
+    if (isinstance(exc, httpx.TimeoutException) and isinstance(cause, aiohttp.ClientError)
+            and not isinstance(cause, TimeoutError)):
+        return TransientGatewayError(f"connection error: {type(cause).__name__}: {cause}",
+                                     gateway=gateway)
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return TransientGatewayError(f"timeout: {exc or type(exc).__name__}", gateway=gateway)
     if isinstance(exc, aiohttp.ClientResponseError | httpx.ProtocolError):

@@ -1,5 +1,8 @@
 """The built-in generic HTTP gateway: talk to a REST SMS API by configuration alone.
 
+(Over 500 lines on purpose: the configuration classes and the gateway that reads them
+describe one wire format, and are read and changed together.)
+
 Everything vendor-specific is configuration (docs/sms-dispatch.md lists every key):
 URL, auth header (value from an environment variable), how our fields are named in
 the request, static extra fields (brandname, SMS type…), number format, one message

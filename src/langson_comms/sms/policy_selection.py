@@ -84,12 +84,11 @@ def select_policies(
     known = registry.names("policy")
     for name in tables:
         if name not in known:
-            raise context.error(f"no policy named {name!r} (known: {', '.join(known)})", name)
+            raise context.error(registry.unknown_name("policy", name), name)
     where_disabled = disable_context or context.child("disable")
     for index, name in enumerate(disable):
         if name not in known:
-            raise where_disabled.error(
-                f"no policy named {name!r} (known: {', '.join(known)})", f"[{index}]")
+            raise where_disabled.error(registry.unknown_name("policy", name), f"[{index}]")
     order = [*tables, *(name for name in known if name not in tables)]
     off = set(disable)
     built: list[Policy] = []

@@ -10,8 +10,8 @@ Usage, in a plugin's tests::
         example_config = {"template_id": "123", "message": "value"}
 
 Kind-specific mixins (gateways, broadcast schedulers) extend ``ContributionContract``
-in ``gateway_contract`` and ``scheduler_contract`` and are re-exported here when
-installed.
+in ``gateway_contract`` and ``scheduler_contract``, and are re-exported here: import
+every mixin from this module.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..registry import KINDS, Registry
 from ..runtime import Runtime
 
-__all__ = ["ContributionContract"]
+__all__ = ["ContributionContract", "GatewayContract", "SchedulerContract", "SignupSourceContract"]
 
 
 class ContributionContract:
@@ -68,3 +68,10 @@ class ContributionContract:
             runtime.register(self.plugin)
         registry: Registry = runtime.registry
         assert registry.get(self.kind, self.contributed_class.name) is self.contributed_class
+
+
+# The kind-specific mixins import ContributionContract from this module: it is defined
+# above, so they are imported last (the package imports this module first).
+from .gateway_contract import GatewayContract  # noqa: E402
+from .scheduler_contract import SchedulerContract  # noqa: E402
+from .signup_contract import SignupSourceContract  # noqa: E402

@@ -1,0 +1,99 @@
+"""Reading the ledger: counts, rows, reasons, and the promotional send history per number."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pendulum
+
+from ...clock import LOCAL_TZ
+from .base import LedgerBase
+from .records import LedgerRow, SmsState, _dt
+from .schema import _ROW_COLUMNS
+
+
+class Reading(LedgerBase):
+    """The reading part of ``SqliteLedger``."""
+
+    # -- reading -----------------------------------------------------------------------
+
+    def counts(self, campaign: str, message: str | None = None) -> dict[str, int]:
+        """Rows per state (every state present, zero when none)."""
+        sql = "SELECT state, count(*) FROM sms WHERE campaign=?"
+        args: list[Any] = [campaign]
+        if message is not None:
+            sql += " AND message=?"
+            args.append(message)
+        found = dict(self._db.execute(sql + " GROUP BY state", args).fetchall())
+        return {str(s): int(found.get(str(s), 0)) for s in SmsState}
+
+    def rows(self, campaign: str, message: str | None = None) -> Iterator[LedgerRow]:
+        sql = f"SELECT {_ROW_COLUMNS} FROM sms WHERE campaign=?"
+        args: list[Any] = [campaign]
+        if message is not None:
+            sql += " AND message=?"
+            args.append(message)
+        for r in self._db.execute(sql + " ORDER BY id", args):
+            yield LedgerRow(
+                id=r[0], campaign=r[1], message=r[2], msisdn=r[3], carrier_hint=r[4],
+                state=SmsState(r[5]), attempts=r[6], gateway=r[7], carrier_id=r[8],
+                segments=r[9], reason=r[10], idempotency_key=r[11], source=r[12],
+                created_at=pendulum.from_timestamp(r[13], tz=LOCAL_TZ),
+                submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
+            )
+
+    def messages(self, campaign: str) -> list[str]:
+        return [r[0] for r in self._db.execute(
+            "SELECT DISTINCT message FROM sms WHERE campaign=? ORDER BY message", (campaign,))]
+
+    def failure_reasons(self, campaign: str, message: str | None = None) -> dict[str, int]:
+        sql = "SELECT coalesce(reason, '?'), count(*) FROM sms WHERE campaign=? AND state IN" \
+              " ('failed', 'expired', 'cancelled', 'suppressed')"
+        args: list[Any] = [campaign]
+        if message is not None:
+            sql += " AND message=?"
+            args.append(message)
+        return dict(self._db.execute(sql + " GROUP BY 1 ORDER BY 2 DESC", args).fetchall())
+
+    def suppressed_by_policy(self, campaign: str, message: str | None = None) -> dict[str, int]:
+        """Suppressed rows per policy name (a suppression's reason starts ``<policy>:``)."""
+        sql = ("SELECT CASE WHEN instr(reason, ':') > 0 THEN substr(reason, 1,"
+               " instr(reason, ':') - 1) ELSE coalesce(reason, '?') END, count(*) FROM sms"
+               " WHERE campaign=? AND state='suppressed'")
+        args: list[Any] = [campaign]
+        if message is not None:
+            sql += " AND message=?"
+            args.append(message)
+        return dict(self._db.execute(sql + " GROUP BY 1 ORDER BY 1", args).fetchall())
+
+    # -- send history (for the 3-per-24h policy) ----------------------------------------
+
+    def count_promotional(self, msisdn: str, since: float) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM sms WHERE msisdn=? AND promotional=1 AND accepted_at>=?",
+            (msisdn, since),
+        ).fetchone()
+        return int(row[0])
+
+    def promotional_times(self, msisdn: str, since: float) -> list[float]:
+        """Acceptance times (epoch seconds, ascending) of promotional SMS to ``msisdn``."""
+        return [r[0] for r in self._db.execute(
+            "SELECT accepted_at FROM sms WHERE msisdn=? AND promotional=1 AND accepted_at>=?"
+            " ORDER BY accepted_at", (msisdn, since))]
+
+    def promotional_times_many(
+        self, msisdns: Sequence[str], since: float
+    ) -> dict[str, list[float]]:
+        """``promotional_times`` for many numbers in one query per 500 (numbers with none
+        are absent)."""
+        found: dict[str, list[float]] = {}
+        for start in range(0, len(msisdns), 500):
+            chunk = msisdns[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for msisdn, at in self._db.execute(
+                f"SELECT msisdn, accepted_at FROM sms WHERE msisdn IN ({marks})"
+                f" AND promotional=1 AND accepted_at>=? ORDER BY accepted_at", [*chunk, since]
+            ):
+                found.setdefault(msisdn, []).append(at)
+        return found
