@@ -37,6 +37,9 @@ def test_the_reference_builds_strictly_offline(tmp_path: Path) -> None:
         ],
         "reference/plugins/index.html": [*KINDS, *KINDS.values()],
     }
+    fetched = {m for page in site.rglob("*.html")
+               for m in re.findall(r'<(?:script|link)[^>]*(?:src|href)="(https?://[^"]+)"', page.read_text("utf-8"))}
+    assert fetched == set(), "the built pages load scripts or styles from the network"
     for page, names in pages.items():
         html = (site / page).read_text(encoding="utf-8")
         missing = [n for n in names if not re.search(rf'id="[\w.]*\b{re.escape(n)}"|<code>{re.escape(n)}</code>', html)]
