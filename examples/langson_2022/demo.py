@@ -106,7 +106,7 @@ def confirmations(runsheets: Path, target: Path, rng: random.Random) -> None:
     """A week of typed-in confirmations: ~90 % of the planned airings, some late, some bad rows."""
     rows: list[list[str]] = []
     for sheet in sorted((runsheets / "stations").glob("*.csv")):
-        with sheet.open(encoding="utf-8", newline="") as handle:
+        with sheet.open(encoding="utf-8-sig", newline="") as handle:  # run-sheets carry a BOM for Excel
             for airing in csv.DictReader(handle):
                 if airing["date"] > "2022-07-06" or rng.random() > 0.9:
                     continue

@@ -10,6 +10,11 @@ partial one.  Several outputs that belong together are opened in one
 files that exist by device and inode (hard links, ``os.path.samefile``); an output that
 is an input, or two outputs that are one file, is a ``ConfigError`` naming both.
 ``campaign_inputs(path)`` lists a campaign file and every existing file it names.
+
+``people_csv_output(path)`` is ``atomic_output`` for a CSV file meant for people
+(run-sheets, reports, leaderboards): it starts with a UTF-8 byte-order mark, without
+which Excel reads UTF-8 as the local code page and garbles Vietnamese.  Machine files
+(``prepared.csv``, quarantine files) are written without one.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from typing import IO, Any, cast
 from .errors import ConfigError
 
 __all__ = [
-    "atomic_bytes_output", "atomic_output", "campaign_inputs", "refuse_inputs", "same_file",
+    "atomic_bytes_output", "atomic_output", "campaign_inputs", "people_csv_output", "refuse_inputs", "same_file",
 ]
+
+#: what a CSV file meant for people starts with: Excel opens it as UTF-8 only then
+BOM = "\ufeff"
 
 #: (label, path): the label says where the path came from, e.g. ``--audience``
 Named = tuple[str, Path]
@@ -79,6 +87,17 @@ def atomic_output(path: Path, *, permissions: int | None = None
     (0o666 less the umask).  The folder is created if missing.
     """
     return cast("contextlib.AbstractContextManager[IO[str]]", _atomic(path, False, permissions))
+
+
+@contextlib.contextmanager
+def people_csv_output(path: Path, *, permissions: int | None = None) -> Iterator[IO[str]]:
+    """``atomic_output`` for a CSV file people open in Excel: UTF-8 with a byte-order mark.
+
+    Readers of the SDK (``tabular``, ``utf-8-sig``) take the mark in their stride.
+    """
+    with atomic_output(path, permissions=permissions) as handle:
+        handle.write(BOM)
+        yield handle
 
 
 def atomic_bytes_output(path: Path, *, permissions: int | None = None

@@ -29,9 +29,9 @@ import pendulum
 import recurring_ical_events
 
 from ..clock import local_tz
-from ..outputs import atomic_bytes_output, atomic_output, refuse_inputs
+from ..outputs import atomic_bytes_output, atomic_output, people_csv_output, refuse_inputs
 from .scheduler import Airing, ItemKind, Schedule
-from .stations import Station, StationRegistry
+from .stations import Station, StationLevel, StationRegistry
 
 __all__ = [
     "CalendarEntry",
@@ -47,8 +47,8 @@ __all__ = [
 PRODID = "-//langson-comms//broadcast//VI"
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 RUNSHEET_COLUMNS = (
-    "station", "station_name", "district_code", "date", "weekday", "start", "end",
-    "seconds", "item", "title", "kind", "priority", "note",
+    "station", "station_name", "district_code", "district_name", "commune_code", "commune_name",
+    "date", "weekday", "start", "end", "seconds", "item", "title", "kind", "priority", "note",
 )  # fmt: skip
 _ICAL_RUN = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -202,11 +202,16 @@ def read_calendar(path: Path) -> list[CalendarEntry]:
 # --- CSV run-sheets ------------------------------------------------------------------------
 
 
-def _runsheet_row(airing: Airing, station: Station | None) -> list[str]:
+def _runsheet_row(airing: Airing, station: Station | None, stations: StationRegistry) -> list[str]:
+    district = station.district_code if station else ""
+    commune = station.admin_code if station and station.level is StationLevel.COMMUNE else ""
     return [
         airing.station,
         station.name if station else "",
-        station.district_code if station else "",
+        district,
+        stations.unit_name(district, airing.day),
+        commune,
+        stations.unit_name(commune, airing.day),
         airing.day.isoformat(),
         WEEKDAYS_VI[airing.day.isoweekday() - 1],
         f"{airing.start:%H:%M:%S}",
@@ -228,13 +233,18 @@ def _local_end(airing: Airing) -> str:
 
 
 def write_runsheet(path: Path, airings: Iterable[Airing], stations: StationRegistry) -> int:
-    """Write one CSV row per airing; return the number of rows."""
+    """Write one CSV row per airing; return the number of rows.
+
+    A run-sheet is meant for people: UTF-8 with a byte-order mark (Excel shows the
+    Vietnamese right), with district and commune names from ``stations.regions`` beside
+    their codes (empty when the registry has no regions).
+    """
     count = 0
-    with atomic_output(path) as handle:
+    with people_csv_output(path) as handle:
         writer = csv.writer(handle)
         writer.writerow(RUNSHEET_COLUMNS)
         for airing in airings:
-            writer.writerow(_runsheet_row(airing, stations.find(airing.station)))
+            writer.writerow(_runsheet_row(airing, stations.find(airing.station), stations))
             count += 1
     return count
 

@@ -124,12 +124,32 @@ def _bool(text: str) -> bool:
 class StationRegistry:
     """The stations of a campaign, found by operator code or by administrative code."""
 
-    def __init__(self, stations: Iterable[Station] = ()) -> None:
+    def __init__(self, stations: Iterable[Station] = (), regions: RegionRegistry | None = None) -> None:
         self._stations: list[Station] = []
         self._by_code: dict[str, Station] = {}
         self._by_admin: dict[str, list[Station]] = {}
+        self._regions = regions if regions is not None else RegionRegistry()
         for station in stations:
             self.add(station)
+
+    @property
+    def regions(self) -> RegionRegistry:
+        """The administrative units the stations serve, for their names; empty unless given."""
+        return self._regions
+
+    def use_regions(self, regions: RegionRegistry) -> None:
+        """Take unit names from ``regions`` (the campaign's), e.g. for run-sheets."""
+        self._regions = regions
+
+    def unit_name(self, code: str, on: dt.date | None = None) -> str:
+        """The name of administrative unit ``code`` (valid ``on``), or ``""`` when unknown."""
+        if not code:
+            return ""
+        day = None if on is None else pendulum.Date(on.year, on.month, on.day)
+        try:
+            return self._regions.get(code, on=day).name
+        except (KeyError, ValueError):
+            return ""
 
     def add(self, station: Station) -> None:
         if station.code in self._by_code:
@@ -188,8 +208,9 @@ class StationRegistry:
 
     @classmethod
     def from_csv(cls, path: Path, regions: RegionRegistry | None = None) -> StationRegistry:
-        """Read the stations file (see docs/broadcasting.md); check codes against ``regions``."""
-        registry = cls()
+        """Read the stations file (see docs/broadcasting.md); check codes against ``regions``
+        and name the units from them."""
+        registry = cls(regions=regions)
         source = str(path)
         problems: list[DataError] = []
         for line, row in read_rows(path, STATION_COLUMNS, STATION_OPTIONAL, problems=problems):

@@ -228,6 +228,7 @@ class BroadcastChannel:
                     check_region(station, campaign.regions)
                 except ValueError as exc:
                     raise context.error(f"station {station.code}: {exc}", "stations") from None
+            self.stations.use_regions(campaign.regions)  # run-sheets name districts and communes
 
     # --- running -------------------------------------------------------------------------
 

@@ -40,9 +40,15 @@ class ContributionContract:
     plugin: ClassVar[object | None] = None
 
     def make_context(self, tmp_path: Path) -> ConfigContext:
+        """The ``ConfigContext`` every ``from_config`` call of the contract gets.
+
+        Rooted in the test's ``tmp_path`` under the key ``under_test``; override it when
+        the class under test needs files beside the campaign file or a registry.
+        """
         return ConfigContext(source="campaign.toml", base_dir=tmp_path, key="under_test")
 
     def build(self, tmp_path: Path, config: Mapping[str, Any] | None = None) -> Any:
+        """``contributed_class.from_config(config or example_config, make_context(tmp_path))``."""
         return self.contributed_class.from_config(
             dict(self.example_config if config is None else config), self.make_context(tmp_path)
         )
