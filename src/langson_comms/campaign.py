@@ -8,7 +8,7 @@ whatever its channel plugin needs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pendulum
@@ -16,6 +16,9 @@ import pendulum
 from .clock import LOCAL_TZ
 from .messages import Message
 from .regions import RegionRegistry, canonical_code
+
+if TYPE_CHECKING:
+    from .signups.settings import SignupsPlan
 
 __all__ = ["Campaign", "ChannelPlan", "KpiTarget", "Period", "Team", "TeamMember"]
 
@@ -95,7 +98,7 @@ class Team:
 
 @attrs.frozen
 class Campaign:
-    """A whole campaign: period, messages, channel plans, KPI targets, regions and teams."""
+    """A whole campaign: period, messages, channel plans, KPI targets, regions, teams, sign-ups."""
 
     id: str
     title: str
@@ -108,6 +111,8 @@ class Campaign:
     province_code: str | None = None
     reference: str = ""
     source: str | None = None
+    #: the ``[signups]`` table: store, pseudonym key and sources (None when absent)
+    signups: SignupsPlan | None = None
 
     def message(self, key: str) -> Message:
         try:

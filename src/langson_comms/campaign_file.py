@@ -6,7 +6,7 @@ what was expected.  Unknown keys are errors.  Data files are resolved relative t
 campaign file.
 
 Top-level tables: ``[campaign]``, ``[messages.<key>]``, ``[channels.<key>]``,
-``[targets.<key>]``, ``[regions]``, ``[teams]`` — see docs/campaign-file.md.
+``[targets.<key>]``, ``[regions]``, ``[teams]``, ``[signups]`` — see docs/campaign-file.md.
 """
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ from .errors import (
 from .messages import Message
 from .regions import Level, Region, RegionRegistry, canonical_code
 from .registry import Registry
+from .signups.settings import SignupSettings, SignupsPlan
 from .tabular import RejectedRow, read_table
 
 __all__ = ["check_limits", "load_campaign", "read_teams_csv", "read_toml"]
 
-TOP_LEVEL = ("campaign", "messages", "channels", "targets", "regions", "teams")
+TOP_LEVEL = ("campaign", "messages", "channels", "targets", "regions", "teams", "signups")
 
 
 @attrs.frozen
@@ -152,6 +153,10 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
         if built is not None:
             targets[key] = KpiTarget(key=key, kind=built[0], kpi=built[1])
 
+    signups = None
+    if "signups" in data:
+        signups = _signups(data["signups"], ctx.child("signups"), registry, found)
+
     if found.problems or head is None or period is None:
         raise _located(source, text, found.problems)
 
@@ -167,6 +172,7 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
         province_code=province,
         reference=head.reference,
         source=source,
+        signups=signups,
     )
     # Cross-checks that need the whole campaign (message keys, periods, teams …).
     for group, items in (("channels", channels), ("targets", targets)):
@@ -175,6 +181,8 @@ def load_campaign(path: str | Path, registry: Registry) -> Campaign:
             check = getattr(obj, "check_campaign", None)
             if check is not None:
                 found.run(partial(check, campaign, ctx.child(group).child(key)))
+    for signup_source in (signups.sources.values() if signups else ()):
+        found.run(partial(signup_source.check_config, campaign))
     if found.problems:
         raise _located(source, text, found.problems)
     return campaign
@@ -410,6 +418,31 @@ def _built(
             f"{kind} {name!r} ({cls.__module__}.{cls.__qualname__}) raised while reading "
             f"{sub.key}: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _signups(data: Any, ctx: ConfigContext, registry: Registry, found: _Collector) -> SignupsPlan | None:
+    """``[signups]``: scalar keys are ``SignupSettings``, each sub-table a source by ``kind``."""
+    if not isinstance(data, Mapping):
+        found.problems.append(Problem(ctx.key, f"expected a table, got {data!r}"))
+        return None
+    scalars = {k: v for k, v in data.items() if not isinstance(v, Mapping)}
+    settings = found.run(lambda: ctx.structure(scalars, SignupSettings))
+    sources = {}
+    for key, table in data.items():
+        if not isinstance(table, Mapping):
+            continue
+        if "kind" not in table or "platform" not in table:
+            missing = "kind" if "kind" not in table else "platform"
+            found.problems.append(Problem(ctx.child(key).path(missing), "required key is missing"))
+            continue
+        built = found.run(partial(_built, key, table, "signup_source", ctx, registry))
+        if built is not None:
+            sources[key] = built[1]
+    if settings is None:
+        return None
+    store = Path(settings.store)
+    return SignupsPlan(settings=settings, store_path=store if store.is_absolute() else ctx.base_dir / store,
+                       sources=sources)
 
 
 # --- locating keys in the text ------------------------------------------------------------

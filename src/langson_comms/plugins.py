@@ -49,6 +49,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "langson_comms.default_plugins.sms_policies",
     "langson_comms.default_plugins.sms",
     "langson_comms.default_plugins.broadcast",
+    "langson_comms.default_plugins.signups",
 )
 
 

@@ -24,6 +24,7 @@ from ..clock import FrozenClock
 from .contracts import ContributionContract
 from .gateway_contract import GatewayContract
 from .scheduler_contract import SchedulerContract
+from .signup_contract import SignupSourceContract
 from .simulator import CarrierSimulator, SimulatorConfig
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "FrozenClock",
     "GatewayContract",
     "SchedulerContract",
+    "SignupSourceContract",
     "SimulatorConfig",
 ]

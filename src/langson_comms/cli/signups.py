@@ -1,0 +1,119 @@
+"""The ``signups`` command group: a thin shell over ``langson_comms.signups``.
+
+Every command finds the campaign with ``-c/--campaign FILE`` (else the environment
+variable ``LANGSON_COMMS_CAMPAIGN``, else ``./campaign.toml``), opens the store the
+campaign's ``[signups] store`` names, calls the library and prints.  Exit codes: 0 done,
+1 some row was rejected (``ingest``), 2 usage, configuration or unreadable input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..runtime import Runtime
+from ..signups import SqliteSignupStore, ingest, signups_plan
+
+__all__ = ["CAMPAIGN_ENV", "campaign_option", "signups"]
+
+CAMPAIGN_ENV = "LANGSON_COMMS_CAMPAIGN"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def campaign_option(fn: F) -> F:
+    """``-c/--campaign FILE``, from ``LANGSON_COMMS_CAMPAIGN``, default ``./campaign.toml``."""
+    return click.option(
+        "-c", "--campaign", "campaign_path", envvar=CAMPAIGN_ENV, show_envvar=True,
+        type=click.Path(dir_okay=False, path_type=Path), default=Path("campaign.toml"),
+        show_default=True, help="The campaign file.",
+    )(fn)
+
+
+@click.group()
+def signups() -> None:
+    """Take in installs, accounts and first purchases from the platforms."""
+
+
+@signups.command("ingest")
+@campaign_option
+@click.argument("source_key", required=False)
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.option("--progress/--no-progress", default=None,
+              help="Rows read so far on stderr (default: when stderr is a terminal).")
+@click.pass_obj
+def ingest_command(runtime: Runtime, campaign_path: Path, source_key: str | None,
+                   files: tuple[Path, ...], as_json: bool, progress: bool | None) -> None:
+    """Ingest SOURCE_KEY (default: every file and polling source); FILEs replace a file
+    source's configured ones.  Exit 1 when any row was rejected."""
+    campaign = runtime.load_campaign(campaign_path)
+    plan = signups_plan(campaign)
+    err = Console(stderr=True)
+    show = err.is_terminal if progress is None else progress
+
+    def report_progress(key: str, read: int) -> None:
+        err.print(f"{key}: {read:,} rows read", end="\r", highlight=False)
+
+    with SqliteSignupStore(plan.store_path) as store:
+        report = ingest(campaign, store, clock=runtime.clock, keys=[source_key] if source_key else None,
+                        files=list(files), progress=report_progress if show else None)
+    if show:
+        err.print(" " * 40, end="\r")
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        table = Table("source", "read", "accepted", "duplicates", "rejected", "unattributed",
+                      title=f"sign-ups ingested into {plan.store_path}")
+        for key, counts in [*report.sources.items(), ("total", report.totals)]:
+            table.add_row(key, *(f"{v:,}" for v in counts.as_dict().values()))
+        Console().print(table)
+    for key, rejections in report.rejections.items():
+        for rejection in rejections:
+            click.echo(f"rejected: {key}: {rejection.format()}", err=True)
+        more = report.sources[key].rejected - len(rejections)
+        if more > 0:
+            click.echo(f"rejected: {key}: … and {more:,} more (all are in the store's rejections table)",
+                       err=True)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@signups.command("status")
+@campaign_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_obj
+def status_command(runtime: Runtime, campaign_path: Path, as_json: bool) -> None:
+    """Events stored: total, and by platform, kind, day, team, commune; unattributed."""
+    campaign = runtime.load_campaign(campaign_path)
+    plan = signups_plan(campaign)
+    with SqliteSignupStore(plan.store_path) as store:
+        status = store.status()
+    data = {
+        "total": status.total,
+        "by_platform": dict(status.by_platform),
+        "by_kind": dict(status.by_kind),
+        "by_day": dict(status.by_day),
+        "by_team": dict(status.by_team),
+        "by_commune": dict(status.by_commune),
+        "unattributed": status.unattributed,
+        "out_of_period": status.out_of_period,
+        "rejected": status.rejected,
+    }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    console.print(f"{status.total:,} sign-ups ({status.unattributed:,} unattributed, "
+                  f"{status.out_of_period:,} outside the campaign period, {status.rejected:,} rows rejected)",
+                  highlight=False)
+    for title in ("by_platform", "by_kind", "by_team"):
+        table = Table(title.removeprefix("by_"), "events", title=title.replace("_", " "))
+        for name, count in data[title].items():  # type: ignore[attr-defined]
+            table.add_row(name, f"{count:,}")
+        console.print(table)

@@ -1,0 +1,350 @@
+"""Where sign-ups are kept: the ``SignupStore`` interface and its SQLite implementation.
+
+The ingestion loop (``ingest``), the webhook receiver and ``signups status`` only use
+``SignupStore``; a PostgreSQL store implements the same five methods.  The one rule
+every implementation must keep: ``store_batch`` writes a batch's events, its rejections
+and the source's new position **in one transaction** — all or nothing — so a source
+resumed from the stored position never skips nor doubles an item.
+
+SQLite schema (``SqliteSignupStore``; one file, WAL mode, owner-only ``0600``)::
+
+    signups     one row per event identity
+      id INTEGER PRIMARY KEY
+      platform, kind, external_id TEXT   UNIQUE (platform, kind, external_id)
+      occurred_at REAL        epoch seconds
+      day TEXT                local date (campaign timezone) of occurred_at, YYYY-MM-DD
+      phone_hash TEXT         HMAC-SHA256 of the E.164 number (see pseudonym.py) or NULL
+      phone TEXT              the E.164 number, only with [signups] clear_numbers = true
+      commune_code TEXT       attributed commune (the event's, else its team's) or NULL
+      team_code TEXT          attributed team, NULL when unattributed
+      rule TEXT               team_code | commune | unattributed
+      reported_team TEXT      the team code as the source gave it
+      reported_commune TEXT   the commune code as the source gave it
+      in_period INTEGER       1 if occurred_at is inside the campaign period
+      source_key TEXT         the [signups.<key>] that stored it first
+      source TEXT             where it was read (file:line, page, request)
+      stored_at REAL          epoch seconds (injected clock)
+    rejections  one row per input item that did not become an event
+      id, source_key, location, column_name, reason, stored_at
+    positions   the resumable position of each source
+      source_key TEXT PRIMARY KEY, position TEXT, updated_at REAL
+    ingests     one row per finished ingest of one source
+      id, source_key, started_at, finished_at, read, accepted, duplicates, rejected,
+      unattributed
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple, Protocol, runtime_checkable
+
+import attrs
+
+from ..errors import LedgerError
+from .source import Rejection
+
+__all__ = [
+    "BatchResult",
+    "IngestRecord",
+    "SignupStatus",
+    "SignupStore",
+    "SqliteSignupStore",
+    "StoredSignup",
+]
+
+
+class StoredSignup(NamedTuple):
+    """One event as the store keeps it: attributed, its number pseudonymised.
+
+    A named tuple (one is made per event; a frozen class's ``__init__`` costs several
+    times more on a million-row ingest), in the column order of ``signups``."""
+
+    platform: str
+    kind: str
+    external_id: str
+    occurred_at: float
+    day: str
+    phone_hash: str | None
+    phone: str | None
+    commune_code: str | None
+    team_code: str | None
+    rule: str
+    reported_team: str | None
+    reported_commune: str | None
+    in_period: bool
+    source: str
+
+
+@attrs.frozen
+class BatchResult:
+    """How many of a batch's events were new (``accepted``, of which ``unattributed``) and
+    how many were already stored (``duplicates``)."""
+
+    accepted: int
+    duplicates: int
+    unattributed: int
+
+
+@attrs.frozen
+class IngestRecord:
+    """The counts of one finished ingest of one source (``read = accepted + duplicates + rejected``)."""
+
+    source_key: str
+    started_at: float
+    finished_at: float
+    read: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    unattributed: int
+
+
+@attrs.frozen
+class SignupStatus:
+    """What is stored: ``total`` events, and counts by platform, kind, day, team and commune.
+
+    ``unattributed`` counts events with no team (they are in ``by_team`` as
+    ``"unattributed"`` too); ``out_of_period`` those outside the campaign period;
+    ``rejected`` the rejections stored.
+    """
+
+    total: int
+    by_platform: Mapping[str, int]
+    by_kind: Mapping[str, int]
+    by_day: Mapping[str, int]
+    by_team: Mapping[str, int]
+    by_commune: Mapping[str, int]
+    unattributed: int
+    out_of_period: int
+    rejected: int
+
+
+@runtime_checkable
+class SignupStore(Protocol):
+    """The store interface: positions, atomic batches, ingest records, status."""
+
+    def position(self, source_key: str) -> str | None:
+        """The position saved with the source's last stored batch, ``None`` if none."""
+        ...
+
+    def store_batch(self, source_key: str, signups: Sequence[StoredSignup],
+                    rejections: Sequence[Rejection], position: str | None, now: float) -> BatchResult:
+        """In ONE transaction: insert new events (an identity already stored is a duplicate),
+        the rejections, and — unless ``position`` is ``None`` — the source's new position.
+        Durable when it returns; raises ``LedgerError`` and stores nothing on failure."""
+        ...
+
+    def record_ingest(self, record: IngestRecord) -> None:
+        """Keep the counts of one finished ingest."""
+        ...
+
+    def status(self) -> SignupStatus:
+        """Counts of everything stored."""
+        ...
+
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS signups (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    occurred_at REAL NOT NULL,
+    day TEXT NOT NULL,
+    phone_hash TEXT,
+    phone TEXT,
+    commune_code TEXT,
+    team_code TEXT,
+    rule TEXT NOT NULL,
+    reported_team TEXT,
+    reported_commune TEXT,
+    in_period INTEGER NOT NULL,
+    source_key TEXT NOT NULL,
+    source TEXT NOT NULL,
+    stored_at REAL NOT NULL,
+    UNIQUE (platform, kind, external_id)
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    id INTEGER PRIMARY KEY,
+    source_key TEXT NOT NULL,
+    location TEXT NOT NULL,
+    column_name TEXT,
+    reason TEXT NOT NULL,
+    stored_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS positions (
+    source_key TEXT PRIMARY KEY,
+    position TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ingests (
+    id INTEGER PRIMARY KEY,
+    source_key TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    read INTEGER NOT NULL,
+    accepted INTEGER NOT NULL,
+    duplicates INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    unattributed INTEGER NOT NULL
+);
+"""
+
+_INSERT = (
+    "INSERT OR IGNORE INTO signups (platform, kind, external_id, occurred_at, day, phone_hash,"
+    " phone, commune_code, team_code, rule, reported_team, reported_commune, in_period,"
+    " source, source_key, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class SqliteSignupStore:
+    """The default ``SignupStore``: one SQLite file, WAL mode, created ``0600``.
+
+    Safe to share between threads (one connection; transactions take turns under a lock);
+    a second process waits up to ``timeout`` seconds for SQLite's write lock.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Created by us, 0600 from the first byte (no umask race).
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed batch survives a process crash (kill -9).
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA cache_size=-32768")  # 32 MiB: the identity index stays in memory
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot open the sign-up store: {exc}") from exc
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.chmod(self.path.with_name(self.path.name + suffix), 0o600)
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        # One connection shared by threads (a receiver's handlers): one transaction at a time.
+        with self._lock:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self.path}: cannot start a transaction: {exc}") from exc
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    db.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise LedgerError(f"{self.path}: commit failed: {exc}") from exc
+
+    def position(self, source_key: str) -> str | None:
+        row = self._db.execute("SELECT position FROM positions WHERE source_key = ?",
+                               (source_key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def store_batch(self, source_key: str, signups: Sequence[StoredSignup],
+                    rejections: Sequence[Rejection], position: str | None, now: float) -> BatchResult:
+        attributed = [s for s in signups if s.team_code is not None]
+        unattributed = [s for s in signups if s.team_code is None]
+        try:
+            with self._tx() as db:
+                counts = []
+                for group in (attributed, unattributed):
+                    cursor = db.executemany(_INSERT, ((*s, source_key, now) for s in group))
+                    counts.append(max(cursor.rowcount, 0) if group else 0)
+                if rejections:
+                    db.executemany(
+                        "INSERT INTO rejections (source_key, location, column_name, reason, stored_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        ((source_key, r.where, r.column, r.reason, now) for r in rejections),
+                    )
+                if position is not None:
+                    db.execute(
+                        "INSERT INTO positions (source_key, position, updated_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (source_key) DO UPDATE SET position = excluded.position,"
+                        " updated_at = excluded.updated_at",
+                        (source_key, position, now),
+                    )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot store a batch of {source_key!r}: {exc}") from exc
+        accepted = counts[0] + counts[1]
+        return BatchResult(accepted=accepted, duplicates=len(signups) - accepted, unattributed=counts[1])
+
+    def record_ingest(self, record: IngestRecord) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO ingests (source_key, started_at, finished_at, read, accepted,"
+                    " duplicates, rejected, unattributed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (record.source_key, record.started_at, record.finished_at, record.read,
+                     record.accepted, record.duplicates, record.rejected, record.unattributed),
+                )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot record the ingest of {record.source_key!r}: {exc}") from exc
+
+    def _group(self, column: str) -> dict[str, int]:
+        rows = self._db.execute(
+            f"SELECT coalesce({column}, 'unattributed'), count(*) FROM signups GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        return {str(key): int(n) for key, n in rows}
+
+    def status(self) -> SignupStatus:
+        try:
+            total, unattributed, out = self._db.execute(
+                "SELECT count(*), coalesce(sum(team_code IS NULL), 0), coalesce(sum(in_period = 0), 0)"
+                " FROM signups"
+            ).fetchone()
+            rejected = self._db.execute("SELECT count(*) FROM rejections").fetchone()[0]
+            by_commune = self._db.execute(
+                "SELECT coalesce(commune_code, 'unknown'), count(*) FROM signups GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+            return SignupStatus(
+                total=int(total),
+                by_platform=self._group("platform"),
+                by_kind=self._group("kind"),
+                by_day=self._group("day"),
+                by_team=self._group("team_code"),
+                by_commune={str(k): int(n) for k, n in by_commune},
+                unattributed=int(unattributed),
+                out_of_period=int(out),
+                rejected=int(rejected),
+            )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot read the sign-up store: {exc}") from exc
+
+    def rejections(self, source_key: str | None = None) -> list[Rejection]:
+        """The stored rejections (of one source, or all), oldest first."""
+        sql = "SELECT location, reason, column_name FROM rejections"
+        args: tuple[str, ...] = ()
+        if source_key is not None:
+            sql += " WHERE source_key = ?"
+            args = (source_key,)
+        return [Rejection(where=w, reason=r, column=c) for w, r, c in self._db.execute(sql + " ORDER BY id", args)]
+
+    def count(self) -> int:
+        """The number of events stored."""
+        return int(self._db.execute("SELECT count(*) FROM signups").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SqliteSignupStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
