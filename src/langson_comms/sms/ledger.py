@@ -1037,6 +1037,24 @@ class SqliteLedger:
             for r in rows
         ]
 
+    def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[str, int]:
+        """Delivered messages of ``campaign`` per local day (YYYY-MM-DD of ``final_at`` at the
+        given fixed offset: Vietnam has had +07:00 all year since 1975)."""
+        rows = self._db.execute(
+            "SELECT date(final_at + ?, 'unixepoch'), count(*) FROM sms"
+            " WHERE campaign=? AND state='delivered' AND final_at IS NOT NULL GROUP BY 1 ORDER BY 1",
+            (utc_offset_hours * 3600, campaign),
+        ).fetchall()
+        return {str(day): int(n) for day, n in rows}
+
+    def delivered_numbers(self, campaign: str) -> Iterator[tuple[str, float]]:
+        """``(msisdn, final_at)`` of every delivered message of ``campaign`` (for matching
+        sign-ups by keyed phone hash; never logged)."""
+        yield from self._db.execute(
+            "SELECT msisdn, final_at FROM sms WHERE campaign=? AND state='delivered'"
+            " AND final_at IS NOT NULL", (campaign,),
+        )
+
     # -- the sending lease (sms/lease.py) -------------------------------------------------
 
     def _lease_conn(self) -> sqlite3.Connection:

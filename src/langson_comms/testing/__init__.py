@@ -23,6 +23,7 @@ from __future__ import annotations
 from ..clock import FrozenClock
 from .contracts import ContributionContract
 from .gateway_contract import GatewayContract
+from .kpi_contract import KpiContract
 from .scheduler_contract import SchedulerContract
 from .signup_contract import SignupSourceContract
 from .simulator import CarrierSimulator, SimulatorConfig
@@ -32,6 +33,7 @@ __all__ = [
     "ContributionContract",
     "FrozenClock",
     "GatewayContract",
+    "KpiContract",
     "SchedulerContract",
     "SignupSourceContract",
     "SimulatorConfig",
