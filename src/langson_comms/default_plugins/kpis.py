@@ -55,6 +55,8 @@ class ConversionTarget(FromTable):
     installs: int = attrs.field(default=1, validator=at_least(1))
     reach_target: str | None = None
     platforms: list[str] = attrs.field(factory=list)
+    #: an install is "reached by SMS" when an SMS was delivered to its number this many days before
+    attribution_window_days: int = attrs.field(default=7, validator=at_least(1))
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
         if self.reach_target is None:

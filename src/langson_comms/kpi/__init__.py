@@ -31,6 +31,7 @@ from .measures import (
     pacing,
 )
 from .result import AttributionSummary, KpiResult, Leaderboard, LeaderboardRow, Measurement, Pacing
+from .stores import attribution_window_days, measure_stores
 
 __all__ = [
     "AttributionSummary",
@@ -45,6 +46,7 @@ __all__ = [
     "SignupFact",
     "ZALO_LIMIT",
     "attribution",
+    "attribution_window_days",
     "coverage_share",
     "installs_of",
     "leaderboard",
@@ -55,6 +57,7 @@ __all__ = [
     "measure_coverage",
     "measure_data",
     "measure_reach",
+    "measure_stores",
     "measure_team_training",
     "pacing",
     "report_period",

@@ -94,7 +94,9 @@ def measure_reach(data: KpiData, period: Period, target: float, channels: Sequen
         notes.append(f"no reach records yet for: {', '.join(missing)}")
     return KpiResult(
         key="", kind="reach", value=value, target=float(target), unit="reaches",
-        method=measure_reach.__doc__.split("\n\n")[0].replace("\n    ", " ") if measure_reach.__doc__ else "",
+        method=("the sum of every channel's reach records in the period"
+                + (f" (channels {', '.join(channels)})" if channels else "")
+                + "; each channel counts by its own method (details.methods)"),
         breakdowns=breakdowns, pacing=pacing(breakdowns["day"], target, data.campaign.period, data.as_of),
         details={"methods": {k: "; ".join(v) for k, v in sorted(methods.items())}},
         notes=tuple(notes),
