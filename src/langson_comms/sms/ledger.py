@@ -863,6 +863,16 @@ class SqliteLedger:
                 submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
             )
 
+    def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[tuple[str, str], int]:
+        """Delivered messages per (local day ``YYYY-MM-DD``, message), the day taken from the
+        final delivery report at UTC+``utc_offset_hours`` (Việt Nam has no daylight saving)."""
+        rows = self._db.execute(
+            "SELECT date(final_at + ?, 'unixepoch'), message, count(*) FROM sms"
+            " WHERE campaign=? AND state='delivered' AND final_at IS NOT NULL GROUP BY 1, 2",
+            (utc_offset_hours * 3600, campaign),
+        ).fetchall()
+        return {(str(d), str(m)): int(n) for d, m, n in rows}
+
     def messages(self, campaign: str) -> list[str]:
         return [r[0] for r in self._db.execute(
             "SELECT DISTINCT message FROM sms WHERE campaign=? ORDER BY message", (campaign,))]
