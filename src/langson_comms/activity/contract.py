@@ -52,6 +52,8 @@ The contract (checked by ``langson_comms.testing.ActivityChannelContract``):
   records, e.g. visits by untrained team members.  Default: none.
 * ``stored_reach(key, campaign, period)``: reach the channel keeps in its own store
   (SMS ledger, broadcast as-run store), for channels that run work.  Default: none.
+* ``summary(view, campaign, period, *, key)``: extra top-level entries of ``activity
+  status`` (outreach gives ``training``).  Default: none.
 """
 
 from __future__ import annotations
@@ -176,6 +178,8 @@ class ActivityRecord:
     kind: ClassVar[str] = ""
     columns: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     required: ClassVar[tuple[str, ...]] = ()
+    #: records outside the campaign period are rejected unless this is False (training)
+    within_period: ClassVar[bool] = True
 
     @classmethod
     def from_row(cls, values: Mapping[str, str]) -> Self:
@@ -264,6 +268,11 @@ class ActivityChannel:
     def stored_reach(self, key: str, campaign: Campaign, period: Period) -> Iterable[ReachRecord]:
         """Reach kept in the channel's own store (SMS ledger, as-run store)."""
         return ()
+
+    def summary(self, view: ActivityView, campaign: Campaign, period: Period, *,
+                key: str) -> Mapping[str, Any]:
+        """Extra top-level entries of ``activity status`` (outreach: ``training``)."""
+        return {}
 
 
 def is_activity_channel(channel: object) -> bool:
