@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -59,18 +60,22 @@ def measure_data(data: KpiData, period: Period, clock: Clock) -> Measurement:
 
 
 def measure(campaign: Campaign, period: Period, *, clock: Clock, signups: Any | None = None,
-            ledger: Any | None = None, confirmations: Any | None = None,
-            extra_reach: Any = (), phone_hasher: Any | None = None,
-            attribution_window_days: int = 7) -> Measurement:
+            ledger: Any | None = None, activity: Any | None = None, reach: Iterable[Any] | None = None,
+            phone_hasher: Any | None = None, attribution_window_days: int = 7) -> Measurement:
     """Measure ``campaign`` over ``period`` (its last day is the as-of day) from the stores.
 
-    ``signups``: a sign-up store (``SqliteSignupStore``); ``ledger``: an ``SqliteLedger``;
-    ``confirmations``: the broadcast as-run confirmations; ``extra_reach``: reach records
-    of other channels (``ReachFact``); ``phone_hasher``: E.164 → keyed hash (to mark
-    installs "reached by SMS"); ``clock``: stamps ``measured_at``.  Any store may be
-    ``None``: the figures it would give are 0 and the result's notes say so.
+    ``signups``: a sign-up store (``SqliteSignupStore``); ``ledger``: an ``SqliteLedger``
+    (subscriber base, "reached by SMS"); ``activity``: the activity store of the logged
+    channels; ``reach``: the reach records to sum — by default
+    ``reach_records(campaign, period, activity=activity)`` (every channel's, SMS and
+    broadcast read from their own stores); ``phone_hasher``: E.164 → keyed hash;
+    ``clock``: stamps ``measured_at``.  Any store may be ``None``: the figures it would
+    give are 0 and the result's notes say so.
     """
-    data = load_data(campaign, period, signups=signups, ledger=ledger, confirmations=confirmations,
-                     extra_reach=extra_reach, phone_hasher=phone_hasher,
-                     attribution_window_days=attribution_window_days)
+    if reach is None:
+        from ..reach import reach_records
+
+        reach = reach_records(campaign, period, activity=activity)
+    data = load_data(campaign, period, signups=signups, ledger=ledger, reach=reach,
+                     phone_hasher=phone_hasher, attribution_window_days=attribution_window_days)
     return measure_data(data, period, clock)

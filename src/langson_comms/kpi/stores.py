@@ -1,8 +1,9 @@
 """``measure_stores``: measure a campaign from the stores its file names.
 
 Opens, when their files exist, the sign-up store (``[signups] store``), the SMS ledger
-(the ``sms`` channel's ``ledger``) and the broadcast as-run store (the ``broadcast``
-channel's ``store``); a store that does not exist yet is not created — its figures are
+(the ``sms`` channel's ``ledger``) and the activity store (``.langson/activity.sqlite``
+next to the campaign file); the channels read their own stores for their reach
+(``langson_comms.reach.reach_records``); a store that does not exist yet is not created — its figures are
 0 and the measurement's notes say which is missing.  The pseudonym key (``[signups]
 pseudonym_key_env``) is read from ``env`` to match installs with delivered SMS; without
 it the match is skipped and said so.
@@ -51,17 +52,17 @@ def measure_stores(campaign: Campaign, period: Period, *, clock: Clock,
             pseudonymizer = make_pseudonymizer(campaign.signups.settings, env, source=campaign.source)
             hasher = pseudonymizer.hash if pseudonymizer is not None else None
     with contextlib.ExitStack() as stack:
-        signups = ledger = confirmations = None
+        signups = ledger = activity = None
         if "signups" in paths and paths["signups"].is_file():
             signups = stack.enter_context(SqliteSignupStore(paths["signups"]))
         if "ledger" in paths and paths["ledger"].is_file():
             ledger = stack.enter_context(SqliteLedger(paths["ledger"]))
-        if "broadcast" in paths and paths["broadcast"].is_file():
-            channel = campaign.channels_of_kind("broadcast")[0].channel
-            with channel.store(paths["broadcast"]) as store:
-                confirmations = store.confirmations()
+        if "activity" in paths and paths["activity"].is_file():
+            from ..activity.store import SqliteActivityStore
+
+            activity = stack.enter_context(SqliteActivityStore(paths["activity"]))
         result = measure(campaign, period, clock=clock, signups=signups, ledger=ledger,
-                         confirmations=confirmations, phone_hasher=hasher,
+                         activity=activity, phone_hasher=hasher,
                          attribution_window_days=attribution_window_days(campaign))
     if missing:
         import attrs

@@ -863,6 +863,16 @@ class SqliteLedger:
                 submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
             )
 
+    def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[tuple[str, str], int]:
+        """Delivered messages per (local day ``YYYY-MM-DD``, message), the day taken from the
+        final delivery report at UTC+``utc_offset_hours`` (Việt Nam has no daylight saving)."""
+        rows = self._db.execute(
+            "SELECT date(final_at + ?, 'unixepoch'), message, count(*) FROM sms"
+            " WHERE campaign=? AND state='delivered' AND final_at IS NOT NULL GROUP BY 1, 2",
+            (utc_offset_hours * 3600, campaign),
+        ).fetchall()
+        return {(str(d), str(m)): int(n) for d, m, n in rows}
+
     def messages(self, campaign: str) -> list[str]:
         return [r[0] for r in self._db.execute(
             "SELECT DISTINCT message FROM sms WHERE campaign=? ORDER BY message", (campaign,))]
@@ -1036,16 +1046,6 @@ class SqliteLedger:
             )
             for r in rows
         ]
-
-    def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[str, int]:
-        """Delivered messages of ``campaign`` per local day (YYYY-MM-DD of ``final_at`` at the
-        given fixed offset: Vietnam has had +07:00 all year since 1975)."""
-        rows = self._db.execute(
-            "SELECT date(final_at + ?, 'unixepoch'), count(*) FROM sms"
-            " WHERE campaign=? AND state='delivered' AND final_at IS NOT NULL GROUP BY 1 ORDER BY 1",
-            (utc_offset_hours * 3600, campaign),
-        ).fetchall()
-        return {str(day): int(n) for day, n in rows}
 
     def delivered_numbers(self, campaign: str) -> Iterator[tuple[str, float]]:
         """``(msisdn, final_at)`` of every delivered message of ``campaign`` (for matching
