@@ -18,6 +18,7 @@ import pytest
 
 from langson_comms.campaign import Period
 from langson_comms.kpi import (
+    Compliance,
     attribution,
     coverage_share,
     measure_conversion,
@@ -132,3 +133,12 @@ def test_team_training() -> None:
     assert result.value == 60  # 3 of 5 members
     assert result.breakdowns["team"] == {"T100": 100, "T200": 50, "T300": 0}
     assert result.details["started_before_trained"] == ["T200", "T300"]
+
+
+def test_team_training_from_training_records() -> None:
+    data = attrs.evolve(contract_data(), compliance=Compliance(
+        training={"members": 5, "trained": 4, "percent": 80.0}, visits_before_trained=2))
+    result = measure_team_training(data, PERIOD, target_percent=100)
+    assert result.value == 80
+    assert result.details["visits_before_trained"] == 2
+    assert "training records" in result.method

@@ -37,8 +37,9 @@ def test_installs_reached_by_sms_through_the_real_ledger(tmp_path: Path) -> None
         claimed = ledger.claim(campaign.id, "invite", at(1), 10)
         ledger.record([Result(row.id, SmsState.ACCEPTED, gateway="g", carrier_id=f"c{i}")
                        for i, row in enumerate(claimed)], at(1))
-        # the first two are delivered on 07-02; the third never is
-        ledger.record_reports([DeliveryReport(f"c{i}", "delivered") for i in range(2)], at(2), gateway="g")
+        # the first two are delivered on 07-02; the third fails
+        ledger.record_reports([DeliveryReport(f"c{i}", "delivered") for i in range(2)]
+                              + [DeliveryReport("c2", "failed")], at(2), gateway="g")
         ledger.order_broadcast(campaign.id, "viettel", "invite", at(1))
         ledger.report_broadcast(campaign.id, "viettel", "invite", subscribers=500, sent=480, delivered=450,
                                 now=at(3))
@@ -57,6 +58,8 @@ def test_installs_reached_by_sms_through_the_real_ledger(tmp_path: Path) -> None
     assert attribution is not None
     assert (attribution.installs, attribution.with_phone, attribution.reached_by_sms) == (4, 3, 1)
     assert attribution.sms_matched
+    assert result.compliance is not None
+    assert result.compliance.sms_delivery_rate == 2 / 3  # delivered / (delivered + failed + expired)
     assert result.leaderboard is not None
     assert {r.team_code: r.installs for r in result.leaderboard.rows} == {"T100": 2, "T200": 2, "T300": 0}
 

@@ -80,6 +80,23 @@ def report_text(measurement: Measurement, console: Console) -> None:
                if a.sms_matched else f"SMS match not made ({a.note})")
         console.print(f"attribution: {a.installs:,} installs; "
                       + ", ".join(f"{k} {v:,}" for k, v in a.by_rule.items()) + f"; {sms}", highlight=False)
+    if m.compliance is not None:
+        c = m.compliance
+        parts = []
+        if c.press_weeks_missed is not None:
+            parts.append(f"press weeks missed {c.press_weeks_missed}")
+        if c.social_days_without_post is not None:
+            parts.append(f"social days without a post {c.social_days_without_post}")
+        if c.outreach_days_without_report is not None:
+            parts.append(f"outreach days without a report {c.outreach_days_without_report}")
+        if c.sms_delivery_rate is not None:
+            parts.append(f"SMS delivery rate {c.sms_delivery_rate:.1%}")
+        if c.broadcast_total is not None:
+            t = c.broadcast_total
+            parts.append(f"loudspeaker airings aired {t['aired']:,} of {t['planned']:,} planned "
+                         f"({t['missed']:,} missed)")
+        if parts:
+            console.print("compliance: " + "; ".join(parts), highlight=False)
     if m.leaderboard is not None:
         board = Table("rank", "±", "team", "commune", "day", "total", title=f"Leaderboard {m.leaderboard.day}")
         for row in m.leaderboard.rows:
@@ -106,7 +123,7 @@ def report(runtime: Runtime, campaign_path: Path, start: str | None, end: str | 
     """Measure every KPI of the campaign and render the report."""
     campaign = runtime.load_campaign(campaign_path)
     period = report_period(campaign, runtime.clock, _date(start, "--from"), _date(end, "--to"))
-    measurement = measure_stores(campaign, period, clock=runtime.clock)
+    measurement = measure_stores(campaign, period, clock=runtime.clock, registry=runtime.registry)
     if fmt == "json":
         text = report_json(measurement)
     else:

@@ -9,6 +9,7 @@ Every KPI kind implements the contract ``Kpi.measure(data, period) -> KpiResult`
 
 from __future__ import annotations
 
+from .compliance import Compliance, compliance_of
 from .contract import Kpi
 from .data import KpiData, ReachFact, SignupFact, load_data, store_paths
 from .leaderboard import (
@@ -35,6 +36,7 @@ from .stores import attribution_window_days, measure_stores
 
 __all__ = [
     "AttributionSummary",
+    "Compliance",
     "Kpi",
     "KpiData",
     "KpiResult",
@@ -47,6 +49,7 @@ __all__ = [
     "ZALO_LIMIT",
     "attribution",
     "attribution_window_days",
+    "compliance_of",
     "coverage_share",
     "installs_of",
     "leaderboard",

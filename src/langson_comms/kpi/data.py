@@ -21,6 +21,7 @@ import pendulum
 
 from ..campaign import Campaign, Period
 from ..regions import Level
+from .compliance import Compliance
 
 __all__ = [
     "KpiData",
@@ -79,6 +80,8 @@ class KpiData:
     attribution_window_days: int = 7
     #: channels whose reaches are distinct people (SMS: one message per subscriber)
     distinct_channels: tuple[str, ...] = ()
+    #: cadence and compliance, training records included (``None``: not read)
+    compliance: Compliance | None = None
     notes: tuple[str, ...] = ()
     extra: Mapping[str, Any] = attrs.field(factory=dict)
 

@@ -11,6 +11,7 @@ import pendulum
 from ..campaign import Campaign, Period
 from ..clock import Clock
 from ..errors import ConfigError
+from .compliance import compliance_of
 from .contract import Kpi
 from .data import KpiData, load_data
 from .leaderboard import leaderboard
@@ -55,13 +56,14 @@ def measure_data(data: KpiData, period: Period, clock: Clock) -> Measurement:
         campaign_id=campaign.id, campaign_title=campaign.title,
         period_start=period.start, period_end=period.end, as_of=data.as_of,
         measured_at=clock.now(), kpis=results, leaderboard=board,
-        attribution=attribution(data, period), notes=tuple(notes),
+        attribution=attribution(data, period), notes=tuple(notes), compliance=data.compliance,
     )
 
 
 def measure(campaign: Campaign, period: Period, *, clock: Clock, signups: Any | None = None,
             ledger: Any | None = None, activity: Any | None = None, reach: Iterable[Any] | None = None,
-            phone_hasher: Any | None = None, attribution_window_days: int = 7) -> Measurement:
+            phone_hasher: Any | None = None, attribution_window_days: int = 7,
+            registry: Any | None = None) -> Measurement:
     """Measure ``campaign`` over ``period`` (its last day is the as-of day) from the stores.
 
     ``signups``: a sign-up store (``SqliteSignupStore``); ``ledger``: an ``SqliteLedger``
@@ -69,6 +71,8 @@ def measure(campaign: Campaign, period: Period, *, clock: Clock, signups: Any | 
     channels; ``reach``: the reach records to sum — by default
     ``reach_records(campaign, period, activity=activity)`` (every channel's, SMS and
     broadcast read from their own stores); ``phone_hasher``: E.164 → keyed hash;
+    ``registry``: the runtime's registry, to build the broadcast plan for its compliance
+    (``compliance_of``);
     ``clock``: stamps ``measured_at``.  Any store may be ``None``: the figures it would
     give are 0 and the result's notes say so.
     """
@@ -78,4 +82,6 @@ def measure(campaign: Campaign, period: Period, *, clock: Clock, signups: Any | 
         reach = reach_records(campaign, period, activity=activity)
     data = load_data(campaign, period, signups=signups, ledger=ledger, reach=reach,
                      phone_hasher=phone_hasher, attribution_window_days=attribution_window_days)
+    data = attrs.evolve(data, compliance=compliance_of(campaign, period, activity=activity, ledger=ledger,
+                                                       registry=registry))
     return measure_data(data, period, clock)

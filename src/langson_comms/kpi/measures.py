@@ -220,25 +220,36 @@ def measure_coverage(data: KpiData, period: Period, *, target_percent: float, po
 
 
 def measure_team_training(data: KpiData, period: Period, *, target_percent: float) -> KpiResult:
-    """Team training: the share of the teams' members marked trained (teams file), per
-    team; a team whose first credited sign-up came while its trained share was below the
-    target "started field work before training" (the teams file has no training dates: the
-    share read now is used)."""
+    """Team training: the share of the teams' members trained by the period's end — from
+    the outreach channel's training records (a member is trained from the date of their
+    record) and the teams file (``trained`` without a dated record) — per team from the
+    teams file; field work started before training: the outreach visits made by a team
+    with a member not trained yet that day, and the teams whose first credited sign-up
+    came while their trained share was below the target."""
     teams = data.campaign.teams
     members = [m for t in teams for m in t.members]
     trained = sum(m.trained for m in members)
-    value = 100.0 * trained / len(members) if members else 0.0
+    total = len(members)
+    source = "the teams file"
+    training = data.compliance.training if data.compliance is not None else None
+    if training and training.get("members"):
+        trained, total = int(training["trained"]), int(training["members"])
+        source = "training records and the teams file"
+    value = 100.0 * trained / total if total else 0.0
     first_day: dict[str, str] = {}
     for s in data.signups:
         if s.team_code and s.team_code not in first_day:
             first_day[s.team_code] = s.day
     early = sorted(t.code for t in teams if t.code in first_day and 100 * t.trained_share < target_percent)
+    visits = data.compliance.visits_before_trained if data.compliance is not None else None
     return KpiResult(
         key="", kind="team_training", value=value, target=float(target_percent), unit="percent",
-        method="members marked trained in the teams file / all members; field work = a sign-up credited to the team",
+        method=(f"members trained by the period's end / all members ({source}); field work before "
+                "training = outreach visits by a team with a member not trained that day, and teams "
+                "with a credited sign-up while below the target"),
         breakdowns={"team": {t.code: 100 * t.trained_share for t in teams}},
-        details={"members": len(members), "trained": trained,
-                 "started_before_trained": early,
+        details={"members": total, "trained": trained,
+                 "started_before_trained": early, "visits_before_trained": visits,
                  "field_work_started": dict(sorted(first_day.items()))},
     )
 

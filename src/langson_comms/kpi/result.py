@@ -14,10 +14,13 @@ gives those that apply.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pendulum
+
+if TYPE_CHECKING:
+    from .compliance import Compliance
 
 __all__ = [
     "AttributionSummary",
@@ -216,6 +219,8 @@ class Measurement:
     leaderboard: Leaderboard | None = None
     attribution: AttributionSummary | None = None
     notes: tuple[str, ...] = ()
+    #: cadence and compliance (``Compliance``): press weeks, social days, airings, SMS rate
+    compliance: Compliance | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape: ``{"kpis": {KEY: {...}}, "leaderboard": [{team_code, installs,
@@ -229,5 +234,6 @@ class Measurement:
             "leaderboard": [] if self.leaderboard is None else [r.as_dict() for r in self.leaderboard.rows],
             "leaderboard_day": None if self.leaderboard is None else self.leaderboard.as_dict(),
             "attribution": None if self.attribution is None else self.attribution.as_dict(),
+            "compliance": None if self.compliance is None else self.compliance.as_dict(),
             "notes": list(self.notes),
         }

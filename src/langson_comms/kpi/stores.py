@@ -38,7 +38,7 @@ def attribution_window_days(campaign: Campaign) -> int:
 
 
 def measure_stores(campaign: Campaign, period: Period, *, clock: Clock,
-                   env: Mapping[str, str] | None = None) -> Measurement:
+                   env: Mapping[str, str] | None = None, registry: Any | None = None) -> Measurement:
     """Measure ``campaign`` over ``period`` from its stores (see the module's docstring)."""
     from ..signups import SqliteSignupStore, make_pseudonymizer
     from ..sms.ledger import SqliteLedger
@@ -62,7 +62,7 @@ def measure_stores(campaign: Campaign, period: Period, *, clock: Clock,
 
             activity = stack.enter_context(SqliteActivityStore(paths["activity"]))
         result = measure(campaign, period, clock=clock, signups=signups, ledger=ledger,
-                         activity=activity, phone_hasher=hasher,
+                         activity=activity, phone_hasher=hasher, registry=registry,
                          attribution_window_days=attribution_window_days(campaign))
     if missing:
         import attrs
