@@ -10,6 +10,7 @@ import pendulum
 from langson_comms import FrozenClock
 from langson_comms.campaign import Period
 from langson_comms.kpi import load_data, measure
+from langson_comms.kpi.hash_cache import HashCache
 from langson_comms.signups import Pseudonymizer, SqliteSignupStore, StoredSignup
 from langson_comms.sms.ledger import DeliveryReport, Recipient, Result, SmsState, SqliteLedger
 from langson_comms.testing.kpi_contract import contract_kpi_campaign
@@ -71,3 +72,45 @@ def test_without_stores_the_figures_are_zero_and_said_so() -> None:
     assert result.attribution is not None and not result.attribution.sms_matched
     assert "no sign-up store: installs are 0" in result.notes
     assert result.attribution.note == "no SMS ledger"
+
+
+def test_the_hash_cache_hashes_only_new_ledger_rows_and_gives_the_same_match(tmp_path: Path) -> None:
+    campaign = contract_kpi_campaign()
+    pseudonymizer = Pseudonymizer(key=b"k" * 32)
+    calls: list[str] = []
+
+    def hasher(msisdn: str) -> str:
+        calls.append(msisdn)
+        return pseudonymizer.hash(msisdn)
+
+    clock = FrozenClock(pendulum.datetime(2022, 7, 10, tz=TZ))
+    period = Period(campaign.period.start, pendulum.date(2022, 7, 10))
+    with SqliteLedger(tmp_path / "ledger.sqlite") as ledger, \
+            SqliteSignupStore(tmp_path / "signups.sqlite") as store, HashCache(tmp_path / "hashes") as cache:
+        def deliver(numbers: tuple[str, ...], message: str) -> None:
+            ledger.enqueue(campaign.id, message, [Recipient(n) for n in numbers], promotional=True, now=at(1))
+            claimed = ledger.claim(campaign.id, message, at(1), 10)
+            ledger.record([Result(r.id, SmsState.ACCEPTED, gateway="g", carrier_id=f"{message}{r.id}")
+                           for r in claimed], at(1))
+            ledger.record_reports([DeliveryReport(f"{message}{r.id}", "delivered") for r in claimed], at(2),
+                                  gateway="g")
+
+        deliver(NUMBERS[:2], "m1")
+        store.store_batch("test", [stored(f"s{i}", at(3), pseudonymizer.hash(n), "T100")
+                                   for i, n in enumerate(NUMBERS)], [], None, at(4))
+
+        def reached() -> int:
+            result = measure(campaign, period, clock=clock, signups=store, ledger=ledger, reach=[],
+                             phone_hasher=hasher, hash_cache=cache)
+            assert result.attribution is not None
+            return result.attribution.reached_by_sms
+
+        uncached = measure(campaign, period, clock=clock, signups=store, ledger=ledger, reach=[],
+                           phone_hasher=pseudonymizer.hash)
+        assert uncached.attribution is not None and uncached.attribution.reached_by_sms == 2
+        assert reached() == 2
+        first = len(calls)
+        assert reached() == 2 and len(calls) == first + 1  # only the key's probe: no row hashed again
+        deliver(NUMBERS[2:], "m2")
+        assert reached() == 3 and len(calls) == first + 3  # the probe and the one new row
+    assert (tmp_path / "hashes").stat().st_mode & 0o777 == 0o600

@@ -75,21 +75,28 @@ def compliance_of(campaign: Campaign, period: Period, *, activity: Any | None = 
     weeks = social = outreach = visits_early = None
     training = None
     if activity is not None:
-        from ..activity.log import activity_status
+        # What ``activity status`` judges, without its reach sums (the KPIs have those).
+        from ..activity.contract import ActivityChannel
+        from ..activity.log import StoreView
 
-        status = activity_status(campaign, activity, start=period.start, end=period.end)
-        for key, entry in status.channels.items():
-            found = tuple(entry["cadence_gaps"])
+        for key, plan in campaign.channels.items():
+            channel = plan.channel
+            if not isinstance(channel, ActivityChannel):
+                continue
+            found = tuple(g.as_dict() for g in channel.cadence_gaps(
+                activity.day_counts(key, period.start, period.end), period, key=key))
             gaps[key] = found
-            kind = campaign.channels[key].kind
-            if kind == "press":
+            view = StoreView(activity, key, channel)
+            if plan.kind == "press":
                 weeks = (weeks or 0) + sum(1 for g in found if g.get("group") is None)
-            elif kind == "social":
+            elif plan.kind == "social":
                 social = (social or 0) + _gap_days(found)
-            elif kind == "outreach":
+            elif plan.kind == "outreach":
                 outreach = (outreach or 0) + _gap_days(found)
-                visits_early = (visits_early or 0) + int(entry["warning_count"])
-        training = status.summaries.get("training")
+                visits_early = (visits_early or 0) + len(channel.check_activity(view, campaign, period, key=key))
+            summary = channel.summary(view, campaign, period, key=key)
+            if "training" in summary:
+                training = summary["training"]
     rate = None
     counts: dict[str, int] = {}
     if ledger is not None:

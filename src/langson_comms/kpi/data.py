@@ -130,6 +130,7 @@ def load_data(
     reach: Iterable[Any] = (),
     phone_hasher: Any | None = None,
     attribution_window_days: int = 7,
+    hash_cache: Any | None = None,
 ) -> KpiData:
     """Read the stores into ``KpiData`` for ``period`` (its ``end`` is the as-of day).
 
@@ -138,8 +139,9 @@ def load_data(
     channel's, SMS and broadcast from their own stores) or ``ReachFact``s;
     ``ledger``: an ``SqliteLedger``, for the carriers' subscriber base and matching
     installs with delivered SMS; ``phone_hasher``: a callable E.164 → keyed hash (a
-    ``Pseudonymizer``'s ``hash``) — without it no install can be matched with an SMS.
-    Any of them may be ``None``: the KPIs that need it say so in their notes.
+    ``Pseudonymizer``'s ``hash``) — without it no install can be matched with an SMS;
+    ``hash_cache``: a ``HashCache`` keeping the ledger's hashes between calls.  Any of
+    them may be ``None``: the KPIs that need it say so in their notes.
     """
     notes: list[str] = []
     first, last = period.start.isoformat(), period.end.isoformat()
@@ -162,19 +164,36 @@ def load_data(
         if phone_hasher is None:
             sms_note = "no pseudonym key: installs cannot be matched with SMS"
         else:
-            deliveries = defaultdict(list)
-            for msisdn, at in ledger.delivered_numbers(campaign.id):
-                try:
-                    deliveries[phone_hasher(msisdn)].append(float(at))
-                except ValueError:
-                    continue  # not a mobile number: it cannot match a sign-up either
-            deliveries = dict(deliveries)
+            # Only the numbers of the period's sign-ups can match.
+            wanted = {fact.phone_hash for fact in facts if fact.phone_hash}
+            if not wanted:
+                deliveries = {}
+            elif hash_cache is not None:
+                deliveries = hash_cache.deliveries(ledger, campaign.id, phone_hasher, wanted)
+            else:
+                deliveries = _match(ledger, campaign.id, phone_hasher, wanted)
     return KpiData(
         campaign=campaign, as_of=period.end, signups=facts, reach=facts_reach,
         sms_deliveries=deliveries, sms_subscribers=subscribers, sms_note=sms_note,
         attribution_window_days=attribution_window_days, notes=tuple(notes),
         distinct_channels=tuple(sms_keys) or ("sms",),
     )
+
+
+def _match(ledger: Any, campaign: str, hasher: Any, wanted: set[str]) -> dict[str, list[float]]:
+    """Hash every ledger row's number now (no cache) and keep the delivered ones wanted."""
+    ids: dict[int, str] = {}
+    for sms_id, msisdn in ledger.numbers_after(campaign, 0):
+        try:
+            hashed = hasher(msisdn)
+        except ValueError:
+            continue  # not a mobile number: it cannot match a sign-up either
+        if hashed in wanted:
+            ids[sms_id] = hashed
+    found: dict[str, list[float]] = defaultdict(list)
+    for sms_id, at in ledger.delivered_times(list(ids)).items():
+        found[ids[sms_id]].append(float(at))
+    return dict(found)
 
 
 def store_paths(campaign: Campaign) -> dict[str, Path]:
@@ -186,6 +205,7 @@ def store_paths(campaign: Campaign) -> dict[str, Path]:
         paths["signups"] = Path(campaign.signups.store_path)
     for plan in campaign.channels_of_kind("sms")[:1]:
         paths["ledger"] = Path(plan.channel.ledger_path())
+        paths["hash_cache"] = paths["ledger"].with_name(paths["ledger"].name + ".hashes")
     if campaign.source is not None:
         paths["activity"] = Path(campaign.source).parent / ".langson" / "activity.sqlite"
     return paths

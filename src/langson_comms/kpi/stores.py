@@ -2,7 +2,9 @@
 
 Opens, when their files exist, the sign-up store (``[signups] store``), the SMS ledger
 (the ``sms`` channel's ``ledger``) and the activity store (``.langson/activity.sqlite``
-next to the campaign file); the channels read their own stores for their reach
+next to the campaign file); with the SMS ledger and the pseudonym key it keeps the ledger's
+keyed phone hashes in ``<ledger>.hashes`` (``HashCache``: hashes only, safe to delete)
+so that each report hashes only the new rows; the channels read their own stores for their reach
 (``langson_comms.reach.reach_records``); a store that does not exist yet is not created — its figures are
 0 and the measurement's notes say which is missing.  The pseudonym key (``[signups]
 pseudonym_key_env``) is read from ``env`` to match installs with delivered SMS; without
@@ -45,24 +47,29 @@ def measure_stores(campaign: Campaign, period: Period, *, clock: Clock,
 
     env = os.environ if env is None else env
     paths = store_paths(campaign)
-    missing = [f"{name} store {path} does not exist yet" for name, path in paths.items() if not path.is_file()]
+    missing = [f"{name} store {path} does not exist yet" for name, path in paths.items()
+               if name != "hash_cache" and not path.is_file()]
     hasher: Any = None
     if campaign.signups is not None:
         with contextlib.suppress(ConfigError):
             pseudonymizer = make_pseudonymizer(campaign.signups.settings, env, source=campaign.source)
             hasher = pseudonymizer.hash if pseudonymizer is not None else None
     with contextlib.ExitStack() as stack:
-        signups = ledger = activity = None
+        signups = ledger = activity = cache = None
         if "signups" in paths and paths["signups"].is_file():
             signups = stack.enter_context(SqliteSignupStore(paths["signups"]))
         if "ledger" in paths and paths["ledger"].is_file():
             ledger = stack.enter_context(SqliteLedger(paths["ledger"]))
+            if hasher is not None:
+                from .hash_cache import HashCache
+
+                cache = stack.enter_context(HashCache(paths["hash_cache"]))
         if "activity" in paths and paths["activity"].is_file():
             from ..activity.store import SqliteActivityStore
 
             activity = stack.enter_context(SqliteActivityStore(paths["activity"]))
         result = measure(campaign, period, clock=clock, signups=signups, ledger=ledger,
-                         activity=activity, phone_hasher=hasher, registry=registry,
+                         activity=activity, phone_hasher=hasher, registry=registry, hash_cache=cache,
                          attribution_window_days=attribution_window_days(campaign))
     if missing:
         import attrs

@@ -1047,13 +1047,22 @@ class SqliteLedger:
             for r in rows
         ]
 
-    def delivered_numbers(self, campaign: str) -> Iterator[tuple[str, float]]:
-        """``(msisdn, final_at)`` of every delivered message of ``campaign`` (for matching
-        sign-ups by keyed phone hash; never logged)."""
+    def numbers_after(self, campaign: str, after_id: int) -> Iterator[tuple[int, str]]:
+        """``(row id, msisdn)`` of ``campaign``'s rows with an id above ``after_id``, in id
+        order (for keyed phone hashes kept by the KPI layer; never logged)."""
         yield from self._db.execute(
-            "SELECT msisdn, final_at FROM sms WHERE campaign=? AND state='delivered'"
-            " AND final_at IS NOT NULL", (campaign,),
-        )
+            "SELECT id, msisdn FROM sms WHERE id > ? AND campaign = ? ORDER BY id", (after_id, campaign))
+
+    def delivered_times(self, ids: Sequence[int]) -> dict[int, float]:
+        """``final_at`` of the rows among ``ids`` that are delivered."""
+        found: dict[int, float] = {}
+        for first in range(0, len(ids), 500):
+            chunk = list(ids[first:first + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(self._db.execute(
+                f"SELECT id, final_at FROM sms WHERE id IN ({marks}) AND state = 'delivered'"
+                " AND final_at IS NOT NULL", chunk).fetchall())
+        return found
 
     # -- the sending lease (sms/lease.py) -------------------------------------------------
 
