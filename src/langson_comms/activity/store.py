@@ -302,6 +302,17 @@ class SqliteActivityStore:
                               str(method), str(source), district_code=district, commune_code=commune,
                               kind=str(kind))
 
+    def reach_totals(self, start: dt.date, end: dt.date) -> list[tuple[str, str, str, str | None, str | None, int]]:
+        """Reach summed per ``(channel_key, day, method, district_code, commune_code)`` in
+        ``start``..``end`` (for the KPI layer: one row per group, not per record)."""
+        rows = self._read(
+            "SELECT channel_key, day, method, district_code, commune_code, sum(count) FROM reach"
+            " WHERE day BETWEEN ? AND ? GROUP BY 1, 2, 3, 4, 5",
+            (start.isoformat(), end.isoformat()))
+        return [(str(k), str(d), str(m), None if dc is None else str(dc), None if cc is None else str(cc),
+                 int(n))  # type: ignore[call-overload]
+                for k, d, m, dc, cc, n in rows]
+
     def reach_sums(self, start: dt.date, end: dt.date) -> list[tuple[str, str | None, int, int]]:
         rows = self._read(
             "SELECT channel_key, district_code, count(*), coalesce(sum(count), 0) FROM reach"

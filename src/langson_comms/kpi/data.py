@@ -27,6 +27,7 @@ __all__ = [
     "KpiData",
     "ReachFact",
     "SignupFact",
+    "aggregate_reach",
     "load_data",
     "reach_fact",
 ]
@@ -121,6 +122,25 @@ def reach_fact(record: Any) -> ReachFact:
                      record.district_code, record.commune_code)
 
 
+def aggregate_reach(records: Iterable[Any], first: str = "", last: str = "9999") -> list[ReachFact]:
+    """Reach records (``ReachRecord``s or ``ReachFact``s) of days ``first``..``last``
+    (YYYY-MM-DD, inclusive) summed per channel, day, method, district and commune: every
+    KPI sums them, so one fact per group gives the same figures from far fewer values."""
+    totals: dict[tuple[Any, ...], int] = defaultdict(int)
+    for r in records:
+        if isinstance(r, ReachFact):
+            totals[(r.channel, r.day, r.method, r.district_code, r.commune_code)] += r.reaches
+        else:
+            totals[(r.channel, r.day, r.method, r.district_code, r.commune_code)] += r.count
+    facts = []
+    for (channel, day, method, district, commune), n in totals.items():
+        text = day if isinstance(day, str) else day.isoformat()
+        if first <= text <= last:
+            facts.append(ReachFact(channel, text, n, method, district, commune))
+    facts.sort(key=lambda f: (f.day, f.channel))
+    return facts
+
+
 def load_data(
     campaign: Campaign,
     period: Period,
@@ -150,7 +170,7 @@ def load_data(
         notes.append("no sign-up store: installs are 0")
     else:
         facts = [SignupFact(*row) for row in signups.events(first, last)]
-    facts_reach = [fact for fact in map(reach_fact, reach) if first <= fact.day <= last]
+    facts_reach = aggregate_reach(reach, first, last)
     deliveries: dict[str, list[float]] | None = None
     subscribers: int | None = None
     sms_note = ""

@@ -13,7 +13,7 @@ from ..clock import Clock
 from ..errors import ConfigError
 from .compliance import compliance_of
 from .contract import Kpi
-from .data import KpiData, load_data
+from .data import KpiData, ReachFact, load_data
 from .leaderboard import leaderboard
 from .measures import attribution
 from .result import KpiResult, Measurement
@@ -79,7 +79,13 @@ def measure(campaign: Campaign, period: Period, *, clock: Clock, signups: Any | 
     if reach is None:
         from ..reach import reach_records
 
-        reach = reach_records(campaign, period, activity=activity)
+        # The channels' own stores (SMS ledger, as-run store) through the contract; the
+        # logged channels' reach summed in the activity store (one row per group).
+        reach = list(reach_records(campaign, period, activity=None))
+        if activity is not None:
+            reach += [ReachFact(k, d, n, m, dc, cc)
+                      for k, d, m, dc, cc, n in activity.reach_totals(period.start, period.end)
+                      if k in campaign.channels]
     data = load_data(campaign, period, signups=signups, ledger=ledger, reach=reach,
                      phone_hasher=phone_hasher, attribution_window_days=attribution_window_days,
                      hash_cache=hash_cache)

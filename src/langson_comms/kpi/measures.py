@@ -58,8 +58,9 @@ def pacing(by_day: Mapping[str, float], target: float | None, period: Period, as
     )
 
 
-def _in(day: str, period: Period, as_of: pendulum.Date) -> bool:
-    return period.start.isoformat() <= day <= min(period.end, as_of).isoformat()
+def _bounds(period: Period, as_of: pendulum.Date) -> tuple[str, str]:
+    """The first and last day counted (YYYY-MM-DD): the period's days up to ``as_of``."""
+    return period.start.isoformat(), min(period.end, as_of).isoformat()
 
 
 def reach_breakdowns(records: Iterable[ReachFact]) -> dict[str, dict[str, float]]:
@@ -80,8 +81,8 @@ def measure_reach(data: KpiData, period: Period, target: float, channels: Sequen
     """Reach: the sum of every channel's reach records in the period (only ``channels``
     when the target names some), per day, channel, district and commune; each channel
     counts by its own method (listed in ``details.methods``)."""
-    records = [r for r in data.reach if _in(r.day, period, data.as_of)
-               and (not channels or r.channel in channels)]
+    lo, hi = _bounds(period, data.as_of)
+    records = [r for r in data.reach if lo <= r.day <= hi and (not channels or r.channel in channels)]
     breakdowns = reach_breakdowns(records)
     methods: dict[str, list[str]] = defaultdict(list)
     for r in records:
@@ -106,8 +107,9 @@ def measure_reach(data: KpiData, period: Period, target: float, channels: Sequen
 def installs_of(signups: Iterable[SignupFact], period: Period, as_of: pendulum.Date,
                 kinds: Sequence[str] = (INSTALL,), platforms: Sequence[str] = ()) -> list[SignupFact]:
     """The events of ``kinds`` (and ``platforms`` when given) on days of the period up to ``as_of``."""
-    return [s for s in signups if s.kind in kinds and (not platforms or s.platform in platforms)
-            and _in(s.day, period, as_of)]
+    lo, hi = _bounds(period, as_of)
+    return [s for s in signups if s.kind in kinds and lo <= s.day <= hi
+            and (not platforms or s.platform in platforms)]
 
 
 def cumulative(by_day: Mapping[str, float]) -> dict[str, float]:
@@ -130,15 +132,20 @@ def measure_conversion(data: KpiData, period: Period, *, per_reaches: int, insta
     installs = installs_of(data.signups, period, data.as_of, platforms=platforms)
     by: dict[str, Counter[str]] = {"day": Counter(), "platform": Counter(), "team": Counter(),
                                    "commune": Counter(), "district": Counter()}
+    districts: dict[str | None, str] = {}
     for s in installs:
         by["day"][s.day] += 1
         by["platform"][s.platform] += 1
         by["team"][s.team_code or "unattributed"] += 1
         by["commune"][s.commune_code or "unknown"] += 1
-        by["district"][data.district_of(s.commune_code) or "unknown"] += 1
+        district = districts.get(s.commune_code)
+        if district is None:
+            district = districts[s.commune_code] = data.district_of(s.commune_code) or "unknown"
+        by["district"][district] += 1
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    lo, hi = _bounds(period, data.as_of)
     for s in data.signups:
-        if _in(s.day, period, data.as_of) and (not platforms or s.platform in platforms):
+        if lo <= s.day <= hi and (not platforms or s.platform in platforms):
             kinds[s.platform][s.kind] += 1
     value = float(len(installs))
     goal_from = reach_target if reach_target is not None else reaches
@@ -188,7 +195,8 @@ def measure_coverage(data: KpiData, period: Period, *, target_percent: float, po
     """Coverage: people, not reaches — the estimated share of the population reached at
     least once by any channel, by ``coverage_share``'s overlap model; SMS counts distinct
     subscribers, bounded by the carriers' subscriber base."""
-    records = [r for r in data.reach if _in(r.day, period, data.as_of)]
+    lo, hi = _bounds(period, data.as_of)
+    records = [r for r in data.reach if lo <= r.day <= hi]
     sms = set(data.distinct_channels)
     random: dict[str, float] = defaultdict(float)
     distinct: dict[str, float] = defaultdict(float)
