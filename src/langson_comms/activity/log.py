@@ -134,7 +134,8 @@ class _Logger:
         first, last = record.day, record.last_day
         start, end = self.period.start, self.period.end
         if record.within_period and (last < start or first > end):
-            raise RowProblem("date", f"{first.isoformat()} is outside the campaign period "
+            field = next((f for f in ("date", "start", "day") if f in record.columns), "date")
+            raise RowProblem(field, f"{first.isoformat()} is outside the campaign period "
                                      f"{start.isoformat()}..{end.isoformat()}")
         reach = tuple(self.channel.reach(record, key=self.key, campaign=self.campaign, source=source))
         return StoredActivity(record.kind, record.identity, first, last, record.group,
