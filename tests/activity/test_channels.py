@@ -98,7 +98,7 @@ def test_outreach_reach_training_share_and_untrained_visit_warnings(
     assert outreach["reach"] == 45 + 20 + 12
     # records are counted in the period asked for: Lan trained before the campaign began
     assert outreach["records_by_kind"] == {"training": 1, "visit": 3}
-    assert outreach["warnings"] == ["visit of team T1 to commune 5971 on 2022-07-05: 1 member(s) not trained yet"]
+    assert outreach["warnings"] == ["1 visit(s) of team T1 on 2022-07-05: 1 member(s) not trained yet"]
     assert status["training"] == {"members": 3, "trained": 3, "percent": 100.0}
     assert status["reach_by_district"] == {"178": 77}
     early = activity_status(campaign, store, end=D(2022, 7, 8)).as_dict()

@@ -23,7 +23,7 @@ from ..campaign import Campaign, Period
 from ..clock import Clock, timestamp_of
 from ..errors import ConfigError, DataError
 from ..tabular import RejectedRow, header_key, read_table
-from .contract import ActivityChannel, ActivityRecord, CadenceGap, RowProblem, is_activity_channel
+from .contract import ActivityChannel, ActivityRecord, CadenceGap, DayCount, RowProblem, is_activity_channel
 from .store import ActivityRejection, ActivityStore, LogRecord, StoredActivity
 
 __all__ = [
@@ -271,10 +271,15 @@ def log_records(campaign: Campaign, store: ActivityStore, key: str, records: Ite
 class StoreView:
     """One channel's stored records, decoded (the ``ActivityView`` of ``check_activity``)."""
 
-    def __init__(self, store: ActivityStore, key: str, channel: ActivityChannel) -> None:
+    def __init__(self, store: ActivityStore, key: str, channel: ActivityChannel,
+                 days: Sequence[DayCount] = ()) -> None:
         self._store = store
         self._key = key
         self._channel = channel
+        self._days = days
+
+    def day_counts(self, kind: str) -> list[DayCount]:
+        return [d for d in self._days if d.kind == kind]
 
     def records(self, kind: str) -> Iterator[ActivityRecord]:
         cls = self._channel.record_class(kind)
@@ -343,8 +348,9 @@ def activity_status(campaign: Campaign, store: ActivityStore, *, start: dt.date 
                 reach_n += 1
                 name = record.district_code or "unknown"
                 by_district[name] = by_district.get(name, 0) + record.count
-        gaps: list[CadenceGap] = channel.cadence_gaps(store.day_counts(key, first, last), period, key=key)
-        view = StoreView(store, key, channel)
+        days = store.day_counts(key, first, last)
+        gaps: list[CadenceGap] = channel.cadence_gaps(days, period, key=key)
+        view = StoreView(store, key, channel, days)
         warnings = channel.check_activity(view, campaign, period, key=key)
         for name, value in channel.summary(view, campaign, period, key=key).items():
             summaries[name] = value

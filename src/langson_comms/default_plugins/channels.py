@@ -232,7 +232,8 @@ class OutreachChannel(FromTable, ActivityChannel):
     visit's commune) and ``Training`` records.  A member is trained from the date of
     their training record (or, without one, when the teams file says so).  With
     ``require_trained``, every visit by a team with a member not yet trained that day is
-    a warning; with ``daily_report``, days without any visit report are cadence gaps.
+    a warning (one per team and day); with ``daily_report``, days without any visit report are
+    cadence gaps.
     """
 
     name: ClassVar[str] = "outreach"
@@ -284,12 +285,10 @@ class OutreachChannel(FromTable, ActivityChannel):
         for (team, _), when in trained.items():
             by_team.setdefault(team, []).append(when)
         warnings = []
-        for visit in view.records("visit"):
-            if not isinstance(visit, TeamVisit) or not period.start <= visit.date <= period.end:
-                continue
-            untrained = sum(1 for when in by_team.get(visit.team, ()) if when is None or when > visit.date)
+        for team, day, visits in sorted((d.group or "", d.day, d.records) for d in view.day_counts("visit")):
+            untrained = sum(1 for when in by_team.get(team, ()) if when is None or when > day)
             if untrained:
-                warnings.append(f"visit of team {visit.team} to commune {visit.commune} on {visit.date}: "
+                warnings.append(f"{visits} visit(s) of team {team} on {day}: "
                                 f"{untrained} member(s) not trained yet")
         return warnings
 
