@@ -277,14 +277,19 @@ class StoreView:
         self._key = key
         self._channel = channel
         self._days = days
+        self._cache: dict[str, list[ActivityRecord]] = {}
 
     def day_counts(self, kind: str) -> list[DayCount]:
         return [d for d in self._days if d.kind == kind]
 
     def records(self, kind: str) -> Iterator[ActivityRecord]:
-        cls = self._channel.record_class(kind)
-        for data, _source in self._store.record_data(self._key, kind):
-            yield decode_record(data, cls)
+        """The channel's records of ``kind``, decoded once per view (kept for the next call)."""
+        cached = self._cache.get(kind)
+        if cached is None:
+            cls = self._channel.record_class(kind)
+            cached = self._cache[kind] = [decode_record(data, cls)
+                                          for data, _source in self._store.record_data(self._key, kind)]
+        return iter(cached)
 
 
 @attrs.frozen

@@ -9,6 +9,7 @@ modules (``sms``, ``broadcast``) because they run work, not just plans.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -281,12 +282,19 @@ class OutreachChannel(FromTable, ActivityChannel):
         if not self.require_trained:
             return []
         trained = self._trained_on(view, campaign)
-        by_team: dict[str, list[dt.date | None]] = {}
+        never: dict[str, int] = {}
+        dates: dict[str, list[dt.date]] = {}
         for (team, _), when in trained.items():
-            by_team.setdefault(team, []).append(when)
+            if when is None:
+                never[team] = never.get(team, 0) + 1
+            else:
+                dates.setdefault(team, []).append(when)
+        for found in dates.values():
+            found.sort()
         warnings = []
         for team, day, visits in sorted((d.group or "", d.day, d.records) for d in view.day_counts("visit")):
-            untrained = sum(1 for when in by_team.get(team, ()) if when is None or when > day)
+            found = dates.get(team, [])
+            untrained = never.get(team, 0) + len(found) - bisect.bisect_right(found, day)
             if untrained:
                 warnings.append(f"{visits} visit(s) of team {team} on {day}: "
                                 f"{untrained} member(s) not trained yet")
