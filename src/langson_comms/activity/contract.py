@@ -234,9 +234,13 @@ class CadenceGap:
 
 
 class ActivityView(Protocol):
-    """What ``check_activity`` may read from the store: one channel's records, by kind."""
+    """What ``check_activity`` and ``summary`` may read from the store about one channel:
+    its records of one kind (decoded: slow for many), or their counts per (group, day)
+    inside the period asked for (fast)."""
 
     def records(self, kind: str) -> Iterator[ActivityRecord]: ...
+
+    def day_counts(self, kind: str) -> list[DayCount]: ...
 
 
 class ActivityChannel:

@@ -23,7 +23,7 @@ from ..campaign import Campaign, Period
 from ..clock import Clock, timestamp_of
 from ..errors import ConfigError, DataError
 from ..tabular import RejectedRow, header_key, read_table
-from .contract import ActivityChannel, ActivityRecord, CadenceGap, RowProblem, is_activity_channel
+from .contract import ActivityChannel, ActivityRecord, CadenceGap, DayCount, RowProblem, is_activity_channel
 from .store import ActivityRejection, ActivityStore, LogRecord, StoredActivity
 
 __all__ = [
@@ -134,7 +134,8 @@ class _Logger:
         first, last = record.day, record.last_day
         start, end = self.period.start, self.period.end
         if record.within_period and (last < start or first > end):
-            raise RowProblem("date", f"{first.isoformat()} is outside the campaign period "
+            field = next((f for f in ("date", "start", "day") if f in record.columns), "date")
+            raise RowProblem(field, f"{first.isoformat()} is outside the campaign period "
                                      f"{start.isoformat()}..{end.isoformat()}")
         reach = tuple(self.channel.reach(record, key=self.key, campaign=self.campaign, source=source))
         return StoredActivity(record.kind, record.identity, first, last, record.group,
@@ -270,15 +271,25 @@ def log_records(campaign: Campaign, store: ActivityStore, key: str, records: Ite
 class StoreView:
     """One channel's stored records, decoded (the ``ActivityView`` of ``check_activity``)."""
 
-    def __init__(self, store: ActivityStore, key: str, channel: ActivityChannel) -> None:
+    def __init__(self, store: ActivityStore, key: str, channel: ActivityChannel,
+                 days: Sequence[DayCount] = ()) -> None:
         self._store = store
         self._key = key
         self._channel = channel
+        self._days = days
+        self._cache: dict[str, list[ActivityRecord]] = {}
+
+    def day_counts(self, kind: str) -> list[DayCount]:
+        return [d for d in self._days if d.kind == kind]
 
     def records(self, kind: str) -> Iterator[ActivityRecord]:
-        cls = self._channel.record_class(kind)
-        for data, _source in self._store.record_data(self._key, kind):
-            yield decode_record(data, cls)
+        """The channel's records of ``kind``, decoded once per view (kept for the next call)."""
+        cached = self._cache.get(kind)
+        if cached is None:
+            cls = self._channel.record_class(kind)
+            cached = self._cache[kind] = [decode_record(data, cls)
+                                          for data, _source in self._store.record_data(self._key, kind)]
+        return iter(cached)
 
 
 @attrs.frozen
@@ -342,8 +353,9 @@ def activity_status(campaign: Campaign, store: ActivityStore, *, start: dt.date 
                 reach_n += 1
                 name = record.district_code or "unknown"
                 by_district[name] = by_district.get(name, 0) + record.count
-        gaps: list[CadenceGap] = channel.cadence_gaps(store.day_counts(key, first, last), period, key=key)
-        view = StoreView(store, key, channel)
+        days = store.day_counts(key, first, last)
+        gaps: list[CadenceGap] = channel.cadence_gaps(days, period, key=key)
+        view = StoreView(store, key, channel, days)
         warnings = channel.check_activity(view, campaign, period, key=key)
         for name, value in channel.summary(view, campaign, period, key=key).items():
             summaries[name] = value

@@ -322,18 +322,29 @@ class SqliteActivityStore:
                 for k, d, n, s in rows]
 
     def day_counts(self, channel_key: str, start: dt.date, end: dt.date) -> list[DayCount]:
+        lo, hi = start.isoformat(), end.isoformat()
+        # One-day records are grouped by SQLite; records spanning days are spread in Python.
         rows = self._read(
+            "SELECT record_kind, grp, day, count(*) FROM activities WHERE channel_key = ?"
+            " AND day = last_day AND day BETWEEN ? AND ? GROUP BY 1, 2, 3",
+            (channel_key, lo, hi))
+        counts: dict[tuple[str, str | None, dt.date], int] = {}
+        for kind, group, day, n in rows:
+            counts[(str(kind), None if group is None else str(group), dt.date.fromisoformat(str(day)))] = int(n)  # type: ignore[call-overload]
+        spans = self._read(
             "SELECT record_kind, grp, day, last_day, count(*) FROM activities WHERE channel_key = ?"
-            " AND day <= ? AND last_day >= ? GROUP BY 1, 2, 3, 4",
-            (channel_key, end.isoformat(), start.isoformat()))
-        out: list[DayCount] = []
-        for kind, group, first, last, n in rows:
+            " AND day < last_day AND day <= ? AND last_day >= ? GROUP BY 1, 2, 3, 4",
+            (channel_key, hi, lo))
+        one = dt.timedelta(days=1)
+        for kind, group, first, last, n in spans:
             day = max(dt.date.fromisoformat(str(first)), start)
             stop = min(dt.date.fromisoformat(str(last)), end)
+            name, grp = str(kind), None if group is None else str(group)
             while day <= stop:
-                out.append(DayCount(str(kind), None if group is None else str(group), day, int(n)))  # type: ignore[call-overload]
-                day += dt.timedelta(days=1)
-        return out
+                key = (name, grp, day)
+                counts[key] = counts.get(key, 0) + int(n)  # type: ignore[call-overload]
+                day += one
+        return [DayCount(k, g, d, n) for (k, g, d), n in counts.items()]
 
     def record_data(self, channel_key: str, record_kind: str) -> Iterator[tuple[str, str]]:
         rows = self._read("SELECT data, source FROM activities WHERE channel_key = ? AND record_kind = ?"

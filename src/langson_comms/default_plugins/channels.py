@@ -9,6 +9,7 @@ modules (``sms``, ``broadcast``) because they run work, not just plans.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -232,7 +233,8 @@ class OutreachChannel(FromTable, ActivityChannel):
     visit's commune) and ``Training`` records.  A member is trained from the date of
     their training record (or, without one, when the teams file says so).  With
     ``require_trained``, every visit by a team with a member not yet trained that day is
-    a warning; with ``daily_report``, days without any visit report are cadence gaps.
+    a warning (one per team and day); with ``daily_report``, days without any visit report are
+    cadence gaps.
     """
 
     name: ClassVar[str] = "outreach"
@@ -280,16 +282,21 @@ class OutreachChannel(FromTable, ActivityChannel):
         if not self.require_trained:
             return []
         trained = self._trained_on(view, campaign)
-        by_team: dict[str, list[dt.date | None]] = {}
+        never: dict[str, int] = {}
+        dates: dict[str, list[dt.date]] = {}
         for (team, _), when in trained.items():
-            by_team.setdefault(team, []).append(when)
+            if when is None:
+                never[team] = never.get(team, 0) + 1
+            else:
+                dates.setdefault(team, []).append(when)
+        for found in dates.values():
+            found.sort()
         warnings = []
-        for visit in view.records("visit"):
-            if not isinstance(visit, TeamVisit) or not period.start <= visit.date <= period.end:
-                continue
-            untrained = sum(1 for when in by_team.get(visit.team, ()) if when is None or when > visit.date)
+        for team, day, visits in sorted((d.group or "", d.day, d.records) for d in view.day_counts("visit")):
+            found = dates.get(team, [])
+            untrained = never.get(team, 0) + len(found) - bisect.bisect_right(found, day)
             if untrained:
-                warnings.append(f"visit of team {visit.team} to commune {visit.commune} on {visit.date}: "
+                warnings.append(f"{visits} visit(s) of team {team} on {day}: "
                                 f"{untrained} member(s) not trained yet")
         return warnings
 
