@@ -19,9 +19,11 @@ import click
 from .. import __version__
 from ..errors import LangsonCommsError, PluginError
 from ..runtime import Runtime
+from . import activity as activity_cli
 from . import broadcast as broadcast_cli
 from . import campaign as campaign_cli
 from . import plugins as plugins_cli
+from . import report as report_cli
 from . import signups as signups_cli
 from . import sms as sms_cli
 
@@ -42,6 +44,9 @@ def build_cli(runtime: Runtime) -> click.Group:
     cli.add_command(sms_cli.build_group())
     cli.add_command(broadcast_cli.broadcast)
     cli.add_command(signups_cli.signups)
+    cli.add_command(activity_cli.activity)
+    cli.add_command(report_cli.report)
+    cli.add_command(report_cli.leaderboard_command)
     for impl in runtime.plugin_manager.hook.register_commands.get_hookimpls():
         before = _commands(cli)
         try:

@@ -11,7 +11,7 @@ See docs/broadcasting.md for every key.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -19,6 +19,8 @@ import attrs
 import pendulum
 
 from langson_comms import hookimpl
+from langson_comms.activity.contract import ActivityChannel
+from langson_comms.activity.stored import broadcast_reach
 from langson_comms.broadcast.asrun import AsRunStore, ConfirmationChecker
 from langson_comms.broadcast.holidays import HolidayCalendar, HolidayRule
 from langson_comms.broadcast.rotation import WeeklyRotationScheduler
@@ -38,9 +40,10 @@ from langson_comms.broadcast.stations import (
     check_region,
     read_exceptions,
 )
-from langson_comms.campaign import Campaign
+from langson_comms.campaign import Campaign, Period
 from langson_comms.config import ConfigContext
 from langson_comms.errors import DataError, PluginError, ScheduleError
+from langson_comms.reach import ReachRecord
 from langson_comms.registry import Registry
 
 __all__ = ["BroadcastChannel"]
@@ -104,7 +107,7 @@ _OWN_KEYS = frozenset(f.name for f in attrs.fields(_Section))
 
 
 @attrs.frozen
-class BroadcastChannel:
+class BroadcastChannel(ActivityChannel):
     """Loudspeaker airings at district and commune stations (see docs/broadcasting.md)."""
 
     name: ClassVar[str] = "broadcast"
@@ -268,6 +271,10 @@ class BroadcastChannel:
     def checker(self, schedule: Schedule, today: dt.date | None = None) -> ConfirmationChecker:
         items = [s.id for s in self.sketches] + [b.id for b in self.bulletins]
         return ConfirmationChecker(schedule, self.stations, items=items, today=today)
+
+    def stored_reach(self, key: str, campaign: Campaign, period: Period) -> Iterator[ReachRecord]:
+        """Confirmed sketch airings × the station's listeners (activity contract)."""
+        return broadcast_reach(self, key, campaign, period)
 
     def describe(self) -> str:
         counts = self.stations.counts()

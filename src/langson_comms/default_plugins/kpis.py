@@ -1,8 +1,9 @@
-"""Built-in KPI targets of the reference plan: reach, conversion, coverage, training, leaderboard.
+"""Built-in KPI kinds of the reference plan: reach, conversion, coverage, training, leaderboard.
 
-These classes hold and check the *targets* of a campaign file.  Measuring them against
-the ledger (actual reaches, installs, pacing) belongs to the KPI engine, which is not
-written yet: see docs/kpis.md.
+Each class holds and checks the *target* of a ``[targets.<key>]`` table and implements
+the KPI contract (``langson_comms.kpi.Kpi``): ``measure(data, period) -> KpiResult``
+computed from ``KpiData`` with the public functions of ``langson_comms.kpi`` — the way a
+third-party KPI would.  See docs/kpis.md.
 """
 
 from __future__ import annotations
@@ -12,8 +13,17 @@ from typing import Any, ClassVar
 import attrs
 
 from langson_comms import hookimpl
-from langson_comms.campaign import Campaign
+from langson_comms.campaign import Campaign, Period
 from langson_comms.config import ConfigContext, FromTable, at_least, percentage
+from langson_comms.kpi import (
+    KpiData,
+    KpiResult,
+    leaderboard,
+    measure_conversion,
+    measure_coverage,
+    measure_reach,
+    measure_team_training,
+)
 
 
 @attrs.frozen
@@ -32,6 +42,9 @@ class ReachTarget(FromTable):
     def describe(self) -> str:
         return f"{self.target:,} reaches"
 
+    def measure(self, data: KpiData, period: Period) -> KpiResult:
+        return measure_reach(data, period, self.target, self.channels)
+
 
 @attrs.frozen
 class ConversionTarget(FromTable):
@@ -42,6 +55,8 @@ class ConversionTarget(FromTable):
     installs: int = attrs.field(default=1, validator=at_least(1))
     reach_target: str | None = None
     platforms: list[str] = attrs.field(factory=list)
+    #: an install is "reached by SMS" when an SMS was delivered to its number this many days before
+    attribution_window_days: int = attrs.field(default=7, validator=at_least(1))
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:
         if self.reach_target is None:
@@ -55,6 +70,16 @@ class ConversionTarget(FromTable):
 
     def describe(self) -> str:
         return f"{self.installs} install(s) per {self.per_reaches:,} reaches"
+
+    def measure(self, data: KpiData, period: Period) -> KpiResult:
+        reach_target = None
+        channels: list[str] = []
+        if self.reach_target is not None and self.reach_target in data.campaign.targets:
+            kpi = data.campaign.targets[self.reach_target].kpi
+            reach_target, channels = float(kpi.target), list(kpi.channels)
+        reaches = measure_reach(data, period, reach_target or 1, channels).value
+        return measure_conversion(data, period, per_reaches=self.per_reaches, installs_per=self.installs,
+                                  reach_target=reach_target, reaches=reaches, platforms=self.platforms)
 
 
 @attrs.frozen
@@ -70,6 +95,10 @@ class CoverageTarget(FromTable):
         of = f" of {self.population:,} people" if self.population else ""
         return f"{self.target_percent:g} % reached{of}"
 
+    def measure(self, data: KpiData, period: Period) -> KpiResult:
+        return measure_coverage(data, period, target_percent=self.target_percent,
+                                population=self.population, population_source=self.population_source)
+
 
 @attrs.frozen
 class TeamTrainingTarget(FromTable):
@@ -84,6 +113,9 @@ class TeamTrainingTarget(FromTable):
 
     def describe(self) -> str:
         return f"{self.target_percent:g} % of team members trained"
+
+    def measure(self, data: KpiData, period: Period) -> KpiResult:
+        return measure_team_training(data, period, target_percent=self.target_percent)
 
 
 CADENCES = ("daily", "weekly")
@@ -107,6 +139,20 @@ class LeaderboardTarget(FromTable):
 
     def describe(self) -> str:
         return f"{self.cadence} {self.metric} leaderboard → {self.publish_to}"
+
+    def measure(self, data: KpiData, period: Period) -> KpiResult:
+        """Teams with at least one sign-up of the metric in the period, of all teams; the
+        leaderboard of the as-of day in ``details``."""
+        board = leaderboard(data, period, min(data.as_of, period.end), metric=self.metric)
+        active = sum(1 for row in board.rows if row.installs > 0)
+        return KpiResult(
+            key="", kind="leaderboard", value=float(active), target=float(len(board.rows)), unit="teams",
+            method=(f"teams with at least one sign-up counted as {self.metric!r} in the period, "
+                    "of all teams; ranked by the period's total"),
+            breakdowns={"team": {row.team_code: float(row.installs) for row in board.rows}},
+            details={"day": board.day.isoformat(), "top": [r.team_code for r in board.rows[:3]],
+                     "idle_today": [r.team_code for r in board.idle_teams]},
+        )
 
 
 @hookimpl

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -20,9 +20,13 @@ import attrs
 import pendulum
 
 from langson_comms import LOCAL_TZ, Campaign, ConfigContext, hookimpl
+from langson_comms.activity.contract import ActivityChannel
+from langson_comms.activity.stored import sms_reach
+from langson_comms.campaign import Period
 from langson_comms.campaign_file_limits import year_problem
 from langson_comms.config import InvalidValue, above, at_least, at_most
 from langson_comms.messages import Message
+from langson_comms.reach import ReachRecord
 from langson_comms.registry import Registry
 from langson_comms.sms.engine import BreakerSettings, RetryPolicy, Routing
 from langson_comms.sms.gateway import SmsGateway, own_gateway_ids
@@ -147,7 +151,7 @@ def _parse_send_by(value: str, ctx: ConfigContext) -> pendulum.DateTime:
 
 
 @attrs.frozen
-class SmsChannel:
+class SmsChannel(ActivityChannel):
     """``kind = "sms"``: a carrier-run broadcast order or direct sending through gateways."""
 
     name: ClassVar[str] = "sms"
@@ -257,6 +261,10 @@ class SmsChannel:
         return f"direct sending of {cfg.message!r} through {', '.join(sorted(cfg.gateways))}"
 
     # -- what the engine needs -----------------------------------------------------------
+
+    def stored_reach(self, key: str, campaign: Campaign, period: Period) -> Iterator[ReachRecord]:
+        """Delivered messages in the ledger and carrier-reported totals (activity contract)."""
+        return sms_reach(self, key, campaign, period)
 
     def ledger_path(self) -> Path:
         path = Path(self.config.ledger)

@@ -388,6 +388,18 @@ class SqliteSignupStore:
             args = (source_key,)
         return [Rejection(where=w, reason=r, column=c) for w, r, c in self._db.execute(sql + " ORDER BY id", args)]
 
+    def events(self, first_day: str | None = None, last_day: str | None = None) -> list[tuple[
+            str, str, float, str, str | None, str | None, str | None, str]]:
+        """The stored events for measuring (``langson_comms.kpi``), oldest first, as tuples
+        ``(platform, kind, occurred_at, day, phone_hash, commune_code, team_code, rule)``;
+        only those whose local ``day`` (YYYY-MM-DD) is within the inclusive bounds given."""
+        sql = ("SELECT platform, kind, occurred_at, day, phone_hash, commune_code, team_code, rule"
+               " FROM signups WHERE day >= ? AND day <= ? ORDER BY occurred_at, id")
+        try:
+            return self._db.execute(sql, (first_day or "", last_day or "9999")).fetchall()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot read the sign-up store: {exc}") from exc
+
     def count(self) -> int:
         """The number of events stored."""
         return int(self._db.execute("SELECT count(*) FROM signups").fetchone()[0])

@@ -13,7 +13,8 @@ so these fixtures are available in any project that has langson_comms installed:
 * ``carrier_simulator`` — ``carrier_simulator(**options)`` starts a carrier simulator
   (a real HTTP server on 127.0.0.1) for one test; see docs/sms-dispatch.md.
 
-Contract-test mixins live in ``langson_comms.testing.contracts``: subclass one in a
+Contract-test mixins live in ``langson_comms.testing.contracts`` (activity channels:
+``ActivityChannelContract``): subclass one in a
 ``Test…`` class, set the class attributes it asks for, and pytest runs the contract
 against your class.
 """
@@ -21,17 +22,21 @@ against your class.
 from __future__ import annotations
 
 from ..clock import FrozenClock
+from .activity_contract import ActivityChannelContract
 from .contracts import ContributionContract
 from .gateway_contract import GatewayContract
+from .kpi_contract import KpiContract
 from .scheduler_contract import SchedulerContract
 from .signup_contract import SignupSourceContract
 from .simulator import CarrierSimulator, SimulatorConfig
 
 __all__ = [
+    "ActivityChannelContract",
     "CarrierSimulator",
     "ContributionContract",
     "FrozenClock",
     "GatewayContract",
+    "KpiContract",
     "SchedulerContract",
     "SignupSourceContract",
     "SimulatorConfig",

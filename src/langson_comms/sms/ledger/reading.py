@@ -43,6 +43,33 @@ class Reading(LedgerBase):
                 submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
             )
 
+    def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[tuple[str, str], int]:
+        """Delivered messages per (local day ``YYYY-MM-DD``, message), the day taken from the
+        final delivery report at UTC+``utc_offset_hours`` (Việt Nam has no daylight saving)."""
+        rows = self._db.execute(
+            "SELECT date(final_at + ?, 'unixepoch'), message, count(*) FROM sms"
+            " WHERE campaign=? AND state='delivered' AND final_at IS NOT NULL GROUP BY 1, 2",
+            (utc_offset_hours * 3600, campaign),
+        ).fetchall()
+        return {(str(d), str(m)): int(n) for d, m, n in rows}
+
+    def numbers_after(self, campaign: str, after_id: int) -> Iterator[tuple[int, str]]:
+        """``(row id, msisdn)`` of ``campaign``'s rows with an id above ``after_id``, in id
+        order (for keyed phone hashes kept by the KPI layer; never logged)."""
+        yield from self._db.execute(
+            "SELECT id, msisdn FROM sms WHERE id > ? AND campaign = ? ORDER BY id", (after_id, campaign))
+
+    def delivered_times(self, ids: Sequence[int]) -> dict[int, float]:
+        """``final_at`` of the rows among ``ids`` that are delivered."""
+        found: dict[int, float] = {}
+        for first in range(0, len(ids), 500):
+            chunk = list(ids[first:first + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(self._db.execute(
+                f"SELECT id, final_at FROM sms WHERE id IN ({marks}) AND state = 'delivered'"
+                " AND final_at IS NOT NULL", chunk).fetchall())
+        return found
+
     def messages(self, campaign: str) -> list[str]:
         return [r[0] for r in self._db.execute(
             "SELECT DISTINCT message FROM sms WHERE campaign=? ORDER BY message", (campaign,))]

@@ -1,0 +1,372 @@
+"""Logging activity (files or code) and summing it up: the library calls behind ``activity``.
+
+``log_files(campaign, store, key, files, clock=…)`` reads CSV/.xlsx files with the one
+tabular reader, turns each row into the channel's record (``from_row``) and its reach
+(``reach``), and stores them batch by batch; every row ends accepted, duplicate or
+rejected (``file:line``, the file's column, the reason).  ``log_records`` does the same
+for records built in code.  ``activity_status`` sums records, reach, cadence gaps,
+warnings and channel summaries (training) for a period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from ..campaign import Campaign, Period
+from ..clock import Clock, timestamp_of
+from ..errors import ConfigError, DataError
+from ..tabular import RejectedRow, header_key, read_table
+from .contract import ActivityChannel, ActivityRecord, CadenceGap, DayCount, RowProblem, is_activity_channel
+from .store import ActivityRejection, ActivityStore, LogRecord, StoredActivity
+
+__all__ = [
+    "ActivityStatus",
+    "FileCounts",
+    "LogReport",
+    "StoreView",
+    "activity_channel",
+    "activity_status",
+    "decode_record",
+    "encode_record",
+    "log_files",
+    "log_records",
+]
+
+REJECTIONS_KEPT = 20
+WARNINGS_KEPT = 20
+
+
+def _converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_unstructure_hook(dt.date, lambda d: d.isoformat())
+    conv.register_structure_hook(dt.date, lambda v, _: dt.date.fromisoformat(v))
+    return conv
+
+
+_CONVERTER = _converter()
+
+
+def encode_record(record: ActivityRecord) -> str:
+    """The record's fields as JSON (how the store keeps it)."""
+    return json.dumps(_CONVERTER.unstructure(record), ensure_ascii=False, sort_keys=True)
+
+
+def decode_record(data: str, cls: type[ActivityRecord]) -> ActivityRecord:
+    """A record back from ``encode_record``'s JSON."""
+    return _CONVERTER.structure(json.loads(data), cls)
+
+
+@attrs.frozen
+class FileCounts:
+    """One file's (or code batch's) counts: ``read = accepted + duplicates + rejected``."""
+
+    read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    kind: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class LogReport:
+    """Counts per file, and the first rejections of each file (all are in the store)."""
+
+    channel: str
+    files: Mapping[str, FileCounts]
+    rejections: Mapping[str, tuple[ActivityRejection, ...]] = attrs.field(factory=dict)
+
+    @property
+    def totals(self) -> FileCounts:
+        return FileCounts(*(sum(getattr(c, f) for c in self.files.values())
+                            for f in ("read", "accepted", "duplicates", "rejected")))
+
+    @property
+    def ok(self) -> bool:
+        """No row was rejected."""
+        return self.totals.rejected == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--json`` shape: ``{"channel", "files": {FILE: {...}}, "totals": {...}}``."""
+        totals = self.totals.as_dict()
+        totals.pop("kind")
+        return {"channel": self.channel, "files": {k: c.as_dict() for k, c in self.files.items()},
+                "totals": totals}
+
+
+def activity_channel(campaign: Campaign, key: str) -> ActivityChannel:
+    """The channel ``[channels.<key>]`` if it takes activity logs; ``ConfigError`` otherwise."""
+    plan = campaign.channels.get(key)
+    if plan is None:
+        raise ConfigError(f"no channel {key!r} (known: {', '.join(sorted(campaign.channels)) or 'none'})",
+                          source=campaign.source, key="channels")
+    channel = plan.channel
+    if not is_activity_channel(channel) or not channel.activity_records:
+        loggable = [k for k, p in campaign.channels.items()
+                    if is_activity_channel(p.channel) and p.channel.activity_records]
+        raise ConfigError(f"channel {key!r} (kind {plan.kind!r}) takes no activity logs "
+                          f"(channels that do: {', '.join(loggable) or 'none'})",
+                          source=campaign.source, key=f"channels.{key}")
+    assert isinstance(channel, ActivityChannel)
+    return channel
+
+
+class _Logger:
+    """Turns records into stored rows for one channel (reach, period check)."""
+
+    def __init__(self, campaign: Campaign, channel: ActivityChannel, key: str) -> None:
+        self.campaign = campaign
+        self.channel = channel
+        self.key = key
+        self.period = campaign.period
+
+    def stored(self, record: ActivityRecord, source: str) -> StoredActivity:
+        """The stored form; ``RowProblem``/``ValueError`` when the record cannot be used."""
+        first, last = record.day, record.last_day
+        start, end = self.period.start, self.period.end
+        if record.within_period and (last < start or first > end):
+            field = next((f for f in ("date", "start", "day") if f in record.columns), "date")
+            raise RowProblem(field, f"{first.isoformat()} is outside the campaign period "
+                                     f"{start.isoformat()}..{end.isoformat()}")
+        reach = tuple(self.channel.reach(record, key=self.key, campaign=self.campaign, source=source))
+        return StoredActivity(record.kind, record.identity, first, last, record.group,
+                              encode_record(record), source, reach)
+
+
+def _pick_class(channel: ActivityChannel, header: Sequence[str], kind: str | None,
+                source: str, line: int) -> tuple[type[ActivityRecord], dict[str, str]]:
+    """The record class the header fits, and header key → field."""
+    candidates = [channel.record_class(kind)] if kind else list(channel.activity_records)
+    best: tuple[int, type[ActivityRecord], dict[str, str]] | None = None
+    problems = []
+    for cls in candidates:
+        names = {header_key(f): f for f in cls.columns}
+        for field, aliases in cls.columns.items():
+            for alias in aliases:
+                names[header_key(alias)] = field
+        mapping = {h: names[h] for h in header if h in names}
+        missing = [f for f in cls.required if f not in mapping.values()]
+        if missing:
+            problems.append(f"{cls.kind}: missing column(s) {', '.join(missing)}")
+            continue
+        if best is None or len(mapping) > best[0]:
+            best = (len(mapping), cls, mapping)
+    if best is None:
+        raise DataError("the header fits no record kind of this channel ("
+                        + "; ".join(problems) + ")", source=source, line=line)
+    return best[1], best[2]
+
+
+def _read_file(logger: _Logger, shown: str, path: Path, kind: str | None,
+               batch_size: int) -> Iterator[tuple[list[StoredActivity], list[ActivityRejection], str]]:
+    originals: dict[str, str] = {}
+
+    def alias(name: str) -> str:
+        key = header_key(name)
+        originals.setdefault(key, name)
+        return key
+
+    if not path.is_file():
+        raise DataError("file not found", source=shown)
+    with read_table(path, allow_unknown=True, aliases=alias, source=shown) as table:
+        cls, mapping = _pick_class(logger.channel, table.header, kind, shown, table.header_line)
+        header_of = {field: originals.get(h, h) for h, field in mapping.items()}
+        pairs = list(mapping.items())
+        rows: list[StoredActivity] = []
+        rejections: list[ActivityRejection] = []
+        for item in table:
+            where = f"{shown}:{item.line}"
+            if isinstance(item, RejectedRow):
+                rejections.append(ActivityRejection(where, item.reason, item.column))
+            else:
+                values = item.values
+                try:
+                    record = cls.from_row({field: values[h] for h, field in pairs})
+                    rows.append(logger.stored(record, where))
+                except RowProblem as exc:
+                    rejections.append(ActivityRejection(where, exc.reason, header_of.get(exc.field, exc.field)))
+                except ValueError as exc:
+                    rejections.append(ActivityRejection(where, str(exc)))
+            if len(rows) + len(rejections) >= batch_size:
+                yield rows, rejections, cls.kind
+                rows, rejections = [], []
+        yield rows, rejections, cls.kind
+
+
+def log_files(campaign: Campaign, store: ActivityStore, key: str, files: Sequence[Path], *,
+              clock: Clock, kind: str | None = None, batch_size: int = 5000) -> LogReport:
+    """Log CSV/.xlsx ``files`` for channel ``key``; return the counts per file.
+
+    The record kind of each file is found from its header (the kind whose required
+    columns it has, the one matching most columns) unless ``kind`` is given.  A header
+    that fits no kind, or a missing file, is a ``DataError`` (nothing of that file is
+    stored); a bad row is a rejection, counted and stored, never raised.
+    """
+    channel = activity_channel(campaign, key)
+    logger = _Logger(campaign, channel, key)
+    now = timestamp_of(clock)
+    counts: dict[str, FileCounts] = {}
+    kept: dict[str, tuple[ActivityRejection, ...]] = {}
+    for path in files:
+        shown = str(path)
+        started = now()
+        read = accepted = duplicates = rejected = 0
+        first: list[ActivityRejection] = []
+        record_kind = ""
+        for rows, rejections, batch_kind in _read_file(logger, shown, Path(path), kind, batch_size):
+            record_kind = batch_kind
+            result = store.store_batch(key, rows, rejections, now())
+            read += len(rows) + len(rejections)
+            accepted += result.accepted
+            duplicates += result.duplicates
+            rejected += len(rejections)
+            first.extend(rejections[: REJECTIONS_KEPT - len(first)])
+        counts[shown] = FileCounts(read, accepted, duplicates, rejected, record_kind)
+        kept[shown] = tuple(first)
+        store.record_log(LogRecord(key, shown, started, now(), read, accepted, duplicates, rejected))
+    return LogReport(channel=key, files=counts, rejections=kept)
+
+
+def log_records(campaign: Campaign, store: ActivityStore, key: str, records: Iterable[ActivityRecord], *,
+                clock: Clock, source: str = "code") -> FileCounts:
+    """Log records built in code for channel ``key`` (one transaction); ``source`` says
+    where they come from (``source[i]`` is each record's location).  Records of a kind
+    the channel does not take, outside the campaign period or without a reach figure are
+    rejected (counted and stored), like bad file rows."""
+    channel = activity_channel(campaign, key)
+    logger = _Logger(campaign, channel, key)
+    kinds = {c.kind: c for c in channel.activity_records}
+    rows: list[StoredActivity] = []
+    rejections: list[ActivityRejection] = []
+    for i, record in enumerate(records):
+        where = f"{source}[{i}]"
+        if kinds.get(record.kind) is not type(record):
+            rejections.append(ActivityRejection(where, f"{type(record).__qualname__} is not a record kind of "
+                                                       f"channel {key!r} (takes: {', '.join(kinds)})"))
+            continue
+        try:
+            rows.append(logger.stored(record, where))
+        except RowProblem as exc:
+            rejections.append(ActivityRejection(where, exc.reason, exc.field))
+        except ValueError as exc:
+            rejections.append(ActivityRejection(where, str(exc)))
+    now = timestamp_of(clock)
+    started = now()
+    result = store.store_batch(key, rows, rejections, started)
+    counts = FileCounts(len(rows) + len(rejections), result.accepted, result.duplicates, len(rejections))
+    store.record_log(LogRecord(key, source, started, now(), counts.read, counts.accepted,
+                               counts.duplicates, counts.rejected))
+    return counts
+
+
+class StoreView:
+    """One channel's stored records, decoded (the ``ActivityView`` of ``check_activity``)."""
+
+    def __init__(self, store: ActivityStore, key: str, channel: ActivityChannel,
+                 days: Sequence[DayCount] = ()) -> None:
+        self._store = store
+        self._key = key
+        self._channel = channel
+        self._days = days
+        self._cache: dict[str, list[ActivityRecord]] = {}
+
+    def day_counts(self, kind: str) -> list[DayCount]:
+        return [d for d in self._days if d.kind == kind]
+
+    def records(self, kind: str) -> Iterator[ActivityRecord]:
+        """The channel's records of ``kind``, decoded once per view (kept for the next call)."""
+        cached = self._cache.get(kind)
+        if cached is None:
+            cls = self._channel.record_class(kind)
+            cached = self._cache[kind] = [decode_record(data, cls)
+                                          for data, _source in self._store.record_data(self._key, kind)]
+        return iter(cached)
+
+
+@attrs.frozen
+class ActivityStatus:
+    """What ``activity status`` shows (see ``as_dict`` for the JSON shape)."""
+
+    start: dt.date
+    end: dt.date
+    channels: Mapping[str, Mapping[str, Any]]
+    reach_by_district: Mapping[str, int]
+    summaries: Mapping[str, Any]
+    rejected: int
+
+    @property
+    def reach(self) -> int:
+        return sum(int(c["reach"]) for c in self.channels.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"from", "to", "reach", "channels": {KEY: {"kind", "records", "records_by_kind",
+        "reach", "reach_records", "cadence_gaps", "warnings", "warning_count"}},
+        "reach_by_district", "training", "rejected"}``; ``training`` (and any other
+        channel summary) is at the top level."""
+        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "reach": self.reach,
+                "channels": {k: dict(v) for k, v in self.channels.items()},
+                "reach_by_district": dict(self.reach_by_district), **self.summaries,
+                "rejected": self.rejected}
+
+
+def activity_status(campaign: Campaign, store: ActivityStore, *, start: dt.date | None = None,
+                    end: dt.date | None = None) -> ActivityStatus:
+    """Records, reach, cadence gaps and warnings of every activity channel in ``start``..``end``
+    (default: the campaign period), reach per district, and the channels' summaries."""
+    first = start or campaign.period.start
+    last = end or campaign.period.end
+    if last < first:
+        raise ConfigError(f"--to {last} is before --from {first}")
+    import pendulum
+
+    period = Period(pendulum.Date(first.year, first.month, first.day),
+                    pendulum.Date(last.year, last.month, last.day), campaign.period.timezone)
+    sums = store.reach_sums(first, last)
+    counts = store.record_counts(first, last)
+    channels: dict[str, dict[str, Any]] = {}
+    by_district: dict[str, int] = {}
+    summaries: dict[str, Any] = {}
+    for key, plan in campaign.channels.items():
+        channel = plan.channel
+        if not is_activity_channel(channel):
+            continue
+        assert isinstance(channel, ActivityChannel)
+        reach = reach_n = 0
+        for chan, district, n, total in sums:
+            if chan == key:
+                reach += total
+                reach_n += n
+                name = district or "unknown"
+                by_district[name] = by_district.get(name, 0) + total
+        for record in channel.stored_reach(key, campaign, period):
+            if first <= record.day <= last:
+                reach += record.count
+                reach_n += 1
+                name = record.district_code or "unknown"
+                by_district[name] = by_district.get(name, 0) + record.count
+        days = store.day_counts(key, first, last)
+        gaps: list[CadenceGap] = channel.cadence_gaps(days, period, key=key)
+        view = StoreView(store, key, channel, days)
+        warnings = channel.check_activity(view, campaign, period, key=key)
+        for name, value in channel.summary(view, campaign, period, key=key).items():
+            summaries[name] = value
+        by_kind = counts.get(key, {})
+        channels[key] = {
+            "kind": plan.kind, "records": sum(by_kind.values()), "records_by_kind": by_kind,
+            "reach": reach, "reach_records": reach_n,
+            "cadence_gaps": [g.as_dict() for g in gaps],
+            "warning_count": len(warnings), "warnings": warnings[:WARNINGS_KEPT],
+        }
+    summaries.setdefault("training", {"members": 0, "trained": 0, "percent": None})
+    rejected = sum(store.rejected().values())
+    ordered = dict(sorted(by_district.items(), key=lambda kv: (kv[0] == "unknown", kv[0])))
+    return ActivityStatus(first, last, channels, ordered, summaries, rejected)
