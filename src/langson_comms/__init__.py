@@ -1,12 +1,39 @@
 """langson_comms: plan, run and measure province-wide multi-channel information campaigns.
 
-Plugins import ``hookimpl`` from here; applications start from ``Runtime``.
+Plugins import ``hookimpl`` from here; applications start from ``Runtime`` and call the
+jobs of ``langson_comms.api`` (re-exported here: ``load_campaign``, ``send_sms`` …).
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import api
+from .api import (
+    AudienceLoaded,
+    BreakerNotice,
+    BroadcastReport,
+    CampaignSummary,
+    ControlResult,
+    PoliciesChosen,
+    SendEvent,
+    SendProgress,
+    SendSummary,
+    SmsStatus,
+    SmsTarget,
+    build_campaign,
+    cancel_sms,
+    load_campaign,
+    order_broadcast,
+    pause_sms,
+    record_broadcast_report,
+    report_options,
+    send_sms,
+    serve_reports,
+    sms_status,
+    sms_target,
+    summarise_campaign,
+)
 from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team, TeamMember
 from .clock import LOCAL_TZ, Clock, FrozenClock, SystemClock
 from .config import ConfigContext, Weekday
@@ -38,7 +65,31 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "AudienceLoaded",
+    "BreakerNotice",
+    "BroadcastReport",
     "Campaign",
+    "CampaignSummary",
+    "ControlResult",
+    "PoliciesChosen",
+    "SendEvent",
+    "SendProgress",
+    "SendSummary",
+    "SmsStatus",
+    "SmsTarget",
+    "api",
+    "build_campaign",
+    "cancel_sms",
+    "load_campaign",
+    "order_broadcast",
+    "pause_sms",
+    "record_broadcast_report",
+    "report_options",
+    "send_sms",
+    "serve_reports",
+    "sms_status",
+    "sms_target",
+    "summarise_campaign",
     "CampaignFileError",
     "ChannelPlan",
     "Classification",
