@@ -8,6 +8,15 @@ injection.  The ``langson-comms`` commands are a thin shell over these calls
 
 from __future__ import annotations
 
+from .broadcast import (
+    BroadcastTarget,
+    broadcast_compliance,
+    broadcast_target,
+    confirm_broadcasts,
+    export_broadcasts,
+    schedule_broadcasts,
+    write_station_secrets,
+)
 from .campaigns import CampaignSummary, build_campaign, load_campaign, summarise_campaign
 from .sms_control import (
     BroadcastReport,
@@ -19,6 +28,7 @@ from .sms_control import (
     record_broadcast_report,
     sms_status,
 )
+from .sms_prepare import PrepareOptions, prepare_audience
 from .sms_reports import report_options, serve_reports
 from .sms_send import (
     AudienceLoaded,
@@ -35,24 +45,33 @@ __all__ = [
     "AudienceLoaded",
     "BreakerNotice",
     "BroadcastReport",
+    "BroadcastTarget",
     "CampaignSummary",
     "ControlResult",
     "PoliciesChosen",
+    "PrepareOptions",
     "SendEvent",
     "SendProgress",
     "SendSummary",
     "SmsStatus",
     "SmsTarget",
+    "broadcast_compliance",
+    "broadcast_target",
     "build_campaign",
     "cancel_sms",
+    "confirm_broadcasts",
+    "export_broadcasts",
     "load_campaign",
     "order_broadcast",
     "pause_sms",
+    "prepare_audience",
     "record_broadcast_report",
     "report_options",
+    "schedule_broadcasts",
     "send_sms",
     "serve_reports",
     "sms_status",
     "sms_target",
     "summarise_campaign",
+    "write_station_secrets",
 ]

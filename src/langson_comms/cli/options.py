@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 __all__ = ["CAMPAIGN_ENV", "DEFAULT_CAMPAIGN", "campaign_option", "group_campaign_option",
            "remember_campaign",
@@ -41,7 +42,10 @@ def group_campaign_option(f: F) -> F:
     return option(f)
 
 
-def _remember(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+def _remember(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    from_env = ctx.get_parameter_source(param.name or "") is ParameterSource.ENVIRONMENT
+    if from_env and _META in ctx.meta:
+        return  # an outer group's explicit -c wins over the environment
     remember_campaign(ctx, value)
 
 
