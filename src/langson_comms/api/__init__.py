@@ -15,6 +15,7 @@ from .broadcast import (
     confirm_broadcasts,
     export_broadcasts,
     schedule_broadcasts,
+    serve_confirmations,
     write_station_secrets,
 )
 from .campaigns import CampaignSummary, build_campaign, load_campaign, summarise_campaign
@@ -69,6 +70,7 @@ __all__ = [
     "report_options",
     "schedule_broadcasts",
     "send_sms",
+    "serve_confirmations",
     "serve_reports",
     "sms_status",
     "sms_target",

@@ -7,9 +7,10 @@ the channel's ``store`` key).  See docs/broadcasting.md.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pendulum
 
 from ..broadcast.asrun import ComplianceReport, IngestReport, ingest_csv
 from ..broadcast.asrun import compliance as _compliance
-from ..broadcast.asrun_server import new_secrets
+from ..broadcast.asrun_server import load_secrets, make_app, new_secrets, start_server
 from ..broadcast.exports import ExportResult, export_all
 from ..broadcast.scheduler import Schedule
 from ..campaign import Campaign
@@ -27,9 +28,11 @@ from ..errors import ConfigError
 from ..outputs import atomic_output, campaign_inputs
 from ..registry import Registry
 from ..runtime import Runtime
+from ..scrub import Scrubber, scrubbing_logs
 
 __all__ = ["BroadcastTarget", "broadcast_compliance", "broadcast_target", "confirm_broadcasts",
-           "export_broadcasts", "schedule_broadcasts", "write_station_secrets"]
+           "export_broadcasts", "schedule_broadcasts", "serve_confirmations",
+           "write_station_secrets"]
 
 EXPORT_FORMATS = ("ics", "csv", "md", "html")
 
@@ -138,3 +141,29 @@ def write_station_secrets(target: BroadcastTarget, out: Path) -> int:
         writer.writerow(["station", "secret"])
         writer.writerows(sorted(fresh.items()))
     return len(fresh)
+
+
+async def serve_confirmations(target: BroadcastTarget, stop: asyncio.Event, *,
+                              secrets_path: Path | None = None, host: str = "127.0.0.1",
+                              port: int = 0, schedule: Schedule | None = None,
+                              runtime: Runtime | None = None, clock: Clock | None = None,
+                              on_start: Callable[[int, int], object] | None = None) -> None:
+    """Serve the as-run confirmation endpoint for IP stations until ``stop`` is set;
+    ``on_start(stations, port)`` once listening.  The secrets file (``station,secret``)
+    is ``secrets_path`` or the channel's ``secrets`` (``ConfigError`` when neither)."""
+    path = secrets_path or target.channel.secrets_path
+    if path is None:
+        raise ConfigError("give --secrets FILE or set `secrets` in the channel table",
+                          key=f"channels.{target.channel_key}.secrets")
+    station_secrets = load_secrets(path, target.channel.stations)
+    plan = schedule or schedule_broadcasts(target, runtime=runtime)
+    with target.open_store() as store, scrubbing_logs(Scrubber.of(station_secrets.values())):
+        app = make_app(store, target.channel.checker(plan, today=None), station_secrets,
+                       clock or SystemClock())
+        runner, bound = await start_server(app, host, port)
+        try:
+            if on_start is not None:
+                on_start(len(station_secrets), bound)
+            await stop.wait()
+        finally:
+            await runner.cleanup()

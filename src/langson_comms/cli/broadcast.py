@@ -11,6 +11,7 @@ confirmations live in a SQLite file (``--db``, default the channel's ``store`` k
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -23,11 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import api
-from ..broadcast.asrun_server import load_secrets, make_app, start_server
 from ..broadcast.scheduler import ItemKind, Schedule
-from ..errors import DataError
 from ..runtime import Runtime
-from ..scrub import Scrubber, scrubbing_logs
 from .options import campaign_option, group_campaign_option
 
 __all__ = ["broadcast"]
@@ -257,31 +255,16 @@ def secrets(ctx: click.Context, campaign: Path, out: Path) -> None:
 def serve(ctx: click.Context, campaign: Path, secrets_path: Path | None, host: str, port: int) -> None:
     """Serve the confirmation endpoint for IP stations until interrupted."""
     state = _state(ctx, campaign)
-    channel = state.channel()
-    path = secrets_path or channel.secrets_path
-    if path is None:
+    if secrets_path is None and state.channel().secrets_path is None:
         raise click.UsageError("give --secrets FILE or set `secrets` in the channel table")
-    try:
-        station_secrets = load_secrets(path, channel.stations)
-    except DataError:
-        raise
-    plan = state.schedule()
-    store = state.target().open_store()
+
+    def started(stations: int, bound: int) -> None:
+        click.echo(f"serving confirmations for {stations} station(s) on http://{host}:{bound}", err=True)
 
     async def run() -> None:
-        app = make_app(store, channel.checker(plan, today=None), station_secrets, state.runtime.clock)
-        runner, bound = await start_server(app, host, port)
-        click.echo(f"serving confirmations for {len(station_secrets)} station(s) on http://{host}:{bound}", err=True)
-        try:
-            while True:
-                await asyncio.sleep(3600)
-        finally:
-            await runner.cleanup()
+        await api.serve_confirmations(state.target(), asyncio.Event(), secrets_path=secrets_path, host=host,
+                                      port=port, runtime=state.runtime, clock=state.runtime.clock,
+                                      on_start=started)
 
-    try:
-        with scrubbing_logs(Scrubber.of(station_secrets.values())):
-            asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        store.close()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

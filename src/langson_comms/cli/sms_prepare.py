@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 import pendulum
@@ -188,6 +189,10 @@ def _print_plan(plan: PreparePlan) -> None:
                   f"{totals['quarantined']:,} + duplicates {totals['duplicates']:,} + suppressed "
                   f"{totals['suppressed']:,}: {sums}")
 
+    _print_carriers_and_cost(console, plan, data)
+
+
+def _print_carriers_and_cost(console: Console, plan: PreparePlan, data: dict[str, Any]) -> None:
     carriers = Table(title="Carrier hints (prefix only: numbers can be ported)")
     carriers.add_column("carrier")
     carriers.add_column("recipients", justify="right")
