@@ -43,6 +43,7 @@ def campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ["validate", "{c}"],  # the old positional spelling
     ["sms", "status", "-c", "{c}"], ["-c", "{c}", "sms", "status"], ["sms", "status", "{c}"],
     ["sms", "pause", "-c", "{c}"], ["sms", "broadcast-order", "{c}"],
+    ["zalo", "preview", "-c", "{c}"],  # a plugin's command, with the shared option
 ])
 def test_every_spelling_finds_the_file(campaign: Path, args: list[str],
                                        capsys: pytest.CaptureFixture[str]) -> None:
