@@ -19,7 +19,7 @@ import attrs
 import httpx
 
 from ..clock import Clock
-from ..errors import LedgerError
+from ..errors import ConfigError, LedgerError
 from ..runtime import Runtime
 from ..scrub import scrubbing_logs
 from ..sms.engine import DispatchEngine, load_prepared
@@ -140,8 +140,6 @@ async def send_sms(
     emit = on_event or (lambda _event: None)
     channel = target.channel
     if channel.config.mode != "direct":
-        from ..errors import ConfigError
-
         raise ConfigError(
             f"[channels.{target.channel_key}] has mode = {channel.config.mode!r}: the carriers "
             "send (use 'sms broadcast-order'); set mode = \"direct\" to send through gateways",
@@ -167,7 +165,7 @@ async def send_sms(
             return await _run(runtime, target, ledger, lease, gateways, emit, clock=clock,
                               options=options, progress_every=progress_every,
                               wait_reports=wait_reports, handle_signals=handle_signals,
-                              loaded=loaded)
+                              loaded=loaded, environ=environ)
     finally:
         await _close(gateways, clients)
 
@@ -198,8 +196,8 @@ async def _close(gateways: Mapping[str, SmsGateway], clients: list[httpx.AsyncCl
 
 
 def _engine(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease: Any,
-            gateways: Mapping[str, SmsGateway], clock: Clock, environ: Any = None,
-            ) -> tuple[DispatchEngine, Any]:
+            gateways: Mapping[str, SmsGateway], clock: Clock,
+            environ: Mapping[str, str] | None = None) -> tuple[DispatchEngine, Any]:
     from ..sms.render import MessageRenderer
 
     channel, opts = target.channel, target.channel.config
@@ -248,8 +246,9 @@ class _BreakerEvents(logging.Handler):
 async def _run(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease: Any,
                gateways: Mapping[str, SmsGateway], emit: EventSink, *, clock: Clock,
                options: dict[str, Any] | None, progress_every: float, wait_reports: float,
-               handle_signals: bool, loaded: tuple[AudienceLoaded, ...]) -> SendSummary:
-    engine, selection = _engine(runtime, target, ledger, lease, gateways, clock)
+               handle_signals: bool, loaded: tuple[AudienceLoaded, ...],
+               environ: Mapping[str, str] | None = None) -> SendSummary:
+    engine, selection = _engine(runtime, target, ledger, lease, gateways, clock, environ)
     emit(PoliciesChosen(tuple(selection.names), tuple(selection.exempt),
                         tuple(selection.disabled)))
     stop_polling = asyncio.Event()
