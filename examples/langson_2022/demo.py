@@ -159,10 +159,10 @@ def main() -> None:
     rng = random.Random(2022)
 
     print("\n== 1. the campaign file")
-    cli("validate", CAMPAIGN)
+    cli("validate", "-c", CAMPAIGN)
 
     print("\n== 2. loudspeaker airings: schedule and exports")
-    broadcast = ["broadcast", "--campaign", str(CAMPAIGN), "--db", str(out / "broadcast.sqlite")]
+    broadcast = ["broadcast", "-c", str(CAMPAIGN), "--db", str(out / "broadcast.sqlite")]
     cli(*broadcast, "schedule")
     cli(*broadcast, "export", "--out", out / "broadcast", "--force")  # the demo owns this folder
 
@@ -180,7 +180,7 @@ def main() -> None:
                             encoding="utf-8")
     members = out / "thanh_vien_to_cnscd.csv"
     audience(members, HERE / "communes.csv", args.recipients, rng)
-    cli("sms", "prepare", sms_campaign, "--message", "team_notice", "--audience", members, "--out-dir", out / "sms")
+    cli("sms", "prepare", "-c", sms_campaign, "--message", "team_notice", "--audience", members, "--out-dir", out / "sms")
 
     print("\n== 5. send through the carrier simulator on 127.0.0.1")
     # the delivery-report endpoint serves only with a token: one for this run, which the
@@ -193,20 +193,20 @@ def main() -> None:
     )
     try:
         time.sleep(1.5)
-        cli("sms", "send", sms_campaign, "--audience", out / "sms" / "prepared.csv", "--serve-reports",
+        cli("sms", "send", "-c", sms_campaign, "--audience", out / "sms" / "prepared.csv", "--serve-reports",
             "--wait-reports", "3", "--no-progress")
-        cli("sms", "status", sms_campaign)
+        cli("sms", "status", "-c", sms_campaign)
     finally:
         simulator.terminate()
         simulator.wait(timeout=10)
 
     print("\n== 6. the carrier-run broadcast: order, reports by district (SAMPLE figures)")
     reference = copy_reference(out / "reference")
-    cli("sms", "broadcast-order", reference / "campaign.toml", "--note", "demo order")
+    cli("sms", "broadcast-order", "-c", reference / "campaign.toml", "--note", "demo order")
     for carrier, (totals, areas) in carrier_totals(reference, rng).items():
-        cli("sms", "broadcast-report", reference / "campaign.toml", "--carrier", carrier,
+        cli("sms", "broadcast-report", "-c", reference / "campaign.toml", "--carrier", carrier,
             "--subscribers", totals[0], "--sent", totals[1], "--delivered", totals[2], "--areas", areas)
-    cli("sms", "status", reference / "campaign.toml")
+    cli("sms", "status", "-c", reference / "campaign.toml")
     print(f"\nEverything the demo wrote is under {out}")
 
 

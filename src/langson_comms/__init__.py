@@ -1,12 +1,49 @@
 """langson_comms: plan, run and measure province-wide multi-channel information campaigns.
 
-Plugins import ``hookimpl`` from here; applications start from ``Runtime``.
+Plugins import ``hookimpl`` from here; applications start from ``Runtime`` and call the
+jobs of ``langson_comms.api`` (re-exported here: ``load_campaign``, ``send_sms`` …).
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import api
+from .api import (
+    AudienceLoaded,
+    BreakerNotice,
+    BroadcastReport,
+    BroadcastTarget,
+    CampaignSummary,
+    ControlResult,
+    PoliciesChosen,
+    PrepareOptions,
+    SendEvent,
+    SendProgress,
+    SendSummary,
+    SmsStatus,
+    SmsTarget,
+    broadcast_compliance,
+    broadcast_target,
+    build_campaign,
+    cancel_sms,
+    confirm_broadcasts,
+    export_broadcasts,
+    load_campaign,
+    order_broadcast,
+    pause_sms,
+    prepare_audience,
+    record_broadcast_report,
+    report_options,
+    schedule_broadcasts,
+    send_sms,
+    serve_confirmations,
+    serve_reports,
+    sms_status,
+    sms_target,
+    summarise_campaign,
+    write_station_secrets,
+)
 from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team, TeamMember
 from .clock import LOCAL_TZ, Clock, FrozenClock, SystemClock
 from .config import ConfigContext, Weekday
@@ -38,13 +75,19 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "AudienceLoaded",
+    "BreakerNotice",
+    "BroadcastReport",
+    "BroadcastTarget",
     "Campaign",
     "CampaignFileError",
+    "CampaignSummary",
     "ChannelPlan",
     "Classification",
     "Clock",
     "ConfigContext",
     "ConfigError",
+    "ControlResult",
     "DataError",
     "DataErrors",
     "FrozenClock",
@@ -58,13 +101,20 @@ __all__ = [
     "Period",
     "PermanentGatewayError",
     "PluginError",
+    "PoliciesChosen",
     "PolicyError",
+    "PrepareOptions",
     "Problem",
     "Region",
     "RegionRegistry",
     "Registry",
     "Runtime",
     "ScheduleError",
+    "SendEvent",
+    "SendProgress",
+    "SendSummary",
+    "SmsStatus",
+    "SmsTarget",
     "SystemClock",
     "Team",
     "TeamMember",
@@ -72,6 +122,27 @@ __all__ = [
     "UnknownNameError",
     "Weekday",
     "__version__",
+    "api",
+    "broadcast_compliance",
+    "broadcast_target",
+    "build_campaign",
+    "cancel_sms",
+    "confirm_broadcasts",
+    "export_broadcasts",
     "hookimpl",
     "hookspec",
+    "load_campaign",
+    "order_broadcast",
+    "pause_sms",
+    "prepare_audience",
+    "record_broadcast_report",
+    "report_options",
+    "schedule_broadcasts",
+    "send_sms",
+    "serve_confirmations",
+    "serve_reports",
+    "sms_status",
+    "sms_target",
+    "summarise_campaign",
+    "write_station_secrets",
 ]

@@ -44,7 +44,7 @@ from .registry import Registry
 from .signups.settings import SignupSettings, SignupsPlan
 from .tabular import RejectedRow, read_table
 
-__all__ = ["check_limits", "load_campaign", "read_teams_csv", "read_toml"]
+__all__ = ["build_campaign", "check_limits", "load_campaign", "read_teams_csv", "read_toml"]
 
 TOP_LEVEL = ("campaign", "messages", "channels", "targets", "regions", "teams", "signups")
 
@@ -114,10 +114,35 @@ class _Collector:
 def load_campaign(path: str | Path, registry: Registry) -> Campaign:
     """Read and check a campaign file; raise ``CampaignFileError`` listing every problem."""
     path = Path(path)
-    source = str(path)
     text, data = read_toml(path, "campaign file")
+    return _build(data, registry, source=str(path), base_dir=path.parent.resolve(), text=text)
 
-    ctx = ConfigContext(source=source, base_dir=path.parent.resolve(), registry=registry)
+
+def build_campaign(
+    data: Mapping[str, Any],
+    registry: Registry,
+    *,
+    source: str = "<python>",
+    base_dir: str | Path | None = None,
+) -> Campaign:
+    """Check and build a campaign from a mapping shaped like the campaign file (the tables
+    as nested dicts), e.g. kept in a host application's own database.
+
+    The checks are those of ``load_campaign``; every problem is listed in one
+    ``CampaignFileError`` whose keys name the attribute (``channels.sms.rate``) in
+    ``source``.  Relative paths (audience lists, stations files) are read from
+    ``base_dir`` (default: the current folder).
+    """
+    if not isinstance(data, Mapping):
+        raise CampaignFileError(source, [Problem("", f"expected a mapping of tables, not "
+                                                     f"{type(data).__name__}")])
+    folder = Path.cwd() if base_dir is None else Path(base_dir)
+    return _build(dict(data), registry, source=source, base_dir=folder.resolve(), text=None)
+
+
+def _build(data: dict[str, Any], registry: Registry, *, source: str, base_dir: Path,
+           text: str | None) -> Campaign:
+    ctx = ConfigContext(source=source, base_dir=base_dir, registry=registry)
     found = _Collector(source)
     found.problems.extend(value_problems(data))
     for key in data:
@@ -484,7 +509,9 @@ def _locate(text: str, key: str) -> int | None:
     return None
 
 
-def _located(source: str, text: str, problems: list[Problem]) -> CampaignFileError:
+def _located(source: str, text: str | None, problems: list[Problem]) -> CampaignFileError:
+    if text is None:  # built from Python values: the key path is the location
+        return CampaignFileError(source, problems)
     located = [
         p if p.line is not None or not p.key else attrs.evolve(p, line=_locate(text, p.key))
         for p in problems

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pluggy
 
 from .campaign import Campaign
-from .campaign_file import load_campaign
+from .campaign_file import build_campaign, load_campaign
 from .clock import Clock, SystemClock
 from .plugins import make_plugin_manager
 from .registry import Registry
@@ -71,3 +72,9 @@ class Runtime:
     def load_campaign(self, path: str | Path) -> Campaign:
         """Load and check a campaign file with this runtime's plugins."""
         return load_campaign(path, self.registry)
+
+    def build_campaign(self, data: Mapping[str, Any], *, source: str = "<python>",
+                       base_dir: str | Path | None = None) -> Campaign:
+        """Check and build a campaign from Python values shaped like the campaign file,
+        with this runtime's plugins; problems name the attribute (``campaign.end``)."""
+        return build_campaign(data, self.registry, source=source, base_dir=base_dir)

@@ -69,8 +69,11 @@ def test_validate_config_error_is_one_line_per_problem_exit_2(tmp_path: Path) ->
 def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
     missing = run("validate", "nope.toml", cwd=tmp_path)
     assert missing.returncode == 2 and missing.stderr.strip() == "error: nope.toml: campaign file not found"
-    usage = run("validate")
-    assert usage.returncode == 2 and "error: Missing argument 'CAMPAIGN_FILE'" in usage.stderr
+    default = run("validate", cwd=tmp_path)  # no file named: ./campaign.toml
+    assert default.returncode == 2
+    assert default.stderr.strip() == "error: campaign.toml: campaign file not found"
+    usage = run("validate", "--no-such-option", cwd=tmp_path)
+    assert usage.returncode == 2 and "error: No such option '--no-such-option'" in usage.stderr
 
 
 def test_broken_plugin_is_one_line_and_debug_shows_traceback(tmp_path: Path) -> None:

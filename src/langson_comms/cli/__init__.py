@@ -26,6 +26,7 @@ from . import plugins as plugins_cli
 from . import report as report_cli
 from . import signups as signups_cli
 from . import sms as sms_cli
+from .options import group_campaign_option
 
 __all__ = ["build_cli", "main"]
 
@@ -36,6 +37,7 @@ def build_cli(runtime: Runtime) -> click.Group:
     @click.group(context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="langson-comms")
     @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+    @group_campaign_option
     def cli(debug: bool) -> None:
         """Plan, run and measure province-wide multi-channel information campaigns."""
 

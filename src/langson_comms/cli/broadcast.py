@@ -1,6 +1,7 @@
 """The ``broadcast`` command group: schedule, export, confirm, compliance, serve, secrets.
 
-Every command reads the campaign file (``--campaign``, default ``campaign.toml`` here)
+Display only: each command calls ``langson_comms.api``.  Every command reads the campaign
+file (``-c/--campaign`` on the group or the command, default ``./campaign.toml``)
 and the ``[channels.<key>]`` table of kind ``broadcast`` (``--channel``).  As-run
 confirmations live in a SQLite file (``--db``, default the channel's ``store`` key,
 ``.langson/broadcast.sqlite`` next to the campaign file), so ``confirm`` and
@@ -10,7 +11,7 @@ confirmations live in a SQLite file (``--db``, default the channel's ``store`` k
 from __future__ import annotations
 
 import asyncio
-import csv
+import contextlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -22,14 +23,10 @@ import pendulum
 from rich.console import Console
 from rich.table import Table
 
-from ..broadcast.asrun import ComplianceReport, ingest_csv
-from ..broadcast.asrun_server import load_secrets, make_app, new_secrets, start_server
-from ..broadcast.exports import export_all
+from .. import api
 from ..broadcast.scheduler import ItemKind, Schedule
-from ..errors import ConfigError, DataError
-from ..outputs import atomic_output, campaign_inputs
 from ..runtime import Runtime
-from ..scrub import Scrubber, scrubbing_logs
+from .options import campaign_option, group_campaign_option
 
 __all__ = ["broadcast"]
 
@@ -37,49 +34,36 @@ __all__ = ["broadcast"]
 @attrs.define
 class _State:
     runtime: Runtime
-    campaign_path: Path
     channel_key: str
     db: Path | None
-    _channel: Any = None
+    campaign_path: Path = Path("campaign.toml")
+    _target: api.BroadcastTarget | None = None
+
+    def target(self) -> api.BroadcastTarget:
+        if self._target is None:
+            campaign = api.load_campaign(self.campaign_path, runtime=self.runtime)
+            self._target = api.broadcast_target(campaign, self.channel_key, store=self.db)
+        return self._target
 
     def channel(self) -> Any:
-        if self._channel is None:
-            campaign = self.runtime.load_campaign(self.campaign_path)
-            try:
-                channel = campaign.channel(self.channel_key)
-            except KeyError as exc:
-                raise ConfigError(str(exc.args[0]), source=str(self.campaign_path)) from None
-            if getattr(channel, "name", None) != "broadcast":
-                raise ConfigError(
-                    f"[channels.{self.channel_key}] is not a broadcast channel", source=str(self.campaign_path)
-                )
-            self._channel = channel
-        return self._channel
+        return self.target().channel
 
     def schedule(self) -> Schedule:
-        result: Schedule = self.channel().schedule(self.runtime.registry)
-        return result
+        return api.schedule_broadcasts(self.target(), runtime=self.runtime)
 
     def today(self) -> pendulum.Date:
         return self.runtime.clock.now().in_timezone("Asia/Ho_Chi_Minh").date()
 
 
-def _state(ctx: click.Context) -> _State:
+def _state(ctx: click.Context, campaign: Path) -> _State:
     state = ctx.find_object(_State)
     assert state is not None
+    state.campaign_path = campaign
     return state
 
 
 @click.group()
-@click.option(
-    "--campaign",
-    "campaign_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default="campaign.toml",
-    show_default=True,
-    envvar="LANGSON_COMMS_CAMPAIGN",
-    help="The campaign file.",
-)
+@group_campaign_option
 @click.option("--channel", "channel_key", default="broadcast", show_default=True, help="Key of the channel table.")
 @click.option(
     "--db",
@@ -88,18 +72,19 @@ def _state(ctx: click.Context) -> _State:
     help="As-run SQLite file (default: the channel's `store`).",
 )
 @click.pass_context
-def broadcast(ctx: click.Context, campaign_path: Path, channel_key: str, db: Path | None) -> None:
+def broadcast(ctx: click.Context, channel_key: str, db: Path | None) -> None:
     """Schedule loudspeaker airings, export run-sheets and check proof of airing."""
     runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime.create()
-    ctx.obj = _State(runtime, campaign_path, channel_key, db)
+    ctx.obj = _State(runtime, channel_key, db)
 
 
 @broadcast.command()
+@campaign_option()
 @click.option("--station", "station_code", default=None, help="List one station's airings.")
 @click.pass_context
-def schedule(ctx: click.Context, station_code: str | None) -> None:
+def schedule(ctx: click.Context, campaign: Path, station_code: str | None) -> None:
     """Build the plan and summarise it: airings per district, balance, holidays, bulletins."""
-    state = _state(ctx)
+    state = _state(ctx, campaign)
     channel = state.channel()
     plan = state.schedule()
     console = Console(markup=False, highlight=False)  # station names are printed as they are
@@ -152,6 +137,7 @@ def schedule(ctx: click.Context, station_code: str | None) -> None:
 
 
 @broadcast.command()
+@campaign_option()
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder.")
 @click.option(
     "--format",
@@ -164,52 +150,36 @@ def schedule(ctx: click.Context, station_code: str | None) -> None:
     "--force", is_flag=True, help="Write into a folder that already holds files (only the export's own files)."
 )
 @click.pass_context
-def export(ctx: click.Context, out: Path, formats: tuple[str, ...], force: bool) -> None:
+def export(ctx: click.Context, campaign: Path, out: Path, formats: tuple[str, ...], force: bool) -> None:
     """Write calendars, run-sheets and printable weekly sheets under --out.
 
     A folder that already holds files needs --force; then only the export's own files are
     (re)written and every other file is left alone.  No export file may be an input.
     """
-    state = _state(ctx)
-    if not force and out.is_dir() and any(out.iterdir()):
+    state = _state(ctx, campaign)
+    if not force and out.is_dir() and any(out.iterdir()):  # before building the plan
         raise click.UsageError(
             f"{out} already holds files; give --force to write the export's own files there "
             "(other files are left alone), or choose an empty or new folder"
         )
-    plan = state.schedule()
-    channel = state.channel()
-    inputs = [*campaign_inputs(state.campaign_path), ("as-run store", _store_path(state))]
-    if channel.secrets_path is not None:
-        inputs.append(("secrets file", channel.secrets_path))
-    result = export_all(
-        plan,
-        channel.stations,
-        out,
-        stamp=state.runtime.clock.now().in_timezone("UTC"),
-        formats=formats or ("ics", "csv", "md", "html"),
-        inputs=inputs,
-    )
+    result = api.export_broadcasts(state.target(), out, formats=formats, force=force,
+                                   runtime=state.runtime, clock=state.runtime.clock)
     files = ", ".join(f"{n} {kind}" for kind, n in sorted(result.files.items()))
     click.echo(f"wrote {files} file(s) for {result.airings} airings under {out}")
 
 
-def _store_path(state: _State) -> Path:
-    return state.db or state.channel().store_path
-
-
 @broadcast.command()
+@campaign_option()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.pass_context
-def confirm(ctx: click.Context, file: Path) -> None:
+def confirm(ctx: click.Context, campaign: Path, file: Path) -> None:
     """Ingest typed-in as-run confirmations (CSV: station,date,time,item[,confirmed_by,via,note]).
 
     Valid rows are kept even when others are rejected; the exit code is 1 if any row was.
     """
-    state = _state(ctx)
-    channel = state.channel()
-    plan = state.schedule()
-    with channel.store(_store_path(state)) as store:
-        report = ingest_csv(file, store, channel.checker(plan, today=state.today()), at=state.runtime.clock.now())
+    state = _state(ctx, campaign)
+    report = api.confirm_broadcasts(state.target(), file, runtime=state.runtime,
+                                    clock=state.runtime.clock)
     for rejection in report.rejected:
         click.echo(f"rejected: {rejection.format()}", err=True)
     click.echo(f"{report.source}: read {report.read}, accepted {report.accepted}, rejected {len(report.rejected)}")
@@ -231,31 +201,27 @@ def _tally_table(title: str, rows: dict[str, Any], names: dict[str, str]) -> Tab
 
 
 @broadcast.command()
+@campaign_option()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @click.option("--as-of", "as_of", default=None, help="Judge as of this date (YYYY-MM-DD; default today).")
 @click.option("--stations", "by_station", is_flag=True, help="Also list every station.")
 @click.pass_context
-def compliance(ctx: click.Context, as_json: bool, as_of: str | None, by_station: bool) -> None:
+def compliance(ctx: click.Context, campaign: Path, as_json: bool, as_of: str | None, by_station: bool) -> None:
     """Planned, aired (on time / late), missed, pending and unplanned airings, and reach."""
-    from ..broadcast.asrun import compliance as compute
-
-    state = _state(ctx)
-    channel = state.channel()
-    plan = state.schedule()
+    state = _state(ctx, campaign)
     day = state.today()
     if as_of is not None:
         try:
             day = pendulum.Date.fromisoformat(as_of)
         except ValueError:
             raise click.BadParameter(f"{as_of!r} is not a date (expected YYYY-MM-DD)", param_hint="--as-of") from None
-    with channel.store(_store_path(state)) as store:
-        confirmations = store.confirmations()
-    report: ComplianceReport = compute(plan, confirmations, channel.stations, as_of=day, grace_days=channel.grace_days)
+    report = api.broadcast_compliance(state.target(), as_of=day, runtime=state.runtime)
+    channel = state.channel()
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         return
     console = Console()
-    district_names = {r.code: r.name for r in state.runtime.load_campaign(state.campaign_path).regions}
+    district_names = {r.code: r.name for r in state.target().campaign.regions}
     console.print(_tally_table(f"Compliance by district as of {day}", dict(report.districts), district_names))
     if by_station:
         names = {s.code: s.name for s in channel.stations}
@@ -268,54 +234,37 @@ def compliance(ctx: click.Context, as_json: bool, as_of: str | None, by_station:
 
 
 @broadcast.command()
+@campaign_option()
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @click.pass_context
-def secrets(ctx: click.Context, out: Path) -> None:
+def secrets(ctx: click.Context, campaign: Path, out: Path) -> None:
     """Write a new random shared secret for every IP-connected station (station,secret)."""
-    state = _state(ctx)
+    state = _state(ctx, campaign)
     if out.exists():
         raise click.BadParameter(f"{out} exists; refusing to overwrite secrets", param_hint="--out")
-    fresh = new_secrets(state.channel().stations)
-    with atomic_output(out, permissions=0o600) as handle:  # owner-only from the start
-        writer = csv.writer(handle)
-        writer.writerow(["station", "secret"])
-        writer.writerows(sorted(fresh.items()))
-    click.echo(f"wrote {len(fresh)} secret(s) to {out}; give each station only its own")
+    n = api.write_station_secrets(state.target(), out)
+    click.echo(f"wrote {n} secret(s) to {out}; give each station only its own")
 
 
 @broadcast.command()
+@campaign_option()
 @click.option("--secrets", "secrets_path", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.pass_context
-def serve(ctx: click.Context, secrets_path: Path | None, host: str, port: int) -> None:
+def serve(ctx: click.Context, campaign: Path, secrets_path: Path | None, host: str, port: int) -> None:
     """Serve the confirmation endpoint for IP stations until interrupted."""
-    state = _state(ctx)
-    channel = state.channel()
-    path = secrets_path or channel.secrets_path
-    if path is None:
+    state = _state(ctx, campaign)
+    if secrets_path is None and state.channel().secrets_path is None:
         raise click.UsageError("give --secrets FILE or set `secrets` in the channel table")
-    try:
-        station_secrets = load_secrets(path, channel.stations)
-    except DataError:
-        raise
-    plan = state.schedule()
-    store = channel.store(_store_path(state))
+
+    def started(stations: int, bound: int) -> None:
+        click.echo(f"serving confirmations for {stations} station(s) on http://{host}:{bound}", err=True)
 
     async def run() -> None:
-        app = make_app(store, channel.checker(plan, today=None), station_secrets, state.runtime.clock)
-        runner, bound = await start_server(app, host, port)
-        click.echo(f"serving confirmations for {len(station_secrets)} station(s) on http://{host}:{bound}", err=True)
-        try:
-            while True:
-                await asyncio.sleep(3600)
-        finally:
-            await runner.cleanup()
+        await api.serve_confirmations(state.target(), asyncio.Event(), secrets_path=secrets_path, host=host,
+                                      port=port, runtime=state.runtime, clock=state.runtime.clock,
+                                      on_start=started)
 
-    try:
-        with scrubbing_logs(Scrubber.of(station_secrets.values())):
-            asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        store.close()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

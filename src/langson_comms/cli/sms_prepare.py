@@ -7,7 +7,6 @@ docs/sms-preparation.md.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
@@ -21,20 +20,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..campaign_file import check_limits, read_toml
+from .. import api
+from ..api.sms_prepare import CONFIG_TABLE, _load_config_file
 from ..clock import LOCAL_TZ
-from ..config import ConfigContext
-from ..errors import ConfigError
-from ..outputs import atomic_output, campaign_inputs, refuse_inputs
 from ..runtime import Runtime
 from ..sms.encoding import plain_text
 from ..sms.numbers import Carrier
-from ..sms.policies import CsvSendHistory, PolicyContext, SendHistory
-from ..sms.prepare import PrepareConfig, PreparePlan, Preparer, build_policies
+from ..sms.prepare import PreparePlan
+from .options import campaign_option
 
 __all__ = ["prepare", "register"]
 
-CONFIG_TABLE = "sms_prepare"
+_ = _load_config_file  # still importable from here (tests/core/test_campaign_file_limits.py)
 
 
 def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
@@ -47,110 +44,8 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
     return result
 
 
-def _load_config_file(path: Path | None) -> tuple[dict[str, Any], ConfigContext]:
-    if path is None:
-        return {}, ConfigContext(source="<command line>", base_dir=Path.cwd(), key="")
-    text, data = read_toml(path, "configuration file")
-    check_limits(str(path), text, data)
-    unknown = sorted(set(data) - {CONFIG_TABLE})
-    if unknown:
-        raise ConfigError(f"unknown table(s) {', '.join(unknown)} (expected [{CONFIG_TABLE}])",
-                          source=str(path), key=unknown[0])
-    table = data.get(CONFIG_TABLE, {})
-    ctx = ConfigContext(source=str(path), base_dir=path.parent.resolve(), key=CONFIG_TABLE)
-    return dict(table), ctx
-
-
-def _from_sms_channel(campaign: Any, message_key: str) -> tuple[dict[str, Any],
-                                                                dict[str, ConfigContext]]:
-    """Defaults from the campaign's ``[channels.sms]`` table that sends this message:
-    brandname, unaccented, max_segments and the policy tables, so preparation and the
-    send engine apply the same options.  Policy tables keep the campaign file's context
-    (paths relative to it, errors naming it)."""
-    for plan in campaign.channels_of_kind("sms"):
-        cfg = getattr(plan.channel, "config", None)
-        context = getattr(plan.channel, "context", None)
-        if cfg is None or getattr(cfg, "message", None) != message_key:
-            continue
-        base: dict[str, Any] = {}
-        for key in ("brandname", "unaccented", "max_segments"):
-            value = getattr(cfg, key, None)
-            if value is not None:
-                base[key] = value
-        contexts: dict[str, ConfigContext] = {}
-        tables = plan.channel.policy_tables()
-        disabled = plan.channel.disabled_policies()
-        if disabled:  # recorded in the plan as the send engine logs them
-            base["disable"] = list(disabled)
-        if tables:
-            base["policies"] = {name: dict(table) for name, table in tables.items()}
-            if isinstance(context, ConfigContext):
-                contexts = {name: context.child("policies").child(name) for name in tables}
-                for table in base["policies"].values():
-                    files = table.get("files")
-                    if isinstance(files, list):  # relative to the campaign file
-                        table["files"] = [str(context.base_dir / f) if isinstance(f, str) else f
-                                          for f in files]
-        return base, contexts
-    return {}, {}
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if key == "policies" and isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        elif key == "disable" and isinstance(value, list) and isinstance(merged.get(key), list):
-            merged[key] = [*merged[key], *(v for v in value if v not in merged[key])]
-        else:
-            merged[key] = value
-    return merged
-
-
-def _cli_policies(dnc: Sequence[Path], opt_out: Sequence[Path], footer: str | None,
-                  label: str | None) -> set[str]:
-    names = set()
-    if dnc:
-        names.add("do_not_call")
-    if opt_out:
-        names.add("opt_out")
-    if footer is not None:
-        names.add("opt_out_footer")
-    if label is not None:
-        names.add("qc_label")
-    return names
-
-
-def _inputs(campaign_file: Path, config_file: Path | None, audience: Sequence[Path],
-            history: Path | None, config: dict[str, Any], base_dir: Path,
-            ) -> list[tuple[str, Path]]:
-    """Every file the run reads, labelled for the message refusing to write over one."""
-    found = [*campaign_inputs(campaign_file), *(("--audience", p) for p in audience)]
-    if config_file is not None:
-        found.append(("--config", config_file))
-    if history is not None:
-        found.append(("--history", history))
-    policies = config.get("policies")
-    for name, table in (policies.items() if isinstance(policies, dict) else ()):
-        files = table.get("files") if isinstance(table, dict) else None
-        for file in files if isinstance(files, list) else ():
-            if isinstance(file, str):
-                found.append((f"{name} list", base_dir / file))  # absolute stays absolute
-    return found
-
-
-def _policy_table(config: dict[str, Any], name: str) -> dict[str, Any]:
-    policies = config.setdefault("policies", {})
-    if not isinstance(policies, dict):
-        raise ConfigError("expected a table of policy tables", key="sms_prepare.policies")
-    table = policies.setdefault(name, {})
-    if not isinstance(table, dict):
-        raise ConfigError("expected a table", key=f"sms_prepare.policies.{name}")
-    return table
-
-
 @click.command("prepare")
-@click.argument("campaign_file", type=click.Path(path_type=Path, dir_okay=False))
+@campaign_option(positional=True)
 @click.option("--message", "message_key", required=True, help="Key of the campaign message to send.")
 @click.option("--audience", "audience", multiple=True, required=True,
               type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -194,7 +89,7 @@ def _policy_table(config: dict[str, Any], name: str) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.pass_obj
 def prepare(
-    runtime: Runtime, campaign_file: Path, message_key: str, audience: tuple[Path, ...],
+    runtime: Runtime, campaign: Path, message_key: str, audience: tuple[Path, ...],
     out_dir: Path, prepared: Path | None, quarantine: Path | None, excluded: Path | None,
     config_file: Path | None, brandname: str | None, max_segments: int | None,
     unaccented: bool | None, prices: tuple[str, ...], currency: str | None,
@@ -203,96 +98,56 @@ def prepare(
     disabled: tuple[str, ...], encoding: str | None, fallback_encoding: str | None,
     delimiter: str | None, phone_column: str | None, as_json: bool,
 ) -> None:
-    """Prepare CAMPAIGN_FILE's message for the audience files and print the plan.
+    """Prepare the campaign's message for the audience files and print the plan.
 
     Writes the prepared audience (valid recipients), the quarantine file (rows that
     cannot be used, with reasons) and the excluded file (duplicates, suppressed rows).
     Rows read = valid + quarantined + duplicates + suppressed.
     """
-    campaign = runtime.load_campaign(campaign_file)
+    loaded = runtime.load_campaign(campaign)
     try:
-        message = campaign.message(message_key)
+        loaded.message(message_key)
     except KeyError as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="--message") from None
-
-    base, policy_contexts = _from_sms_channel(campaign, message_key)
-    file_config, ctx = _load_config_file(config_file)
-    file_policies = file_config.get("policies")
-    for name in file_policies if isinstance(file_policies, dict) else ():
-        policy_contexts.pop(name, None)  # the --config file's table wins, with its context
-    config = _merge(base, file_config)
-    overrides: dict[str, Any] = {
-        "brandname": brandname, "max_segments": max_segments, "unaccented": unaccented,
-        "currency": currency, "encoding": encoding, "fallback_encoding": fallback_encoding,
-        "delimiter": delimiter, "phone_column": phone_column,
-    }
-    config.update({k: v for k, v in overrides.items() if v is not None})
-    if prices:
-        table = dict(config.get("prices", {}))
-        for carrier, amount in _pairs(prices, "--price").items():
-            try:
-                table[carrier] = float(amount)
-            except ValueError:
-                raise click.BadParameter(f"{amount!r} is not a number", param_hint="--price") from None
-        config["prices"] = table
-    if defaults:
-        config["defaults"] = {**config.get("defaults", {}), **_pairs(defaults, "--default")}
-    if disabled:
-        config["disable"] = [*config.get("disable", []), *disabled]
-    for name, files in (("do_not_call", dnc_files), ("opt_out", opt_out_files)):
-        if files:
-            table = _policy_table(config, name)
-            table["files"] = [*table.get("files", []), *(str(p.resolve()) for p in files)]
-    if footer is not None:
-        _policy_table(config, "opt_out_footer")["footer"] = footer
-    if label is not None:
-        _policy_table(config, "qc_label")["label"] = label
-    prepare_config = PrepareConfig.from_config(config, ctx)
-
-    now = runtime.clock.now()
-    if send_at is not None:
-        try:
-            parsed = pendulum.parse(send_at, tz=LOCAL_TZ)
-        except ValueError as exc:
-            raise click.BadParameter(f"{send_at!r} is not ISO 8601 ({exc})",
-                                     param_hint="--send-at") from None
-        if not isinstance(parsed, pendulum.DateTime):
-            raise click.BadParameter(f"{send_at!r} is not a date-time", param_hint="--send-at")
-        now = parsed
-    for name in set(policy_contexts) & _cli_policies(dnc_files, opt_out_files, footer, label):
-        del policy_contexts[name]  # the table now holds command-line paths/values too
-    selection = build_policies(runtime.registry, message, prepare_config, ctx, policy_contexts)
-    notes: list[str] = []
-    send_history: SendHistory
-    if history is not None:
-        send_history = CsvSendHistory.from_csv(history)
-    else:
-        send_history = CsvSendHistory.empty()
-        if any(p.name == "frequency_cap" for p in selection.policies):
-            notes.append("frequency_cap: no --history given; earlier sends counted as none")
-
+    options = api.PrepareOptions(
+        config_file=config_file, brandname=brandname, max_segments=max_segments,
+        unaccented=unaccented, prices=_prices(prices), currency=currency,
+        defaults=_pairs(defaults, "--default"), dnc_files=dnc_files,
+        opt_out_files=opt_out_files, footer=footer, label=label, history=history,
+        send_at=_send_at(send_at), disabled=disabled, encoding=encoding,
+        fallback_encoding=fallback_encoding, delimiter=delimiter, phone_column=phone_column)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    prepared = prepared or out_dir / "prepared.csv"
-    quarantine = quarantine or out_dir / "quarantine.csv"
-    excluded = excluded or out_dir / "excluded.csv"
-    preparer = Preparer(message, selection, PolicyContext(now=now, history=send_history),
-                        prepare_config, time_numbers=True)
-    refuse_inputs(
-        [("--prepared", prepared), ("--quarantine", quarantine), ("--excluded", excluded)],
-        _inputs(campaign_file, config_file, audience, history, config, ctx.base_dir))
-    with contextlib.ExitStack() as outputs:  # an error discards all three
-        p_out, q_out, e_out = (outputs.enter_context(atomic_output(path))
-                               for path in (prepared, quarantine, excluded))
-        plan = preparer.run(list(audience), p_out, q_out, e_out)
-    plan.notes[:0] = notes
-    plan.outputs.update(prepared=str(prepared), quarantine=str(quarantine), excluded=str(excluded))
-
+    plan = api.prepare_audience(loaded, message_key, audience, out_dir=out_dir,
+                                prepared=prepared, quarantine=quarantine, excluded=excluded,
+                                options=options, runtime=runtime)
     if as_json:
         click.echo(json.dumps(plan.as_dict(), indent=2, ensure_ascii=False))
     else:
         _print_plan(plan)
+
+
+def _prices(values: Sequence[str]) -> dict[str, float]:
+    table = {}
+    for carrier, amount in _pairs(values, "--price").items():
+        try:
+            table[carrier] = float(amount)
+        except ValueError:
+            raise click.BadParameter(f"{amount!r} is not a number", param_hint="--price") from None
+    return table
+
+
+def _send_at(value: str | None) -> pendulum.DateTime | None:
+    if value is None:
+        return None
+    try:
+        parsed = pendulum.parse(value, tz=LOCAL_TZ)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not ISO 8601 ({exc})",
+                                 param_hint="--send-at") from None
+    if not isinstance(parsed, pendulum.DateTime):
+        raise click.BadParameter(f"{value!r} is not a date-time", param_hint="--send-at")
+    return parsed
 
 
 def _print_plan(plan: PreparePlan) -> None:
@@ -334,6 +189,10 @@ def _print_plan(plan: PreparePlan) -> None:
                   f"{totals['quarantined']:,} + duplicates {totals['duplicates']:,} + suppressed "
                   f"{totals['suppressed']:,}: {sums}")
 
+    _print_carriers_and_cost(console, plan, data)
+
+
+def _print_carriers_and_cost(console: Console, plan: PreparePlan, data: dict[str, Any]) -> None:
     carriers = Table(title="Carrier hints (prefix only: numbers can be ported)")
     carriers.add_column("carrier")
     carriers.add_column("recipients", justify="right")

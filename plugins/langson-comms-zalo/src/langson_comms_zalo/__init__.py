@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import attrs
 import click
 
 from langson_comms import Campaign, ConfigContext, Runtime, hookimpl
+from langson_comms.cli.options import campaign_option
 
 # ZNS templates are capped at about 400 characters (domain notes, single source).
 MAX_TEMPLATE_CHARS = 400
@@ -65,10 +67,10 @@ def register_commands(cli: click.Group) -> None:
         """Zalo ZNS helpers (from the langson-comms-zalo plugin)."""
 
     @zalo.command()
-    @click.argument("campaign_file", type=click.Path(dir_okay=False))
+    @campaign_option(positional=True)  # -c/--campaign, like every command
     @click.pass_obj
-    def preview(runtime: Runtime, campaign_file: str) -> None:
+    def preview(runtime: Runtime, campaign: Path) -> None:
         """Print each zalo_zns channel's filled template."""
-        campaign = runtime.load_campaign(campaign_file)
-        for plan in campaign.channels_of_kind(ZaloZnsChannel.name):
-            click.echo(f"{plan.key}: {plan.channel.preview(campaign)}")
+        loaded = runtime.load_campaign(campaign)
+        for plan in loaded.channels_of_kind(ZaloZnsChannel.name):
+            click.echo(f"{plan.key}: {plan.channel.preview(loaded)}")

@@ -1,0 +1,79 @@
+"""The public API of each job, for host applications and the CLI alike.
+
+Every function returns attrs values, raises the library's typed errors
+(``langson_comms.errors``), prints nothing, and takes its clock, HTTP clients and stores by
+injection.  The ``langson-comms`` commands are a thin shell over these calls
+(docs/architecture.md, "Library first").
+"""
+
+from __future__ import annotations
+
+from .broadcast import (
+    BroadcastTarget,
+    broadcast_compliance,
+    broadcast_target,
+    confirm_broadcasts,
+    export_broadcasts,
+    schedule_broadcasts,
+    serve_confirmations,
+    write_station_secrets,
+)
+from .campaigns import CampaignSummary, build_campaign, load_campaign, summarise_campaign
+from .sms_control import (
+    BroadcastReport,
+    ControlResult,
+    SmsStatus,
+    cancel_sms,
+    order_broadcast,
+    pause_sms,
+    record_broadcast_report,
+    sms_status,
+)
+from .sms_prepare import PrepareOptions, prepare_audience
+from .sms_reports import report_options, serve_reports
+from .sms_send import (
+    AudienceLoaded,
+    BreakerNotice,
+    PoliciesChosen,
+    SendEvent,
+    SendProgress,
+    SendSummary,
+    send_sms,
+)
+from .sms_target import SmsTarget, sms_target
+
+__all__ = [
+    "AudienceLoaded",
+    "BreakerNotice",
+    "BroadcastReport",
+    "BroadcastTarget",
+    "CampaignSummary",
+    "ControlResult",
+    "PoliciesChosen",
+    "PrepareOptions",
+    "SendEvent",
+    "SendProgress",
+    "SendSummary",
+    "SmsStatus",
+    "SmsTarget",
+    "broadcast_compliance",
+    "broadcast_target",
+    "build_campaign",
+    "cancel_sms",
+    "confirm_broadcasts",
+    "export_broadcasts",
+    "load_campaign",
+    "order_broadcast",
+    "pause_sms",
+    "prepare_audience",
+    "record_broadcast_report",
+    "report_options",
+    "schedule_broadcasts",
+    "send_sms",
+    "serve_confirmations",
+    "serve_reports",
+    "sms_status",
+    "sms_target",
+    "summarise_campaign",
+    "write_station_secrets",
+]

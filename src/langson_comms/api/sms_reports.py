@@ -1,0 +1,88 @@
+"""The delivery-report endpoint of an SMS channel: its options, checked before anything is
+sent, and ``serve_reports`` (what ``sms serve-reports`` runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..clock import Clock, SystemClock
+from ..errors import ConfigError
+from ..http_serving import is_loopback
+from ..scrub import clean_secret, scrubbing_logs
+from ..sms.reports import ReportReceiver
+from .sms_target import SmsTarget
+
+__all__ = ["report_options", "serve_reports"]
+
+
+def report_options(target: SmsTarget, *, clock: Clock | None = None, host: str | None = None,
+                   port: int | None = None, insecure: bool = False,
+                   environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``ReportReceiver`` options of a channel: ``<path>/<gateway id>`` per gateway, read
+    with that gateway's ``reports.*`` format; the bare ``<path>`` for the only gateway
+    (several: gateway not known, read with the default gateway's format).  A token is
+    required unless ``insecure`` on a loopback host (``ConfigError`` naming the key)."""
+    from ..sms.http_gateway import ReportFormat
+
+    env = os.environ if environ is None else environ
+    channel = target.channel
+    cfg = channel.config
+    formats: dict[str, ReportFormat] = {}
+    for gid, table in cfg.gateways.items():
+        formats[gid] = ReportFormat()
+        if table.get("kind") == "generic_http" and "reports" in table:
+            ctx = channel.context.child("gateways").child(gid).child("reports")
+            formats[gid] = ctx.structure(table["reports"], ReportFormat)
+    only = next(iter(formats)) if len(formats) == 1 else None
+    fmt = formats.get(only or cfg.default_gateway or "")
+    token = None
+    where = {"source": channel.context.source, "key": channel.context.path("reports.token_env")}
+    if cfg.reports.token_env:
+        token = env.get(cfg.reports.token_env)
+        if token is None:  # never serve unauthenticated when a token was asked for
+            raise ConfigError(
+                f"environment variable {cfg.reports.token_env} is not set: it must hold the"
+                " Authorization value delivery-report callbacks send", **where)
+        try:
+            token = clean_secret(token)
+        except ValueError as exc:
+            raise ConfigError(f"environment variable {cfg.reports.token_env} {exc}: it must "
+                              "hold the Authorization value delivery-report callbacks send",
+                              **where) from None
+    bind = host or cfg.reports.host
+    if token is None:
+        if not insecure:
+            raise ConfigError(
+                "the delivery-report endpoint needs a token: set token_env to a variable "
+                "holding the Authorization value callbacks send (or, to test on this machine "
+                "only, give --insecure with a loopback host)", **where)
+        if not is_loopback(bind):
+            raise ConfigError(f"--insecure serves only on a loopback address, not {bind} "
+                              "(set token_env to serve beyond this machine)", **where)
+    return {"host": bind, "port": port or cfg.reports.port,
+            "path": cfg.reports.path, "clock": clock or SystemClock(), "token": token,
+            "formats": formats, "gateway": only, "fmt": fmt, "insecure": insecure,
+            "max_reports": cfg.reports.max_reports,
+            "max_body_bytes": cfg.reports.max_body_kb * 1024,
+            "scrubber": target.scrubber(env)}
+
+
+async def serve_reports(target: SmsTarget, stop: asyncio.Event, *,
+                        options: Mapping[str, Any] | None = None,
+                        on_start: Callable[[ReportReceiver], object] | None = None,
+                        ) -> dict[str, int]:
+    """Serve the channel's delivery-report endpoint until ``stop`` is set; its counters.
+    ``options`` from ``report_options`` (default: with a token, on the configured host)."""
+    opts = dict(options if options is not None else report_options(target))
+    with target.open_ledger() as ledger, scrubbing_logs(opts["scrubber"]):
+        receiver = await ReportReceiver(ledger, **opts).start()
+        try:
+            if on_start is not None:
+                on_start(receiver)
+            await stop.wait()
+        finally:
+            await receiver.stop()
+        return dict(receiver.counters)
