@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import pendulum
 
-from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team, TeamMember
+from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team
 from .campaign_file_limits import (
     huge_integer_problem,
     key_problem,
@@ -39,10 +39,10 @@ from .errors import (
     UnknownNameError,
 )
 from .messages import Message
-from .regions import Level, Region, RegionRegistry, canonical_code
+from .regions import Region, RegionRegistry, canonical_code
 from .registry import Registry
 from .signups.settings import SignupSettings, SignupsPlan
-from .tabular import RejectedRow, read_table
+from .teams_file import read_teams_csv  # the teams file a campaign names
 
 __all__ = ["build_campaign", "check_limits", "load_campaign", "read_teams_csv", "read_toml"]
 
@@ -343,74 +343,6 @@ def _regions(data: Any, ctx: ConfigContext) -> tuple[RegionRegistry, str | None]
     if problems:
         raise CampaignFileError(ctx.source, problems)
     return registry, province
-
-
-_TRUE = {"1", "true", "yes", "y", "x", "có", "co", "đã", "da"}
-_FALSE = {"", "0", "false", "no", "n", "không", "khong", "chưa", "chua"}
-TEAM_COLUMNS = ("team_code", "team_name", "commune_code", "member_name", "member_phone", "trained")
-
-
-def read_teams_csv(path: Path, regions: RegionRegistry) -> tuple[Team, ...]:
-    """Read one member per row: ``team_code,team_name,commune_code,member_name,member_phone,trained``."""
-    teams: dict[str, dict[str, Any]] = {}
-    with read_table(path, allow_unknown=True, source=path.name) as table:
-        missing = [c for c in TEAM_COLUMNS if c not in table.header]
-        if missing:
-            raise DataError(
-                f"missing column(s) {', '.join(missing)} (expected {','.join(TEAM_COLUMNS)})",
-                source=path.name,
-                line=table.header_line,
-            )
-        for item in table:
-            if isinstance(item, RejectedRow):
-                raise item.error(path.name)
-            row, line = item.values, item.line
-            code = (row["team_code"] or "").strip()
-            if not code:
-                raise DataError("team_code is empty", source=path.name, line=line, column="team_code")
-            trained_raw = (row["trained"] or "").strip().lower()
-            if trained_raw not in _TRUE | _FALSE:
-                raise DataError(
-                    f"{row['trained']!r} is not yes/no (expected 1/0, true/false, yes/no, có/không)",
-                    source=path.name,
-                    line=line,
-                    column="trained",
-                )
-            commune = (row["commune_code"] or "").strip()
-            try:
-                commune = canonical_code(commune)
-            except ValueError as exc:
-                raise DataError(str(exc), source=path.name, line=line, column="commune_code") from None
-            if len(regions) and (
-                commune not in regions or regions.get(commune).level is not Level.COMMUNE
-            ):
-                raise DataError(
-                    f"{commune} is not a commune of the campaign's regions",
-                    source=path.name,
-                    line=line,
-                    column="commune_code",
-                )
-            team = teams.setdefault(
-                code, {"name": (row["team_name"] or code).strip(), "commune": commune, "members": []}
-            )
-            if team["commune"] != commune:
-                raise DataError(
-                    f"team {code} was in commune {team['commune']} on an earlier row, not {commune}",
-                    source=path.name,
-                    line=line,
-                    column="commune_code",
-                )
-            team["members"].append(
-                TeamMember(
-                    name=(row["member_name"] or "").strip(),
-                    trained=trained_raw in _TRUE,
-                    phone=(row["member_phone"] or "").strip() or None,
-                )
-            )
-    return tuple(
-        Team(code=code, name=t["name"], commune_code=t["commune"], members=tuple(t["members"]))
-        for code, t in teams.items()
-    )
 
 
 def _teams(data: Any, ctx: ConfigContext, regions: RegionRegistry) -> tuple[Team, ...]:
