@@ -99,3 +99,11 @@ def test_the_installed_script_runs_confirm_then_compliance(campaign_dir: Path, t
         timeout=120,
     )
     assert bad.returncode == 2 and "campaign file not found" in bad.stderr
+
+
+def test_schedule_table_names_each_district_beside_its_code(runtime: Runtime,
+                                                            campaign_dir: Path) -> None:
+    """Issue 14.5: tables show district names beside codes (Hữu Lũng is 186)."""
+    code, out, _ = _invoke(runtime, campaign_dir / "campaign.toml", "schedule")
+    assert code == 0
+    assert any("186" in line and "Hữu Lũng" in line for line in out.splitlines()), out

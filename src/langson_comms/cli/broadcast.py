@@ -106,7 +106,9 @@ def schedule(ctx: click.Context, campaign: Path, station_code: str | None) -> No
         members = channel.stations.in_district(district)
         airings = [a for s in members for a in plan.for_station(s.code)]
         sketches = sum(1 for a in airings if a.kind is ItemKind.SKETCH)
-        table.add_row(district, str(len(members)), str(len(airings)), str(sketches))
+        name = channel.stations.unit_name(district, plan.start)
+        table.add_row(f"{district} {name}".strip(), str(len(members)), str(len(airings)),
+                      str(sketches))
     console.print(table)
     spreads = []
     for station in channel.stations:
