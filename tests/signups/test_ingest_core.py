@@ -50,6 +50,17 @@ def test_event_refuses_bad_values_without_showing_the_number() -> None:
     assert "0243" not in str(info.value)
 
 
+@pytest.mark.parametrize("raw", ["912345678.0", "0912 345 6789", "+84 912 345 6789"])
+def test_event_phone_error_never_shows_the_number_whatever_the_reason(raw: str) -> None:
+    # Review: the converter used the normaliser's free-text reason, which for an invalid
+    # number quotes it ("invalid number (11 digits in national form 09123456780)").  A
+    # third-party source following docs/plugins.md puts str(exc) in its Rejection.
+    with pytest.raises(ValueError, match="not a usable mobile number") as info:
+        SignupEvent(platform="mbbank", kind="install", external_id="1", occurred_at="2022-07-01", phone=raw)
+    digits = "".join(c for c in raw if c.isdigit())
+    assert digits[-6:] not in "".join(c for c in str(info.value) if c.isdigit())
+
+
 def test_duplicates_within_and_across_batches_and_sources_are_one_event(
     campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
 ) -> None:

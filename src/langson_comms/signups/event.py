@@ -145,7 +145,9 @@ def normalize_phone(raw: str, normalizer: NumberNormalizer | None = None) -> str
         return raw
     result = (normalizer or NumberNormalizer()).normalize(raw)
     if not result.ok or result.e164 is None:
-        raise ValueError(f"not a usable mobile number: {result.reason}")
+        # The code (``landline``, ``invalid_number``…), never ``result.reason``: some
+        # reasons quote the digits.
+        raise ValueError(f"not a usable mobile number ({result.code or result.kind.value})")
     return result.e164
 
 
