@@ -166,6 +166,18 @@ class TestListSourceContract(SignupSourceContract):
         return ListSource(key="listed", platform=self.platform, rows=[dict(i) for i in items], per_batch=batch_size)
 
 
+class TestListSourceContractOnItsOwnPlatform(SignupSourceContract):
+    """Review: written from docs/plugins.md, which never mentions the contract's
+    ``platform`` class attribute; the source's events carry ``example_config``'s platform."""
+
+    contributed_class = ListSource
+    example_config: Mapping[str, Any] = {"platform": "postmart"}
+    plugin = ListPlugin()
+
+    def source_with(self, tmp_path: Path, items: Sequence[Mapping[str, str]], batch_size: int) -> ListSource:
+        return ListSource(key="listed", platform="postmart", rows=[dict(i) for i in items], per_batch=batch_size)
+
+
 def test_a_receiving_source_is_not_ingested_and_says_what_to_run(
     campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock, tmp_path: Path,
     list_runtime: Any,
