@@ -296,6 +296,18 @@ class TestWebhookContract(ContributionContract):
 DOCS = Path(__file__).parents[2] / "docs" / "signups.md"
 
 
+def test_a_timestamp_in_non_ascii_digits_is_malformed() -> None:
+    # review: "\\d" also matched Arabic-Indic and full-width digits, which int() reads
+    from langson_comms.signups.signature import SignatureRefused, verify
+
+    body = b'{"id":"VS-1","created_at":"2022-07-01"}'
+    secret = b"the shared secret, at least 16 bytes"
+    arabic = "".join(chr(0x0660 + int(d)) for d in "1656642600")
+    headers = {"X-Langson-Timestamp": arabic, "X-Langson-Signature": sign(secret, 1656642600, body)}
+    with pytest.raises(SignatureRefused, match="not unix seconds"):
+        verify(secret, headers, body, now=1656642600)
+
+
 def test_the_documented_worked_example_signature_is_right() -> None:
     text = DOCS.read_text(encoding="utf-8")
     body = b'{"id":"VS-1","created_at":"2022-07-01T09:30:00+07:00"}'
