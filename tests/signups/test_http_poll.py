@@ -149,6 +149,33 @@ def test_bad_items_are_located_rejections_and_the_rest_is_stored(
         assert not any("4567" in f for f in found)
 
 
+def test_a_cursor_loop_ends_the_run_instead_of_polling_forever(
+    runtime: Runtime, tmp_path: Path, frozen_clock: FrozenClock
+) -> None:
+    # Review: only "the same cursor again" ended a run; an API whose cursors cycle
+    # (a -> b -> a …) was polled forever, storing nothing new.
+    import httpx
+
+    asked: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        cursor = request.url.params.get("cursor")
+        asked.append(cursor)
+        if len(asked) > 20:
+            raise RuntimeError("still polling after 20 requests")
+        following = "b" if cursor in (None, "a") else "a"
+        item = {"external_id": f"loop-{cursor}", "kind": "install", "occurred_at": "2022-07-01"}
+        return httpx.Response(200, json={"data": {"items": [item], "next": following}})
+
+    campaign = load(runtime, tmp_path, "http://127.0.0.1:9/orders")
+    source = campaign.signups.sources["postmart"].with_transport(httpx.MockTransport(answer))
+    with SqliteSignupStore(tmp_path / "s.sqlite") as store:
+        counts = ingest(campaign, store, clock=frozen_clock, env=ENV, sources={"postmart": source}).sources["postmart"]
+        assert asked == [None, "b", "a"]
+        assert (counts.read, counts.accepted, counts.duplicates) == (3, 3, 0)
+        assert ids(store) == ["loop-None", "loop-a", "loop-b"]
+
+
 def test_an_answer_that_is_not_json_or_has_no_items_is_a_located_error(
     runtime: Runtime, tmp_path: Path, frozen_clock: FrozenClock, api: PagedApi
 ) -> None:

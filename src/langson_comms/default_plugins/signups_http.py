@@ -160,6 +160,7 @@ class HttpPollSource(SignupSource):
         headers = self._headers()
         pacer = _Pacer(self.rate_limit, clock)
         pages = 0
+        followed = {cursor}  # a cursor asked again in this run is a loop: the last page
         with asyncio.Runner() as runner:
             client = httpx.AsyncClient(transport=self.transport, timeout=self.timeout, headers=headers)
             try:
@@ -173,9 +174,12 @@ class HttpPollSource(SignupSource):
                         raise DataError(f"expected the list of items at {self.items or '(the answer)'!r}, "
                                         f"found {found}", source=f"{self.url} (page {label})")
                     following = self._following(answer, cursor, items, label)
+                    if following in followed:
+                        following = None
                     yield self._batch(items, skip, label, cursor, following)
                     if following is None:
                         return
+                    followed.add(following)
                     cursor, skip = following, 0
             finally:
                 runner.run(client.aclose())
