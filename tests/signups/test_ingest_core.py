@@ -61,6 +61,19 @@ def test_event_phone_error_never_shows_the_number_whatever_the_reason(raw: str) 
     assert digits[-6:] not in "".join(c for c in str(info.value) if c.isdigit())
 
 
+@pytest.mark.parametrize("field", ["occurred_at", "kind"])
+def test_a_number_in_the_wrong_field_is_not_echoed_in_the_error(field: str) -> None:
+    # Review: a column mapped to the wrong header (occurred_at = "SĐT") quoted every
+    # phone number in its rejection: on stderr and in the store's rejections table.
+    values = {"platform": "mbbank", "kind": "install", "external_id": "1", "occurred_at": "2022-07-01",
+              field: "0912 345 678"}
+    with pytest.raises(ValueError) as info:
+        SignupEvent(**values)
+    assert "345" not in str(info.value) and "looks like a phone number" in str(info.value)
+    with pytest.raises(ValueError, match="'2022-07-01T25:00'"):  # other values are still quoted
+        SignupEvent(**{**values, field: "2022-07-01T25:00"})
+
+
 def test_duplicates_within_and_across_batches_and_sources_are_one_event(
     campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
 ) -> None:
