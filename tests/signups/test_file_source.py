@@ -131,6 +131,29 @@ def test_resume_after_a_crash_mid_file(runtime: Runtime, tmp_path: Path, frozen_
         assert ingest(campaign, store, clock=frozen_clock, env=ENV).sources["app"].read == 1
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_an_export_caught_mid_write_is_read_again_when_it_grows(
+    runtime: Runtime, tmp_path: Path, frozen_clock: FrozenClock, encoding: str
+) -> None:
+    # Review: an export read while the platform was still appending to it ends in a
+    # partial line ("12,install,2022-07-0", no newline).  It was rejected, the position
+    # moved past it, and the completed row was never read: lost.
+    rows = "".join(f"{i},install,2022-07-01\n" for i in range(1, 300))  # > 4 KiB: same head
+    write(tmp_path / "a.csv", "external_id,kind,occurred_at\n" + rows + "300,install,2022-07-0", encoding)
+    campaign = load(runtime, tmp_path, '[signups.app]\nkind = "file"\nplatform = "app"\nfiles = ["a.csv"]\n')
+    with SqliteSignupStore(tmp_path / "s.sqlite") as store:
+        first = ingest(campaign, store, clock=frozen_clock, env=ENV).sources["app"]
+        assert (first.read, first.accepted, first.rejected) == (300, 299, 1)
+        unchanged = ingest(campaign, store, clock=frozen_clock, env=ENV).sources["app"]
+        assert unchanged.read == 0, "a file that did not change is not read again"
+        with (tmp_path / "a.csv").open("ab") as handle:
+            handle.write("2\n301,install,2022-07-03\n".encode(encoding)[2 if encoding == "utf-16" else 0:])
+        grown = ingest(campaign, store, clock=frozen_clock, env=ENV).sources["app"]
+        assert (grown.read, grown.accepted, grown.rejected) == (2, 2, 0)
+        ids = {r[0] for r in store._db.execute("SELECT external_id FROM signups")}
+        assert ids == {str(i) for i in range(1, 302)}
+
+
 def test_missing_required_column_names_the_file_and_header(
     runtime: Runtime, tmp_path: Path, frozen_clock: FrozenClock
 ) -> None:

@@ -197,6 +197,10 @@ def test_oversized_bodies_and_too_many_events_are_413(
      "is number, expected a string"),
     (json.dumps([event(1), {"created_at": "2022-07-01"}]).encode(), "$[1].id", "is missing"),
     (json.dumps([event(1), "V-2"]).encode(), "$[1]", "expected an object"),
+    # review: a lone surrogate escape is valid JSON but not storable text; it was a 503
+    # ("the store failed, send again") that also failed every request of the same commit
+    (b'{"id": "V-\\ud800", "created_at": "2022-07-01"}', "$.id", "lone surrogate"),
+    (json.dumps([event(1), event(2, team_code="T\udfff")]).encode(), "$[1].team_code", "lone surrogate"),
 ])
 def test_malformed_requests_are_located_400s_and_store_nothing(
     campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock,
@@ -290,6 +294,18 @@ class TestWebhookContract(ContributionContract):
 
 
 DOCS = Path(__file__).parents[2] / "docs" / "signups.md"
+
+
+def test_a_timestamp_in_non_ascii_digits_is_malformed() -> None:
+    # review: "\\d" also matched Arabic-Indic and full-width digits, which int() reads
+    from langson_comms.signups.signature import SignatureRefused, verify
+
+    body = b'{"id":"VS-1","created_at":"2022-07-01"}'
+    secret = b"the shared secret, at least 16 bytes"
+    arabic = "".join(chr(0x0660 + int(d)) for d in "1656642600")
+    headers = {"X-Langson-Timestamp": arabic, "X-Langson-Signature": sign(secret, 1656642600, body)}
+    with pytest.raises(SignatureRefused, match="not unix seconds"):
+        verify(secret, headers, body, now=1656642600)
 
 
 def test_the_documented_worked_example_signature_is_right() -> None:

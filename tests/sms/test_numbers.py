@@ -29,6 +29,8 @@ SHAPES = [
     "00 84 912 345 678",
     "+84 0912345678",
     "+84 (0) 912 345 678",
+    "84 0912345678",  # review: the trunk 0 after a bare 84 was kept (+840912345678)
+    "840912345678",
     "0912345678",
     "912345678",  # a spreadsheet dropped the leading 0
     "'0912345678",  # Excel's text apostrophe

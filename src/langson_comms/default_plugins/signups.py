@@ -21,7 +21,9 @@ header.  Other columns are ignored.  Every bad row becomes a rejection at
 
 The position is, per file, the last physical line stored and a fingerprint of the
 file's first bytes (up to 4 KiB): a file that grew is read on from where it stopped, a
-replaced one from the top (its events already stored count as duplicates).
+replaced one from the top (its events already stored count as duplicates).  When a
+text file's last line had no line break (the exporter was still writing), that line is
+read again once the file has grown.
 """
 
 from __future__ import annotations
@@ -63,6 +65,22 @@ def _fingerprint(path: Path, size: int = _HEAD_BYTES) -> str:
     with path.open("rb") as handle:
         head = handle.read(size)
     return f"{len(head)}:{hashlib.sha256(head).hexdigest()[:16]}"
+
+
+_SPREADSHEETS = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
+
+
+def _ends_mid_line(path: Path) -> bool:
+    """Whether a text export's last line has no line break (the exporter may still be writing)."""
+    if path.suffix.lower() in _SPREADSHEETS:
+        return False
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() == 0:
+            return False
+        handle.seek(max(0, handle.tell() - 2))
+        tail = handle.read()
+    return not tail.endswith((b"\n", b"\r", b"\n\x00", b"\r\x00"))  # UTF-16-LE too
 
 
 def _same_file(path: Path, fingerprint: object) -> bool:
@@ -138,8 +156,17 @@ class FileSource(SignupSource):
             ident = str(path.resolve())
             done = state.get(ident, {})
             skip_to = int(done.get("line", 0)) if _same_file(path, done.get("head")) else 0
+            size = path.stat().st_size
+            partial = done.get("partial") if skip_to else None
+            if isinstance(partial, dict) and size > int(partial.get("size", size)):
+                # the last read ended in a line without a line break and the file grew
+                # since: that line was being written, read it again complete
+                skip_to = min(skip_to, int(partial.get("from", skip_to)))
+                partial = None
             state[ident] = {"line": skip_to, "head": _fingerprint(path)}
-            yield from self._read_file(shown, path, ident, skip_to, state, normalizer)
+            if partial is not None:
+                state[ident]["partial"] = partial
+            yield from self._read_file(shown, path, ident, skip_to, state, normalizer, size)
 
     def _aliases(self, originals: dict[str, str]) -> Callable[[str], str]:
         wanted = {header_key(header): field for field, header in self.columns.items()}
@@ -154,7 +181,8 @@ class FileSource(SignupSource):
         return alias
 
     def _read_file(self, shown: str, path: Path, ident: str, skip_to: int,
-                   state: dict[str, dict[str, Any]], normalizer: NumberNormalizer) -> Iterator[Batch]:
+                   state: dict[str, dict[str, Any]], normalizer: NumberNormalizer,
+                   size: int) -> Iterator[Batch]:
         originals: dict[str, str] = {}
         required = ["external_id", "occurred_at"] + ([] if self.default_kind else ["kind"])
         table = read_table(path, required=required, optional=[f for f in FIELDS if f not in required],
@@ -166,9 +194,10 @@ class FileSource(SignupSource):
         events: list[SignupEvent] = []
         rejections: list[Rejection] = []
         last = skip_to
+        last_start = skip_to  # the line before the last item read
 
         def batch() -> Batch:
-            state[ident] = {"line": last, "head": state[ident]["head"]}
+            state[ident] = {**state[ident], "line": last}
             made = Batch(events=tuple(events), rejections=tuple(rejections),
                          position=json.dumps({"files": state}, sort_keys=True))
             events.clear()
@@ -178,7 +207,7 @@ class FileSource(SignupSource):
         for item in table:
             if item.end_line <= skip_to:
                 continue
-            last = item.end_line
+            last, last_start = item.end_line, item.line - 1
             where = f"{shown}:{item.line}"
             if isinstance(item, RejectedRow):
                 rejections.append(Rejection(where=where, reason=item.reason, column=item.column))
@@ -192,7 +221,10 @@ class FileSource(SignupSource):
                     rejections.append(Rejection(where=where, reason=reason, column=column[field]))
             if len(events) + len(rejections) >= self.batch_size:
                 yield batch()
-        state[ident]["line"] = last
+        if last > skip_to:
+            state[ident].pop("partial", None)
+            if _ends_mid_line(path):
+                state[ident]["partial"] = {"from": last_start, "size": size}
         yield batch()
 
 

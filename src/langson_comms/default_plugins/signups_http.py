@@ -22,6 +22,7 @@ A ``[signups.<key>]`` table of kind ``http_poll``::
     token_env = "POSTMART_API_TOKEN"   # the token's environment variable (never the token itself)
     auth_header = "Authorization"   # sent as "<auth_scheme> <token>"
     auth_scheme = "Bearer"
+    token_param = ""                # or send the token as this query parameter ("access_token")
     default_kind = "first_purchase"
     fields = { external_id = "order_id", occurred_at = "paid_at", phone = "buyer.phone" }
     timeout = 30.0                  # seconds per request
@@ -47,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Literal, Self
 
@@ -87,6 +89,7 @@ class HttpPollSource(SignupSource):
     token_env: str | None = None
     auth_header: str = "Authorization"
     auth_scheme: str = "Bearer"
+    token_param: str = ""
     fields: dict[str, str] = attrs.field(factory=dict)
     default_kind: str | None = None
     timeout: float = 30.0
@@ -113,6 +116,7 @@ class HttpPollSource(SignupSource):
         built = context.structure({**config, "key": source_key(context)}, cls)
         if not built.url.startswith(("http://", "https://")):
             raise context.error(f"{built.url!r} is not an http(s) URL", "url")
+        _refuse_credentials(built, context)
         for field in built.fields:
             if field not in EVENT_FIELDS:
                 raise context.error(f"{field!r} is not an event field (expected one of: {', '.join(EVENT_FIELDS)})",
@@ -136,15 +140,25 @@ class HttpPollSource(SignupSource):
     def _start(self) -> dict[str, Any]:
         return {"cursor": None if self.pagination == "cursor" else self.first_page, "skip": 0}
 
-    def _headers(self) -> dict[str, str]:
+    def _token(self) -> str | None:
         if self.token_env is None:
-            return {}
+            return None
         env = os.environ if self.environ is None else self.environ
         token = env.get(self.token_env)
         if not token:
             raise ConfigError(f"environment variable {self.token_env} is not set (the API token)",
                               key=f"signups.{self.key}.token_env")
+        return str(token)
+
+    def _headers(self) -> dict[str, str]:
+        token = self._token()
+        if token is None or self.token_param:
+            return {}
         return {self.auth_header: f"{self.auth_scheme} {token}".strip()}
+
+    def _auth_params(self) -> dict[str, str]:
+        token = self._token() if self.token_param else None
+        return {} if token is None else {self.token_param: token}
 
     def _params(self, cursor: Any) -> dict[str, str]:
         params = dict(self.params)
@@ -160,8 +174,10 @@ class HttpPollSource(SignupSource):
         headers = self._headers()
         pacer = _Pacer(self.rate_limit, clock)
         pages = 0
+        followed = {cursor}  # a cursor asked again in this run is a loop: the last page
         with asyncio.Runner() as runner:
-            client = httpx.AsyncClient(transport=self.transport, timeout=self.timeout, headers=headers)
+            client = httpx.AsyncClient(transport=self.transport, timeout=self.timeout, headers=headers,
+                                       params=self._auth_params())
             try:
                 while self.max_pages == 0 or pages < self.max_pages:
                     answer = runner.run(self._fetch(client, cursor, clock, pacer))
@@ -173,9 +189,12 @@ class HttpPollSource(SignupSource):
                         raise DataError(f"expected the list of items at {self.items or '(the answer)'!r}, "
                                         f"found {found}", source=f"{self.url} (page {label})")
                     following = self._following(answer, cursor, items, label)
+                    if following in followed:
+                        following = None
                     yield self._batch(items, skip, label, cursor, following)
                     if following is None:
                         return
+                    followed.add(following)
                     cursor, skip = following, 0
             finally:
                 runner.run(client.aclose())
@@ -260,6 +279,35 @@ class _Pacer:
         if delay > 0:
             await self._clock.sleep(delay)
         self._next = self._now() + self._interval
+
+
+_CREDENTIAL_NAMES = frozenset({
+    "token", "access_token", "accesstoken", "auth_token", "api_key", "apikey", "key", "secret",
+    "client_secret", "password", "passwd", "pwd", "auth", "authorization", "signature", "sig",
+})
+
+
+def _is_credential(name: str) -> bool:
+    plain = name.strip().lower().replace("-", "_")
+    return plain in _CREDENTIAL_NAMES or plain.endswith(("_token", "_secret", "_password", "_apikey", "_api_key"))
+
+
+def _refuse_credentials(source: HttpPollSource, context: ConfigContext) -> None:
+    """A credential in the URL or ``params`` would sit in the campaign file in clear and be
+    shown in every located error naming the URL: refuse it, never quoting it."""
+    advice = ("a credential never goes in the campaign file: name its environment variable with "
+              "token_env (sent as a header, or as a query parameter with token_param)")
+    parts = urllib.parse.urlsplit(source.url)
+    if parts.username is not None or parts.password is not None:
+        raise context.error(f"the URL carries user:password@ ({advice})", "url")
+    for name, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+        if _is_credential(name):
+            raise context.error(f"the URL's query has {name!r} ({advice})", "url")
+    for name in source.params:
+        if _is_credential(name):
+            raise context.error(advice, f"params.{name}")
+    if source.token_param and source.token_env is None:
+        raise context.error("token_param needs token_env (the variable holding the token)", "token_param")
 
 
 @hookimpl

@@ -50,6 +50,22 @@ _VN_DATE_RE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1)
+def _normalizer() -> NumberNormalizer:
+    return NumberNormalizer()
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for an error message, unless it looks like a phone number (personal
+    data: a column mapped to the wrong header must not quote every number)."""
+    text = str(value)
+    if sum(c.isdigit() for c in text) >= 9:
+        result = _normalizer().normalize(text)
+        if result.e164 is not None or result.code == "landline":
+            return "a value that looks like a phone number (not shown)"
+    return repr(value)
+
+
 def _name(label: str) -> Callable[[object], str]:
     known: set[str] = set()  # names already checked: a file repeats a handful of them
 
@@ -59,7 +75,7 @@ def _name(label: str) -> Callable[[object], str]:
         text = str(value).strip() if value is not None else ""
         if not _NAME_RE.match(text):
             raise ValueError(
-                f"{value!r} is not a {label} (expected lower-case letters, digits and _, "
+                f"{_shown(value)} is not a {label} (expected lower-case letters, digits and _, "
                 "starting with a letter)"
             )
         if len(known) < 1024:
@@ -126,7 +142,7 @@ def parse_occurred_at(value: object, tz: str = LOCAL_TZ) -> dt.datetime:
         except ValueError:
             pass
     raise ValueError(
-        f"{value!r} is not a date-time (expected ISO 8601 such as 2022-07-01T09:30:00+07:00, "
+        f"{_shown(value)} is not a date-time (expected ISO 8601 such as 2022-07-01T09:30:00+07:00, "
         "or DD/MM/YYYY HH:MM; without an offset it is Asia/Ho_Chi_Minh time)"
     )
 
@@ -145,7 +161,9 @@ def normalize_phone(raw: str, normalizer: NumberNormalizer | None = None) -> str
         return raw
     result = (normalizer or NumberNormalizer()).normalize(raw)
     if not result.ok or result.e164 is None:
-        raise ValueError(f"not a usable mobile number: {result.reason}")
+        # The code (``landline``, ``invalid_number``…), never ``result.reason``: some
+        # reasons quote the digits.
+        raise ValueError(f"not a usable mobile number ({result.code or result.kind.value})")
     return result.e164
 
 

@@ -90,6 +90,12 @@ def _text(value: Any, path: str, *, numbers: bool) -> str | tuple[str, str] | No
     if value is MISSING or value is None:
         return None
     if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:  # JSON allows "\ud800"; no store can hold it
+                return path, (f"has a lone surrogate {value[exc.start]!r} at character {exc.start + 1} "
+                              "(expected text; the sender's encoder is broken)")
         return value
     if numbers and isinstance(value, int) and not isinstance(value, bool):
         return str(value)

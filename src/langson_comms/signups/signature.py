@@ -33,7 +33,7 @@ SIGNATURE_HEADER = "X-Langson-Signature"
 TOLERANCE_SECONDS = 300
 
 _SIGNATURE_RE = re.compile(r"^sha256=([0-9a-f]{64})$")
-_TIMESTAMP_RE = re.compile(r"^\d{1,12}$")
+_TIMESTAMP_RE = re.compile(r"^[0-9]{1,12}$")  # ASCII only: int() also reads other scripts
 
 
 class SignatureRefused(Exception):

@@ -216,6 +216,8 @@ class NumberNormalizer:
             nsn = digits[1:]
         elif digits.startswith("84") and len(digits) in (11, 12):
             nsn = digits[2:]
+            if nsn.startswith("0"):  # "84 0912…": trunk prefix written after the code
+                nsn = nsn[1:]
         else:
             # A spreadsheet dropped the leading 0 ("912345678").
             nsn = digits

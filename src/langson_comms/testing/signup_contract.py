@@ -82,7 +82,8 @@ class SignupSourceContract(ContributionContract):
 
     kind: ClassVar[str] = "signup_source"
     example_config: ClassVar[Mapping[str, Any]] = {}
-    #: the platform ``source_with`` sources give their events
+    #: a platform name ``source_with`` may use (the contract checks the events against
+    #: the platform of the source ``source_with`` returns, whichever it is)
     platform: ClassVar[str] = "mbbank"
 
     def source_with(self, tmp_path: Path, items: Sequence[Mapping[str, str]], batch_size: int) -> SignupSource:
@@ -115,11 +116,12 @@ class SignupSourceContract(ContributionContract):
 
     def test_every_item_is_stored_and_counted(self, tmp_path: Path) -> None:
         items = contract_items(7)
+        source = self.source_with(tmp_path, items, 3)
         with self._store(tmp_path) as store:
-            counts = self._run(tmp_path, self.source_with(tmp_path, items, 3), store)
+            counts = self._run(tmp_path, source, store)
             assert (counts.read, counts.accepted, counts.duplicates, counts.rejected) == (7, 7, 0, 0)
             ids = {r[0] for r in store._db.execute("SELECT external_id FROM signups WHERE platform = ?",
-                                                     (self.platform,))}
+                                                     (source.platform,))}
             assert ids == {i["external_id"] for i in items}
 
     def test_the_same_event_twice_is_one_event(self, tmp_path: Path) -> None:
