@@ -53,9 +53,22 @@ def _converter() -> cattrs.Converter:
 _CONVERTER = _converter()
 
 
+def _iso(value: object) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def encode_record(record: ActivityRecord) -> str:
-    """The record's fields as JSON (how the store keeps it)."""
-    return json.dumps(_CONVERTER.unstructure(record), ensure_ascii=False, sort_keys=True)
+    """The record's fields as JSON (how the store keeps it; dates as ISO text)."""
+    cls = type(record)
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in attrs.fields(cls))  # type: ignore[arg-type]
+    return json.dumps({n: getattr(record, n) for n in names}, ensure_ascii=False, default=_iso)
 
 
 def decode_record(data: str, cls: type[ActivityRecord]) -> ActivityRecord:
