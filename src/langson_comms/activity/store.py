@@ -362,8 +362,12 @@ class SqliteActivityStore:
             " AND day = last_day AND day BETWEEN ? AND ? GROUP BY 1, 2, 3",
             (channel_key, lo, hi))
         counts: dict[tuple[str, str | None, dt.date], int] = {}
+        dates: dict[object, dt.date] = {}
         for kind, group, day, n in rows:
-            counts[(str(kind), str(group) or None, dt.date.fromisoformat(str(day)))] = int(n)  # type: ignore[call-overload]
+            date = dates.get(day)
+            if date is None:
+                date = dates[day] = dt.date.fromisoformat(str(day))
+            counts[(str(kind), str(group) or None, date)] = int(n)  # type: ignore[call-overload]
         spans = self._read(
             "SELECT record_kind, grp, day, last_day, sum(records) FROM day_totals WHERE channel_key = ?"
             " AND day < last_day AND day <= ? AND last_day >= ? GROUP BY 1, 2, 3, 4",
