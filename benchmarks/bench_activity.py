@@ -1,6 +1,6 @@
 """Benchmark: logging 200,000 activity rows across the four channels, then ``activity status``.
 
-Generates, for a campaign of 400 teams (2022-06-10..2022-12-31): a press log, LED/website
+Generates, for a campaign of 500 teams (2022-06-10..2022-12-31): a press log, LED/website
 placements (7–30 days each) and clips, social posts, team visits (half of them as .xlsx)
 and training records — 200,000 rows in all by default, 1 % malformed — then, in a fresh
 child process, logs them through the public ``log_files()`` into a new SQLite store and
@@ -58,8 +58,8 @@ file = "teams.csv"
 """
 START = dt.date(2022, 6, 10)
 DAYS = 200
-#: 400 teams (commune codes need not exist: the campaign has no [regions])
-TEAMS = [5971 + i for i in range(400)]
+#: 500 teams (commune codes need not exist: the campaign has no [regions])
+TEAMS = [5971 + i for i in range(500)]
 #: share of the rows per file
 SHARES = {"press.csv": 0.05, "placements.csv": 0.05, "clips.csv": 0.01, "social.csv": 0.34,
           "visits.csv": 0.2, "visits.xlsx": 0.25, "training.csv": 0.10}
