@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from .regions import canonical_code
+
 if TYPE_CHECKING:
     from .activity.store import ActivityStore
     from .campaign import Campaign, Period
@@ -39,8 +41,8 @@ def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
 def _optional_code(value: object) -> str | None:
     if value is None or value == "":
         return None
-    from .regions import canonical_code
-
+    if value.__class__ is str and value.isdigit() and value[0] != "0":  # type: ignore[attr-defined]
+        return value  # type: ignore[return-value]  # already canonical (the common case)
     return canonical_code(value)
 
 

@@ -21,15 +21,36 @@ from .contract import (
     is_activity_channel,
     weekly_gaps,
 )
+from .log import (
+    ActivityStatus,
+    FileCounts,
+    LogReport,
+    activity_channel,
+    activity_status,
+    log_files,
+    log_records,
+)
+from .store import ActivityRejection, ActivityStore, SqliteActivityStore, StoredActivity
 
 __all__ = [
     "ActivityChannel",
     "ActivityRecord",
+    "ActivityRejection",
+    "ActivityStatus",
+    "ActivityStore",
     "ActivityView",
     "CadenceGap",
     "DayCount",
+    "FileCounts",
+    "LogReport",
     "RowProblem",
+    "SqliteActivityStore",
+    "StoredActivity",
+    "activity_channel",
+    "activity_status",
     "daily_gaps",
     "is_activity_channel",
+    "log_files",
+    "log_records",
     "weekly_gaps",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,14 +54,47 @@ def _converter() -> cattrs.Converter:
 _CONVERTER = _converter()
 
 
+def _iso(value: object) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def encode_record(record: ActivityRecord) -> str:
-    """The record's fields as JSON (how the store keeps it)."""
-    return json.dumps(_CONVERTER.unstructure(record), ensure_ascii=False, sort_keys=True)
+    """The record's fields as JSON (how the store keeps it; dates as ISO text)."""
+    cls = type(record)
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in attrs.fields(cls))  # type: ignore[arg-type]
+    return json.dumps({n: getattr(record, n) for n in names}, ensure_ascii=False, default=_iso)
+
+
+_DATE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _date_fields(cls: type[ActivityRecord]) -> tuple[str, ...]:
+    found = _DATE_FIELDS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = _DATE_FIELDS[cls] = tuple(
+            f.name for f in attrs.fields(cls) if hints.get(f.name) in (dt.date, dt.date | None))  # type: ignore[arg-type]
+    return found
 
 
 def decode_record(data: str, cls: type[ActivityRecord]) -> ActivityRecord:
-    """A record back from ``encode_record``'s JSON."""
-    return _CONVERTER.structure(json.loads(data), cls)
+    """A record back from ``encode_record``'s JSON (dates parsed, the class's converters and
+    validators run; a field type the fast path does not know falls back to cattrs)."""
+    values = json.loads(data)
+    try:
+        for name in _date_fields(cls):
+            if values.get(name) is not None:
+                values[name] = dt.date.fromisoformat(values[name])
+        return cls(**values)
+    except (TypeError, ValueError):
+        return _CONVERTER.structure(json.loads(data), cls)
 
 
 @attrs.frozen

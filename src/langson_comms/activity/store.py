@@ -29,6 +29,11 @@ SQLite schema (``SqliteActivityStore``; one file, WAL mode, owner-only ``0600``)
       id, channel_key, location, column_name, reason, stored_at
     ingests     one row per logged file (or code batch)
       id, channel_key, source, started_at, finished_at, read, accepted, duplicates, rejected
+    day_totals  records per (channel_key, record_kind, grp ('' for none), day, last_day),
+                kept up to date in the same transaction (``activity status`` reads these)
+      ..., records INTEGER
+    reach_totals  reach per (channel_key, day, district_code ('' for unknown)), likewise
+      ..., reach_records INTEGER, reach INTEGER
 """
 
 from __future__ import annotations
@@ -183,6 +188,23 @@ CREATE TABLE IF NOT EXISTS rejections (
     reason TEXT NOT NULL,
     stored_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS day_totals (
+    channel_key TEXT NOT NULL,
+    record_kind TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    day TEXT NOT NULL,
+    last_day TEXT NOT NULL,
+    records INTEGER NOT NULL,
+    PRIMARY KEY (channel_key, record_kind, grp, day, last_day)
+);
+CREATE TABLE IF NOT EXISTS reach_totals (
+    channel_key TEXT NOT NULL,
+    day TEXT NOT NULL,
+    district_code TEXT NOT NULL,
+    reach_records INTEGER NOT NULL,
+    reach INTEGER NOT NULL,
+    PRIMARY KEY (channel_key, day, district_code)
+);
 CREATE TABLE IF NOT EXISTS ingests (
     id INTEGER PRIMARY KEY,
     channel_key TEXT NOT NULL,
@@ -254,18 +276,40 @@ class SqliteActivityStore:
             with self._tx() as db:
                 cursor = db.cursor()
                 reach_rows: list[tuple[object, ...]] = []
+                days: dict[tuple[str, str, str, str], int] = {}
                 for a in activities:
                     cursor.execute(_INSERT, (channel_key, a.record_kind, a.identity, a.day.isoformat(),
                                              a.last_day.isoformat(), a.group, a.data, a.source, now))
                     if cursor.rowcount != 1:
                         continue
                     accepted += 1
+                    span = (a.record_kind, a.group or "", a.day.isoformat(), a.last_day.isoformat())
+                    days[span] = days.get(span, 0) + 1
                     row_id = cursor.lastrowid
                     reach_rows.extend(
                         (row_id, channel_key, r.kind, r.day.isoformat(), r.district_code, r.commune_code,
                          r.count, r.method, r.source) for r in a.reach)
                 if reach_rows:
                     db.executemany(_INSERT_REACH, reach_rows)
+                    sums: dict[tuple[str, str], list[int]] = {}
+                    for row in reach_rows:
+                        key = (str(row[3]), str(row[4] or ""))
+                        found = sums.get(key)
+                        if found is None:
+                            sums[key] = [1, int(row[6])]  # type: ignore[call-overload]
+                        else:
+                            found[0] += 1
+                            found[1] += int(row[6])  # type: ignore[call-overload]
+                    db.executemany(
+                        "INSERT INTO reach_totals (channel_key, day, district_code, reach_records, reach)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+                        " reach_records = reach_records + excluded.reach_records, reach = reach + excluded.reach",
+                        ((channel_key, d, area, n, total) for (d, area), (n, total) in sums.items()))
+                if days:
+                    db.executemany(
+                        "INSERT INTO day_totals (channel_key, record_kind, grp, day, last_day, records)"
+                        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET records = records + excluded.records",
+                        ((channel_key, *key, n) for key, n in days.items()))
                 if rejections:
                     db.executemany(
                         "INSERT INTO rejections (channel_key, location, column_name, reason, stored_at)"
@@ -315,31 +359,35 @@ class SqliteActivityStore:
 
     def reach_sums(self, start: dt.date, end: dt.date) -> list[tuple[str, str | None, int, int]]:
         rows = self._read(
-            "SELECT channel_key, district_code, count(*), coalesce(sum(count), 0) FROM reach"
+            "SELECT channel_key, district_code, sum(reach_records), sum(reach) FROM reach_totals"
             " WHERE day BETWEEN ? AND ? GROUP BY 1, 2 ORDER BY 1, 2",
             (start.isoformat(), end.isoformat()))
-        return [(str(k), None if d is None else str(d), int(n), int(s))  # type: ignore[call-overload]
+        return [(str(k), str(d) or None, int(n), int(s))  # type: ignore[call-overload]
                 for k, d, n, s in rows]
 
     def day_counts(self, channel_key: str, start: dt.date, end: dt.date) -> list[DayCount]:
         lo, hi = start.isoformat(), end.isoformat()
         # One-day records are grouped by SQLite; records spanning days are spread in Python.
         rows = self._read(
-            "SELECT record_kind, grp, day, count(*) FROM activities WHERE channel_key = ?"
+            "SELECT record_kind, grp, day, sum(records) FROM day_totals WHERE channel_key = ?"
             " AND day = last_day AND day BETWEEN ? AND ? GROUP BY 1, 2, 3",
             (channel_key, lo, hi))
         counts: dict[tuple[str, str | None, dt.date], int] = {}
+        dates: dict[object, dt.date] = {}
         for kind, group, day, n in rows:
-            counts[(str(kind), None if group is None else str(group), dt.date.fromisoformat(str(day)))] = int(n)  # type: ignore[call-overload]
+            date = dates.get(day)
+            if date is None:
+                date = dates[day] = dt.date.fromisoformat(str(day))
+            counts[(str(kind), str(group) or None, date)] = int(n)  # type: ignore[call-overload]
         spans = self._read(
-            "SELECT record_kind, grp, day, last_day, count(*) FROM activities WHERE channel_key = ?"
+            "SELECT record_kind, grp, day, last_day, sum(records) FROM day_totals WHERE channel_key = ?"
             " AND day < last_day AND day <= ? AND last_day >= ? GROUP BY 1, 2, 3, 4",
             (channel_key, hi, lo))
         one = dt.timedelta(days=1)
         for kind, group, first, last, n in spans:
             day = max(dt.date.fromisoformat(str(first)), start)
             stop = min(dt.date.fromisoformat(str(last)), end)
-            name, grp = str(kind), None if group is None else str(group)
+            name, grp = str(kind), str(group) or None
             while day <= stop:
                 key = (name, grp, day)
                 counts[key] = counts.get(key, 0) + int(n)  # type: ignore[call-overload]
@@ -355,7 +403,7 @@ class SqliteActivityStore:
     def record_counts(self, start: dt.date, end: dt.date) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for key, kind, n in self._read(
-                "SELECT channel_key, record_kind, count(*) FROM activities WHERE day <= ? AND last_day >= ?"
+                "SELECT channel_key, record_kind, sum(records) FROM day_totals WHERE day <= ? AND last_day >= ?"
                 " GROUP BY 1, 2 ORDER BY 1, 2", (end.isoformat(), start.isoformat())):
             out.setdefault(str(key), {})[str(kind)] = int(n)  # type: ignore[call-overload]
         return out

@@ -26,7 +26,7 @@ from langson_comms.activity.contract import (
     daily_gaps,
     weekly_gaps,
 )
-from langson_comms.campaign import Campaign, Period
+from langson_comms.campaign import Campaign, Period, Team
 from langson_comms.config import ConfigContext, FromTable, at_least
 from langson_comms.reach import ReachRecord
 
@@ -46,6 +46,21 @@ def _district_of(campaign: Campaign, code: str | None, on: dt.date) -> tuple[str
     if region.level.value == "commune":
         return region.parent_code, region.code
     return region.code, None
+
+
+_TEAM_CODES: list[tuple[tuple[Team, ...], frozenset[str]]] = []
+
+
+def _team_codes(teams: tuple[Team, ...]) -> frozenset[str]:
+    """The team codes of a campaign's teams, memoised for the last few team tuples (a log
+    asks once per row; the tuple is kept, so its identity cannot be reused)."""
+    for known, codes in _TEAM_CODES:
+        if known is teams:
+            return codes
+    codes = frozenset(t.code for t in teams)
+    _TEAM_CODES.insert(0, (teams, codes))
+    del _TEAM_CODES[4:]
+    return codes
 
 
 def _days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
@@ -246,7 +261,7 @@ class OutreachChannel(FromTable, ActivityChannel):
 
     def reach(self, record: TeamVisit | Training, *, key: str, campaign: Campaign,
               source: str) -> Iterator[ReachRecord]:
-        teams = {t.code for t in campaign.teams}
+        teams = _team_codes(campaign.teams)
         if teams and record.team not in teams:
             raise ValueError(f"{record.team!r} is not a team of the campaign's teams file")
         if isinstance(record, Training):
