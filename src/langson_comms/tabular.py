@@ -417,12 +417,19 @@ class RecordReader:
         for number, values in enumerate(found.iter_rows(), start=1):
             self._sheet_rows += 1
             cells = [_cell_text(v) for v in values]
-            if _blank(cells) or (self.comments and cells[0].lstrip().startswith("#")):
+            if _blank(cells) or (self.comments and self._comment(cells)):
                 self.skipped_lines += 1
                 continue
             self.data_lines += 1
             self.records += 1
             yield Record(number, number, cells, ",".join(cells))
+
+    def _comment(self, cells: list[str]) -> bool:
+        """A ``#`` line is a comment before the header; after it, only when it has not the
+        header's number of cells (``#1001,install`` is an order id, not a comment), or in a
+        one-column file (where a note and a value cannot be told apart by their cells)."""
+        width = self.expected_width
+        return cells[0].lstrip().startswith("#") and (width in (None, 1) or len(cells) != width)
 
     # -- delimited text --
 
@@ -494,7 +501,7 @@ class RecordReader:
                 current.clear()
                 c0 = cells[0] if cells else ""
                 if not c0 or c0[0] in " \t#":
-                    if _blank(cells) or (comments and c0.lstrip().startswith("#")):
+                    if _blank(cells) or (comments and self._comment(cells)):
                         self.skipped_lines += 1
                         continue
                 if bad and first_no in bad:
@@ -529,7 +536,7 @@ class RecordReader:
                 self._count_rejected(count)
                 yield RejectedRow(first_no, last_no, _raw(lines), error, code)
                 continue
-            if _blank(cells) or (comments and cells[0].lstrip().startswith("#")):
+            if _blank(cells) or (comments and self._comment(cells)):
                 self.skipped_lines += count
                 continue
             bad_line = next((n for n in range(first_no, last_no + 1) if n in bad), None)

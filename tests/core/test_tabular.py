@@ -216,3 +216,16 @@ def test_a_multi_line_value_holding_the_delimiter_but_no_whole_row_is_accepted(
     good, bad = _rows(read_table(path, required=["sdt"], optional=["ten", "dia_chi"]))
     assert bad == []
     assert [r.values["dia_chi"] for r in good] == ["Thôn 1, Xã Mai Pha\nHuyện Cao Lộc", "x"]
+
+
+def test_a_data_row_starting_with_a_hash_is_data_not_a_comment(tmp_path: Path) -> None:
+    """The review of issue 9: order ids like ``#1001`` were dropped as comments. After the
+    header, a ``#`` line is a comment only when it has not the header's number of cells."""
+    path = tmp_path / "orders.csv"
+    path.write_text("# SAMPLE export\nexternal_id,kind\n#1001,install\n# a note, with a comma, here\n"
+                    "#1002,install\n", encoding="utf-8")
+    with read_table(path, required=("external_id", "kind")) as table:
+        rows = [r for r in table if isinstance(r, TableRow)]
+        assert [r.values["external_id"] for r in rows] == ["#1001", "#1002"]
+        assert table.skipped_lines == 2
+        table.check_accounted()
