@@ -1,0 +1,75 @@
+"""Sign-ups, activity logs and measurement as one call each, opening the campaign's own
+stores (a host application that keeps its stores elsewhere calls
+``langson_comms.signups.ingest``, ``langson_comms.activity.log_files`` and
+``langson_comms.kpi.measure`` with stores it opened itself).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pendulum
+
+from ..activity import ActivityStatus, LogReport, SqliteActivityStore, activity_status, log_files
+from ..campaign import Campaign
+from ..clock import Clock, SystemClock
+from ..errors import ConfigError
+from ..kpi import Measurement, measure_stores, report_period, store_paths
+from ..signups import IngestReport, SignupStatus, SqliteSignupStore, ingest, signups_plan
+
+__all__ = ["activity_store_path", "ingest_signups", "log_activity", "measure_campaign",
+           "read_activity_status", "signups_status"]
+
+
+def activity_store_path(campaign: Campaign) -> Path:
+    """The activity store of ``campaign``: ``.langson/activity.sqlite`` next to its file
+    (a campaign built in Python has no file: pass ``store`` to the calls instead)."""
+    path = store_paths(campaign).get("activity")
+    if path is None:
+        raise ConfigError("a campaign built in Python has no folder for its activity store: "
+                          "pass store=PATH", key="store")
+    return path
+
+
+def ingest_signups(campaign: Campaign, *, clock: Clock | None = None, keys: Sequence[str] | None = None,
+                   files: Sequence[Path] = (), env: Mapping[str, str] | None = None) -> IngestReport:
+    """Ingest the campaign's polling and file sign-up sources (or ``keys``; ``files``
+    replace one ``file`` source's inputs) into its ``[signups] store``; return the counts."""
+    with SqliteSignupStore(signups_plan(campaign).store_path) as store:
+        return ingest(campaign, store, clock=clock or SystemClock(), keys=keys, files=files, env=env)
+
+
+def signups_status(campaign: Campaign) -> SignupStatus:
+    """The sign-ups stored for ``campaign``: totals by platform, kind, day, team, commune."""
+    with SqliteSignupStore(signups_plan(campaign).store_path) as store:
+        return store.status()
+
+
+def log_activity(campaign: Campaign, channel_key: str, files: Sequence[Path], *,
+                 clock: Clock | None = None, store: Path | None = None,
+                 kind: str | None = None) -> LogReport:
+    """Log CSV/.xlsx ``files`` of an activity channel (press, visual, social, outreach or a
+    plugin's) into the campaign's activity store (or ``store``); return the counts."""
+    with SqliteActivityStore(store or activity_store_path(campaign)) as opened:
+        return log_files(campaign, opened, channel_key, files, clock=clock or SystemClock(),
+                         kind=kind)
+
+
+def read_activity_status(campaign: Campaign, *, start: dt.date | None = None,
+                         end: dt.date | None = None, store: Path | None = None) -> ActivityStatus:
+    """Records, reach, cadence gaps and training of every activity channel."""
+    with SqliteActivityStore(store or activity_store_path(campaign)) as opened:
+        return activity_status(campaign, opened, start=start, end=end)
+
+
+def measure_campaign(campaign: Campaign, *, start: pendulum.Date | None = None,
+                     end: pendulum.Date | None = None, clock: Clock | None = None,
+                     env: Mapping[str, str] | None = None) -> Measurement:
+    """Every KPI, the leaderboard, attribution and compliance of ``campaign`` from its
+    stores, over ``start``..``end`` (default: its start to the earlier of its end and
+    today). The pseudonym key for the "reached by SMS" match is read from ``env``."""
+    clock = clock or SystemClock()
+    period = report_period(campaign, clock, start, end)
+    return measure_stores(campaign, period, clock=clock, env=env)
