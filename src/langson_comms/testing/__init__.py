@@ -22,8 +22,10 @@ against your class.
 from __future__ import annotations
 
 from ..clock import FrozenClock
+
+# contracts first: the kind-specific mixins import ContributionContract from it
+from .contracts import ContributionContract  # isort: skip
 from .activity_contract import ActivityChannelContract
-from .contracts import ContributionContract
 from .gateway_contract import GatewayContract
 from .kpi_contract import KpiContract
 from .scheduler_contract import SchedulerContract

@@ -27,7 +27,14 @@ from ..errors import ConfigError
 from ..registry import KINDS, Registry
 from ..runtime import Runtime
 
-__all__ = ["ContributionContract", "GatewayContract", "SchedulerContract", "SignupSourceContract"]
+__all__ = [
+    "ActivityChannelContract",
+    "ContributionContract",
+    "GatewayContract",
+    "KpiContract",
+    "SchedulerContract",
+    "SignupSourceContract",
+]
 
 
 class ContributionContract:
@@ -78,6 +85,8 @@ class ContributionContract:
 
 # The kind-specific mixins import ContributionContract from this module: it is defined
 # above, so they are imported last (the package imports this module first).
+from .activity_contract import ActivityChannelContract  # noqa: E402
 from .gateway_contract import GatewayContract  # noqa: E402
+from .kpi_contract import KpiContract  # noqa: E402
 from .scheduler_contract import SchedulerContract  # noqa: E402
 from .signup_contract import SignupSourceContract  # noqa: E402
