@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from ..kpi import KpiResult, Measurement
 from .views import View
 
-__all__ = ["CHARTS", "chart_svg"]
+__all__ = ["CHARTS", "ChartCache", "chart_inputs", "chart_svg"]
 
 RC: dict[str, Any] = {"svg.hashsalt": "langson-comms", "svg.fonttype": "none", "font.size": 9,
       "axes.spines.top": False, "axes.spines.right": False}
@@ -39,7 +39,7 @@ def _kind(m: Measurement, kind: str) -> KpiResult | None:
 
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]
 
@@ -61,6 +61,7 @@ def _reach_cumulative(m: Measurement, view: View) -> Figure | None:
         cumulative.append(total)
     fig = Figure(figsize=(7, 3))
     ax = fig.subplots()
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.9)
     ax.plot(range(len(days)), [v / 1e6 for v in cumulative], color=BLUE, label="lượt tiếp cận cộng dồn")
     if r.target:
         ax.axhline(r.target / 1e6, color=RED, linestyle="--", label=f"mục tiêu {r.target / 1e6:,.0f} triệu")
@@ -92,7 +93,10 @@ def _installs_per_day(m: Measurement, view: View) -> Figure | None:
     by_day = r.breakdowns.get("day", {})
     fig = Figure(figsize=(7, 3))
     ax = fig.subplots()
-    ax.bar(range(len(days)), [by_day.get(d.isoformat(), 0) for d in days], color=BLUE, label="lượt cài trong ngày")
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.9)
+    # one filled step shape (not a bar per day: one path draws fast for long periods)
+    ax.stairs([by_day.get(d.isoformat(), 0) for d in days], [i - 0.5 for i in range(len(days) + 1)],
+              fill=True, color=BLUE, label="lượt cài trong ngày")
     if r.pacing is not None and r.pacing.target_per_day:
         ax.axhline(r.pacing.target_per_day, color=RED, linestyle="--",
                    label=f"nhịp mục tiêu {r.pacing.target_per_day:,.0f}/ngày".replace(",", "."))
@@ -103,8 +107,10 @@ def _installs_per_day(m: Measurement, view: View) -> Figure | None:
 
 
 def _barh(title: str, labels: list[str], values: list[float], colors: list[str] | str = BLUE) -> Figure:
-    fig = Figure(figsize=(7, max(1.6, 0.28 * len(labels) + 0.8)))
+    height = max(1.6, 0.28 * len(labels) + 0.8)
+    fig = Figure(figsize=(7, height))
     ax = fig.subplots()
+    fig.subplots_adjust(left=0.38, right=0.97, bottom=0.35 / height, top=1 - 0.4 / height)
     ax.barh(range(len(labels)), values, color=colors)
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
@@ -143,6 +149,7 @@ def _broadcast_by_district(m: Measurement, view: View) -> Figure | None:
         return None
     fig = Figure(figsize=(7, 3))
     ax = fig.subplots()
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.9)
     xs = range(len(items))
     ax.bar([x - 0.2 for x in xs], [float(v.get("planned") or 0) for _, v in items], 0.4, color=GREY, label="kế hoạch")
     ax.bar([x + 0.2 for x in xs], [float(v.get("aired") or 0) for _, v in items], 0.4, color=GREEN, label="đã phát")
@@ -166,6 +173,7 @@ def _press_weeks(m: Measurement, view: View) -> Figure | None:
     flags = [w.isoformat() in missed or (i == 0 and m.period_start.isoformat() in missed) for i, w in enumerate(weeks)]
     fig = Figure(figsize=(7, 1.8))
     ax = fig.subplots()
+    fig.subplots_adjust(left=0.03, right=0.98, bottom=0.35, top=0.82)
     ax.bar(range(len(weeks)), [1] * len(weeks), color=[RED if f else GREEN for f in flags])
     ax.set_yticks([])
     ax.set_xticks(range(len(weeks)), [w.format("DD/MM") for w in weeks], rotation=45, ha="right")
@@ -191,3 +199,37 @@ def chart_svg(key: str, measurement: Measurement, view: View | None = None) -> s
             return None
         svg = _svg(fig)
     return re.sub(r"\s+$", "", svg)
+
+
+#: what each chart reads from the measurement (besides its days)
+_READS: Mapping[str, Callable[[Measurement], object]] = {
+    "reach_cumulative": lambda m: _kind(m, "reach"),
+    "installs_per_day": lambda m: _kind(m, "conversion"),
+    "reach_by_channel": lambda m: _kind(m, "reach"),
+    "leaderboard": lambda m: m.leaderboard,
+    "broadcast_by_district": lambda m: m.compliance,
+    "press_weeks": lambda m: m.compliance,
+}
+
+
+def chart_inputs(key: str, measurement: Measurement, view: View | None = None) -> str:
+    """Everything chart ``key`` is drawn from, as text: equal text, equal chart."""
+    m = measurement
+    return repr((key, view, m.period_start, m.as_of, _READS[key](m)))
+
+
+class ChartCache:
+    """``chart_svg`` remembering the charts of the last measurement: a chart whose inputs
+    did not change is not drawn again (the live dashboard redraws only what moved)."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[str, str | None]] = {}
+
+    def __call__(self, key: str, measurement: Measurement, view: View | None = None) -> str | None:
+        inputs = chart_inputs(key, measurement, view)
+        cached = self._last.get(key)
+        if cached is not None and cached[0] == inputs:
+            return cached[1]
+        svg = chart_svg(key, measurement, view)
+        self._last[key] = (inputs, svg)
+        return svg

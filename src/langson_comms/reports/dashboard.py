@@ -2,12 +2,13 @@
 
 ``Dashboard(campaign, …)`` measures the campaign from its stores (``measure_stores``)
 when a store file changed (size or modification time of the SQLite file and its WAL),
-and serves:
+redraws only the charts whose figures moved (``ChartCache``), and serves:
 
 - ``GET /`` — the HTML report (``report_body``) and a small inline script that polls
   ``/api/state`` every ``poll_ms`` and, when the version changed, swaps in
   ``/api/body`` (no page reload);
-- ``GET /api/state`` — ``{"version", "as_of", "measured_at", "refresh_seconds"}``;
+- ``GET /api/state`` — ``{"version", "as_of", "measured_at", "refresh_seconds",
+  "refresh_cpu_seconds"}`` (the last refresh's wall and CPU time);
 - ``GET /api/body`` — the report's ``<main>`` fragment; ``GET /report.json`` every figure.
 
 Nothing else: other methods answer 405, there is no write path.  On a loopback address
@@ -37,6 +38,7 @@ from ..clock import Clock
 from ..errors import ConfigError
 from ..http_serving import QuietAppRunner, is_loopback
 from ..kpi import Measurement, measure_stores, report_period, store_paths
+from .charts import ChartCache
 from .html import page, report_body
 from .views import View
 
@@ -90,10 +92,12 @@ class Dashboard:
         self._version = ""
         self._measurement: Measurement | None = None
         self._body = ""
+        self._charts = ChartCache()
         self._lock = asyncio.Lock()
         self._runner: QuietAppRunner | None = None
-        #: seconds the last refresh took (measure + render)
+        #: seconds the last refresh took (measure + render), wall and CPU (of its thread)
         self.refresh_seconds = 0.0
+        self.refresh_cpu_seconds = 0.0
 
     # -- data -------------------------------------------------------------------------
     def _files(self) -> list[Path]:
@@ -119,10 +123,11 @@ class Dashboard:
         signature = self._stat()
         if signature == self._signature and self._measurement is not None:
             return False
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.thread_time()
         measurement = self._measure()
-        body = report_body(measurement, self.view)
+        body = report_body(measurement, self.view, chart=self._charts)
         self.refresh_seconds = time.perf_counter() - began
+        self.refresh_cpu_seconds = time.thread_time() - cpu
         self._measurement, self._body, self._signature = measurement, body, signature
         self._version = hashlib.sha256(body.encode()).hexdigest()[:16]
         return True
@@ -163,7 +168,8 @@ class Dashboard:
         assert self._measurement is not None
         return web.json_response({"version": self._version, "as_of": self._measurement.as_of.isoformat(),
                                   "measured_at": self._measurement.measured_at.isoformat(),
-                                  "refresh_seconds": self.refresh_seconds})
+                                  "refresh_seconds": self.refresh_seconds,
+                                  "refresh_cpu_seconds": self.refresh_cpu_seconds})
 
     async def _body_fragment(self, request: web.Request) -> web.Response:
         await self.refresh()

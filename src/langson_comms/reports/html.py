@@ -7,6 +7,7 @@ dashboard swaps it in place); ``report_html(measurement, view)`` the whole page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 import attrs
@@ -53,10 +54,13 @@ def _table(table: Table) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _section(section: Section, measurement: Measurement, view: View) -> str:
+Chart = Callable[[str, Measurement, View], "str | None"]
+
+
+def _section(section: Section, measurement: Measurement, view: View, chart: Chart) -> str:
     parts = [f'<section id="{escape(section.key)}"><h2>{escape(section.title)}</h2>']
     for key in section.charts:
-        svg = chart_svg(key, measurement, view)
+        svg = chart(key, measurement, view)
         if svg is not None:
             parts.append(f'<figure class="chart" data-chart="{escape(key)}">{svg}</figure>')
     parts += [_table(t) for t in section.tables]
@@ -66,8 +70,9 @@ def _section(section: Section, measurement: Measurement, view: View) -> str:
     return "\n".join(parts)
 
 
-def report_body(measurement: Measurement, view: View | None = None) -> str:
-    """The report's ``<main id="report">`` element (charts drawn once per chart key)."""
+def report_body(measurement: Measurement, view: View | None = None, *, chart: Chart = chart_svg) -> str:
+    """The report's ``<main id="report">`` element (charts drawn once per chart key, by
+    ``chart``: ``chart_svg``, or a ``ChartCache``)."""
     view = View() if view is None else view
     m = measurement
     seen: set[str] = set()
@@ -79,7 +84,7 @@ def report_body(measurement: Measurement, view: View | None = None) -> str:
     for section in sections(m, view):
         charts = tuple(k for k in section.charts if k not in seen)
         seen.update(charts)
-        parts.append(_section(attrs.evolve(section, charts=charts), m, view))
+        parts.append(_section(attrs.evolve(section, charts=charts), m, view, chart))
     parts.append("</main>")
     return "\n".join(parts)
 
