@@ -81,7 +81,7 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield match.group(0), campaign
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        assert process.wait(timeout=30) == 0  # SIGTERM stops it cleanly
 
 
 def test_dashboard_shows_a_new_sign_up_without_a_reload(browser: Any, dashboard: tuple[str, Path]) -> None:

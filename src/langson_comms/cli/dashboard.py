@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 from pathlib import Path
 
 import click
@@ -59,8 +60,17 @@ def dashboard(runtime: Runtime, campaign_path: Path, host: str, port: int, token
     def ready(url: str) -> None:
         click.echo(f"dashboard on {url} (Ctrl-C stops)", err=False)
 
+    async def serve() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):  # SIGTERM stops it as Ctrl-C does
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await run_dashboard(board, ready=ready)
+
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_dashboard(board, ready=ready))
+            asyncio.run(serve())
     except OSError as error:
         raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror} (expected a free port)") from None
