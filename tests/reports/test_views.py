@@ -36,7 +36,7 @@ def test_markdown_has_the_measurements_figures(measurement: Measurement) -> None
 def test_the_offices_views(measurement: Measurement) -> None:
     press = report_markdown(measurement, parse_view("press"))
     assert "Phòng Báo chí – Xuất bản" in press
-    assert "Tuần báo chí chưa đủ tin bài" in press and "| 2022-06-27 | 2022-07-03 | 2 | 1 |" in press
+    assert "Tuần báo chí chưa đủ tin bài" in press and "| 2022-06-27 | 2022-07-03 | toàn kênh | 2 | 1 |" in press
     assert "Bảng xếp hạng" not in press and "| radio |" not in press
     district = report_markdown(measurement, parse_view("district:22"))
     assert "Tổ Xã Ba" in district and "Tổ Xã Một" not in district

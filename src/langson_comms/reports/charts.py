@@ -163,7 +163,8 @@ def _press_weeks(m: Measurement, view: View) -> Figure | None:
     c = m.compliance
     if c is None or "press" not in c.cadence_gaps:
         return None
-    missed = {str(g.get("from")) for g in c.cadence_gaps["press"]}
+    # the whole channel's weeks (a gap of one outlet is in the table, not here)
+    missed = {str(g.get("from")) for g in c.cadence_gaps["press"] if not g.get("group")}
     start = m.period_start.start_of("week")
     weeks = []
     while start <= m.as_of:

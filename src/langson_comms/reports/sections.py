@@ -214,12 +214,18 @@ def _compliance(m: Measurement, view: View) -> Section | None:
         charts.append("broadcast_by_district")
     if view.office in (None, PRESS) and "press" in c.cadence_gaps:
         gaps = c.cadence_gaps["press"]
-        tables.append(Table("Tuần báo chí chưa đủ tin bài", ("từ", "đến", "cần", "có"),
-                            tuple((g.get("from"), g.get("to"), g.get("expected"), g.get("found")) for g in gaps)))
+        tables.append(Table("Tuần báo chí chưa đủ tin bài", ("từ", "đến", "nhóm", "cần", "có"),
+                            tuple((g.get("from"), g.get("to"), g.get("group") or "toàn kênh", g.get("expected"),
+                                   g.get("found"))
+                                  for g in sorted(gaps, key=_gap_order))))
         charts.append("press_weeks")
     if not tables:
         return None
     return Section("compliance", "Nhịp độ và tuân thủ", tables=tuple(tables), charts=tuple(charts))
+
+
+def _gap_order(gap: Mapping[str, Any]) -> tuple[str, str]:
+    return str(gap.get("group") or ""), str(gap.get("from"))
 
 
 def _notes(m: Measurement, view: View) -> Section | None:
