@@ -15,9 +15,21 @@
 6. the "one SMS to 100 % of subscribers" step as the plan runs it — a carrier-run
    broadcast: orders it from the three carriers, records each carrier's reported
    totals broken down by district (SAMPLE figures: the carriers' reports are not
-   public) and prints them added up per district.
+   public) and prints them added up per district;
+7. ingests the SAMPLE sign-ups of the four platforms (the app, MB Bank, postmart, Vỏ Sò:
+   CSV and .xlsx exports) with ``signups ingest``;
+8. logs a SAMPLE of the press, visual, social and outreach channels' activity (press
+   items, LED boards and websites, Zalo/Facebook posts, team visits and trainings) with
+   ``activity log``;
+9. prints the KPI summary (``report``) and the day's team leaderboard (``leaderboard``)
+   as of 2022-07-20, and writes the report folder (text, Markdown, HTML with charts,
+   JSON, .xlsx) to ``--out``/report.
 
-All network traffic stays on 127.0.0.1.  Everything is written under ``--out``.
+Steps 2, 3 and 6–9 work on a copy of the reference campaign under ``--out``/reference, so
+the report measures the airings confirmed in step 3, the carriers' totals of step 6,
+the sign-ups and the activity.  All network traffic stays on 127.0.0.1.  Everything is
+written under ``--out``, which is emptied first (only a folder the demo made: it holds
+``.langson-demo``), so a second run gives the same figures.
 """
 
 from __future__ import annotations
@@ -39,6 +51,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CAMPAIGN = HERE / "campaign.toml"
+#: the report's as-of day: the sample sign-ups and activity run to it
+AS_OF = "2022-07-20"
+MARKER = ".langson-demo"
 
 SMS_CAMPAIGN = """\
 [campaign]
@@ -155,14 +170,17 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=2000)
     args = parser.parse_args()
     out: Path = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    clean(out)
     rng = random.Random(2022)
+    reference = copy_reference(out / "reference")
 
     print("\n== 1. the campaign file")
     cli("validate", "-c", CAMPAIGN)
 
     print("\n== 2. loudspeaker airings: schedule and exports")
-    broadcast = ["broadcast", "-c", str(CAMPAIGN), "--db", str(out / "broadcast.sqlite")]
+    # the reference copy's own as-run store, which the report of step 9 reads
+    broadcast = ["broadcast", "-c", str(reference / "campaign.toml"),
+                 "--db", str(reference / ".langson" / "broadcast.sqlite")]
     cli(*broadcast, "schedule")
     cli(*broadcast, "export", "--out", out / "broadcast", "--force")  # the demo owns this folder
 
@@ -201,13 +219,83 @@ def main() -> None:
         simulator.wait(timeout=10)
 
     print("\n== 6. the carrier-run broadcast: order, reports by district (SAMPLE figures)")
-    reference = copy_reference(out / "reference")
     cli("sms", "broadcast-order", "-c", reference / "campaign.toml", "--note", "demo order")
     for carrier, (totals, areas) in carrier_totals(reference, rng).items():
         cli("sms", "broadcast-report", "-c", reference / "campaign.toml", "--carrier", carrier,
             "--subscribers", totals[0], "--sent", totals[1], "--delivered", totals[2], "--areas", areas)
     cli("sms", "status", "-c", reference / "campaign.toml")
-    print(f"\nEverything the demo wrote is under {out}")
+
+    campaign = ["-c", reference / "campaign.toml"]
+    print("\n== 7. sign-ups from the four platforms (SAMPLE exports: CSV and .xlsx)")
+    # phone numbers are kept only as a keyed hash; a demo key unless one is set
+    os.environ.setdefault("LANGSON_COMMS_PSEUDONYM_KEY", "demo-only-pseudonym-key-0123456789")
+    cli("signups", "ingest", *campaign, "--no-progress")
+
+    print("\n== 8. press, visual, social and outreach activity (SAMPLE logs)")
+    for channel, files in activity_files(reference / "activity", rng).items():
+        cli("activity", "log", *campaign, channel, *files)
+
+    print(f"\n== 9. the KPIs, the day's leaderboard and the report folder, as of {AS_OF}")
+    cli("report", *campaign, "--to", AS_OF, "--out", out / "report")
+    print((out / "report" / "report.txt").read_text(encoding="utf-8"))
+    cli("leaderboard", *campaign, "--day", AS_OF)
+    print(f"\nEverything the demo wrote is under {out}; open {out / 'report' / 'report.html'}")
+
+
+def clean(out: Path) -> None:
+    """Start from an empty ``out`` (a second run gives the same figures); a folder the
+    demo did not make is left alone."""
+    if out.exists() and any(out.iterdir()):
+        if not ((out / MARKER).exists() or (out / "sms_campaign.toml").exists()):
+            raise SystemExit(f"demo: {out} is not empty and not a demo folder; choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by examples/langson_2022/demo.py: emptied at each run\n", encoding="utf-8")
+
+
+def _write(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def activity_files(folder: Path, rng: random.Random) -> dict[str, list[Path]]:
+    """SAMPLE activity logs from 2022-06-10 to the as-of day, seeded: press items (one
+    week with none, a missed week), LED boards and websites, Zalo/Facebook posts (a few
+    days without one), team visits, and the members' trainings."""
+    import datetime as dt
+
+    start, end = dt.date(2022, 6, 10), dt.date.fromisoformat(AS_OF)
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    outlets = ["Báo Lạng Sơn", "Đài Phát thanh và Truyền hình tỉnh Lạng Sơn"]
+    press_days = [d for d in days if d.weekday() in (1, 4) and not dt.date(2022, 7, 4) <= d <= dt.date(2022, 7, 10)]
+    press = [[outlets[i % 2], d.isoformat(), f"Công dân số Xứ Lạng: bài {i + 1}", ("article", "radio", "tv")[i % 3],
+              rng.randint(20_000, 80_000)] for i, d in enumerate(press_days)]
+    boards = [["board", "Quảng trường 17/10", "Sở TT&TT", "178", "2022-06-15", AS_OF, 12_000],
+              ["board", "Ngã tư Đồng Đăng", "UBND huyện Cao Lộc", "181", "2022-06-20", AS_OF, 5_000],
+              ["website", "langson.gov.vn", "Sở TT&TT", "", "2022-06-10", AS_OF, 8_000]]
+    posts = [["zalo" if i % 2 else "facebook", "Trang Chính quyền điện tử tỉnh Lạng Sơn", d.isoformat(),
+              f"Hướng dẫn cài đặt ngày {d.isoformat()}", rng.randint(1_000, 9_000), ""]
+             for i, d in enumerate(days) if rng.random() > 0.08]
+    teams = list(csv.DictReader((folder.parent / "teams.csv").open(encoding="utf-8")))
+    codes = sorted({(t["team_code"], t["commune_code"]) for t in teams})
+    visits = [[team, commune, d.isoformat(), rng.randint(10, 60), rng.randint(5, 40), rng.randint(0, 5)]
+              for d in days[5:] for team, commune in rng.sample(codes, 12)]
+    trained = [[t["member_name"], t["team_code"], "2022-06-12", "Trung tâm Công nghệ số"]
+               for t in teams if t["trained"] == "yes"]
+    return {
+        "press": [_write(folder / "bao_chi.csv", ["outlet", "date", "title", "kind", "audience"], press)],
+        "visual": [_write(folder / "bang_led_website.csv",
+                          ["medium", "location", "unit", "district", "start", "end", "daily audience"], boards)],
+        "social": [_write(folder / "mang_xa_hoi.csv", ["platform", "page", "date", "title", "views", "members"],
+                          posts)],
+        "outreach": [_write(folder / "tap_huan.csv", ["member", "team", "date", "trainer"], trained),
+                     _write(folder / "to_cnscd_di_ho.csv",
+                            ["team", "commune", "date", "households", "people helped", "installs helped"], visits)],
+    }
 
 
 def copy_reference(folder: Path) -> Path:
@@ -216,6 +304,7 @@ def copy_reference(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("campaign.toml", "communes.csv", "stations.csv", "sketches.csv", "teams.csv"):
         shutil.copy(HERE / name, folder / name)
+    shutil.copytree(HERE / "signups", folder / "signups")
     return folder
 
 

@@ -11,12 +11,24 @@ from pathlib import Path
 DEMO = Path(__file__).parents[2] / "examples" / "langson_2022" / "demo.py"
 
 
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+def run_demo(out: Path) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, str(DEMO), "--out", str(tmp_path), "--recipients", "300"],
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, str(DEMO), "--out", str(out), "--recipients", "300"],
+        capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def figures(out: Path) -> dict[str, object]:
+    """Every figure of the report folder's JSON but the instant it was measured."""
+    report = json.loads((out / "report" / "report.json").read_text(encoding="utf-8"))
+    del report["measured_at"]
+    return dict(report)
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    result = run_demo(tmp_path)
     # broadcast: every station has a calendar, a run-sheet and printable sheets
     assert len(list((tmp_path / "broadcast" / "ics").glob("*.ics"))) == 148
     assert "read 539, accepted 535, rejected 4" in result.stdout
@@ -51,3 +63,17 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert len(by_district) == 11 and by_district[0]["name"] == "Thành phố Lạng Sơn"
     placed = sum(a["subscribers"] for o in data["broadcasts"] for a in o["areas"])
     assert placed == sum(a["subscribers"] for a in by_district) < sum(o["subscribers"] for o in data["broadcasts"])
+
+    # the whole campaign measured: sign-ups, activity, airings; the report folder written
+    report = figures(tmp_path)
+    kpis = report["kpis"]
+    assert isinstance(kpis, dict)
+    assert kpis["installs"]["value"] > 0 and kpis["installs"]["target"] == 24_000
+    assert {"broadcast", "press", "visual", "social", "outreach"} <= set(kpis["reaches"]["breakdowns"]["channel"])
+    assert report["leaderboard"] and "BẢNG XẾP HẠNG TỔ CÔNG NGHỆ SỐ" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
+        "report.html", "report.json", "report.md", "report.txt", "report.xlsx"]
+    assert (tmp_path / "report" / "report.html").read_text(encoding="utf-8").count('<figure class="chart"') == 6
+    # a second run in the same folder starts clean and gives the same figures
+    run_demo(tmp_path)
+    assert figures(tmp_path) == report

@@ -21,11 +21,14 @@ from .broadcast import (
 from .campaigns import CampaignSummary, build_campaign, load_campaign, summarise_campaign
 from .measuring import (
     activity_store_path,
+    day_leaderboard,
     ingest_signups,
     log_activity,
     measure_campaign,
     read_activity_status,
+    report_inputs,
     signups_status,
+    write_leaderboard_text,
 )
 from .sms_control import (
     BroadcastReport,
@@ -70,6 +73,7 @@ __all__ = [
     "build_campaign",
     "cancel_sms",
     "confirm_broadcasts",
+    "day_leaderboard",
     "export_broadcasts",
     "ingest_signups",
     "load_campaign",
@@ -80,6 +84,7 @@ __all__ = [
     "prepare_audience",
     "read_activity_status",
     "record_broadcast_report",
+    "report_inputs",
     "report_options",
     "schedule_broadcasts",
     "send_sms",
@@ -89,5 +94,6 @@ __all__ = [
     "sms_status",
     "sms_target",
     "summarise_campaign",
+    "write_leaderboard_text",
     "write_station_secrets",
 ]

@@ -16,11 +16,22 @@ from ..activity import ActivityStatus, LogReport, SqliteActivityStore, activity_
 from ..campaign import Campaign
 from ..clock import Clock, SystemClock
 from ..errors import ConfigError
-from ..kpi import Measurement, measure_stores, report_period, store_paths
+from ..kpi import (
+    Leaderboard,
+    Measurement,
+    leaderboard,
+    load_data,
+    measure_stores,
+    report_period,
+    store_paths,
+    zalo_messages,
+)
+from ..outputs import atomic_output, campaign_inputs
 from ..signups import IngestReport, SignupStatus, SqliteSignupStore, ingest, signups_plan
 
-__all__ = ["activity_store_path", "ingest_signups", "log_activity", "measure_campaign",
-           "read_activity_status", "signups_status"]
+__all__ = ["activity_store_path", "day_leaderboard", "ingest_signups", "log_activity",
+           "measure_campaign", "read_activity_status", "report_inputs", "signups_status",
+           "write_leaderboard_text"]
 
 
 def activity_store_path(campaign: Campaign) -> Path:
@@ -73,3 +84,36 @@ def measure_campaign(campaign: Campaign, *, start: pendulum.Date | None = None,
     clock = clock or SystemClock()
     period = report_period(campaign, clock, start, end)
     return measure_stores(campaign, period, clock=clock, env=env)
+
+
+def report_inputs(campaign: Campaign, campaign_path: Path) -> list[tuple[str, Path]]:
+    """The files a report must never overwrite: the campaign file, the files it names and
+    the campaign's stores (``langson_comms.outputs.refuse_inputs`` takes this list)."""
+    return [*campaign_inputs(campaign_path),
+            *((f"{name} store", path) for name, path in store_paths(campaign).items())]
+
+
+def day_leaderboard(campaign: Campaign, *, day: pendulum.Date | None = None,
+                    clock: Clock | None = None) -> Leaderboard:
+    """The team leaderboard of ``day`` (default today, or the campaign's end) from the
+    campaign's sign-up store; ``ConfigError`` when the campaign has no teams."""
+    if not campaign.teams:
+        raise ConfigError("the campaign has no [teams]: a leaderboard ranks teams", key="teams")
+    period = report_period(campaign, clock or SystemClock(), None, day)
+    path = campaign.signups.store_path if campaign.signups is not None else None
+    if path is not None and Path(path).is_file():
+        with SqliteSignupStore(path) as store:
+            data = load_data(campaign, period, signups=store)
+    else:
+        data = load_data(campaign, period)
+    metric = next((getattr(t.kpi, "metric", "installs") for t in campaign.targets.values()
+                   if t.kind == "leaderboard"), "installs")
+    return leaderboard(data, period, period.end, metric=metric)
+
+
+def write_leaderboard_text(board: Leaderboard, path: Path) -> Path:
+    """Write the leaderboard's Zalo messages (separated by a ``-----`` line) to ``path``,
+    by temp file and rename."""
+    with atomic_output(path) as handle:
+        handle.write("\n\n-----\n\n".join(zalo_messages(board)) + "\n")
+    return path

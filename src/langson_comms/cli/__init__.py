@@ -22,6 +22,7 @@ from ..runtime import Runtime
 from . import activity as activity_cli
 from . import broadcast as broadcast_cli
 from . import campaign as campaign_cli
+from . import dashboard as dashboard_cli
 from . import plugins as plugins_cli
 from . import report as report_cli
 from . import signups as signups_cli
@@ -49,6 +50,7 @@ def build_cli(runtime: Runtime) -> click.Group:
     cli.add_command(activity_cli.activity)
     cli.add_command(report_cli.report)
     cli.add_command(report_cli.leaderboard_command)
+    cli.add_command(dashboard_cli.dashboard)
     for impl in runtime.plugin_manager.hook.register_commands.get_hookimpls():
         before = _commands(cli)
         try:

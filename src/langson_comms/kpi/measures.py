@@ -54,7 +54,7 @@ def pacing(by_day: Mapping[str, float], target: float | None, period: Period, as
         ratio=value / expected if expected else None, forecast=forecast,
         forecast_method=(f"the value so far plus the mean of the last {window} day(s) "
                          f"({rate:,.1f} a day) times the {left} day(s) left"),
-        on_track=forecast >= target,
+        on_track=forecast >= target, target_per_day=target / period.days,
     )
 
 

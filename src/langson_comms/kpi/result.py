@@ -55,12 +55,15 @@ class Pacing:
     forecast: float
     forecast_method: str
     on_track: bool
+    #: the target's even pace: target / the period's days (charts draw it)
+    target_per_day: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(), "elapsed_share": self.elapsed_share,
             "expected": self.expected, "ratio": self.ratio, "forecast": self.forecast,
             "forecast_method": self.forecast_method, "on_track": self.on_track,
+            "target_per_day": self.target_per_day,
         }
 
 

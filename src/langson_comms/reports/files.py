@@ -1,0 +1,70 @@
+"""Writing the report folder: each format a file, each written atomically (temp file in
+the folder, renamed into place), never over an input, all or none."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from ..kpi import Measurement
+from ..outputs import atomic_output, refuse_inputs
+from .html import report_html
+from .markdown import report_markdown
+from .terminal import print_report
+from .views import View
+from .workbook import write_report_xlsx
+
+__all__ = ["FORMATS", "SUFFIXES", "report_json", "report_path", "report_text", "write_reports"]
+
+#: format → file suffix
+SUFFIXES = {"text": "txt", "md": "md", "html": "html", "json": "json", "xlsx": "xlsx"}
+FORMATS = tuple(SUFFIXES)
+
+
+def report_json(measurement: Measurement) -> str:
+    """Every figure as JSON text (``Measurement.as_dict()``, UTF-8, indented)."""
+    return json.dumps(measurement.as_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def report_text(measurement: Measurement, view: View | None = None, *, width: int = 120) -> str:
+    """The terminal tables as plain text."""
+    console = Console(record=True, width=width, file=io.StringIO(), color_system=None)
+    print_report(measurement, console, view)
+    return console.export_text()
+
+
+def report_path(out: Path, fmt: str, view: View | None = None) -> Path:
+    """``out/report[-<office>[-<district>]].<suffix>``."""
+    return out / f"report{(view or View()).slug}.{SUFFIXES[fmt]}"
+
+
+def write_reports(measurement: Measurement, out: Path, formats: Sequence[str], view: View | None = None,
+                  *, inputs: Iterable[tuple[str, Path]] = ()) -> list[Path]:
+    """Write the report in each of ``formats`` into the folder ``out``; returns the paths.
+
+    An output that is an input is refused (``ConfigError``) before anything is written;
+    the files are renamed into place only when every one was written."""
+    view = View() if view is None else view
+    paths = [report_path(out, fmt, view) for fmt in formats]
+    refuse_inputs([(f"report {fmt}", p) for fmt, p in zip(formats, paths, strict=True)], list(inputs))
+    with contextlib.ExitStack() as stack:
+        for fmt, path in zip(formats, paths, strict=True):
+            if fmt == "xlsx":
+                continue
+            if fmt == "json":
+                text = report_json(measurement)
+            elif fmt == "md":
+                text = report_markdown(measurement, view)
+            elif fmt == "html":
+                text = report_html(measurement, view)
+            else:
+                text = report_text(measurement, view)
+            stack.enter_context(atomic_output(path)).write(text)
+        if "xlsx" in formats:
+            write_report_xlsx(measurement, paths[list(formats).index("xlsx")], view)
+    return paths

@@ -1,0 +1,95 @@
+"""The report as terminal tables (rich): the whole campaign's summary, or an office's
+sections (the same sections as every format)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.table import Table as RichTable
+
+from ..kpi import Measurement
+from .sections import sections
+from .views import View
+
+__all__ = ["print_report", "print_summary"]
+
+
+def _figure(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if unit == "percent":
+        return f"{value:.1f} %"
+    return f"{value:,.0f}"
+
+
+def print_summary(measurement: Measurement, console: Console) -> None:
+    """The whole campaign as terminal tables (rich): KPIs, methods, attribution,
+    compliance, the leaderboard, notes."""
+    m = measurement
+    console.print(f"[bold]{m.campaign_title}[/bold] — {m.period_start} to {m.period_end} "
+                  f"(as of {m.as_of})", highlight=False)
+    table = Table("target", "kind", "value", "target", "progress", "pace", "forecast",
+                  title="KPIs")
+    for key, r in m.kpis.items():
+        pace = forecast = "—"
+        if r.pacing is not None:
+            pace = "—" if r.pacing.ratio is None else f"{r.pacing.ratio:.0%}"
+            forecast = _figure(r.pacing.forecast, r.unit)
+        progress = "—" if r.progress is None else f"{r.progress:.1%}"
+        table.add_row(key, r.kind, _figure(r.value, r.unit), _figure(r.target, r.unit), progress, pace, forecast)
+    console.print(table)
+    for key, r in m.kpis.items():
+        console.print(f"{key}: {r.method}", highlight=False)
+    if m.attribution is not None:
+        a = m.attribution
+        sms = (f"{a.reached_by_sms:,} reached by SMS within {a.window_days} days"
+               if a.sms_matched else f"SMS match not made ({a.note})")
+        console.print(f"attribution: {a.installs:,} installs; "
+                      + ", ".join(f"{k} {v:,}" for k, v in a.by_rule.items()) + f"; {sms}", highlight=False)
+    if m.compliance is not None:
+        c = m.compliance
+        parts = []
+        if c.press_weeks_missed is not None:
+            parts.append(f"press weeks missed {c.press_weeks_missed}")
+        if c.social_days_without_post is not None:
+            parts.append(f"social days without a post {c.social_days_without_post}")
+        if c.outreach_days_without_report is not None:
+            parts.append(f"outreach days without a report {c.outreach_days_without_report}")
+        if c.sms_delivery_rate is not None:
+            parts.append(f"SMS delivery rate {c.sms_delivery_rate:.1%}")
+        if c.broadcast_total is not None:
+            t = c.broadcast_total
+            parts.append(f"loudspeaker airings aired {t['aired']:,} of {t['planned']:,} planned "
+                         f"({t['missed']:,} missed)")
+        if parts:
+            console.print("compliance: " + "; ".join(parts), highlight=False)
+    if m.leaderboard is not None:
+        board = Table("rank", "±", "team", "commune", "day", "total", title=f"Leaderboard {m.leaderboard.day}")
+        for row in m.leaderboard.rows:
+            change = "" if not row.rank_change else f"{row.rank_change:+d}"
+            board.add_row(str(row.rank), change, row.team_name, row.commune_name,
+                          f"{row.installs_day:,}", f"{row.installs:,}")
+        console.print(board)
+    for note in m.notes:
+        console.print(f"note: {note}", highlight=False)
+
+
+def print_report(measurement: Measurement, console: Console, view: View | None = None) -> None:
+    """Print the report (for ``view``) to ``console`` as rich tables: the whole campaign
+    as ``print_summary``, an office's view as its sections."""
+    view = View() if view is None else view
+    if view.office is None:
+        print_summary(measurement, console)
+        return
+    m = measurement
+    console.print(f"[bold]{m.campaign_title}[/bold] — {view.title} — {m.period_start} to {m.period_end} "
+                  f"(as of {m.as_of})", highlight=False)
+    for section in sections(m, view):
+        console.rule(section.title)
+        for table in section.tables:
+            rich = RichTable(*table.columns, title=table.title)
+            for row in table.rows:
+                rich.add_row(*("—" if c is None else str(c) for c in row))
+            console.print(rich)
+        for paragraph in section.paragraphs:
+            console.print(paragraph, highlight=False, markup=False)

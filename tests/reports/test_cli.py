@@ -1,0 +1,64 @@
+"""``report`` with every format and ``--for``, and ``dashboard``'s refusals, run as a user
+runs them: subprocesses on a copy of the reference campaign."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .helpers import reference_copy, store_install
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "langson_comms", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=180, env={**os.environ, "NO_COLOR": "1", **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = reference_copy(tmp_path_factory.mktemp("cli"))
+    store_install(path, "cli-1")
+    return path
+
+
+def test_report_folder_every_format(campaign: Path) -> None:
+    done = run("report", "--to", "2022-07-20", "--out", "out", cwd=campaign.parent)
+    assert done.returncode == 0, done.stderr
+    out = campaign.parent / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "report.md", "report.txt",
+                                                     "report.xlsx"]
+    figures = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert figures["kpis"]["installs"]["value"] == 1
+    assert "| installs | conversion | 1 | 24.000 |" in (out / "report.md").read_text(encoding="utf-8")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.count('<figure class="chart"') >= 3 and '<tr id="kpi-installs">' in html
+    with zipfile.ZipFile(out / "report.xlsx") as book:
+        assert '<sheet name="installs"' in book.read("xl/workbook.xml").decode()
+
+
+def test_report_for_a_district_prints_markdown(campaign: Path) -> None:
+    done = run("report", "--to", "2022-07-20", "--format", "md", "--for", "district:178", cwd=campaign.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# ") and "Trung tâm huyện 178" in done.stdout
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--for", "mayor"), "not an office of the plan"),
+    (("--format", "md", "--format", "html"), "need --out"),
+    (("--format", "xlsx"), "needs --out"),
+])
+def test_report_usage_errors_exit_2(campaign: Path, args: tuple[str, ...], says: str) -> None:
+    done = run("report", "--to", "2022-07-20", *args, cwd=campaign.parent)
+    assert done.returncode == 2 and says in done.stderr, done.stderr
+
+
+def test_dashboard_elsewhere_than_loopback_without_a_token_exit_2(campaign: Path) -> None:
+    done = run("dashboard", "--host", "0.0.0.0", "--port", "0", cwd=campaign.parent,
+               env={"LANGSON_DASHBOARD_TOKEN": ""})
+    assert done.returncode == 2 and "needs a token" in done.stderr, done.stderr

@@ -1,0 +1,115 @@
+"""The report's formats are views of one Measurement: the same figures in each, an
+office's part with ``--for``, a self-contained HTML file, one .xlsx sheet per KPI."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from langson_comms.errors import ConfigError
+from langson_comms.kpi import Measurement
+from langson_comms.reports import (
+    CHARTS,
+    chart_svg,
+    parse_view,
+    report_html,
+    report_markdown,
+    report_text,
+    write_report_xlsx,
+    write_reports,
+)
+
+
+def test_markdown_has_the_measurements_figures(measurement: Measurement) -> None:
+    md = report_markdown(measurement)
+    assert md.startswith("# Chiến dịch thử\n")
+    assert "| reaches | reach | 700 | 1.000 | 70,0 % |" in md
+    assert "| installs | conversion | 4 | 100 | 4,0 % |" in md
+    assert "| radio | 400 | airings × listeners |" in md
+    assert "| 1 |  | Tổ Xã Một | Xã Một | Huyện Một | 0 | 2 |" in md
+    assert "| 21 | 5 | 4 | 3 | 1 | 1 | 0 | 80,0 % |" in md
+
+
+def test_the_offices_views(measurement: Measurement) -> None:
+    press = report_markdown(measurement, parse_view("press"))
+    assert "Phòng Báo chí – Xuất bản" in press
+    assert "Tuần báo chí chưa đủ tin bài" in press and "| 2022-06-27 | 2022-07-03 | toàn kênh | 2 | 1 |" in press
+    assert "Bảng xếp hạng" not in press and "| radio |" not in press
+    district = report_markdown(measurement, parse_view("district:22"))
+    assert "Tổ Xã Ba" in district and "Tổ Xã Một" not in district
+    assert "| 22 | 200 |" in district  # the district's reach
+    assert "| 21 | 5 |" not in district and "| 22 | 2 | 2 |" in district
+    tech = report_markdown(measurement, parse_view("technology-centre"))
+    assert "tỷ lệ SMS đến máy | 75,0 %" in tech and "Quy kết" in tech
+    assert "Bảng xếp hạng" not in tech
+
+
+@pytest.mark.parametrize("text", ["pr", "district:", "district", "everyone"])
+def test_an_unknown_office_says_what_is_expected(text: str) -> None:
+    with pytest.raises(ConfigError, match="expected"):
+        parse_view(text)
+
+
+def test_html_is_self_contained_vietnamese_printable_with_every_chart(measurement: Measurement) -> None:
+    html = report_html(measurement)
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="vi">' in html and "@media print" in html
+    charts = re.findall(r'data-chart="([a-z_]+)"><svg', html)
+    assert sorted(charts) == sorted(CHARTS)
+    # nothing fetched at view time: only in-page references (#id), no @import
+    assert re.search(r"""href="#""", html)  # the SVGs' own references are there …
+    assert not re.search(r"""\b(src|href)\s*=\s*["'](?!#)|url\((?!#)|@import""", html, re.IGNORECASE)
+    assert "Tổ Xã Một" in html and "Lượt tiếp cận cộng dồn so với mục tiêu" in html
+
+
+def test_charts_are_the_same_bytes_for_the_same_measurement(measurement: Measurement) -> None:
+    for key in CHARTS:
+        first = chart_svg(key, measurement)
+        assert first is not None and first.startswith("<svg") and first.endswith("</svg>")
+        assert chart_svg(key, measurement) == first
+
+
+def test_terminal_view(measurement: Measurement) -> None:
+    text = report_text(measurement)
+    assert "KPIs" in text and "700" in text
+    press = report_text(measurement, parse_view("press"))
+    assert "Phòng Báo chí – Xuất bản" in press and "Tuần báo chí chưa đủ tin bài" in press
+
+
+def test_xlsx_one_sheet_per_kpi(measurement: Measurement, tmp_path: Path) -> None:
+    path = write_report_xlsx(measurement, tmp_path / "r.xlsx")
+    with zipfile.ZipFile(path) as book:
+        workbook = book.read("xl/workbook.xml").decode()
+        strings = book.read("xl/sharedStrings.xml").decode()
+    names = re.findall(r'<sheet name="([^"]+)"', workbook)
+    assert names[:4] == ["Tổng hợp", "reaches", "installs", "trained"]
+    assert any(n.startswith("Bảng xếp hạng tổ ngày 05_07") and len(n) <= 31 for n in names)
+    assert "airings × listeners" in strings
+    assert list(tmp_path.iterdir()) == [path]  # no temp file left
+
+
+def test_write_reports_each_format_or_none(measurement: Measurement, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    paths = write_reports(measurement, out, ("md", "html", "json", "xlsx", "text"), parse_view("press"))
+    assert [p.name for p in paths] == ["report-press.md", "report-press.html", "report-press.json",
+                                       "report-press.xlsx", "report-press.txt"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
+
+    def broken(*args: object) -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("langson_comms.reports.files.report_html", broken)
+    with pytest.raises(RuntimeError):
+        write_reports(measurement, tmp_path / "again", ("md", "html"))
+    assert not (tmp_path / "again").exists() or not any((tmp_path / "again").iterdir())
+
+
+def test_an_output_is_never_an_input(measurement: Measurement, tmp_path: Path) -> None:
+    campaign = tmp_path / "report.md"
+    campaign.write_text("not a report", encoding="utf-8")
+    with pytest.raises(ConfigError, match="never overwrites an input"):
+        write_reports(measurement, tmp_path, ("md",), inputs=[("campaign file", campaign)])
+    assert campaign.read_text(encoding="utf-8") == "not a report"
