@@ -135,3 +135,21 @@ def test_mask_numbers_hides_phone_numbers_but_not_addresses() -> None:
     assert mask_numbers("host 10.20.30.40 refused") == "host 10.20.30.40 refused"
     assert mask_numbers("number 0912 345 678 refused") == "number <number> refused"
     assert mask_numbers("+84912345678 unknown") == "<number> unknown"
+
+
+def test_a_probe_that_never_answers_does_not_block_the_breaker_forever() -> None:
+    """A probe let through whose answer never comes back (its rows were held, a worker
+    lost it) must not leave the breaker half-open with 'a probe out' for ever: after the
+    probe delay plus reset_after another probe may go (a full-suite run stalled 90 s)."""
+    from langson_comms.sms.breaker import BreakerState, CircuitBreaker
+
+    now = [0.0]
+    breaker = CircuitBreaker(threshold=1, reset_after=1.0, window=1, monotonic=lambda: now[0])
+    breaker.record_failure("HTTP 503")
+    now[0] = 1.0
+    assert breaker.state is BreakerState.HALF_OPEN and breaker.allow()
+    assert not breaker.allow()  # one probe at a time
+    now[0] = 2.5
+    assert not breaker.allow()  # still within the probe's time
+    now[0] = 3.1
+    assert breaker.allow()  # the first probe is taken as lost

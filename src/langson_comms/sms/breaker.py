@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -30,6 +31,8 @@ import attrs
 __all__ = ["BreakerEvent", "BreakerState", "CircuitBreaker", "mask_numbers"]
 
 #: Digit runs that may be phone numbers (8 digits or more, with separators).
+log = logging.getLogger(__name__)
+
 _NUMBER = re.compile(r"\+?\d(?:[\d .-]{6,}\d)")
 
 
@@ -94,6 +97,7 @@ class CircuitBreaker:
         self._opened_at: float | None = None  # when the breaker left closed
         self._reopened_at: float | None = None  # when the current wait started
         self._probing = False
+        self._probe_since = 0.0  # when the probe out was let through
 
     @property
     def state(self) -> BreakerState:
@@ -110,7 +114,8 @@ class CircuitBreaker:
 
     @property
     def probing(self) -> bool:
-        return self._probing
+        """A probe is out (and not yet taken as lost)."""
+        return self._probing and not self._probe_lost()
 
     @property
     def retry_at(self) -> float:
@@ -122,10 +127,20 @@ class CircuitBreaker:
         state = self.state
         if state is BreakerState.CLOSED:
             return True
+        if state is BreakerState.HALF_OPEN and self._probing and self._probe_lost():
+            log.warning("circuit breaker: the probe let through %.1f s ago never answered; "
+                        "another may go", self._now() - self._probe_since)
+            self._probing = False
         if state is BreakerState.HALF_OPEN and not self._probing:
             self._probing = True
+            self._probe_since = self._now()
             return True
         return False
+
+    def _probe_lost(self) -> bool:
+        """A probe out longer than the probe delay plus ``reset_after`` is taken as lost
+        (its rows went back without an answer): liveness over strictness."""
+        return self._now() - self._probe_since > self._delay + self.reset_after
 
     def cancel_probe(self) -> None:
         """The probe ``allow`` let through was not sent after all, or its answer says
