@@ -104,7 +104,11 @@ def test_an_outage_is_probed_logged_stored_and_claims_stay_bounded(
     stats = summary.stats
     assert summary.counts["accepted"] == 300
     # the breaker probed: accepts resumed soon after the outage ended
-    assert _largest_gap(ledger, started) < 1.5 + 2 * 1.0 + 0.5
+    # Outage 1.5 s, a failed probe (delay 1 s, then 2 s), and — rarely — a probe whose
+    # answer never comes back, taken as lost after delay + reset_after (3 s): the old
+    # code left a 10.5 s gap here, or stalled for good.  Why a probe is sometimes lost is
+    # not found yet (docs: the breaker recovers from it; the closing note says so).
+    assert _largest_gap(ledger, started) < 1.5 + 1.0 + 2.0 + 3.0 + 1.0
     # claimed only what could be sent (before: every row claimed again each 50 ms while
     # a probe was out)
     assert stats["claimed"] <= stats["sent"] + 2 * engine.claim_size, stats
