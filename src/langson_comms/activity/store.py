@@ -51,6 +51,7 @@ import attrs
 
 from ..errors import LedgerError
 from ..reach import ReachRecord
+from ..sqlite_files import open_private, transaction
 from .contract import DayCount
 
 __all__ = [
@@ -234,40 +235,10 @@ class SqliteActivityStore:
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA cache_size=-32768")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"{self.path}: cannot open the activity store: {exc}") from exc
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.chmod(self.path.with_name(self.path.name + suffix), 0o600)
+        self._db = open_private(self.path, "activity store", _SCHEMA, timeout=timeout)
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise LedgerError(f"{self.path}: cannot start a transaction: {exc}") from exc
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            else:
-                try:
-                    db.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    raise LedgerError(f"{self.path}: commit failed: {exc}") from exc
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self.path, self._lock)
 
     def store_batch(self, channel_key: str, activities: Sequence[StoredActivity],
                     rejections: Sequence[ActivityRejection], now: float) -> BatchCounts:

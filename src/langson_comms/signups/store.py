@@ -41,13 +41,14 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
 from ..errors import LedgerError
+from ..sqlite_files import open_private, transaction
 from .source import Rejection
 
 __all__ = [
@@ -244,43 +245,11 @@ class SqliteSignupStore:
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Created by us, 0600 from the first byte (no umask race).
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a committed batch survives a process crash (kill -9).
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA cache_size=-32768")  # 32 MiB: the identity index stays in memory
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise LedgerError(f"{self.path}: cannot open the sign-up store: {exc}") from exc
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.chmod(self.path.with_name(self.path.name + suffix), 0o600)
+        self._db = open_private(self.path, "sign-up store", _SCHEMA, timeout=timeout)
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         # One connection shared by threads (a receiver's handlers): one transaction at a time.
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise LedgerError(f"{self.path}: cannot start a transaction: {exc}") from exc
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            else:
-                try:
-                    db.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    raise LedgerError(f"{self.path}: commit failed: {exc}") from exc
+        return transaction(self._db, self.path, self._lock)
 
     def position(self, source_key: str) -> str | None:
         row = self._db.execute("SELECT position FROM positions WHERE source_key = ?",

@@ -11,10 +11,10 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from ...errors import LedgerError, SenderBusyError
+from ...sqlite_files import protect_sidecars, transaction
 from .schema import _REPORTS_TABLE, _SCHEMA
 
 
@@ -102,28 +102,10 @@ class LedgerBase:
         )
 
     def _protect_sidecars(self) -> None:
-        for suffix in ("-wal", "-shm"):
-            sidecar = self.path.with_name(self.path.name + suffix)
-            with contextlib.suppress(OSError):
-                os.chmod(sidecar, 0o600)
+        protect_sidecars(self.path)
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise LedgerError(f"{self.path}: cannot start a transaction: {exc}") from exc
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            try:
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise LedgerError(f"{self.path}: commit failed: {exc}") from exc
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self.path)
 
     def _fence(self, db: sqlite3.Connection, *keys: tuple[str, str]) -> None:
         """Refuse a sending write (claim, outcomes, recovery) for a message whose lease
