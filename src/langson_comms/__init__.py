@@ -67,6 +67,7 @@ from .errors import (
     ScheduleError,
     TransientGatewayError,
     UnknownNameError,
+    WrongRouteError,
 )
 from .hookspecs import hookimpl, hookspec
 from .kpi import Measurement, zalo_messages
@@ -128,6 +129,7 @@ __all__ = [
     "TransientGatewayError",
     "UnknownNameError",
     "Weekday",
+    "WrongRouteError",
     "__version__",
     "api",
     "broadcast_compliance",

@@ -13,6 +13,7 @@ Every error the library raises on purpose is a ``LangsonCommsError``::
     ├── GatewayError                      a gateway could not hand a message over
     │   ├── TransientGatewayError         worth retrying: timeout, connection, 5xx, 429
     │   └── PermanentGatewayError         never retried: rejected number, bad credentials
+    │       └── WrongRouteError           not this gateway's to reach: try the row's next route
     ├── LedgerError                       the durable store refused an operation
     │   └── SenderBusyError               another sender holds the message's lease (names it)
     └── ScheduleError                     a broadcast schedule cannot be built
@@ -44,6 +45,7 @@ __all__ = [
     "SenderBusyError",
     "TransientGatewayError",
     "UnknownNameError",
+    "WrongRouteError",
 ]
 
 
@@ -212,6 +214,25 @@ class TransientGatewayError(GatewayError):
 
 class PermanentGatewayError(GatewayError):
     """Never retried: the gateway refused the message for good."""
+
+
+class WrongRouteError(PermanentGatewayError):
+    """This gateway cannot reach this number, though another route may: a carrier says
+    "not my subscriber" (the number was ported), Zalo says the number has no Zalo account
+    or refused the template.  Never retried on the same gateway; the engine moves the row
+    to its next route instead of failing it.  ``reason`` is a short code such as
+    ``"not_subscriber"``, ``"no_zalo_account"`` or ``"template_refused"``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        gateway: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.reason = reason
+        super().__init__(message, gateway=gateway, status=status)
 
 
 class LedgerError(LangsonCommsError):

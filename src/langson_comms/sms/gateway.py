@@ -27,7 +27,7 @@ import attrs
 import httpx
 
 from ..config import ConfigContext
-from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError
+from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError, WrongRouteError
 from .ledger import DeliveryReport
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,10 @@ class SmsGateway(abc.ABC):
 
     def permanent(self, message: str, *, status: int | None = None) -> PermanentGatewayError:
         return PermanentGatewayError(message, gateway=self.gateway_id, status=status)
+
+    def wrong_route(self, message: str, *, reason: str, status: int | None = None) -> WrongRouteError:
+        """The error for "this number is not reachable here, try its next route"."""
+        return WrongRouteError(message, reason=reason, gateway=self.gateway_id, status=status)
 
 
 def own_gateway_ids(gateways: Mapping[str, SmsGateway]) -> dict[str, SmsGateway]:
