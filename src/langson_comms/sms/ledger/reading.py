@@ -41,6 +41,7 @@ class Reading(LedgerBase):
                 segments=r[9], reason=r[10], idempotency_key=r[11], source=r[12],
                 created_at=pendulum.from_timestamp(r[13], tz=LOCAL_TZ),
                 submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
+                routes_tried=r[17],
             )
 
     def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[tuple[str, str], int]:
