@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from langson_comms.errors import LangsonCommsError
 from langson_comms.sms.engine import Routing
+from langson_comms.sms.gateway import GatewayCapabilities, OutgoingSms, SmsGateway, SubmitResult
 from langson_comms.sms.http_gateway import ResultFormat
 from langson_comms.sms.ledger import Recipient, SmsState, SqliteLedger, routes_tried
 
@@ -134,3 +136,56 @@ def test_an_older_ledger_gains_the_routes_tried_column(tmp_path: Path) -> None:
         assert [r.routes_tried for r in rows] == [None, None]
         row = ledger.claim("c", "m", time.time(), 1)[0]
         assert row.routes_tried is None
+
+
+class _Zns(SmsGateway):
+    """A ZNS-like gateway: the whole request refused for numbers without Zalo (raised),
+    accepted otherwise."""
+
+    name = "zns_fake"
+
+    def __init__(self, gid: str, no_zalo: str) -> None:
+        super().__init__(gid, GatewayCapabilities(max_batch=1))
+        self.no_zalo = no_zalo
+        self.asked: list[str] = []
+
+    @classmethod
+    def from_config(cls, config: Any, context: Any) -> _Zns:  # pragma: no cover
+        raise NotImplementedError
+
+    async def send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:
+        self.asked += [s.msisdn for s in batch]
+        if batch[0].msisdn.startswith(self.no_zalo):
+            raise self.wrong_route("the number has no Zalo account", reason="no_zalo_account")
+        return [SubmitResult(s.ref, f"Z{s.ref}") for s in batch]
+
+
+def test_a_request_refused_whole_goes_on_to_sms(ledger: SqliteLedger,
+                                                carrier_simulator: Any) -> None:
+    # ZNS first, then SMS: the fallback is recorded as such.
+    from langson_comms.sms.engine import DispatchEngine
+
+    from .helpers import NOTICE
+    agg = carrier_simulator()
+    zns = _Zns("zns", PORTED)
+    load(ledger, 20)
+
+    async def main() -> Any:
+        sms = gateway(agg, "agg")
+        client = sms.make_client()
+        sms.bind_client(client)
+        try:
+            return await DispatchEngine(ledger, {"zns": zns, "agg": sms},
+                                        Routing(default=("zns", "agg")), campaign="c",
+                                        message=NOTICE).run()
+        finally:
+            await client.aclose()
+
+    summary = asyncio.run(main())
+    assert summary.counts["accepted"] == 20
+    assert len(zns.asked) == 20  # each number asked once
+    rows = _rows(ledger)
+    assert {a.to for a in agg.accepted_snapshot()} == {n for n in rows if n.startswith(PORTED)}
+    assert {r.routes_tried for r in rows.values() if r.gateway == "agg"} == {
+        "zns:no_zalo_account"}
+    assert {r.routes_tried for r in rows.values() if r.gateway == "zns"} == {None}

@@ -64,7 +64,7 @@ def test_the_check_finds_each_form_and_never_repeats_the_secret(tmp_path: Path) 
     db.execute("INSERT INTO t VALUES (?)", (f"HTTP 401: bad key {SECRET}",))
     db.commit()
     db.close()
-    with pytest.raises(AssertionError, match="ledger.sqlite, byte"):
+    with pytest.raises(AssertionError, match=r"ledger\.sqlite, byte"):
         assert_no_secret_leaks(SECRET, "", [tmp_path])
     assert_no_secret_leaks(SECRET, "nothing here", [tmp_path / "absent"])
     with pytest.raises(ValueError, match="at least 6"):
