@@ -115,13 +115,13 @@ def test_an_outage_is_probed_logged_stored_and_claims_stay_bounded(
     assert stats["breaker_open"] >= 1 and stats["breaker_close"] >= 1
     # every change logged (with its reason), none with a number in it, all stored
     logs = _breaker_logs(caplog)
-    assert len(logs) == stats["breaker_open"] + stats["breaker_reopen"] + stats["breaker_close"]
+    assert len(logs) == stats.get("breaker_open", 0) + stats.get("breaker_reopen", 0) + stats.get("breaker_close", 0)
     assert any("circuit open" in m and "requests failed" in m and "HTTP 503" in m
                for m in logs), logs
     assert any("circuit closed" in m for m in logs), logs
     assert not any("+8491" in m for m in logs)
     summary_row = ledger.breaker_summary("c", "m")["gw"]
     assert summary_row.opens == stats["breaker_open"]
-    assert summary_row.failed_probes == stats["breaker_reopen"]
+    assert summary_row.failed_probes == stats.get("breaker_reopen", 0)
     assert not summary_row.is_open and summary_row.last_close is not None
     assert 0 < summary_row.open_seconds < 5
