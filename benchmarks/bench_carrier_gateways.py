@@ -115,9 +115,36 @@ def _viettel_request(gateway: SmsGateway, sms: OutgoingSms) -> tuple[str, bytes,
     return gateway.config.url, build_request(gateway._fields(sms)), dict(gateway._headers)
 
 
+# -- vnpt against its simulator -------------------------------------------------------------
+
+def _vnpt_serve(queue: Any) -> None:
+    from langson_comms_vnpt.testing import VnptSimulator
+
+    _serve_forever(lambda: VnptSimulator(api_pass=PASSWORD, record=False).start_async(),
+                   lambda s: s.url, queue)
+
+
+def _vnpt_make(url: str) -> SmsGateway:
+    from langson_comms_vnpt import VnptGateway
+
+    return VnptGateway.from_config(
+        {"url": url, "api_user": "langson_api", "api_pass_env": "BENCH_PASSWORD", "agent_id": "244",
+         "contract_id": "13681", "template_id": "T-FREE-1", "username": "langson",
+         "label_id": "LANGSON", "connections": 16}, _context("vnpt"), env={"BENCH_PASSWORD": PASSWORD})
+
+
+def _vnpt_request(gateway: SmsGateway, sms: OutgoingSms) -> tuple[str, bytes, dict[str, str]]:
+    from langson_comms_vnpt import VnptGateway
+    from langson_comms_vnpt.envelope import build_request
+
+    assert isinstance(gateway, VnptGateway)
+    return gateway.config.url, build_request(gateway.request(sms)), dict(gateway._headers)
+
+
 CONTENDERS: dict[str, Contender] = {
     "generic_http": Contender(_generic_serve, _generic_make, _generic_request),
     "viettel": Contender(_viettel_serve, _viettel_make, _viettel_request),
+    "vnpt": Contender(_vnpt_serve, _vnpt_make, _vnpt_request),
 }
 
 
