@@ -20,6 +20,7 @@ removed.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
@@ -120,8 +121,6 @@ class ViettelGateway(SmsGateway):
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext,
                     env: Mapping[str, str] | None = None) -> Self:
-        import os
-
         parsed = cls.parse_config(config, context)
         password = read_secret(context, os.environ if env is None else env,
                                env_name=parsed.password_env, file_name=parsed.password_file,
@@ -155,7 +154,7 @@ class ViettelGateway(SmsGateway):
         detail = f"SOAP fault {fault.code or '?'}: {self._quote(fault.string)}"
         if fault.code.lower() == "client":
             return self.permanent(detail, status=400)
-        return self.transient(detail, status=status)
+        return self.transient(detail, status=status if status >= 400 else None)
 
     def _http_error(self, response: httpx.Response) -> GatewayError:
         status = response.status_code
