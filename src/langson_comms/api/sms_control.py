@@ -63,8 +63,9 @@ def _set_control(target: SmsTarget, state: str) -> ControlResult:
 
 @attrs.frozen
 class SmsStatus:
-    """Rows per state, control state, live sender, breakers, failure reasons and policy
-    suppressions per message; carrier broadcast orders and their totals by area."""
+    """Rows per state, control state, live sender, breakers, failure reasons, policy
+    suppressions and routes (rows per gateway, fallbacks by reason) per message; carrier
+    broadcast orders and their totals by area."""
 
     campaign: str
     ledger: str
@@ -96,7 +97,8 @@ def sms_status(target: SmsTarget, *, now: float | None = None) -> SmsStatus:
                 "breakers": {gid: _breaker_json(b) for gid, b in
                              ledger.breaker_summary(camp.id, m).items()},
                 "reasons": _scrubbed(ledger.failure_reasons(camp.id, m), scrub),
-                "suppressed_by_policy": ledger.suppressed_by_policy(camp.id, m)}
+                "suppressed_by_policy": ledger.suppressed_by_policy(camp.id, m),
+                "routes": ledger.routes_summary(camp.id, m)}
             for m in ledger.messages(camp.id)}
     broadcasts = tuple(
         {"carrier": o.carrier, "message": o.message, "ordered_at": o.ordered_at.isoformat(),

@@ -37,7 +37,10 @@ def report_options(target: SmsTarget, *, clock: Clock | None = None, host: str |
             ctx = channel.context.child("gateways").child(gid).child("reports")
             formats[gid] = ctx.structure(table["reports"], ReportFormat)
     only = next(iter(formats)) if len(formats) == 1 else None
-    fmt = formats.get(only or cfg.default_gateway or "")
+    default = cfg.default_gateway
+    if isinstance(default, list):  # a route: its first gateway
+        default = default[0] if default else None
+    fmt = formats.get(only or default or "")
     token = None
     where = {"source": channel.context.source, "key": channel.context.path("reports.token_env")}
     if cfg.reports.token_env:

@@ -97,6 +97,17 @@ def _breaker_line(gid: str, b: dict[str, Any]) -> str:
     return line + f", closed {b['last_close']} after {b['last_open_seconds']:,.1f} s"
 
 
+def _print_routes(console: Console, routes: dict[str, Any]) -> None:
+    """Rows per gateway, and the rows each gateway sent on to their next route, by why."""
+    if len(routes.get("by_gateway", {})) > 1 or routes.get("fallbacks"):
+        for gid, states in routes.get("by_gateway", {}).items():
+            console.print(f"  gateway {gid}: " + ", ".join(f"{n:,} {state}"
+                                                           for state, n in states.items()))
+    for entry, n in routes.get("fallbacks", {}).items():
+        gid, _, reason = entry.rpartition(":")
+        console.print(f"  {n:>8,}  sent on from {gid} ({reason})")
+
+
 def print_status(status: api.SmsStatus) -> None:
     """``sms status`` as tables (reasons and names printed as they are, never as markup)."""
     data = status.as_dict()
@@ -118,6 +129,7 @@ def print_status(status: api.SmsStatus) -> None:
             console.print(f"  suppressed by {policy}: {n:,}")
         for gid, b in info.get("breakers", {}).items():
             console.print(_breaker_line(gid, b))
+        _print_routes(console, info.get("routes") or {})
     for order in data["broadcasts"]:
         console.print(f"carrier broadcast {order['carrier']} {order['message']}: ordered "
                       f"{order['ordered_at']}, " + (

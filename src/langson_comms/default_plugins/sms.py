@@ -34,6 +34,7 @@ from langson_comms.sms.http_gateway import GenericHttpGateway
 from langson_comms.sms.numbers import Carrier
 from langson_comms.sms.policy_selection import PolicySelection, select_policies
 from langson_comms.sms.render import RenderOptions
+from langson_comms.tabular import printable
 
 __all__ = ["SmsChannel", "SmsChannelConfig"]
 
@@ -118,8 +119,9 @@ class SmsChannelConfig:
     send_by: str | None = None
     ledger: str = ".langson/sms-ledger.sqlite"
     gateways: dict[str, dict[str, Any]] = attrs.Factory(dict)
-    routes: dict[str, str] = attrs.Factory(dict)
-    default_gateway: str | None = None
+    #: carrier hint → a gateway id, or ids in the order to try (checked by ``_check_route``)
+    routes: dict[str, Any] = attrs.Factory(dict)
+    default_gateway: Any = None
     fallback: list[str] = attrs.Factory(list)
     #: one table per policy name, and ``disable = [names]`` (see ``policy_tables``)
     policies: dict[str, Any] = attrs.Factory(dict)
@@ -134,6 +136,28 @@ class SmsChannelConfig:
 _SECRET_NAME = re.compile(r"key|secret|token|pass|auth", re.IGNORECASE)
 
 _CARRIERS = sorted(c.value for c in Carrier if c is not Carrier.UNKNOWN)
+
+
+def _check_route(route: Any, gateways: Mapping[str, Any], context: ConfigContext,
+                 key: str) -> None:
+    """A route is one configured gateway id or a non-empty list of them, each once."""
+    known = f"gateways: {', '.join(sorted(gateways)) or 'none'}"
+    if isinstance(route, str):
+        if route not in gateways:
+            raise context.error(f"gateway {route!r} is not configured ({known})", key)
+        return
+    if not isinstance(route, list) or not route:
+        raise context.error(f"expected a gateway id or a list of them in the order to try, "
+                            f"got {printable(repr(route))}", key)
+    for i, gid in enumerate(route):
+        if not isinstance(gid, str):
+            raise context.error(f"expected a gateway id (a string), got {printable(repr(gid))}",
+                                f"{key}[{i}]")
+        if gid not in gateways:
+            raise context.error(f"gateway {gid!r} is not configured ({known})", f"{key}[{i}]")
+        if gid in route[:i]:
+            raise context.error(f"gateway {gid!r} is named twice (also {key}"
+                                f"[{route.index(gid)}])", f"{key}[{i}]")
 
 
 def _parse_send_by(value: str, ctx: ConfigContext) -> pendulum.DateTime:
@@ -184,22 +208,18 @@ class SmsChannel(ActivityChannel):
         if cfg.mode is SmsMode.DIRECT and not cfg.gateways:
             raise context.error("direct sending needs at least one [channels.sms.gateways.<id>]",
                                 "gateways")
-        for carrier, gid in cfg.routes.items():
+        for carrier, route in cfg.routes.items():
             if carrier not in _CARRIERS and carrier != "unknown":
                 raise context.error(f"{carrier!r} is not a carrier", f"routes.{carrier}")
-            if gid not in cfg.gateways:
-                raise context.error(f"gateway {gid!r} is not configured (gateways: "
-                                    f"{', '.join(sorted(cfg.gateways)) or 'none'})",
-                                    f"routes.{carrier}")
+            _check_route(route, cfg.gateways, context, f"routes.{carrier}")
         for i, gid in enumerate(cfg.fallback):
             if gid not in cfg.gateways:
                 raise context.error(f"gateway {gid!r} is not configured", f"fallback[{i}]")
             if gid in cfg.fallback[:i]:
                 raise context.error(f"gateway {gid!r} is named twice (also fallback"
                                     f"[{cfg.fallback.index(gid)}])", f"fallback[{i}]")
-        if cfg.default_gateway is not None and cfg.default_gateway not in cfg.gateways:
-            raise context.error(f"gateway {cfg.default_gateway!r} is not configured",
-                                "default_gateway")
+        if cfg.default_gateway is not None:
+            _check_route(cfg.default_gateway, cfg.gateways, context, "default_gateway")
         if cfg.report_timeout_hours is not None and cfg.report_timeout_hours <= 0:
             raise context.error("must be positive (hours)", "report_timeout_hours")
         _check_reports(cfg.reports, context.child("reports"))
@@ -275,7 +295,10 @@ class SmsChannel(ActivityChannel):
         default = cfg.default_gateway
         if default is None and len(cfg.gateways) == 1:
             default = next(iter(cfg.gateways))
-        return Routing(dict(cfg.routes), default, tuple(cfg.fallback))
+        return Routing({carrier: route if isinstance(route, str) else tuple(route)
+                        for carrier, route in cfg.routes.items()},
+                       default if default is None or isinstance(default, str) else tuple(default),
+                       tuple(cfg.fallback))
 
     def retry_policy(self) -> RetryPolicy:
         r = self.config.retry

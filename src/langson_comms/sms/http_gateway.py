@@ -138,6 +138,9 @@ class ResultFormat:
     transient: list[str] = attrs.Factory(lambda: ["throttled", "busy", "retry"])
     #: account-level codes (bad credentials, no balance…): stop the run like HTTP 403
     fatal: list[str] = attrs.Factory(list)
+    #: "not my subscriber" codes (a ported number…): the row goes on to its next route
+    #: (``WrongRouteError`` with the code as its reason) instead of failing
+    wrong_route: list[str] = attrs.Factory(list)
     id_field: str = "message_id"
     error_field: str = "error"
     parts_field: str = "parts"
@@ -356,6 +359,7 @@ class GenericHttpGateway(SmsGateway):
         self._already = frozenset(result.already)
         self._transient = frozenset(result.transient)
         self._fatal = frozenset(result.fatal)
+        self._wrong_route = frozenset(result.wrong_route)
 
     def make_client(self) -> httpx.AsyncClient:
         return make_http_client(connections=self.config.connections, timeout=self.config.timeout,
@@ -391,7 +395,7 @@ class GenericHttpGateway(SmsGateway):
             raise context.error("max_batch > 1 needs batch_url (the list endpoint)", "batch_url")
         result = parsed.result
         for name, codes in (("accepted", result.accepted), ("transient", result.transient),
-                            ("fatal", result.fatal)):
+                            ("fatal", result.fatal), ("wrong_route", result.wrong_route)):
             both = sorted(set(result.already) & set(codes))
             if both:
                 raise context.error(f"{', '.join(map(repr, both))} in both result.already and"
@@ -455,6 +459,9 @@ class GenericHttpGateway(SmsGateway):
                 "sending stops until an operator fixes it", status=ACCOUNT_REFUSED))
         if status in self._transient:
             return SubmitResult(sms.ref, error=self.transient(f"{status}: {error}"))
+        if status in self._wrong_route:
+            return SubmitResult(sms.ref, error=self.wrong_route(f"not this route's: {error}",
+                                                                reason=status))
         return SubmitResult(sms.ref, error=self.permanent(f"rejected: {error}"))
 
     async def _post(self, url: str, body: Any, headers: Mapping[str, str]) -> Any:

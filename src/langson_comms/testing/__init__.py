@@ -13,6 +13,10 @@ so these fixtures are available in any project that has langson_comms installed:
 * ``carrier_simulator`` — ``carrier_simulator(**options)`` starts a carrier simulator
   (a real HTTP server on 127.0.0.1) for one test; see docs/sms-dispatch.md.
 
+``langson_comms.testing.secrets``: ``assert_no_secret_leaks``, ``debug_logs`` and
+``check_send_keeps_secret`` check that a credential is in no log, output, ledger or
+report (docs/testing-plugins.md, "Secrets").
+
 Contract-test mixins live in ``langson_comms.testing.contracts`` (activity channels:
 ``ActivityChannelContract``): subclass one in a
 ``Test…`` class, set the class attributes it asks for, and pytest runs the contract
@@ -29,6 +33,7 @@ from .activity_contract import ActivityChannelContract
 from .gateway_contract import GatewayContract
 from .kpi_contract import KpiContract
 from .scheduler_contract import SchedulerContract
+from .secrets import assert_no_secret_leaks, check_send_keeps_secret, debug_logs
 from .signup_contract import SignupSourceContract
 from .simulator import CarrierSimulator, SimulatorConfig
 
@@ -42,4 +47,7 @@ __all__ = [
     "SchedulerContract",
     "SignupSourceContract",
     "SimulatorConfig",
+    "assert_no_secret_leaks",
+    "check_send_keeps_secret",
+    "debug_logs",
 ]

@@ -59,6 +59,10 @@ class SimulatorConfig:
     slow: float = 0.0
     slow_seconds: float = 0.05
     reject_prefixes: tuple[str, ...] = ("+84000",)  # numbers answered "invalid_number"
+    #: numbers answered ``{"status": wrong_route_status}`` ("not my subscriber": ported);
+    #: the generic gateway maps it with ``result.wrong_route = ["not_subscriber"]``
+    wrong_route_prefixes: tuple[str, ...] = ()
+    wrong_route_status: str = "not_subscriber"
     require_auth: str | None = None  # expected Authorization header value (401 otherwise)
     honour_idempotency: bool = False
     dlr_url: str | None = None
@@ -93,6 +97,8 @@ class CarrierSimulator:
         self.host = host
         self.port = port
         self.accepted: list[AcceptedSms] = []
+        #: the numbers answered "not my subscriber" (``wrong_route_prefixes``), in order
+        self.wrong_routed: list[str] = []
         self.counters: Counter[str] = Counter()
         self.dlr_sent: list[dict[str, Any]] = []
         self._by_key: dict[str, AcceptedSms] = {}
@@ -277,6 +283,12 @@ class CarrierSimulator:
         if to.startswith(self.config.reject_prefixes):
             self.counters["rejected"] += 1
             return {"status": "rejected", "error": "invalid_number", "ref": ref}
+        if self.config.wrong_route_prefixes and to.startswith(self.config.wrong_route_prefixes):
+            self.counters["wrong_route"] += 1
+            with self._lock:
+                self.wrong_routed.append(to)
+            return {"status": self.config.wrong_route_status,
+                    "error": "the number is not this carrier's subscriber", "ref": ref}
         if self.config.honour_idempotency and key and key in self._by_key:
             self.counters["replays"] += 1
             earlier = self._by_key[key]

@@ -69,8 +69,7 @@ class EngineBase:
     ) -> None:
         if not gateways:
             raise LangsonCommsError("the engine needs at least one gateway")
-        for gid in {*routing.routes.values(), *routing.fallback,
-                    *([routing.default] if routing.default else [])}:
+        for gid in sorted(routing.gateway_ids()):
             if gid not in gateways:
                 raise LangsonCommsError(
                     f"routing names gateway {gid!r}, which is not configured "

@@ -11,7 +11,7 @@ from ...errors import (
 )
 from ..encoding import Encoding, SmsCost
 from ..gateway import OutgoingSms
-from ..ledger import QueuedSms, Result, SmsState
+from ..ledger import QueuedSms, Result, SmsState, refused_gateways, routes_tried
 from ..policies import Action, Decision, PolicyContext, SmsItem
 from ..render import RenderedSms
 from .base import EngineBase
@@ -107,6 +107,13 @@ class Preparing(EngineBase):
             candidates = routes.get(key)
             if candidates is None:
                 candidates = routes[key] = self._candidates(row.carrier_hint, cost)
+            if row.routes_tried:  # gateways that said "not mine" never get it again
+                refused = refused_gateways(row.routes_tried)
+                left = tuple(g for g in candidates if g not in refused)
+                if not left:
+                    held.append(self._no_route(row, cost))
+                    continue
+                candidates = left
             if not candidates:
                 held.append(Result(row.id, SmsState.FAILED, attempted=False, segments=cost.segments,
                                    reason=f"no gateway takes this message ({cost.encoding}, "
@@ -146,6 +153,14 @@ class Preparing(EngineBase):
             if (not unicode or self.gateways[gid].capabilities.supports_unicode)
             and cost.segments <= self.gateways[gid].capabilities.max_parts
         )
+
+    def _no_route(self, row: QueuedSms, cost: SmsCost) -> Result:
+        """Every candidate gateway of ``row`` said it is not theirs: failed, with why."""
+        self.stats["failed"] += 1
+        self.stats["no_route"] += 1
+        tried = ", ".join(f"{g}: {why}" for g, why in routes_tried(row.routes_tried))
+        return Result(row.id, SmsState.FAILED, attempted=False, segments=cost.segments,
+                      reason=f"no_route: {tried}")
 
     def _not_now(self, row: QueuedSms, deciding: Decision, deadline: float | None) -> Result:
         """A policy suppressed or held ``row``: the result to record."""

@@ -10,10 +10,11 @@ from ...errors import (
     GatewayError,
     PermanentGatewayError,
     TransientGatewayError,
+    WrongRouteError,
 )
 from ..breaker import BreakerState
 from ..gateway import FATAL_STATUSES, SubmitResult
-from ..ledger import Result, SmsState
+from ..ledger import Result, SmsState, tried_entry
 from ..policies import Action, PolicyContext, SmsItem
 from .lanes import _Lane, _Pending
 from .preparing import Preparing
@@ -230,6 +231,10 @@ class Sending(Preparing):
             self.stats["transient_errors"] += 1
             self._add(self._retry(p, exc, gid) for p in chunk)
             return
+        except WrongRouteError as exc:  # not this gateway's numbers: their next route
+            lane.breaker.record_success()  # the link answered (and a probe is over)
+            self._add(self._wrong_route(p, exc, gid) for p in chunk)
+            return
         except PermanentGatewayError as exc:
             if exc.status in FATAL_STATUSES:
                 self._fatal = exc
@@ -272,6 +277,8 @@ class Sending(Preparing):
                 self.stats["already_accepted"] += 1
                 out.append(Result(row_id, _ACCEPTED, True, gid, None, r.parts or p.sms.segments,
                                   reason=ALREADY_ACCEPTED))
+            elif isinstance(r.error, WrongRouteError):
+                out.append(self._wrong_route(p, r.error, gid))
             elif isinstance(r.error, PermanentGatewayError):
                 self.stats["failed"] += 1
                 out.append(Result(p.row.id, SmsState.FAILED, gateway=gid, segments=p.sms.segments,
@@ -282,6 +289,16 @@ class Sending(Preparing):
         if accepted:
             self.stats["accepted"] += accepted
         self._add(out)
+
+    def _wrong_route(self, item: _Pending, exc: WrongRouteError, gid: str) -> Result:
+        """``gid`` says the row's number is not its own: the row goes back to the ledger,
+        due now, with ``gid`` added to its ``routes_tried`` (durable: a resumed run does
+        not ask ``gid`` again), without using an attempt; the next claim sends it to its
+        next candidate, or fails it ``no_route`` when none is left (``_prepare``)."""
+        self.stats["wrong_route"] += 1
+        return Result(item.row.id, SmsState.QUEUED, attempted=False,
+                      reason=f"{gid} refused it ({exc.reason}): {exc}",
+                      next_at=self._now(), tried=tried_entry(gid, exc.reason))
 
     def _retry(self, item: _Pending, exc: GatewayError, gid: str) -> Result:
         attempts = item.row.attempts + 1

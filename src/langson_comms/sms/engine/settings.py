@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -39,18 +39,36 @@ class RetryPolicy:
         return float(max(wait, retry_after or 0.0))
 
 
+def route_list(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A route as configured (one gateway id, or ids in order) as a tuple of ids."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 @attrs.frozen
 class Routing:
-    """Carrier hint → gateway id; ``default`` for unrouted carriers; ``fallback`` in order."""
+    """Carrier hint → its route: one gateway id, or ids in the order to try; ``default``
+    (the same forms) for carriers without a route; ``fallback`` after either.
 
-    routes: Mapping[str, str] = attrs.field(factory=dict)
-    default: str | None = None
+    A row goes to the first gateway of its route whose circuit is not open; a gateway
+    that says the number is not its own (``WrongRouteError``: ported, no Zalo account,
+    template refused) sends the row on to the next one it has not refused
+    (docs/sms-dispatch.md, "Routes")."""
+
+    routes: Mapping[str, str | tuple[str, ...]] = attrs.field(factory=dict)
+    default: str | tuple[str, ...] | None = None
     fallback: tuple[str, ...] = ()
 
     def candidates(self, carrier_hint: str) -> tuple[str, ...]:
-        first = self.routes.get(carrier_hint, self.default)
-        order = ([first] if first else []) + [g for g in self.fallback if g != first]
-        return tuple(order)
+        route = self.routes.get(carrier_hint)
+        first = route_list(route if route is not None else self.default)
+        return first + tuple(dict.fromkeys(g for g in self.fallback if g not in first))
+
+    def gateway_ids(self) -> set[str]:
+        """Every gateway id the routing names."""
+        named = {g for route in self.routes.values() for g in route_list(route)}
+        return named | set(route_list(self.default)) | set(self.fallback)
 
 
 @attrs.frozen

@@ -43,6 +43,9 @@ from .records import (
     Result,
     SmsState,
     idempotency_key,
+    refused_gateways,
+    routes_tried,
+    tried_entry,
 )
 from .sqlite import SqliteLedger
 from .store import LedgerStore
@@ -62,4 +65,7 @@ __all__ = [
     "SmsState",
     "SqliteLedger",
     "idempotency_key",
+    "refused_gateways",
+    "routes_tried",
+    "tried_entry",
 ]

@@ -100,6 +100,8 @@ class LedgerBase:
             "ALTER TABLE sms ADD COLUMN first_submitted_at REAL",
             "UPDATE sms SET first_submitted_at = created_at WHERE submitted_at IS NOT NULL",
         )
+        # The gateways that refused a row as not theirs (issue 15): none before.
+        self._migrate("sms", "routes_tried", "ALTER TABLE sms ADD COLUMN routes_tried TEXT")
 
     def _protect_sidecars(self) -> None:
         protect_sidecars(self.path)

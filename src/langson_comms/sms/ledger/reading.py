@@ -41,6 +41,7 @@ class Reading(LedgerBase):
                 segments=r[9], reason=r[10], idempotency_key=r[11], source=r[12],
                 created_at=pendulum.from_timestamp(r[13], tz=LOCAL_TZ),
                 submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
+                routes_tried=r[17],
             )
 
     def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[tuple[str, str], int]:
@@ -82,6 +83,26 @@ class Reading(LedgerBase):
             sql += " AND message=?"
             args.append(message)
         return dict(self._db.execute(sql + " GROUP BY 1 ORDER BY 2 DESC", args).fetchall())
+
+    def routes_summary(self, campaign: str, message: str) -> dict[str, Any]:
+        """Which route took the rows: ``by_gateway`` (gateway → state → rows, for rows a
+        gateway has answered for), ``fallbacks`` (``"gid:reason"`` → rows that gateway
+        sent on to their next route) and ``rerouted`` (rows with a refusal, by state)."""
+        by_gateway: dict[str, dict[str, int]] = {}
+        for gid, state, n in self._db.execute(
+                "SELECT gateway, state, count(*) FROM sms WHERE campaign=? AND message=? AND"
+                " gateway IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2", (campaign, message)):
+            by_gateway.setdefault(gid, {})[state] = n
+        fallbacks: dict[str, int] = {}
+        rerouted: dict[str, int] = {}
+        for tried, state, n in self._db.execute(
+                "SELECT routes_tried, state, count(*) FROM sms WHERE campaign=? AND message=?"
+                " AND routes_tried IS NOT NULL GROUP BY 1, 2", (campaign, message)):
+            rerouted[state] = rerouted.get(state, 0) + n
+            for entry in str(tried).split(","):
+                fallbacks[entry] = fallbacks.get(entry, 0) + n
+        return {"by_gateway": by_gateway, "fallbacks": dict(sorted(fallbacks.items())),
+                "rerouted": dict(sorted(rerouted.items()))}
 
     def suppressed_by_policy(self, campaign: str, message: str | None = None) -> dict[str, int]:
         """Suppressed rows per policy name (a suppression's reason starts ``<policy>:``)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -47,6 +48,29 @@ def idempotency_key(campaign: str, message: str, msisdn: str) -> str:
     return digest.hexdigest()[:24]
 
 
+def tried_entry(gateway: str, reason: str) -> str:
+    """One ``routes_tried`` entry, ``"gid:reason"``: the reason code is kept to letters,
+    digits, ``_``, ``-`` and ``.`` so the list stays readable and splittable."""
+    code = re.sub(r"[^0-9A-Za-z_.-]+", "_", reason).strip("_")[:60] or "wrong_route"
+    return f"{gateway}:{code}"
+
+
+def routes_tried(text: str | None) -> list[tuple[str, str]]:
+    """A row's ``routes_tried`` as (gateway, reason) pairs, in the order they refused."""
+    if not text:
+        return []
+    pairs = []
+    for entry in text.split(","):
+        gateway, _, reason = entry.rpartition(":")
+        pairs.append((gateway, reason) if gateway else (reason, ""))
+    return pairs
+
+
+def refused_gateways(text: str | None) -> frozenset[str]:
+    """The gateways a row's ``routes_tried`` says refused it."""
+    return frozenset(g for g, _ in routes_tried(text))
+
+
 @attrs.frozen(slots=True)
 class Recipient:
     """One recipient to load: E.164 number, carrier hint, template fields, where it came from."""
@@ -69,6 +93,9 @@ class QueuedSms(NamedTuple):
     fields: Mapping[str, str] | None
     attempts: int
     idempotency_key: str
+    #: the gateways that said this row is not theirs, ``"gid:reason,gid:reason"``
+    #: (``WrongRouteError``): the engine does not send it to them again
+    routes_tried: str | None = None
 
 
 class Result(NamedTuple):
@@ -88,6 +115,8 @@ class Result(NamedTuple):
     segments: int | None = None
     reason: str | None = None
     next_at: float = 0.0
+    #: ``"gid:reason"`` to add to the row's ``routes_tried`` (a gateway said "not mine")
+    tried: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -130,6 +159,9 @@ class LedgerRow:
     submitted_at: pendulum.DateTime | None
     accepted_at: pendulum.DateTime | None
     final_at: pendulum.DateTime | None
+    #: the gateways that said "not mine" before ``gateway`` took it:
+    #: ``"viettel:not_subscriber,zns:no_zalo_account"`` (None when the first route took it)
+    routes_tried: str | None = None
 
 
 @attrs.frozen

@@ -60,6 +60,9 @@ CREATE TABLE IF NOT EXISTS sms (
     first_submitted_at REAL,
     accepted_at REAL,
     final_at REAL,
+    -- the gateways that said "not mine" for this row, in order: "viettel:not_subscriber,…"
+    -- (the engine never sends the row to them again; ledger/records.py, routes_tried)
+    routes_tried TEXT,
     UNIQUE (campaign, message, msisdn)
 );
 -- Only queued rows are indexed for claiming: a row leaves this index once, when claimed.
@@ -125,5 +128,6 @@ CREATE TABLE IF NOT EXISTS broadcast_areas (
 
 _ROW_COLUMNS = (
     "id, campaign, message, msisdn, carrier_hint, state, attempts, gateway, carrier_id, "
-    "segments, reason, idem_key, source, created_at, submitted_at, accepted_at, final_at"
+    "segments, reason, idem_key, source, created_at, submitted_at, accepted_at, final_at, "
+    "routes_tried"
 )

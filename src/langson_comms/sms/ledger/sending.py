@@ -15,6 +15,10 @@ from ...errors import LedgerError
 from .records import FINAL_STATES, QueuedSms, Recipient, Result, SmsState, idempotency_key
 from .reports import DeliveryReports
 
+#: appends a result's ``tried`` ("gid:reason") to the row's ``routes_tried`` (given twice)
+_TRIED = ("routes_tried=CASE WHEN ? IS NULL THEN routes_tried ELSE"
+          " coalesce(routes_tried || ',', '') || ? END")
+
 
 class SendingState(DeliveryReports):
     """The loading and sending part of ``SqliteLedger``."""
@@ -87,13 +91,13 @@ class SendingState(DeliveryReports):
                 " first_submitted_at=coalesce(first_submitted_at, ?1) WHERE id IN ("
                 " SELECT id FROM sms WHERE campaign=?2 AND message=?3 AND state='queued'"
                 " AND next_at<=?1 ORDER BY next_at, id LIMIT ?4)"
-                " RETURNING id, msisdn, carrier_hint, fields, attempts, idem_key",
+                " RETURNING id, msisdn, carrier_hint, fields, attempts, idem_key, routes_tried",
                 (now, campaign, message, limit),
             ).fetchall()
         rows.sort()
         make, loads = QueuedSms._make, json.loads
         return [make(r) if r[3] is None else
-                QueuedSms(r[0], r[1], r[2], loads(r[3]) if r[3] else None, r[4], r[5])
+                QueuedSms(r[0], r[1], r[2], loads(r[3]) if r[3] else None, r[4], r[5], r[6])
                 for r in rows]
 
     def record(self, results: Sequence[Result], now: float) -> None:
@@ -108,9 +112,10 @@ class SendingState(DeliveryReports):
             if r.state is SmsState.ACCEPTED:
                 accepted.append((inc, r.gateway, r.carrier_id, r.segments, now, r.reason, r.id))
             elif r.state is SmsState.QUEUED:
-                requeued.append((inc, r.gateway, r.reason, r.next_at, r.id))
+                requeued.append((inc, r.gateway, r.reason, r.next_at, r.tried, r.tried, r.id))
             else:
-                final.append((str(r.state), inc, r.gateway, r.segments, r.reason, now, r.id))
+                final.append((str(r.state), inc, r.gateway, r.segments, r.reason, now, r.tried,
+                              r.tried, r.id))
         with self._tx() as db:
             self._fence(db, *self._held)
             if accepted:
@@ -126,13 +131,13 @@ class SendingState(DeliveryReports):
             if requeued:
                 db.executemany(
                     "UPDATE sms SET state='queued', attempts=attempts+?, gateway=coalesce(?, gateway),"
-                    " reason=?, next_at=? WHERE id=? AND state='submitted'",
+                    f" reason=?, next_at=?, {_TRIED} WHERE id=? AND state='submitted'",
                     requeued,
                 )
             if final:
                 db.executemany(
                     "UPDATE sms SET state=?, attempts=attempts+?, gateway=coalesce(?, gateway),"
-                    " segments=coalesce(?, segments), reason=?, final_at=? WHERE id=?"
+                    f" segments=coalesce(?, segments), reason=?, final_at=?, {_TRIED} WHERE id=?"
                     " AND state IN ('submitted', 'queued')",
                     final,
                 )
