@@ -68,9 +68,17 @@ __all__ = ["CannedServer", "CountingTransport", "GatewayContract", "generic_answ
            "generic_rejection"]
 
 
+def _reply(answer: Any) -> web.StreamResponse:
+    """A vendor's answer: JSON, unless it is already a response (a vendor that answers
+    XML or text returns ``aiohttp.web.Response(...)`` from ``vendor_answer``)."""
+    return answer if isinstance(answer, web.StreamResponse) else web.json_response(answer)
+
+
 @attrs.define
 class CannedServer:
-    """A loopback HTTP server: every request gets ``mode``'s answer."""
+    """A loopback HTTP server: every request gets ``mode``'s answer.  A request body
+    that is not JSON reaches the answer functions as text; an answer that is an
+    ``aiohttp.web.Response`` is sent as it is (XML, text), anything else as JSON."""
 
     answer: Callable[[Any], Any]
     mode: str = "ok"  # ok | reject | 503 | 429 | 401 | 400 | hang | garbage | partial | fatal
@@ -110,24 +118,24 @@ class CannedServer:
             if rejection is None:
                 self.no_rejection = True
             else:
-                return web.json_response(rejection)
+                return _reply(rejection)
         if self.mode == "partial" and self.partial is not None:
             partial = self.partial(body)
             if partial is None:
                 self.no_partial = True
             else:
-                return web.json_response(partial)
+                return _reply(partial)
         if self.mode == "fatal" and self.fatal is not None:
             fatal = self.fatal(body)
             if fatal is None:
                 self.no_fatal = True
             else:
-                return web.json_response(fatal)
+                return _reply(fatal)
         if self.mode == "hang":
             await asyncio.sleep(self.hang)
         if self.mode == "garbage":
             return web.Response(text="<html>gateway error</html>", content_type="text/html")
-        return web.json_response(self.answer(body))
+        return _reply(self.answer(body))
 
     async def start(self) -> str:
         app = web.Application()

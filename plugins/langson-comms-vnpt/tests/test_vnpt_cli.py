@@ -1,0 +1,141 @@
+"""``langson-comms sms send`` through the VNPT gateway: a real sender process killed
+with SIGKILL mid-run and resumed (0 duplicates at the simulator), and a send with DEBUG
+logging that never shows the API password."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from vnpt_helpers import API_PASS, simulator
+
+from langson_comms import Runtime, api
+from langson_comms.sms.ledger import SqliteLedger
+
+CLI = str(Path(sys.executable).parent / "langson-comms")
+
+CAMPAIGN = """\
+[campaign]
+id = "vnpt_cli"
+title = "VNPT from the command line"
+start = 2022-06-10
+end = 2022-12-31
+
+[messages.invite]
+text = "Tai ung dung Cong dan so Xu Lang, {{{{ten}}}}"
+classification = "public_notice"
+classified_by = "So TT&TT"
+
+[channels.sms]
+kind = "sms"
+mode = "direct"
+message = "invite"
+brandname = "LANGSON"
+ledger = "work/ledger.sqlite"
+
+[channels.sms.gateways.vnpt]
+kind = "vnpt"
+url = "{url}"
+api_user = "langson_api"
+agent_id = "244"
+contract_id = "13681"
+template_id = "T-FREE-1"
+username = "langson"
+is_telco_sub = "1"
+{secret}
+rate_msgs = {rate}
+timeout = 0.3
+throttle_backoff = 0.05
+
+[channels.sms.retry]
+max_attempts = 20
+base_delay = 0.02
+max_delay = 0.2
+"""
+
+
+def write(tmp: Path, url: str, numbers: list[str], *, rate: int,
+          secret: str = 'api_pass_env = "LANGSON_TEST_VNPT_API_PASS"') -> None:
+    (tmp / "campaign.toml").write_text(CAMPAIGN.format(url=url, rate=rate, secret=secret),
+                                       encoding="utf-8")
+    lines = ["msisdn,carrier_hint,source_file,source_line,ten"]
+    lines += [f"{n},vinaphone,list.csv,{i + 2},Ban {i}" for i, n in enumerate(numbers)]
+    (tmp / "prepared.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def wait_until(predicate: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.01)
+
+
+def test_killed_mid_run_then_resumed_sends_each_message_once(tmp_path: Path) -> None:
+    n = 400
+    numbers = [f"+8491{i:07d}" for i in range(n)]
+    env = {**os.environ, "LANGSON_TEST_VNPT_API_PASS": API_PASS, "COLUMNS": "120"}
+    # lost answers (accepted, answer never seen) and throttling on the way
+    with simulator(timeout=0.03, hang_seconds=0.6, throttle_every=11, seed=7) as sim:
+        write(tmp_path, sim.url, numbers, rate=300)
+        proc = subprocess.Popen([CLI, "sms", "send", "campaign.toml", "--audience", "prepared.csv",
+                                 "--no-progress"], cwd=tmp_path, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: len(sim.accepted_snapshot()) >= 120 or proc.poll() is not None, 30)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=10)
+        assert proc.returncode == -signal.SIGKILL
+        with SqliteLedger(tmp_path / "work" / "ledger.sqlite") as ledger:
+            assert ledger.counts("vnpt_cli", "invite")["accepted"] < n, "finished before the kill"
+        sim.timeout = 0.0
+        done = subprocess.run([CLI, "sms", "resume", "campaign.toml", "--no-progress", "--json"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90)
+        assert done.returncode == 0, done.stderr
+        summary = json.loads(done.stdout)
+        assert summary["outcome"] == "completed", summary
+        assert summary["counts"]["accepted"] == n and sum(summary["counts"].values()) == n
+        accepted = sim.accepted_snapshot()
+        assert sim.duplicates() == {}
+        assert sorted(a.msisdn for a in accepted) == sorted(m.removeprefix("+") for m in numbers)
+        assert sim.counters["replays"] > 0, "no resend of a lost answer was recognised"
+        assert sim.counters["throttled"] > 0
+        assert {(a.label, a.template_id) for a in accepted} == {("LANGSON", "T-FREE-1")}
+        for out in (done.stdout, done.stderr):
+            assert API_PASS not in out
+
+
+def test_the_api_password_appears_in_no_log_output_or_ledger(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    secret = tmp_path / "vnpt.pass"
+    secret.write_text(API_PASS + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    # good numbers, an invalid one, a ported one; system errors that echo the API password
+    numbers = [f"+8491{i:07d}" for i in range(30)] + ["+84000123456", "+84961234567"]
+    with simulator(system_error=0.3, echo_secrets=True, seed=3) as sim:
+        write(tmp_path, sim.url, numbers, rate=500, secret='api_pass_file = "vnpt.pass"')
+        caplog.set_level(logging.DEBUG)
+        runtime = Runtime.create(env={})
+        campaign = api.load_campaign(tmp_path / "campaign.toml", runtime=runtime)
+        import asyncio
+
+        summary = asyncio.run(asyncio.wait_for(api.send_sms(
+            api.sms_target(campaign), runtime=runtime, audience=[str(tmp_path / "prepared.csv")]), 60))
+    assert summary.counts["accepted"] == 30, summary
+    assert sim.counters["system_errors"] > 0  # the echoing answers did happen
+    captured = capsys.readouterr()
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "work").iterdir())
+    assert any(r.levelno == logging.DEBUG for r in caplog.records)
+    assert API_PASS not in caplog.text
+    assert API_PASS not in captured.out + captured.err
+    assert API_PASS.encode() not in stored
+    assert b"invalid MOBILELIST <number> (request of langson_api/<redacted>)" in stored  # cleaned
