@@ -302,3 +302,48 @@ def test_check_config_needs_neither_the_secret_nor_the_token_file() -> None:
     config = table("https://zalo.example", "https://oauth.example", "nowhere.json",
                    app_secret_env="NOT_SET_ANYWHERE")
     ZnsGateway.check_config(config, context())
+
+
+@pytest.mark.parametrize("status", [400, 403])
+def test_a_token_endpoint_refusing_by_http_status_stops_the_run(tmp_path: Path,
+                                                                status: int) -> None:
+    """Regression: an HTTP 400 from the token endpoint failed the batch's rows for good
+    (a permanent, non-fatal 400) instead of stopping the run for an operator."""
+    tokens = write_tokens(tmp_path / "tokens.json")
+
+    async def main() -> None:
+        async with ZaloSimulator(oauth_status=status) as sim:
+            gw = make_gateway(sim, tokens)
+            try:
+                with pytest.raises(PermanentGatewayError) as info:
+                    await gw.send([sms(1), sms(2)])
+            finally:
+                await close(gw)
+        assert info.value.status in FATAL_STATUSES, info.value
+        assert sim.sends == 0
+
+    run(main)
+
+
+@pytest.mark.parametrize("expires_in", [None, "inf"])
+def test_a_refresh_answer_without_expires_in_is_not_refreshed_at_every_send(
+        tmp_path: Path, expires_in: str | None) -> None:
+    """Regression: a missing ``expires_in`` made the token expire at once, so every
+    batch refreshed again (spending a single-use refresh token each time); an infinite
+    one was saved as ``Infinity``, which the next load refused."""
+    tokens = write_tokens(tmp_path / "tokens.json")
+
+    async def main() -> None:
+        async with ZaloSimulator(expires_in=expires_in) as sim:
+            gw = make_gateway(sim, tokens)
+            try:
+                for ref in range(1, 4):
+                    (result,) = await gw.send([sms(ref)])
+                    assert result.accepted
+            finally:
+                await close(gw)
+            again = make_gateway(sim, tokens)  # the saved file loads
+            await close(again)
+        assert sim.refreshes == 1
+
+    run(main)

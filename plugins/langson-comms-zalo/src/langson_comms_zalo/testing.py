@@ -13,7 +13,8 @@ Faults: HTTP 503 every ``fail_every``-th send, error -32 (rate limited) every
 hang of ``hang_seconds`` every ``hang_every``-th, access tokens that expire after
 ``access_sends`` sends (or at once with ``expire_tokens()``), ``no_zalo`` numbers
 (-118), ``refusing`` numbers (-139), ``invalid`` numbers (-108), templates not in
-``templates`` (-131), every send answered ``send_error``.  A repeated ``tracking_id``
+``templates`` (-131), every send answered ``send_error``, the token endpoint answering
+HTTP ``oauth_status``, refresh answers without ``expires_in`` (``expires_in=None``).  A repeated ``tracking_id``
 is answered with its first ``msg_id`` (``honour_tracking_id``; off: sent again, a
 duplicate).  ``accepted`` lists what it took::
 
@@ -65,6 +66,10 @@ class ZaloSimulator:
     invalid: set[str] = attrs.Factory(set)
     send_error: int | None = None
     honour_tracking_id: bool = True
+    #: the token endpoint answers this HTTP status instead (a fault)
+    oauth_status: int | None = None
+    #: ``expires_in`` of a refresh answer; None leaves it out
+    expires_in: str | None = "90000"
     # -- what happened --------------------------------------------------------------------
     accepted: list[ZnsAccepted] = attrs.Factory(list)
     refreshes: int = 0
@@ -114,6 +119,8 @@ class ZaloSimulator:
 
     async def _oauth(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
+        if self.oauth_status is not None:
+            return web.json_response({"error": "refused"}, status=self.oauth_status)
         if request.headers.get("secret_key") != self.app_secret or form.get("app_id") != self.app_id:
             return web.json_response({"error": -14002, "error_name": "Invalid app secret"})
         given = str(form.get("refresh_token", ""))
@@ -128,8 +135,10 @@ class ZaloSimulator:
         pair = (f"access-{self.refreshes}x{self.port}", f"refresh-{self.refreshes}x{self.port}")
         self._pending = pair
         self._access[pair[0]] = 0
-        return web.json_response({"access_token": pair[0], "refresh_token": pair[1],
-                                  "expires_in": "90000"})
+        answer = {"access_token": pair[0], "refresh_token": pair[1]}
+        if self.expires_in is not None:
+            answer["expires_in"] = self.expires_in
+        return web.json_response(answer)
 
     async def _send(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()

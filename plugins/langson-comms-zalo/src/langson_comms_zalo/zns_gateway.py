@@ -55,6 +55,12 @@ __all__ = ["ACCOUNT_REFUSED", "ZnsError", "ZnsGateway"]
 #: token refused): one of ``FATAL_STATUSES``, the engine stops with the rows queued.
 ACCOUNT_REFUSED = 403
 
+#: seconds an access token is taken to live when the refresh answer gives no usable
+#: ``expires_in`` (Zalo's are said to live about 25 hours)
+DEFAULT_LIFETIME = 3600.0
+#: a longer ``expires_in`` is not believed (and infinity could not be saved as JSON)
+MAX_LIFETIME = 30 * 86400.0
+
 
 class ZnsError:
     """The ``error`` codes of a ZNS answer this gateway knows (README has the table)."""
@@ -209,14 +215,21 @@ class ZnsGateway(SmsGateway):
                       "grant_type": "refresh_token"})
         except TRANSPORT_ERRORS as exc:
             raise transport_error(exc, self.gateway_id) from exc
-        if response.status_code >= 400:
-            raise self._http_error(response, "token refresh")
+        error = self._http_error(response, "token refresh") if response.status_code >= 400 else None
+        if isinstance(error, PermanentGatewayError) and error.status not in FATAL_STATUSES:
+            # the token endpoint refusing us is the account's problem: stop for an operator
+            raise self.permanent(f"{error}: Zalo refuses the token refresh; sending stops "
+                                 "until an operator checks app_id and the app secret", status=401)
+        if error is not None:
+            raise error
         answer = self._json(response, "token refresh")
         access, refresh = answer.get("access_token"), answer.get("refresh_token")
         try:
-            lifetime = float(answer.get("expires_in", 0))
-        except (TypeError, ValueError):
-            lifetime = 0.0
+            lifetime = float(answer["expires_in"])
+        except (KeyError, TypeError, ValueError):
+            lifetime = DEFAULT_LIFETIME
+        if not 0 < lifetime <= MAX_LIFETIME:  # also NaN and infinity
+            lifetime = DEFAULT_LIFETIME
         if isinstance(access, str) and access and isinstance(refresh, str) and refresh:
             return Tokens(refresh, access, self._now() + lifetime)
         code = answer.get("error")
