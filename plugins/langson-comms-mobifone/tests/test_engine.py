@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langson_comms_mobifone import MobifoneGateway
@@ -16,6 +17,7 @@ from mobifone_helpers import PASSWORD, close, make_gateway
 
 from langson_comms.messages import Message
 from langson_comms.sms.engine import DispatchEngine, RetryPolicy, Routing
+from langson_comms.sms.http_gateway import GenericHttpConfig, GenericHttpGateway
 from langson_comms.sms.ledger import Recipient, SmsState, SqliteLedger
 
 NOTICE = Message("m", "Thông báo: tải ứng dụng Công dân số Xứ Lạng",
@@ -63,3 +65,38 @@ def test_every_row_accepted_once_through_expiry_throttling_and_5xx_and_no_secret
         assert secret not in logged, "a credential in the logs"
         assert secret.encode() not in stored, "a credential in the ledger"
     assert "HTTP Request: POST" in caplog.text, "the HTTP client logged nothing"
+
+
+def test_ported_numbers_go_on_to_the_next_route_and_the_ledger_says_why(
+        tmp_path: Path, carrier_simulator: Any) -> None:
+    numbers = [f"+849010{i:05d}" for i in range(60)]
+    ported = {n.removeprefix("+") for n in numbers[::6]}
+    aggregator = carrier_simulator(honour_idempotency=True)
+
+    async def main() -> MobifoneSimulator:
+        async with MobifoneSimulator(password=PASSWORD, not_subscribers=set(ported)) as sim:
+            with SqliteLedger(tmp_path / "ledger.sqlite") as ledger:
+                ledger.enqueue("c", "m", [Recipient(n, "mobifone") for n in numbers],
+                               promotional=False)
+                mobifone = make_gateway(sim, max_batch=5)
+                other = GenericHttpGateway("aggregator", GenericHttpConfig(
+                    url=aggregator.url, supports_idempotency=True, timeout=2.0))
+                other.bind_client(other.make_client())
+                try:
+                    await DispatchEngine(
+                        ledger, {"mobifone": mobifone, "aggregator": other},
+                        Routing(routes={"mobifone": ("mobifone", "aggregator")}),
+                        campaign="c", message=NOTICE,
+                        retry=RetryPolicy(max_attempts=5, base_delay=0.02)).run()
+                finally:
+                    await close(mobifone)
+                    await other.client.aclose()
+                assert ledger.counts("c")[SmsState.ACCEPTED] == len(numbers)
+                routes = ledger.routes_summary("c", "m")
+            assert routes["fallbacks"] == {"mobifone:not_subscriber": len(ported)}, routes
+            assert routes["by_gateway"]["aggregator"] == {"accepted": len(ported)}
+            return sim
+
+    sim = asyncio.run(asyncio.wait_for(main(), 60))
+    assert {a.recipient for a in sim.accepted} == {n.removeprefix("+") for n in numbers} - ported
+    assert {a.to.removeprefix("+") for a in aggregator.accepted_snapshot()} == ported
