@@ -194,3 +194,33 @@ def test_a_vendor_without_a_fatal_answer_skips_that_check() -> None:
 
     with pytest.raises(pytest.skip.Exception, match="no such answer"):
         NoFatal().test_a_fatal_code_inside_a_200_stops_the_run()
+
+
+def test_the_canned_server_sends_a_vendor_response_as_it_is() -> None:
+    """A vendor that answers XML returns an ``aiohttp.web.Response`` from ``vendor_answer``;
+    a request body that is not JSON reaches it as text; a plain value is still JSON."""
+    import asyncio
+
+    from aiohttp import web
+
+    from langson_comms.testing.gateway_contract import CannedServer
+
+    def answer(body: Any) -> Any:
+        if isinstance(body, str):
+            return web.Response(text=body.replace("ask", "answer"), content_type="text/xml")
+        return {"echo": body}
+
+    async def main() -> tuple[httpx.Response, httpx.Response]:
+        server = CannedServer(answer)
+        base = await server.start()
+        try:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                xml = await client.post(base + "/soap", content=b"<ask/>")
+                json_ = await client.post(base + "/json", json={"a": 1})
+        finally:
+            await server.stop()
+        return xml, json_
+
+    xml, json_ = asyncio.run(main())
+    assert (xml.text, xml.headers["content-type"].split(";")[0]) == ("<answer/>", "text/xml")
+    assert json_.json() == {"echo": {"a": 1}}

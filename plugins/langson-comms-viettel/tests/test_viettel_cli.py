@@ -86,7 +86,7 @@ def test_killed_mid_run_then_resumed_sends_each_message_once(tmp_path: Path) -> 
                                  "--no-progress"], cwd=tmp_path, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            wait_until(lambda: len(sim.accepted_snapshot()) >= 120 or proc.poll() is not None, 30)
+            wait_until(lambda: len(sim.accepted_snapshot()) >= 120 or proc.poll() is not None, 60)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.communicate(timeout=10)
@@ -135,3 +135,15 @@ def test_the_password_appears_in_no_log_output_or_ledger(tmp_path: Path, caplog:
     assert PASSWORD not in captured.out + captured.err
     assert PASSWORD.encode() not in stored
     assert b"INVALID_MSISDN" in stored  # the refusals' reasons are in the ledger, cleaned
+
+
+def test_validate_refuses_a_password_in_the_campaign_file_without_repeating_it(
+        tmp_path: Path) -> None:
+    write(tmp_path, "https://api.example.vn/bulkapi", ["+84961234567"], rate=10,
+          secret=f'password = "{PASSWORD}"')
+    done = subprocess.run([CLI, "validate", "campaign.toml"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "campaign.toml:" in done.stderr and "channels.sms.gateways.viettel.password" in done.stderr
+    assert "password_env" in done.stderr
+    assert PASSWORD not in done.stdout + done.stderr

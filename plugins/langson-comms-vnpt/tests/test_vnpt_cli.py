@@ -90,7 +90,7 @@ def test_killed_mid_run_then_resumed_sends_each_message_once(tmp_path: Path) -> 
                                  "--no-progress"], cwd=tmp_path, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            wait_until(lambda: len(sim.accepted_snapshot()) >= 120 or proc.poll() is not None, 30)
+            wait_until(lambda: len(sim.accepted_snapshot()) >= 120 or proc.poll() is not None, 60)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.communicate(timeout=10)
@@ -139,3 +139,15 @@ def test_the_api_password_appears_in_no_log_output_or_ledger(tmp_path: Path, cap
     assert API_PASS not in captured.out + captured.err
     assert API_PASS.encode() not in stored
     assert b"invalid MOBILELIST <number> (request of langson_api/<redacted>)" in stored  # cleaned
+
+
+def test_validate_refuses_an_api_password_in_the_campaign_file_without_repeating_it(
+        tmp_path: Path) -> None:
+    write(tmp_path, "https://api.example.vn/smsbn/api", ["+84911234567"], rate=10,
+          secret=f'api_pass = "{API_PASS}"')
+    done = subprocess.run([CLI, "validate", "campaign.toml"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "campaign.toml:" in done.stderr and "channels.sms.gateways.vnpt.api_pass" in done.stderr
+    assert "api_pass_env" in done.stderr
+    assert API_PASS not in done.stdout + done.stderr

@@ -68,17 +68,13 @@ __all__ = ["CannedServer", "CountingTransport", "GatewayContract", "generic_answ
            "generic_rejection"]
 
 
-def _reply(answer: Any) -> web.StreamResponse:
-    """A vendor's answer: JSON, unless it is already a response (a vendor that answers
-    XML or text returns ``aiohttp.web.Response(...)`` from ``vendor_answer``)."""
+def _reply(answer: Any) -> web.StreamResponse:  # a web.Response as it is (XML…), else JSON
     return answer if isinstance(answer, web.StreamResponse) else web.json_response(answer)
 
 
 @attrs.define
 class CannedServer:
-    """A loopback HTTP server: every request gets ``mode``'s answer.  A request body
-    that is not JSON reaches the answer functions as text; an answer that is an
-    ``aiohttp.web.Response`` is sent as it is (XML, text), anything else as JSON."""
+    """A loopback HTTP server: every request gets ``mode``'s answer (``_reply``)."""
 
     answer: Callable[[Any], Any]
     mode: str = "ok"  # ok | reject | 503 | 429 | 401 | 400 | hang | garbage | partial | fatal
