@@ -189,3 +189,23 @@ def test_a_request_refused_whole_goes_on_to_sms(ledger: SqliteLedger,
     assert {r.routes_tried for r in rows.values() if r.gateway == "agg"} == {
         "zns:no_zalo_account"}
     assert {r.routes_tried for r in rows.values() if r.gateway == "zns"} == {None}
+
+
+def test_no_route_names_a_gateway_that_cannot_take_the_message(
+        ledger: SqliteLedger, carrier_simulator: Any) -> None:
+    from langson_comms.messages import Message
+
+    v = carrier_simulator(wrong_route_prefixes=(PORTED,))
+    agg = carrier_simulator()
+    load(ledger, 11)
+    accented = Message("m", "Thông báo: tải ứng dụng Công dân số Xứ Lạng",
+                       classification="public_notice", classified_by="Sở TT&TT")
+    summary = asyncio.run(run_engine(
+        ledger, {"v": gateway(v, "v", result=WRONG),
+                 "agg": gateway(agg, "agg", supports_unicode=False)},
+        Routing({"viettel": ("v", "agg")}), message=accented))
+    assert summary.counts == {**summary.counts, "accepted": 1, "failed": 10}
+    reasons = {r.reason for r in ledger.rows("c", "m") if r.state is SmsState.FAILED}
+    assert reasons == {"no_route: v: not_subscriber; agg cannot take this message "
+                       "(UCS-2, 1 parts)"}
+    assert agg.accepted_snapshot() == []

@@ -159,6 +159,11 @@ class Preparing(EngineBase):
         self.stats["failed"] += 1
         self.stats["no_route"] += 1
         tried = ", ".join(f"{g}: {why}" for g, why in routes_tried(row.routes_tried))
+        refused = refused_gateways(row.routes_tried)
+        unable = [g for g in self.routing.candidates(row.carrier_hint) if g not in refused]
+        if unable:  # left out by _candidates: not Unicode, or too many parts
+            tried += (f"; {', '.join(unable)} cannot take this message ({cost.encoding}, "
+                      f"{cost.segments} parts)")
         return Result(row.id, SmsState.FAILED, attempted=False, segments=cost.segments,
                       reason=f"no_route: {tried}")
 
