@@ -139,7 +139,7 @@ def test_a_crash_at_each_step_of_a_refresh_does_not_lock_the_account_out(
                 await gw.client.aclose()
             assert sim.refreshes == 1 and sim.sends == 0
             on_disk = _saved(tokens)["refresh_token"]
-            assert on_disk == ("refresh-0" if step != "saved" else "refresh-1x%d" % sim.port)
+            assert on_disk == ("refresh-0" if step != "saved" else f"refresh-1x{sim.port}")
             gw = make_gateway(sim, tokens)  # the restarted process
             try:
                 results = await gw.send([sms(1), sms(2)])
@@ -293,7 +293,7 @@ def test_config_errors_are_located(tmp_path: Path, change: dict[str, Any], messa
     assert message in str(info.value)
     assert APP_SECRET not in str(info.value)
     tokens.chmod(0o644)
-    with pytest.raises(CampaignFileError, match="zns.token_file: .* readable by others"):
+    with pytest.raises(CampaignFileError, match=r"zns\.token_file: .* readable by others"):
         ZnsGateway.from_config(table("https://z.example", "https://o.example", "tokens.json"),
                                context(tmp_path), env=ENV)
 
@@ -347,3 +347,56 @@ def test_a_refresh_answer_without_expires_in_is_not_refreshed_at_every_send(
         assert sim.refreshes == 1
 
     run(main)
+
+
+CRASHING_SENDER = """
+import asyncio, os, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[4])
+from zns_helpers import make_gateway, sms
+from langson_comms_zalo.testing import ZaloSimulator
+
+sim = ZaloSimulator()
+sim.port = int(sys.argv[1])
+
+def crash(step):
+    if step == sys.argv[3]:
+        os._exit(9)  # killed: no cleanup, no finally
+
+async def main():
+    gw = make_gateway(sim, Path(sys.argv[2]), checkpoint=crash)
+    await gw.send([sms(1)])
+
+asyncio.run(main())
+"""
+
+
+def test_a_process_killed_between_the_temp_file_and_the_rename_is_not_locked_out(
+        tmp_path: Path) -> None:
+    """The crash test with a real process exit (``os._exit``) after the temp file is
+    written and synced: the lock is released by the kernel, the old token is still the
+    file's, and a new gateway sends."""
+    import subprocess
+    import sys
+
+    tokens = write_tokens(tmp_path / "tokens.json", refresh="refresh-0")
+
+    async def main() -> None:
+        async with ZaloSimulator(refresh_token="refresh-0") as sim:
+            done = await asyncio.to_thread(
+                subprocess.run, [sys.executable, "-c", CRASHING_SENDER, str(sim.port),
+                                 str(tokens), "temp_written", str(Path(__file__).parent)],
+                capture_output=True, text=True, timeout=120)
+            assert done.returncode == 9, done.stderr
+            assert sim.refreshes == 1 and sim.sends == 0
+            assert _saved(tokens)["refresh_token"] == "refresh-0"
+            assert (tmp_path / ".tokens.json.tmp").exists()  # written, never renamed
+            gw = make_gateway(sim, tokens)
+            try:
+                (result,) = await gw.send([sms(2)])
+            finally:
+                await close(gw)
+            assert result.accepted and not sim.locked_out
+            assert _saved(tokens)["refresh_token"] == sim.current_refresh_token()
+
+    run(main, timeout=150)
