@@ -141,10 +141,92 @@ def _vnpt_request(gateway: SmsGateway, sms: OutgoingSms) -> tuple[str, bytes, di
     return gateway.config.url, build_request(gateway.request(sms)), dict(gateway._headers)
 
 
+# -- mobifone against its simulator ---------------------------------------------------------
+
+async def _started(sim: Any) -> Any:
+    await sim.start()
+    return sim
+
+
+def _mobifone_serve(queue: Any) -> None:
+    from langson_comms_mobifone.testing import MobifoneSimulator
+
+    _serve_forever(lambda: _started(MobifoneSimulator(password=PASSWORD)), lambda s: s.url, queue)
+
+
+def _mobifone_make(url: str) -> SmsGateway:
+    from langson_comms_mobifone import MobifoneGateway
+
+    return MobifoneGateway.from_config(
+        {"url": url, "username": "langson", "password_env": "BENCH_PASSWORD", "sender": "LANGSON",
+         "concurrency": 16}, _context("mobifone"), env={"BENCH_PASSWORD": PASSWORD})
+
+
+def _mobifone_request(gateway: SmsGateway, sms: OutgoingSms) -> tuple[str, bytes, dict[str, str]]:
+    """``send.jsp``'s form; the bare phase logs in once (synchronously) for its session id."""
+    from urllib.parse import urlencode
+
+    import httpx
+    from langson_comms_mobifone import MobifoneGateway
+
+    assert isinstance(gateway, MobifoneGateway)
+    if gateway._sid is None:
+        login = httpx.post(gateway._login_url, data={"userName": gateway.config.username,
+                                                     "password": gateway._password})
+        gateway._sid = login.json()["sid"]
+        gateway._generation += 1
+    url, form = gateway._form(sms, gateway._sid)
+    return url, urlencode(form).encode(), {"content-type": "application/x-www-form-urlencoded"}
+
+
+# -- zalo zns against its simulator ---------------------------------------------------------
+
+ZNS_ACCESS = "bench-access-token-1"
+
+
+def _zns_serve(queue: Any) -> None:
+    from langson_comms_zalo.testing import ZaloSimulator
+
+    _serve_forever(lambda: _started(ZaloSimulator(app_secret=PASSWORD, access_token=ZNS_ACCESS)),
+                   lambda s: s.url, queue)
+
+
+def _zns_make(url: str) -> SmsGateway:
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from langson_comms_zalo import ZnsGateway
+
+    tokens = Path(tempfile.mkdtemp(prefix="bench-zns-")) / "tokens.json"
+    tokens.write_text(json.dumps({"refresh_token": "bench-refresh-0", "access_token": ZNS_ACCESS,
+                                  "expires_at": time.time() + 86400}), encoding="utf-8")
+    tokens.chmod(0o600)
+    return ZnsGateway.from_config(
+        {"url": url, "oauth_url": url.rsplit("/", 1)[0] + "/v4/oa/access_token", "app_id": "4321",
+         "app_secret_env": "BENCH_PASSWORD", "token_file": str(tokens), "template_id": "231456",
+         "template_data": {"noi_dung": "{text}"}, "concurrency": 16}, _context("zns"),
+        env={"BENCH_PASSWORD": PASSWORD})
+
+
+def _zns_request(gateway: SmsGateway, sms: OutgoingSms) -> tuple[str, bytes, dict[str, str]]:
+    import json
+
+    from langson_comms_zalo import ZnsGateway
+
+    assert isinstance(gateway, ZnsGateway)
+    body = {"phone": sms.msisdn.removeprefix("+"), "template_id": gateway.config.template_id,
+            "template_data": gateway.template_data(sms.text), "tracking_id": sms.idempotency_key}
+    return gateway._send_url, json.dumps(body).encode(), {"access_token": ZNS_ACCESS,
+                                                            "content-type": "application/json"}
+
+
 CONTENDERS: dict[str, Contender] = {
     "generic_http": Contender(_generic_serve, _generic_make, _generic_request),
     "viettel": Contender(_viettel_serve, _viettel_make, _viettel_request),
     "vnpt": Contender(_vnpt_serve, _vnpt_make, _vnpt_request),
+    "mobifone": Contender(_mobifone_serve, _mobifone_make, _mobifone_request),
+    "zns": Contender(_zns_serve, _zns_make, _zns_request),
 }
 
 

@@ -37,8 +37,8 @@ def test_plugins_json_lists_builtins_and_entry_points() -> None:
     assert channels["registers"]["channel"] == ["outreach", "press", "social", "visual"]
     zalo = plugins["zalo"]
     assert not zalo["builtin"] and zalo["distribution"] == "langson-comms-zalo 0.1.0"
-    assert zalo["hooks"] == ["register_channels", "register_commands"]
-    assert zalo["registers"] == {"channel": ["zalo_zns"]}
+    assert zalo["hooks"] == ["register_channels", "register_commands", "register_sms_gateways"]
+    assert zalo["registers"] == {"channel": ["zalo_zns"], "sms_gateway": ["zns"]}
     assert zalo["overrides"] == []
 
 

@@ -1,4 +1,6 @@
-"""Zalo ZNS channel for langson_comms (plan and preview; sending is not implemented)."""
+"""Zalo ZNS for langson_comms: the ``zalo_zns`` channel (plan and preview) and the ``zns``
+SMS gateway (template messages through Zalo's ZNS API, SMS fallback by ``WrongRouteError``;
+``zns_gateway``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,12 @@ import click
 
 from langson_comms import Campaign, ConfigContext, Runtime, hookimpl
 from langson_comms.cli.options import campaign_option
+
+from .zns_config import ZnsConfig
+from .zns_gateway import ZnsError, ZnsGateway
+
+__all__ = ["MAX_TEMPLATE_CHARS", "ZaloZnsChannel", "ZnsConfig", "ZnsError", "ZnsGateway",
+           "register_channels", "register_commands", "register_sms_gateways"]
 
 # ZNS templates are capped at about 400 characters (domain notes, single source).
 MAX_TEMPLATE_CHARS = 400
@@ -58,6 +66,11 @@ class _Keep(dict[str, str]):
 @hookimpl
 def register_channels() -> list[type[Any]]:
     return [ZaloZnsChannel]
+
+
+@hookimpl
+def register_sms_gateways() -> list[type[Any]]:
+    return [ZnsGateway]
 
 
 @hookimpl
