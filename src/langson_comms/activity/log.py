@@ -177,8 +177,11 @@ class _Logger:
 
 
 def _pick_class(channel: ActivityChannel, header: Sequence[str], kind: str | None,
-                source: str, line: int) -> tuple[type[ActivityRecord], dict[str, str]]:
-    """The record class the header fits, and header key → field."""
+                source: str, line: int, shown: Mapping[str, str] | None = None,
+                ) -> tuple[type[ActivityRecord], dict[str, str]]:
+    """The record class the header fits, and header key → field (``shown``: header key →
+    the file's own header, for messages).  Two columns for one field fit no class: which
+    one would count is a guess."""
     candidates = [channel.record_class(kind)] if kind else list(channel.activity_records)
     best: tuple[int, type[ActivityRecord], dict[str, str]] | None = None
     problems = []
@@ -191,6 +194,12 @@ def _pick_class(channel: ActivityChannel, header: Sequence[str], kind: str | Non
         missing = [f for f in cls.required if f not in mapping.values()]
         if missing:
             problems.append(f"{cls.kind}: missing column(s) {', '.join(missing)}")
+            continue
+        twice = {f: [h for h in mapping if mapping[h] == f] for f in set(mapping.values())}
+        doubled = [" and ".join((shown or {}).get(h, h) for h in hs) + f" are both {f}"
+                   for f, hs in twice.items() if len(hs) > 1]
+        if doubled:
+            problems.append(f"{cls.kind}: {'; '.join(sorted(doubled))} (keep one column per field)")
             continue
         if best is None or len(mapping) > best[0]:
             best = (len(mapping), cls, mapping)
@@ -212,7 +221,7 @@ def _read_file(logger: _Logger, shown: str, path: Path, kind: str | None,
     if not path.is_file():
         raise DataError("file not found", source=shown)
     with read_table(path, allow_unknown=True, aliases=alias, source=shown) as table:
-        cls, mapping = _pick_class(logger.channel, table.header, kind, shown, table.header_line)
+        cls, mapping = _pick_class(logger.channel, table.header, kind, shown, table.header_line, originals)
         header_of = {field: originals.get(h, h) for h, field in mapping.items()}
         pairs = list(mapping.items())
         rows: list[StoredActivity] = []

@@ -25,7 +25,8 @@ SQLite schema (``SqliteActivityStore``; one file, WAL mode, owner-only ``0600``)
     reach       one row per reach record of a stored activity
       id, activity_id (→ activities.id), channel_key, kind, day TEXT, district_code,
       commune_code, count INTEGER, method, source
-    rejections  one row per input row that did not become a record
+    rejections  one row per input row that did not become a record (a row rejected
+                again at the same location for the same reason is not added twice)
       id, channel_key, location, column_name, reason, stored_at
     ingests     one row per logged file (or code batch)
       id, channel_key, source, started_at, finished_at, read, accepted, duplicates, rejected
@@ -148,7 +149,7 @@ class ActivityStore(Protocol):
         ...
 
     def rejected(self) -> dict[str, int]:
-        """Rejections stored, per channel key."""
+        """Rejections stored, per channel key (a row rejected again counts once)."""
         ...
 
     def close(self) -> None: ...
@@ -189,6 +190,7 @@ CREATE TABLE IF NOT EXISTS rejections (
     reason TEXT NOT NULL,
     stored_at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS rejections_by_location ON rejections (channel_key, location);
 CREATE TABLE IF NOT EXISTS day_totals (
     channel_key TEXT NOT NULL,
     record_kind TEXT NOT NULL,
@@ -222,6 +224,12 @@ CREATE TABLE IF NOT EXISTS ingests (
 _INSERT = (
     "INSERT OR IGNORE INTO activities (channel_key, record_kind, identity, day, last_day, grp,"
     " data, source, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# A row rejected again (the file logged twice, a rerun after kill -9) is kept once.
+_INSERT_REJECTION = (
+    "INSERT INTO rejections (channel_key, location, column_name, reason, stored_at)"
+    " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM rejections WHERE channel_key = ?1"
+    " AND location = ?2 AND column_name IS ?3 AND reason = ?4)"
 )
 _INSERT_REACH = (
     "INSERT INTO reach (activity_id, channel_key, kind, day, district_code, commune_code, count,"
@@ -282,10 +290,8 @@ class SqliteActivityStore:
                         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET records = records + excluded.records",
                         ((channel_key, *key, n) for key, n in days.items()))
                 if rejections:
-                    db.executemany(
-                        "INSERT INTO rejections (channel_key, location, column_name, reason, stored_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        ((channel_key, r.where, r.column, r.reason, now) for r in rejections))
+                    db.executemany(_INSERT_REJECTION,
+                                   ((channel_key, r.where, r.column, r.reason, now) for r in rejections))
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot store a batch of {channel_key!r}: {exc}") from exc
         return BatchCounts(accepted=accepted, duplicates=len(activities) - accepted)
