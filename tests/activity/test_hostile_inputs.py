@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,10 @@ from langson_comms import Campaign
 from langson_comms.activity.log import activity_status, log_files
 from langson_comms.activity.store import SqliteActivityStore
 from langson_comms.clock import FrozenClock
-from langson_comms.errors import DataError
+from langson_comms.errors import ConfigError, DataError
 
-from .conftest import write
+from .conftest import write, write_campaign
+from .test_cli import run
 
 
 def test_relogging_a_file_does_not_count_its_rejections_twice(
@@ -36,3 +38,32 @@ def test_two_columns_for_one_field_are_refused_at_the_header(
     message = str(info.value)
     assert f"{path}:1" in message and "views" in message and "reach" in message
     assert store.rejections() == [] and activity_status(campaign, store).reach == 0
+
+
+def test_a_missing_or_unfit_file_among_several_stops_before_anything_is_logged(
+        campaign: Campaign, store: SqliteActivityStore, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    good = write(tmp_path / "good.csv", "outlet,date,title,audience\nBáo A,2022-07-05,a,100\n")
+    odd = write(tmp_path / "odd.csv", "foo,bar\n1,2\n")
+    for bad in (tmp_path / "missing.csv", odd):
+        with pytest.raises(DataError, match=bad.name):
+            log_files(campaign, store, "press", [good, bad], clock=frozen_clock)
+        # not "good.csv logged but never reported": the run is refused before any file is read
+        assert activity_status(campaign, store).channels["press"]["records"] == 0
+
+
+def test_an_unknown_kind_is_a_configuration_error_naming_the_known_ones(
+        campaign: Campaign, store: SqliteActivityStore, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    good = write(tmp_path / "good.csv", "outlet,date,title,audience\nBáo A,2022-07-05,a,100\n")
+    with pytest.raises(ConfigError, match=r"no record kind 'visit'.*known: item"):
+        log_files(campaign, store, "press", [good], clock=frozen_clock, kind="visit")
+
+
+def test_cli_refusals_exit_2_without_logging(tmp_path: Path) -> None:
+    write_campaign(tmp_path)
+    write(tmp_path / "press.csv", "outlet,date,title,audience\nBáo A,2022-07-05,a,100\n")
+    kind = run("log", "press", "press.csv", "--kind", "visit", cwd=tmp_path)
+    assert kind.returncode == 2 and "known: item" in kind.stderr and "unexpected" not in kind.stderr
+    missing = run("log", "press", "press.csv", "missing.csv", "--json", cwd=tmp_path)
+    assert missing.returncode == 2 and "missing.csv: file not found" in missing.stderr
+    status = run("status", "--json", cwd=tmp_path)
+    assert json.loads(status.stdout)["channels"]["press"]["records"] == 0

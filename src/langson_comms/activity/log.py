@@ -23,7 +23,7 @@ import cattrs
 from ..campaign import Campaign, Period
 from ..clock import Clock, timestamp_of
 from ..errors import ConfigError, DataError
-from ..tabular import RejectedRow, header_key, read_table
+from ..tabular import RejectedRow, Table, header_key, read_table
 from .contract import ActivityChannel, ActivityRecord, CadenceGap, DayCount, RowProblem, is_activity_channel
 from .store import ActivityRejection, ActivityStore, LogRecord, StoredActivity
 
@@ -209,8 +209,10 @@ def _pick_class(channel: ActivityChannel, header: Sequence[str], kind: str | Non
     return best[1], best[2]
 
 
-def _read_file(logger: _Logger, shown: str, path: Path, kind: str | None,
-               batch_size: int) -> Iterator[tuple[list[StoredActivity], list[ActivityRejection], str]]:
+def _open(logger: _Logger, shown: str, path: Path, kind: str | None,
+          ) -> tuple[Table, type[ActivityRecord], dict[str, str], dict[str, str]]:
+    """The file's table (header read), its record class, header key → field, and header
+    key → the file's own header; ``DataError`` for a missing file or an unfit header."""
     originals: dict[str, str] = {}
 
     def alias(name: str) -> str:
@@ -220,8 +222,19 @@ def _read_file(logger: _Logger, shown: str, path: Path, kind: str | None,
 
     if not path.is_file():
         raise DataError("file not found", source=shown)
-    with read_table(path, allow_unknown=True, aliases=alias, source=shown) as table:
+    table = read_table(path, allow_unknown=True, aliases=alias, source=shown)
+    try:
         cls, mapping = _pick_class(logger.channel, table.header, kind, shown, table.header_line, originals)
+    except BaseException:
+        table.close()
+        raise
+    return table, cls, mapping, originals
+
+
+def _read_file(logger: _Logger, shown: str, path: Path, kind: str | None,
+               batch_size: int) -> Iterator[tuple[list[StoredActivity], list[ActivityRejection], str]]:
+    opened, cls, mapping, originals = _open(logger, shown, path, kind)
+    with opened as table:
         header_of = {field: originals.get(h, h) for h, field in mapping.items()}
         pairs = list(mapping.items())
         rows: list[StoredActivity] = []
@@ -251,11 +264,20 @@ def log_files(campaign: Campaign, store: ActivityStore, key: str, files: Sequenc
 
     The record kind of each file is found from its header (the kind whose required
     columns it has, the one matching most columns) unless ``kind`` is given.  A header
-    that fits no kind, or a missing file, is a ``DataError`` (nothing of that file is
-    stored); a bad row is a rejection, counted and stored, never raised.
+    that fits no kind, or a missing file, is a ``DataError`` raised before any file is
+    logged (every file's header is checked first); a ``kind`` the channel does not take
+    is a ``ConfigError``; a bad row is a rejection, counted and stored, never raised.
     """
     channel = activity_channel(campaign, key)
+    if kind is not None:
+        try:
+            channel.record_class(kind)
+        except KeyError as exc:
+            raise ConfigError(f"channel {key!r}: {exc.args[0]}", source=campaign.source,
+                              key=f"channels.{key}") from None
     logger = _Logger(campaign, channel, key)
+    for path in files:  # every file found and fitting a record kind before any is logged
+        _open(logger, str(path), Path(path), kind)[0].close()
     now = timestamp_of(clock)
     counts: dict[str, FileCounts] = {}
     kept: dict[str, tuple[ActivityRejection, ...]] = {}
