@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
+import pendulum
 import pytest
 
 from langson_comms import Campaign
 from langson_comms.activity.log import activity_status, log_files
 from langson_comms.activity.store import SqliteActivityStore
+from langson_comms.campaign import Period
 from langson_comms.clock import FrozenClock
 from langson_comms.errors import ConfigError, DataError
+from langson_comms.reach import reach_records
 
 from .conftest import write, write_campaign
 from .test_cli import run
@@ -67,3 +71,25 @@ def test_cli_refusals_exit_2_without_logging(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "missing.csv: file not found" in missing.stderr
     status = run("status", "--json", cwd=tmp_path)
     assert json.loads(status.stdout)["channels"]["press"]["records"] == 0
+
+
+def test_a_placement_running_over_the_campaign_counts_reach_only_inside_it(
+        campaign: Campaign, store: SqliteActivityStore, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    # the campaign runs 2022-07-04..07-24; the board shows from 06-20 to 07-10: 7 campaign days
+    path = write(tmp_path / "boards.csv",
+                 "medium,location,start,end,daily audience\nboard,Chợ Đông Kinh,2022-06-20,2022-07-10,100\n")
+    assert log_files(campaign, store, "visual", [path], clock=frozen_clock).ok
+    wide = Period(pendulum.Date(2022, 6, 1), pendulum.Date(2022, 8, 31))
+    assert sum(r.count for r in reach_records(campaign, wide, activity=store)) == 700
+    status = activity_status(campaign, store, start=dt.date(2022, 6, 1), end=dt.date(2022, 8, 31))
+    assert status.channels["visual"]["reach"] == 700
+
+
+def test_status_beyond_the_campaign_shows_no_cadence_gaps_outside_it(
+        campaign: Campaign, store: SqliteActivityStore, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    status = activity_status(campaign, store, start=dt.date(2022, 7, 18), end=dt.date(2022, 8, 14))
+    for key in ("press", "social", "outreach"):
+        gaps = status.channels[key]["cadence_gaps"]
+        assert gaps and all(g["to"] <= "2022-07-24" for g in gaps), (key, gaps)
+    assert activity_status(campaign, store, start=dt.date(2023, 1, 1),
+                           end=dt.date(2023, 1, 31)).channels["press"]["cadence_gaps"] == []

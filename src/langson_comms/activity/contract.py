@@ -45,7 +45,8 @@ The contract (checked by ``langson_comms.testing.ActivityChannelContract``):
   optionally a cadence ``group`` such as the outlet).
 * ``reach(record, *, key, campaign, source)``: the ``ReachRecord``s of one record — one
   per day it reached people, ``method`` written out, ``source`` passed on (where the
-  record was read, ``press.csv:12``); no I/O.
+  record was read, ``press.csv:12``); no I/O.  Days outside the campaign period are
+  dropped when the record is logged.
 * ``cadence_gaps(days, period, *, key)``: the periods that miss the channel's cadence,
   from the number of records per (kind, group, day) (``DayCount``).  Default: none.
 * ``check_activity(view, campaign, period, *, key)``: warnings (text) about the logged

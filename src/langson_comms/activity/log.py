@@ -171,7 +171,9 @@ class _Logger:
             field = next((f for f in ("date", "start", "day") if f in record.columns), "date")
             raise RowProblem(field, f"{first.isoformat()} is outside the campaign period "
                                      f"{start.isoformat()}..{end.isoformat()}")
-        reach = tuple(self.channel.reach(record, key=self.key, campaign=self.campaign, source=source))
+        # a placement running over the campaign's edges reaches people inside it only
+        reach = tuple(r for r in self.channel.reach(record, key=self.key, campaign=self.campaign, source=source)
+                      if start <= r.day <= end)
         return StoredActivity(record.kind, record.identity, first, last, record.group,
                               encode_record(record), source, reach)
 
@@ -395,6 +397,9 @@ def activity_status(campaign: Campaign, store: ActivityStore, *, start: dt.date 
 
     period = Period(pendulum.Date(first.year, first.month, first.day),
                     pendulum.Date(last.year, last.month, last.day), campaign.period.timezone)
+    # cadence is due inside the campaign only: the part of the period asked for within it
+    due = Period(max(period.start, campaign.period.start), min(period.end, campaign.period.end),
+                 campaign.period.timezone) if first <= campaign.period.end and last >= campaign.period.start else None
     sums = store.reach_sums(first, last)
     counts = store.record_counts(first, last)
     channels: dict[str, dict[str, Any]] = {}
@@ -419,7 +424,7 @@ def activity_status(campaign: Campaign, store: ActivityStore, *, start: dt.date 
                 name = record.district_code or "unknown"
                 by_district[name] = by_district.get(name, 0) + record.count
         days = store.day_counts(key, first, last)
-        gaps: list[CadenceGap] = channel.cadence_gaps(days, period, key=key)
+        gaps: list[CadenceGap] = channel.cadence_gaps(days, due, key=key) if due is not None else []
         view = StoreView(store, key, channel, days)
         warnings = channel.check_activity(view, campaign, period, key=key)
         for name, value in channel.summary(view, campaign, period, key=key).items():
