@@ -93,3 +93,17 @@ def test_status_beyond_the_campaign_shows_no_cadence_gaps_outside_it(
         assert gaps and all(g["to"] <= "2022-07-24" for g in gaps), (key, gaps)
     assert activity_status(campaign, store, start=dt.date(2023, 1, 1),
                            end=dt.date(2023, 1, 31)).channels["press"]["cadence_gaps"] == []
+
+
+def test_rejections_by_the_channel_name_the_column(
+        campaign: Campaign, store: SqliteActivityStore, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    cases = {
+        "press": ("Báo,Ngày,Tiêu đề\nBáo Z,2022-07-05,a\nBáo A,2022-07-05,b\n", ["Báo", "audience"]),
+        "social": ("Nền tảng,Trang,Ngày,Lượt xem\ntiktok,P,2022-07-05,3\n", ["Nền tảng"]),
+        "outreach": ("Mã tổ,Mã xã,Ngày,Số hộ\nT9,5971,2022-07-05,3\nT2,9999,2022-07-05,3\n", ["Mã tổ", "Mã xã"]),
+        "visual": ("clip,screen,start,end,plays per day\nC,S,2022-07-05,2022-07-06,4\n", []),
+    }
+    for key, (content, columns) in cases.items():
+        path = write(tmp_path / f"{key}.csv", content)
+        report = log_files(campaign, store, key, [path], clock=frozen_clock)
+        assert [r.column for r in report.rejections[str(path)]] == columns, (key, report.rejections)

@@ -46,7 +46,9 @@ The contract (checked by ``langson_comms.testing.ActivityChannelContract``):
 * ``reach(record, *, key, campaign, source)``: the ``ReachRecord``s of one record — one
   per day it reached people, ``method`` written out, ``source`` passed on (where the
   record was read, ``press.csv:12``); no I/O.  Days outside the campaign period are
-  dropped when the record is logged.
+  dropped when the record is logged.  A record the channel cannot count (an outlet it
+  does not know, no audience figure) raises ``RowProblem(field, reason)``: the row is
+  rejected naming the file's column of ``field``.
 * ``cadence_gaps(days, period, *, key)``: the periods that miss the channel's cadence,
   from the number of records per (kind, group, day) (``DayCount``).  Default: none.
 * ``check_activity(view, campaign, period, *, key)``: warnings (text) about the logged

@@ -23,6 +23,7 @@ from langson_comms.activity.contract import (
     ActivityView,
     CadenceGap,
     DayCount,
+    RowProblem,
     daily_gaps,
     weekly_gaps,
 )
@@ -33,8 +34,10 @@ from langson_comms.reach import ReachRecord
 from .activity_records import Clip, Placement, PressItem, SocialPost, TeamVisit, Training
 
 
-def _district_of(campaign: Campaign, code: str | None, on: dt.date) -> tuple[str | None, str | None]:
-    """(district, commune) of a unit code, checked against the campaign's regions."""
+def _district_of(campaign: Campaign, code: str | None, on: dt.date,
+                 field: str = "district") -> tuple[str | None, str | None]:
+    """(district, commune) of a unit code, checked against the campaign's regions
+    (``RowProblem`` on ``field`` for a code that is not one of them)."""
     if code is None:
         return None, None
     if not len(campaign.regions):
@@ -42,7 +45,7 @@ def _district_of(campaign: Campaign, code: str | None, on: dt.date) -> tuple[str
     try:
         region = campaign.regions.get(code)
     except KeyError:
-        raise ValueError(f"{code} is not a unit of the campaign's [regions]") from None
+        raise RowProblem(field, f"{code} is not a unit of the campaign's [regions]") from None
     if region.level.value == "commune":
         return region.parent_code, region.code
     return region.code, None
@@ -119,7 +122,7 @@ class PressChannel(FromTable, _ChecksMessages, ActivityChannel):
 
     def reach(self, record: PressItem, *, key: str, campaign: Campaign, source: str) -> Iterator[ReachRecord]:
         if record.outlet not in self.outlets:
-            raise ValueError(f"{record.outlet!r} is not an outlet of channel {key!r} "
+            raise RowProblem("outlet", f"{record.outlet!r} is not an outlet of channel {key!r} "
                              f"(expected one of: {', '.join(self.outlets)})")
         if record.audience is not None:
             count, method = record.audience, "audience estimate given in the log"
@@ -129,7 +132,7 @@ class PressChannel(FromTable, _ChecksMessages, ActivityChannel):
         elif record.outlet in self.audiences:
             count, method = self.audiences[record.outlet], f"default audience of {record.outlet} (campaign file)"
         else:
-            raise ValueError(f"no audience: give audience or print run, or set [channels.{key}] "
+            raise RowProblem("audience", f"no audience: give audience or print run, or set [channels.{key}] "
                              f"audiences for {record.outlet!r}")
         yield ReachRecord(record.date, key, count, method, source, kind=self.name)
 
@@ -172,7 +175,8 @@ class VisualChannel(FromTable, _ChecksMessages, ActivityChannel):
         else:
             viewers = record.viewers_per_play if record.viewers_per_play is not None else self.viewers_per_play
             if viewers is None:
-                raise ValueError(f"no viewers per play: give the column or set [channels.{key}] viewers_per_play")
+                raise RowProblem("viewers_per_play",
+                                 f"no viewers per play: give the column or set [channels.{key}] viewers_per_play")
             count = record.plays_per_day * viewers
             method = f"{record.plays_per_day} plays a day × {viewers} viewers per play"
         for day in _days(record.start, record.end):
@@ -223,7 +227,7 @@ class SocialChannel(FromTable, _ChecksMessages, ActivityChannel):
 
     def reach(self, record: SocialPost, *, key: str, campaign: Campaign, source: str) -> Iterator[ReachRecord]:
         if record.platform not in self.platforms:
-            raise ValueError(f"{record.platform!r} is not a platform of channel {key!r} "
+            raise RowProblem("platform", f"{record.platform!r} is not a platform of channel {key!r} "
                              f"(expected one of: {', '.join(self.platforms)})")
         if record.views is not None:
             count, method = record.views, f"views reported by {record.platform.capitalize()}"
@@ -263,10 +267,10 @@ class OutreachChannel(FromTable, ActivityChannel):
               source: str) -> Iterator[ReachRecord]:
         teams = _team_codes(campaign.teams)
         if teams and record.team not in teams:
-            raise ValueError(f"{record.team!r} is not a team of the campaign's teams file")
+            raise RowProblem("team", f"{record.team!r} is not a team of the campaign's teams file")
         if isinstance(record, Training):
             return
-        district, commune = _district_of(campaign, record.commune, record.date)
+        district, commune = _district_of(campaign, record.commune, record.date, "commune")
         if record.people_helped:
             count, method = record.people_helped, "people helped on the visit"
         else:
