@@ -9,9 +9,10 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from langson_comms import Campaign
+from langson_comms import Campaign, Runtime
 from langson_comms.activity.log import activity_status, log_files
 from langson_comms.activity.store import SqliteActivityStore
+from langson_comms.api import log_activity, read_activity_status
 from langson_comms.campaign import Period
 from langson_comms.clock import FrozenClock
 from langson_comms.errors import ConfigError, DataError
@@ -107,3 +108,33 @@ def test_rejections_by_the_channel_name_the_column(
         path = write(tmp_path / f"{key}.csv", content)
         report = log_files(campaign, store, key, [path], clock=frozen_clock)
         assert [r.column for r in report.rejections[str(path)]] == columns, (key, report.rejections)
+
+
+def test_the_store_is_never_an_input(runtime: Runtime, tmp_path: Path) -> None:
+    campaign = runtime.load_campaign(write_campaign(tmp_path))
+    empty = write(tmp_path / "empty.csv", "")  # SQLite would happily turn it into a database
+    for store in (empty, tmp_path / "campaign.toml", tmp_path / "teams.csv"):
+        before = store.read_bytes()
+        with pytest.raises(ConfigError, match="never overwrites an input"):
+            log_activity(campaign, "press", [empty], store=store)
+        if store != empty:  # status reads no FILE; the campaign's files are its inputs
+            with pytest.raises(ConfigError, match="never overwrites an input"):
+                read_activity_status(campaign, store=store)
+        assert store.read_bytes() == before
+
+
+def test_status_of_a_store_that_does_not_exist_is_an_error_not_zeros(runtime: Runtime, tmp_path: Path) -> None:
+    campaign = runtime.load_campaign(write_campaign(tmp_path))
+    typo = tmp_path / "activty.sqlite"
+    with pytest.raises(ConfigError, match="no activity store"):
+        read_activity_status(campaign, store=typo)
+    assert not typo.exists()
+    assert read_activity_status(campaign).reach == 0  # the default store: nothing logged yet
+
+
+def test_cli_store_given_as_the_file_to_log_exits_2_and_leaves_it_alone(tmp_path: Path) -> None:
+    write_campaign(tmp_path)
+    write(tmp_path / "empty.csv", "")
+    done = run("log", "press", "empty.csv", "--store", "empty.csv", cwd=tmp_path)
+    assert done.returncode == 2 and "never overwrites an input" in done.stderr, done.stderr
+    assert (tmp_path / "empty.csv").read_bytes() == b""
