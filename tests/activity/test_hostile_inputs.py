@@ -138,3 +138,22 @@ def test_cli_store_given_as_the_file_to_log_exits_2_and_leaves_it_alone(tmp_path
     done = run("log", "press", "empty.csv", "--store", "empty.csv", cwd=tmp_path)
     assert done.returncode == 2 and "never overwrites an input" in done.stderr, done.stderr
     assert (tmp_path / "empty.csv").read_bytes() == b""
+
+
+def test_a_phone_number_in_a_count_or_date_column_is_rejected_and_not_repeated(
+        campaign: Campaign, store: SqliteActivityStore, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    # a column pasted one to the side: the phone numbers land under "people helped" and "date"
+    path = write(tmp_path / "visits.csv",
+                 "team,commune,date,households,people helped\n"
+                 "T2,5971,2022-07-05,3,0912345678\n"
+                 "T2,5971,2022-07-06,3,912 345 678\n"
+                 "T2,5971,0912.345.678,3,4\n"
+                 "T2,5971,2022-07-07,3,4\n")
+    report = log_files(campaign, store, "outreach", [path], clock=frozen_clock)
+    counts = report.files[str(path)]
+    assert (counts.accepted, counts.rejected) == (1, 3)
+    assert activity_status(campaign, store).channels["outreach"]["reach"] == 4
+    text_ = " ".join(r.format() for r in store.rejections())
+    assert "people helped" in text_ and "date" in text_
+    for digits in ("912345678", "912 345 678", "0912.345.678", "345"):
+        assert digits not in text_, text_
