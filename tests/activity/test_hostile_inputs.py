@@ -157,3 +157,20 @@ def test_a_phone_number_in_a_count_or_date_column_is_rejected_and_not_repeated(
     assert "people helped" in text_ and "date" in text_
     for digits in ("912345678", "912 345 678", "0912.345.678", "345"):
         assert digits not in text_, text_
+
+
+def test_training_of_a_name_not_in_the_team_is_rejected_not_counted_as_a_new_member(
+        campaign: Campaign, store: SqliteActivityStore, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    # teams file: T1 = Lan, Minh (not trained); T2 = Hoa (trained)
+    path = write(tmp_path / "training.csv",
+                 "member,team,date\n"
+                 "Lann,T1,2022-07-01\n"            # a typo of Lan: not a new, trained member
+                 "  minh ,T1,2022-07-01\n"          # Minh, as written otherwise
+                 "Hoa,T1,2022-07-01\n")             # Hoa is in T2, not T1
+    report = log_files(campaign, store, "outreach", [path], clock=frozen_clock)
+    counts = report.files[str(path)]
+    assert (counts.accepted, counts.rejected) == (1, 2)
+    assert [(r.where.rsplit(":", 1)[1], r.column) for r in report.rejections[str(path)]] == [
+        ("2", "member"), ("4", "member")]
+    assert activity_status(campaign, store).summaries["training"] == {"members": 3, "trained": 2,
+                                                                       "percent": 66.7}

@@ -66,6 +66,19 @@ def _team_codes(teams: tuple[Team, ...]) -> frozenset[str]:
     return codes
 
 
+def _person(name: str) -> str:
+    """A member's name as compared: case and runs of spaces do not matter."""
+    return " ".join(name.split()).casefold()
+
+
+def _members(campaign: Campaign, team_code: str) -> frozenset[str]:
+    """The compared names of one team's members in the teams file (empty: none listed)."""
+    for team in campaign.teams:
+        if team.code == team_code:
+            return frozenset(_person(m.name) for m in team.members if m.name.strip())
+    return frozenset()
+
+
 def _days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
     while first <= last:
         yield first
@@ -269,6 +282,10 @@ class OutreachChannel(FromTable, ActivityChannel):
         if teams and record.team not in teams:
             raise RowProblem("team", f"{record.team!r} is not a team of the campaign's teams file")
         if isinstance(record, Training):
+            members = _members(campaign, record.team)
+            if members and _person(record.member) not in members:
+                raise RowProblem("member", f"{record.member!r} is not a member of team {record.team} in the "
+                                           "teams file (expected the name as written there)")
             return
         district, commune = _district_of(campaign, record.commune, record.date, "commune")
         if record.people_helped:
@@ -290,10 +307,10 @@ class OutreachChannel(FromTable, ActivityChannel):
         members: dict[tuple[str, str], dt.date | None] = {}
         for team in campaign.teams:
             for member in team.members:
-                members[(team.code, member.name.casefold())] = dt.date.min if member.trained else None
+                members[(team.code, _person(member.name))] = dt.date.min if member.trained else None
         for record in view.records("training"):
             if isinstance(record, Training):
-                members[(record.team, record.member.casefold())] = record.date
+                members[(record.team, _person(record.member))] = record.date
         return members
 
     def check_activity(self, view: ActivityView, campaign: Campaign, period: Period, *,
