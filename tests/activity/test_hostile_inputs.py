@@ -174,3 +174,16 @@ def test_training_of_a_name_not_in_the_team_is_rejected_not_counted_as_a_new_mem
         ("2", "member"), ("4", "member")]
     assert activity_status(campaign, store).summaries["training"] == {"members": 3, "trained": 2,
                                                                        "percent": 66.7}
+
+
+def test_posts_logged_with_their_group_link_are_not_duplicates_of_each_other(
+        campaign: Campaign, store: SqliteActivityStore, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    # Zalo group posts have no permalink of their own: units paste the group's link
+    path = write(tmp_path / "posts.csv",
+                 "platform,page,date,link,members\n"
+                 "zalo,Nhóm T1,2022-07-05,https://zalo.me/g/t1,120\n"
+                 "zalo,Nhóm T1,2022-07-06,https://zalo.me/g/t1,120\n"
+                 "zalo,Nhóm T1,2022-07-06,https://zalo.me/g/t1,120\n")  # the same row again
+    counts = log_files(campaign, store, "social", [path], clock=frozen_clock).files[str(path)]
+    assert (counts.accepted, counts.duplicates) == (2, 1)
+    assert activity_status(campaign, store).channels["social"]["reach"] == 240

@@ -249,7 +249,8 @@ class SocialPost(ActivityRecord):
 
     @property
     def identity(self) -> str:
-        return _key(self.link) if self.link else _key(self.platform, self.page, self.date, self.title)
+        # the link with the date: a group's own link pasted for each post is not one post
+        return _key(self.link, self.date) if self.link else _key(self.platform, self.page, self.date, self.title)
 
     @property
     def day(self) -> dt.date:
