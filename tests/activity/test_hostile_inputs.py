@@ -187,3 +187,12 @@ def test_posts_logged_with_their_group_link_are_not_duplicates_of_each_other(
     counts = log_files(campaign, store, "social", [path], clock=frozen_clock).files[str(path)]
     assert (counts.accepted, counts.duplicates) == (2, 1)
     assert activity_status(campaign, store).channels["social"]["reach"] == 240
+
+
+def test_a_file_given_twice_in_one_run_is_logged_and_reported_once(
+        campaign: Campaign, store: SqliteActivityStore, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    path = write(tmp_path / "press.csv", "outlet,date,title,audience\nBáo A,2022-07-05,a,100\n")
+    report = log_files(campaign, store, "press", [path, tmp_path / "." / "press.csv", path],
+                       clock=frozen_clock)
+    assert [(c.read, c.accepted, c.duplicates) for c in report.files.values()] == [(1, 1, 0)]
+    assert (report.totals.read, report.totals.accepted) == (1, 1)

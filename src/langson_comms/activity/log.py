@@ -23,6 +23,7 @@ import cattrs
 from ..campaign import Campaign, Period
 from ..clock import Clock, timestamp_of
 from ..errors import ConfigError, DataError
+from ..outputs import same_file
 from ..tabular import RejectedRow, Table, header_key, read_table
 from .contract import ActivityChannel, ActivityRecord, CadenceGap, DayCount, RowProblem, is_activity_channel
 from .store import ActivityRejection, ActivityStore, LogRecord, StoredActivity
@@ -269,6 +270,7 @@ def log_files(campaign: Campaign, store: ActivityStore, key: str, files: Sequenc
     that fits no kind, or a missing file, is a ``DataError`` raised before any file is
     logged (every file's header is checked first); a ``kind`` the channel does not take
     is a ``ConfigError``; a bad row is a rejection, counted and stored, never raised.
+    A file given more than once is logged once.
     """
     channel = activity_channel(campaign, key)
     if kind is not None:
@@ -278,6 +280,11 @@ def log_files(campaign: Campaign, store: ActivityStore, key: str, files: Sequenc
             raise ConfigError(f"channel {key!r}: {exc.args[0]}", source=campaign.source,
                               key=f"channels.{key}") from None
     logger = _Logger(campaign, channel, key)
+    unique: list[Path] = []
+    for path in files:  # a file given twice is logged (and reported) once
+        if not any(same_file(Path(path), Path(seen)) for seen in unique):
+            unique.append(path)
+    files = unique
     for path in files:  # every file found and fitting a record kind before any is logged
         _open(logger, str(path), Path(path), kind)[0].close()
     now = timestamp_of(clock)
