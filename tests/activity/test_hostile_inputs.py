@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 
 import pendulum
 import pytest
 
 from langson_comms import Campaign, Runtime
-from langson_comms.activity.log import activity_status, log_files
-from langson_comms.activity.store import SqliteActivityStore
+from langson_comms.activity.log import activity_status, log_files, log_records
+from langson_comms.activity.store import ActivityRejection, SqliteActivityStore, row_digest
 from langson_comms.api import log_activity, read_activity_status
 from langson_comms.campaign import Period
 from langson_comms.clock import FrozenClock
+from langson_comms.default_plugins.activity_records import TeamVisit
 from langson_comms.errors import ConfigError, DataError
 from langson_comms.reach import reach_records
 
@@ -196,3 +198,32 @@ def test_a_file_given_twice_in_one_run_is_logged_and_reported_once(
                        clock=frozen_clock)
     assert [(c.read, c.accepted, c.duplicates) for c in report.files.values()] == [(1, 1, 0)]
     assert (report.totals.read, report.totals.accepted) == (1, 1)
+
+
+def test_a_different_bad_row_at_the_same_place_is_kept_as_a_rejection_of_its_own(
+        campaign: Campaign, store: SqliteActivityStore, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    # the unit rewrites press.csv every week; line 2 is short both times, for the same reason
+    path = tmp_path / "press.csv"
+    for week in ("2022-07-05", "2022-07-12"):
+        write(path, f"outlet,date,title,audience\nBáo A,{week}\n")
+        log_files(campaign, store, "press", [path], clock=frozen_clock)
+    assert len(store.rejections("press")) == 2
+    visit = TeamVisit(team="T9", commune="5971", date=dt.date(2022, 7, 6), households=3)
+    other = TeamVisit(team="T9", commune="5971", date=dt.date(2022, 7, 7), households=3)
+    for record in (visit, other, visit):  # an app logs one record a call, always as app[0]
+        log_records(campaign, store, "outreach", [record], clock=frozen_clock, source="app")
+    assert len(store.rejections("outreach")) == 2
+
+
+def test_a_store_made_before_rejection_digests_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE rejections (id INTEGER PRIMARY KEY, channel_key TEXT NOT NULL, location TEXT NOT NULL,"
+                " column_name TEXT, reason TEXT NOT NULL, stored_at REAL NOT NULL)")
+    old.execute("INSERT INTO rejections VALUES (1, 'press', 'a.csv:2', NULL, 'old', 0)")
+    old.commit()
+    old.close()
+    with SqliteActivityStore(path) as store:
+        bad = ActivityRejection("a.csv:3", "new", digest=row_digest("x"))
+        store.store_batch("press", [], [bad, bad], 1.0)
+        assert [r.reason for r in store.rejections("press")] == ["old", "new"]

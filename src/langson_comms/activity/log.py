@@ -26,7 +26,7 @@ from ..errors import ConfigError, DataError
 from ..outputs import same_file
 from ..tabular import RejectedRow, Table, header_key, read_table
 from .contract import ActivityChannel, ActivityRecord, CadenceGap, DayCount, RowProblem, is_activity_channel
-from .store import ActivityRejection, ActivityStore, LogRecord, StoredActivity
+from .store import ActivityRejection, ActivityStore, LogRecord, StoredActivity, row_digest
 
 __all__ = [
     "ActivityStatus",
@@ -245,16 +245,17 @@ def _read_file(logger: _Logger, shown: str, path: Path, kind: str | None,
         for item in table:
             where = f"{shown}:{item.line}"
             if isinstance(item, RejectedRow):
-                rejections.append(ActivityRejection(where, item.reason, item.column))
+                rejections.append(ActivityRejection(where, item.reason, item.column, digest=row_digest(item.raw)))
             else:
                 values = item.values
                 try:
                     record = cls.from_row({field: values[h] for h, field in pairs})
                     rows.append(logger.stored(record, where))
                 except RowProblem as exc:
-                    rejections.append(ActivityRejection(where, exc.reason, header_of.get(exc.field, exc.field)))
+                    rejections.append(ActivityRejection(where, exc.reason, header_of.get(exc.field, exc.field),
+                                                        digest=row_digest(item.text)))
                 except ValueError as exc:
-                    rejections.append(ActivityRejection(where, str(exc)))
+                    rejections.append(ActivityRejection(where, str(exc), digest=row_digest(item.text)))
             if len(rows) + len(rejections) >= batch_size:
                 yield rows, rejections, cls.kind
                 rows, rejections = [], []
@@ -323,16 +324,17 @@ def log_records(campaign: Campaign, store: ActivityStore, key: str, records: Ite
     rejections: list[ActivityRejection] = []
     for i, record in enumerate(records):
         where = f"{source}[{i}]"
+        digest = row_digest(repr(record))
         if kinds.get(record.kind) is not type(record):
             rejections.append(ActivityRejection(where, f"{type(record).__qualname__} is not a record kind of "
-                                                       f"channel {key!r} (takes: {', '.join(kinds)})"))
+                                                       f"channel {key!r} (takes: {', '.join(kinds)})", digest=digest))
             continue
         try:
             rows.append(logger.stored(record, where))
         except RowProblem as exc:
-            rejections.append(ActivityRejection(where, exc.reason, exc.field))
+            rejections.append(ActivityRejection(where, exc.reason, exc.field, digest=digest))
         except ValueError as exc:
-            rejections.append(ActivityRejection(where, str(exc)))
+            rejections.append(ActivityRejection(where, str(exc), digest=digest))
     now = timestamp_of(clock)
     started = now()
     result = store.store_batch(key, rows, rejections, started)

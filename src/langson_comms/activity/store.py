@@ -25,9 +25,10 @@ SQLite schema (``SqliteActivityStore``; one file, WAL mode, owner-only ``0600``)
     reach       one row per reach record of a stored activity
       id, activity_id (→ activities.id), channel_key, kind, day TEXT, district_code,
       commune_code, count INTEGER, method, source
-    rejections  one row per input row that did not become a record (a row rejected
-                again at the same location for the same reason is not added twice)
-      id, channel_key, location, column_name, reason, stored_at
+    rejections  one row per input row that did not become a record (the same row
+                rejected again at the same location for the same reason is not added
+                twice; ``digest`` tells rows apart: a blake2b digest of the row's text)
+      id, channel_key, location, column_name, reason, stored_at, digest
     ingests     one row per logged file (or code batch)
       id, channel_key, source, started_at, finished_at, read, accepted, duplicates, rejected
     day_totals  records per (channel_key, record_kind, grp ('' for none), day, last_day),
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import threading
@@ -62,6 +64,7 @@ __all__ = [
     "LogRecord",
     "SqliteActivityStore",
     "StoredActivity",
+    "row_digest",
 ]
 
 
@@ -86,6 +89,9 @@ class ActivityRejection:
     where: str
     reason: str
     column: str | None = None
+    #: a digest of the row's content (``row_digest``): the same row rejected again (a
+    #: file logged twice) is stored once, another row at the same place is kept
+    digest: str = attrs.field(default="", eq=False, kw_only=True)
 
     def format(self) -> str:
         return f"{self.where}: {self.column}: {self.reason}" if self.column else f"{self.where}: {self.reason}"
@@ -188,7 +194,8 @@ CREATE TABLE IF NOT EXISTS rejections (
     location TEXT NOT NULL,
     column_name TEXT,
     reason TEXT NOT NULL,
-    stored_at REAL NOT NULL
+    stored_at REAL NOT NULL,
+    digest TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS rejections_by_location ON rejections (channel_key, location);
 CREATE TABLE IF NOT EXISTS day_totals (
@@ -227,10 +234,15 @@ _INSERT = (
 )
 # A row rejected again (the file logged twice, a rerun after kill -9) is kept once.
 _INSERT_REJECTION = (
-    "INSERT INTO rejections (channel_key, location, column_name, reason, stored_at)"
-    " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM rejections WHERE channel_key = ?1"
-    " AND location = ?2 AND column_name IS ?3 AND reason = ?4)"
+    "INSERT INTO rejections (channel_key, location, column_name, reason, stored_at, digest)"
+    " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM rejections WHERE channel_key = ?1"
+    " AND location = ?2 AND column_name IS ?3 AND reason = ?4 AND digest = ?6)"
 )
+
+
+def row_digest(text: str) -> str:
+    """A short digest of a rejected row's content (not the content: it may be personal)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 _INSERT_REACH = (
     "INSERT INTO reach (activity_id, channel_key, kind, day, district_code, commune_code, count,"
     " method, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -244,7 +256,17 @@ class SqliteActivityStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db = open_private(self.path, "activity store", _SCHEMA, timeout=timeout)
+        self._add_digest_column()
 
+    def _add_digest_column(self) -> None:
+        """Stores made before rejections had a ``digest`` get the column (empty)."""
+        try:
+            with self._tx() as db:
+                if "digest" not in {row[1] for row in db.execute("PRAGMA table_info(rejections)")}:
+                    db.execute("ALTER TABLE rejections ADD COLUMN digest TEXT NOT NULL DEFAULT ''")
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise LedgerError(f"{self.path}: cannot upgrade the activity store: {exc}") from exc
     def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return transaction(self._db, self.path, self._lock)
 
@@ -291,7 +313,7 @@ class SqliteActivityStore:
                         ((channel_key, *key, n) for key, n in days.items()))
                 if rejections:
                     db.executemany(_INSERT_REJECTION,
-                                   ((channel_key, r.where, r.column, r.reason, now) for r in rejections))
+                                   ((channel_key, r.where, r.column, r.reason, now, r.digest) for r in rejections))
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot store a batch of {channel_key!r}: {exc}") from exc
         return BatchCounts(accepted=accepted, duplicates=len(activities) - accepted)
