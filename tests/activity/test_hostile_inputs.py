@@ -227,3 +227,11 @@ def test_a_store_made_before_rejection_digests_is_upgraded_in_place(tmp_path: Pa
         bad = ActivityRejection("a.csv:3", "new", digest=row_digest("x"))
         store.store_batch("press", [], [bad, bad], 1.0)
         assert [r.reason for r in store.rejections("press")] == ["old", "new"]
+
+
+def test_the_store_interface_holds_every_method_the_kpis_call() -> None:
+    # a PostgreSQL store implementing ActivityStore must be enough for measure()
+    from langson_comms.activity.store import ActivityStore
+
+    for name in ("reach_totals", "day_counts", "reach", "store_batch"):
+        assert callable(getattr(ActivityStore, name, None)), name

@@ -141,6 +141,11 @@ class ActivityStore(Protocol):
         """``(channel_key, district_code, reach records, reach)`` with ``start <= day <= end``."""
         ...
 
+    def reach_totals(self, start: dt.date, end: dt.date) -> list[tuple[str, str, str, str | None, str | None, int]]:
+        """Reach summed per ``(channel_key, day, method, district_code, commune_code)`` with
+        ``start <= day <= end`` (what the KPIs sum: one row per group, not per record)."""
+        ...
+
     def day_counts(self, channel_key: str, start: dt.date, end: dt.date) -> list[DayCount]:
         """Records per (kind, group, day), each record counted on every day of
         ``day``..``last_day`` inside ``start``..``end``."""
