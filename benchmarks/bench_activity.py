@@ -113,7 +113,10 @@ def write_inputs(folder: Path, total: int) -> dict[str, int]:
     rng = random.Random(10)
     with (folder / "teams.csv").open("w", encoding="utf-8") as handle:
         handle.write("team_code,team_name,commune_code,member_name,member_phone,trained\n")
-        for i, commune in enumerate(TEAMS):
+        # every member a training row names (row i: "Member i" of team TEAMS[i % teams])
+        trained = max(int(total * SHARES["training.csv"]), len(TEAMS))
+        for i in range(trained):
+            commune = TEAMS[i % len(TEAMS)]
             handle.write(f"T{commune},Team {commune},{commune},Member {i},,yes\n")
     counts = {}
     for name, share in SHARES.items():

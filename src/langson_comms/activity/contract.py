@@ -45,7 +45,10 @@ The contract (checked by ``langson_comms.testing.ActivityChannelContract``):
   optionally a cadence ``group`` such as the outlet).
 * ``reach(record, *, key, campaign, source)``: the ``ReachRecord``s of one record — one
   per day it reached people, ``method`` written out, ``source`` passed on (where the
-  record was read, ``press.csv:12``); no I/O.
+  record was read, ``press.csv:12``); no I/O.  Days outside the campaign period are
+  dropped when the record is logged.  A record the channel cannot count (an outlet it
+  does not know, no audience figure) raises ``RowProblem(field, reason)``: the row is
+  rejected naming the file's column of ``field``.
 * ``cadence_gaps(days, period, *, key)``: the periods that miss the channel's cadence,
   from the number of records per (kind, group, day) (``DayCount``).  Default: none.
 * ``check_activity(view, campaign, period, *, key)``: warnings (text) about the logged
@@ -76,12 +79,14 @@ __all__ = [
     "ActivityView",
     "CadenceGap",
     "DayCount",
+    "MAX_COUNT",
     "RowProblem",
     "count",
     "day",
     "is_activity_channel",
     "optional_count",
     "optional_text",
+    "shown",
     "text",
     "weekly_gaps",
     "daily_gaps",
@@ -101,6 +106,21 @@ class RowProblem(ValueError):
 
 _VN_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _INT = re.compile(r"^\d{1,15}$")
+_SEPARATORS = re.compile(r"[\s.\-()+/]")
+_LONG_DIGITS = re.compile(r"\d{9,}")
+
+#: the largest count one row may give: a larger one is a phone number or a typo, not reach
+MAX_COUNT = 99_999_999
+
+
+def shown(value: str) -> str:
+    """A cell as a rejection reason may quote it: ``repr``, unless it holds 9 digits or
+    more (separators ignored), which may be a phone number: those are never repeated."""
+    digits = _SEPARATORS.sub("", value)
+    found = _LONG_DIGITS.search(digits)
+    if found:
+        return f"a {len(found[0])}-digit number (not repeated: it may be a phone number)"
+    return repr(value)
 
 
 def text(values: Mapping[str, str], field: str, *, limit: int = 500) -> str:
@@ -133,7 +153,7 @@ def day(values: Mapping[str, str], field: str) -> dt.date:
             return dt.date.fromisoformat(value[:10])
     except ValueError:
         pass
-    raise RowProblem(field, f"{value!r} is not a date (expected YYYY-MM-DD or DD/MM/YYYY)"
+    raise RowProblem(field, f"{shown(value)} is not a date (expected YYYY-MM-DD or DD/MM/YYYY)"
                      if value else f"{field} is empty (expected a date, YYYY-MM-DD or DD/MM/YYYY)")
 
 
@@ -144,12 +164,16 @@ def _number(field: str, value: str) -> int:
     if re.fullmatch(r"\d{1,3}([.,]\d{3})+", plain):  # 12.000 or 12,000
         plain = plain.replace(".", "").replace(",", "")
     if not _INT.match(plain):
-        raise RowProblem(field, f"{value!r} is not a whole number ≥ 0 (expected digits, e.g. 12000)")
-    return int(plain)
+        raise RowProblem(field, f"{shown(value)} is not a whole number ≥ 0 (expected digits, e.g. 12000)")
+    number = int(plain)
+    if number > MAX_COUNT:
+        raise RowProblem(field, f"{shown(value)} is more than {MAX_COUNT:,}: not the count of one row "
+                                "(a phone number in this column?)")
+    return number
 
 
 def count(values: Mapping[str, str], field: str) -> int:
-    """A whole number ≥ 0 (``12000``, ``12.000``, ``12,000``)."""
+    """A whole number from 0 to ``MAX_COUNT`` (``12000``, ``12.000``, ``12,000``)."""
     value = values.get(field, "").strip()
     if not value:
         raise RowProblem(field, f"{field} is empty (expected a whole number ≥ 0)")
@@ -157,7 +181,7 @@ def count(values: Mapping[str, str], field: str) -> int:
 
 
 def optional_count(values: Mapping[str, str], field: str) -> int | None:
-    """A whole number ≥ 0, or ``None`` when the cell is empty or absent."""
+    """A whole number from 0 to ``MAX_COUNT``, or ``None`` when the cell is empty or absent."""
     value = values.get(field, "").strip()
     return _number(field, value) if value else None
 

@@ -23,9 +23,10 @@ import cattrs
 from ..campaign import Campaign, Period
 from ..clock import Clock, timestamp_of
 from ..errors import ConfigError, DataError
-from ..tabular import RejectedRow, header_key, read_table
+from ..outputs import same_file
+from ..tabular import RejectedRow, Table, header_key, read_table
 from .contract import ActivityChannel, ActivityRecord, CadenceGap, DayCount, RowProblem, is_activity_channel
-from .store import ActivityRejection, ActivityStore, LogRecord, StoredActivity
+from .store import ActivityRejection, ActivityStore, LogRecord, StoredActivity, row_digest
 
 __all__ = [
     "ActivityStatus",
@@ -171,14 +172,19 @@ class _Logger:
             field = next((f for f in ("date", "start", "day") if f in record.columns), "date")
             raise RowProblem(field, f"{first.isoformat()} is outside the campaign period "
                                      f"{start.isoformat()}..{end.isoformat()}")
-        reach = tuple(self.channel.reach(record, key=self.key, campaign=self.campaign, source=source))
+        # a placement running over the campaign's edges reaches people inside it only
+        reach = tuple(r for r in self.channel.reach(record, key=self.key, campaign=self.campaign, source=source)
+                      if start <= r.day <= end)
         return StoredActivity(record.kind, record.identity, first, last, record.group,
                               encode_record(record), source, reach)
 
 
 def _pick_class(channel: ActivityChannel, header: Sequence[str], kind: str | None,
-                source: str, line: int) -> tuple[type[ActivityRecord], dict[str, str]]:
-    """The record class the header fits, and header key → field."""
+                source: str, line: int, shown: Mapping[str, str] | None = None,
+                ) -> tuple[type[ActivityRecord], dict[str, str]]:
+    """The record class the header fits, and header key → field (``shown``: header key →
+    the file's own header, for messages).  Two columns for one field fit no class: which
+    one would count is a guess."""
     candidates = [channel.record_class(kind)] if kind else list(channel.activity_records)
     best: tuple[int, type[ActivityRecord], dict[str, str]] | None = None
     problems = []
@@ -192,6 +198,12 @@ def _pick_class(channel: ActivityChannel, header: Sequence[str], kind: str | Non
         if missing:
             problems.append(f"{cls.kind}: missing column(s) {', '.join(missing)}")
             continue
+        twice = {f: [h for h in mapping if mapping[h] == f] for f in set(mapping.values())}
+        doubled = [" and ".join((shown or {}).get(h, h) for h in hs) + f" are both {f}"
+                   for f, hs in twice.items() if len(hs) > 1]
+        if doubled:
+            problems.append(f"{cls.kind}: {'; '.join(sorted(doubled))} (keep one column per field)")
+            continue
         if best is None or len(mapping) > best[0]:
             best = (len(mapping), cls, mapping)
     if best is None:
@@ -200,8 +212,10 @@ def _pick_class(channel: ActivityChannel, header: Sequence[str], kind: str | Non
     return best[1], best[2]
 
 
-def _read_file(logger: _Logger, shown: str, path: Path, kind: str | None,
-               batch_size: int) -> Iterator[tuple[list[StoredActivity], list[ActivityRejection], str]]:
+def _open(logger: _Logger, shown: str, path: Path, kind: str | None,
+          ) -> tuple[Table, type[ActivityRecord], dict[str, str], dict[str, str]]:
+    """The file's table (header read), its record class, header key → field, and header
+    key → the file's own header; ``DataError`` for a missing file or an unfit header."""
     originals: dict[str, str] = {}
 
     def alias(name: str) -> str:
@@ -211,8 +225,19 @@ def _read_file(logger: _Logger, shown: str, path: Path, kind: str | None,
 
     if not path.is_file():
         raise DataError("file not found", source=shown)
-    with read_table(path, allow_unknown=True, aliases=alias, source=shown) as table:
-        cls, mapping = _pick_class(logger.channel, table.header, kind, shown, table.header_line)
+    table = read_table(path, allow_unknown=True, aliases=alias, source=shown)
+    try:
+        cls, mapping = _pick_class(logger.channel, table.header, kind, shown, table.header_line, originals)
+    except BaseException:
+        table.close()
+        raise
+    return table, cls, mapping, originals
+
+
+def _read_file(logger: _Logger, shown: str, path: Path, kind: str | None,
+               batch_size: int) -> Iterator[tuple[list[StoredActivity], list[ActivityRejection], str]]:
+    opened, cls, mapping, originals = _open(logger, shown, path, kind)
+    with opened as table:
         header_of = {field: originals.get(h, h) for h, field in mapping.items()}
         pairs = list(mapping.items())
         rows: list[StoredActivity] = []
@@ -220,16 +245,17 @@ def _read_file(logger: _Logger, shown: str, path: Path, kind: str | None,
         for item in table:
             where = f"{shown}:{item.line}"
             if isinstance(item, RejectedRow):
-                rejections.append(ActivityRejection(where, item.reason, item.column))
+                rejections.append(ActivityRejection(where, item.reason, item.column, digest=row_digest(item.raw)))
             else:
                 values = item.values
                 try:
                     record = cls.from_row({field: values[h] for h, field in pairs})
                     rows.append(logger.stored(record, where))
                 except RowProblem as exc:
-                    rejections.append(ActivityRejection(where, exc.reason, header_of.get(exc.field, exc.field)))
+                    rejections.append(ActivityRejection(where, exc.reason, header_of.get(exc.field, exc.field),
+                                                        digest=row_digest(item.text)))
                 except ValueError as exc:
-                    rejections.append(ActivityRejection(where, str(exc)))
+                    rejections.append(ActivityRejection(where, str(exc), digest=row_digest(item.text)))
             if len(rows) + len(rejections) >= batch_size:
                 yield rows, rejections, cls.kind
                 rows, rejections = [], []
@@ -242,11 +268,26 @@ def log_files(campaign: Campaign, store: ActivityStore, key: str, files: Sequenc
 
     The record kind of each file is found from its header (the kind whose required
     columns it has, the one matching most columns) unless ``kind`` is given.  A header
-    that fits no kind, or a missing file, is a ``DataError`` (nothing of that file is
-    stored); a bad row is a rejection, counted and stored, never raised.
+    that fits no kind, or a missing file, is a ``DataError`` raised before any file is
+    logged (every file's header is checked first); a ``kind`` the channel does not take
+    is a ``ConfigError``; a bad row is a rejection, counted and stored, never raised.
+    A file given more than once is logged once.
     """
     channel = activity_channel(campaign, key)
+    if kind is not None:
+        try:
+            channel.record_class(kind)
+        except KeyError as exc:
+            raise ConfigError(f"channel {key!r}: {exc.args[0]}", source=campaign.source,
+                              key=f"channels.{key}") from None
     logger = _Logger(campaign, channel, key)
+    unique: list[Path] = []
+    for path in files:  # a file given twice is logged (and reported) once
+        if not any(same_file(Path(path), Path(seen)) for seen in unique):
+            unique.append(path)
+    files = unique
+    for path in files:  # every file found and fitting a record kind before any is logged
+        _open(logger, str(path), Path(path), kind)[0].close()
     now = timestamp_of(clock)
     counts: dict[str, FileCounts] = {}
     kept: dict[str, tuple[ActivityRejection, ...]] = {}
@@ -283,16 +324,17 @@ def log_records(campaign: Campaign, store: ActivityStore, key: str, records: Ite
     rejections: list[ActivityRejection] = []
     for i, record in enumerate(records):
         where = f"{source}[{i}]"
+        digest = row_digest(repr(record))
         if kinds.get(record.kind) is not type(record):
             rejections.append(ActivityRejection(where, f"{type(record).__qualname__} is not a record kind of "
-                                                       f"channel {key!r} (takes: {', '.join(kinds)})"))
+                                                       f"channel {key!r} (takes: {', '.join(kinds)})", digest=digest))
             continue
         try:
             rows.append(logger.stored(record, where))
         except RowProblem as exc:
-            rejections.append(ActivityRejection(where, exc.reason, exc.field))
+            rejections.append(ActivityRejection(where, exc.reason, exc.field, digest=digest))
         except ValueError as exc:
-            rejections.append(ActivityRejection(where, str(exc)))
+            rejections.append(ActivityRejection(where, str(exc), digest=digest))
     now = timestamp_of(clock)
     started = now()
     result = store.store_batch(key, rows, rejections, started)
@@ -364,6 +406,9 @@ def activity_status(campaign: Campaign, store: ActivityStore, *, start: dt.date 
 
     period = Period(pendulum.Date(first.year, first.month, first.day),
                     pendulum.Date(last.year, last.month, last.day), campaign.period.timezone)
+    # cadence is due inside the campaign only: the part of the period asked for within it
+    due = Period(max(period.start, campaign.period.start), min(period.end, campaign.period.end),
+                 campaign.period.timezone) if first <= campaign.period.end and last >= campaign.period.start else None
     sums = store.reach_sums(first, last)
     counts = store.record_counts(first, last)
     channels: dict[str, dict[str, Any]] = {}
@@ -388,7 +433,7 @@ def activity_status(campaign: Campaign, store: ActivityStore, *, start: dt.date 
                 name = record.district_code or "unknown"
                 by_district[name] = by_district.get(name, 0) + record.count
         days = store.day_counts(key, first, last)
-        gaps: list[CadenceGap] = channel.cadence_gaps(days, period, key=key)
+        gaps: list[CadenceGap] = channel.cadence_gaps(days, due, key=key) if due is not None else []
         view = StoreView(store, key, channel, days)
         warnings = channel.check_activity(view, campaign, period, key=key)
         for name, value in channel.summary(view, campaign, period, key=key).items():

@@ -25,8 +25,10 @@ SQLite schema (``SqliteActivityStore``; one file, WAL mode, owner-only ``0600``)
     reach       one row per reach record of a stored activity
       id, activity_id (→ activities.id), channel_key, kind, day TEXT, district_code,
       commune_code, count INTEGER, method, source
-    rejections  one row per input row that did not become a record
-      id, channel_key, location, column_name, reason, stored_at
+    rejections  one row per input row that did not become a record (the same row
+                rejected again at the same location for the same reason is not added
+                twice; ``digest`` tells rows apart: a blake2b digest of the row's text)
+      id, channel_key, location, column_name, reason, stored_at, digest
     ingests     one row per logged file (or code batch)
       id, channel_key, source, started_at, finished_at, read, accepted, duplicates, rejected
     day_totals  records per (channel_key, record_kind, grp ('' for none), day, last_day),
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import threading
@@ -61,6 +64,7 @@ __all__ = [
     "LogRecord",
     "SqliteActivityStore",
     "StoredActivity",
+    "row_digest",
 ]
 
 
@@ -85,6 +89,9 @@ class ActivityRejection:
     where: str
     reason: str
     column: str | None = None
+    #: a digest of the row's content (``row_digest``): the same row rejected again (a
+    #: file logged twice) is stored once, another row at the same place is kept
+    digest: str = attrs.field(default="", eq=False, kw_only=True)
 
     def format(self) -> str:
         return f"{self.where}: {self.column}: {self.reason}" if self.column else f"{self.where}: {self.reason}"
@@ -134,6 +141,11 @@ class ActivityStore(Protocol):
         """``(channel_key, district_code, reach records, reach)`` with ``start <= day <= end``."""
         ...
 
+    def reach_totals(self, start: dt.date, end: dt.date) -> list[tuple[str, str, str, str | None, str | None, int]]:
+        """Reach summed per ``(channel_key, day, method, district_code, commune_code)`` with
+        ``start <= day <= end`` (what the KPIs sum: one row per group, not per record)."""
+        ...
+
     def day_counts(self, channel_key: str, start: dt.date, end: dt.date) -> list[DayCount]:
         """Records per (kind, group, day), each record counted on every day of
         ``day``..``last_day`` inside ``start``..``end``."""
@@ -148,7 +160,7 @@ class ActivityStore(Protocol):
         ...
 
     def rejected(self) -> dict[str, int]:
-        """Rejections stored, per channel key."""
+        """Rejections stored, per channel key (a row rejected again counts once)."""
         ...
 
     def close(self) -> None: ...
@@ -187,8 +199,10 @@ CREATE TABLE IF NOT EXISTS rejections (
     location TEXT NOT NULL,
     column_name TEXT,
     reason TEXT NOT NULL,
-    stored_at REAL NOT NULL
+    stored_at REAL NOT NULL,
+    digest TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS rejections_by_location ON rejections (channel_key, location);
 CREATE TABLE IF NOT EXISTS day_totals (
     channel_key TEXT NOT NULL,
     record_kind TEXT NOT NULL,
@@ -223,6 +237,17 @@ _INSERT = (
     "INSERT OR IGNORE INTO activities (channel_key, record_kind, identity, day, last_day, grp,"
     " data, source, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# A row rejected again (the file logged twice, a rerun after kill -9) is kept once.
+_INSERT_REJECTION = (
+    "INSERT INTO rejections (channel_key, location, column_name, reason, stored_at, digest)"
+    " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM rejections WHERE channel_key = ?1"
+    " AND location = ?2 AND column_name IS ?3 AND reason = ?4 AND digest = ?6)"
+)
+
+
+def row_digest(text: str) -> str:
+    """A short digest of a rejected row's content (not the content: it may be personal)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 _INSERT_REACH = (
     "INSERT INTO reach (activity_id, channel_key, kind, day, district_code, commune_code, count,"
     " method, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -236,7 +261,17 @@ class SqliteActivityStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._db = open_private(self.path, "activity store", _SCHEMA, timeout=timeout)
+        self._add_digest_column()
 
+    def _add_digest_column(self) -> None:
+        """Stores made before rejections had a ``digest`` get the column (empty)."""
+        try:
+            with self._tx() as db:
+                if "digest" not in {row[1] for row in db.execute("PRAGMA table_info(rejections)")}:
+                    db.execute("ALTER TABLE rejections ADD COLUMN digest TEXT NOT NULL DEFAULT ''")
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise LedgerError(f"{self.path}: cannot upgrade the activity store: {exc}") from exc
     def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return transaction(self._db, self.path, self._lock)
 
@@ -282,10 +317,8 @@ class SqliteActivityStore:
                         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET records = records + excluded.records",
                         ((channel_key, *key, n) for key, n in days.items()))
                 if rejections:
-                    db.executemany(
-                        "INSERT INTO rejections (channel_key, location, column_name, reason, stored_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        ((channel_key, r.where, r.column, r.reason, now) for r in rejections))
+                    db.executemany(_INSERT_REJECTION,
+                                   ((channel_key, r.where, r.column, r.reason, now, r.digest) for r in rejections))
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot store a batch of {channel_key!r}: {exc}") from exc
         return BatchCounts(accepted=accepted, duplicates=len(activities) - accepted)

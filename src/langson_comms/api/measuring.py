@@ -26,7 +26,7 @@ from ..kpi import (
     store_paths,
     zalo_messages,
 )
-from ..outputs import atomic_output, campaign_inputs
+from ..outputs import atomic_output, campaign_inputs, refuse_inputs
 from ..signups import IngestReport, SignupStatus, SqliteSignupStore, ingest, signups_plan
 
 __all__ = ["activity_store_path", "day_leaderboard", "ingest_signups", "log_activity",
@@ -58,20 +58,38 @@ def signups_status(campaign: Campaign) -> SignupStatus:
         return store.status()
 
 
+def _activity_store(campaign: Campaign, store: Path | None, files: Sequence[Path] = ()) -> Path:
+    """The activity store's path, refused (``ConfigError``) when it is one of ``files``,
+    the campaign file or a file it names: SQLite would turn an empty input into a database."""
+    path = Path(store) if store is not None else activity_store_path(campaign)
+    inputs = [("FILE", Path(f)) for f in files]
+    if campaign.source is not None:
+        inputs += campaign_inputs(Path(campaign.source))
+    refuse_inputs([("activity store", path)], inputs)
+    return path
+
+
 def log_activity(campaign: Campaign, channel_key: str, files: Sequence[Path], *,
                  clock: Clock | None = None, store: Path | None = None,
                  kind: str | None = None) -> LogReport:
     """Log CSV/.xlsx ``files`` of an activity channel (press, visual, social, outreach or a
-    plugin's) into the campaign's activity store (or ``store``); return the counts."""
-    with SqliteActivityStore(store or activity_store_path(campaign)) as opened:
+    plugin's) into the campaign's activity store (or ``store``, never one of the inputs);
+    return the counts."""
+    with SqliteActivityStore(_activity_store(campaign, store, files)) as opened:
         return log_files(campaign, opened, channel_key, files, clock=clock or SystemClock(),
                          kind=kind)
 
 
 def read_activity_status(campaign: Campaign, *, start: dt.date | None = None,
                          end: dt.date | None = None, store: Path | None = None) -> ActivityStatus:
-    """Records, reach, cadence gaps and training of every activity channel."""
-    with SqliteActivityStore(store or activity_store_path(campaign)) as opened:
+    """Records, reach, cadence gaps and training of every activity channel.  A ``store``
+    given that does not exist is a ``ConfigError`` (a mistyped path is not "no activity");
+    the campaign's own store is created empty when nothing was logged yet."""
+    path = _activity_store(campaign, store)
+    if store is not None and not path.is_file():
+        raise ConfigError(f"no activity store at {path} (log activity into it first, or check the path)",
+                          key="store")
+    with SqliteActivityStore(path) as opened:
         return activity_status(campaign, opened, start=start, end=end)
 
 

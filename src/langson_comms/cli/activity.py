@@ -19,8 +19,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..activity.log import activity_status, log_files
-from ..activity.store import SqliteActivityStore
+from ..api import log_activity, read_activity_status
 from ..runtime import Runtime
 from .signups import campaign_option
 
@@ -28,10 +27,6 @@ __all__ = ["DEFAULT_STORE", "activity"]
 
 DEFAULT_STORE = Path(".langson") / "activity.sqlite"
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _store_path(campaign_path: Path, store: Path | None) -> Path:
-    return store if store is not None else campaign_path.parent / DEFAULT_STORE
 
 
 def store_option(fn: F) -> F:
@@ -57,8 +52,7 @@ def log_command(runtime: Runtime, campaign_path: Path, store: Path | None, chann
                 files: tuple[Path, ...], kind: str | None, as_json: bool) -> None:
     """Log CSV/.xlsx FILEs of channel CHANNEL_KEY.  Exit 1 when any row was rejected."""
     campaign = runtime.load_campaign(campaign_path)
-    with SqliteActivityStore(_store_path(campaign_path, store)) as opened:
-        report = log_files(campaign, opened, channel_key, list(files), clock=runtime.clock, kind=kind)
+    report = log_activity(campaign, channel_key, list(files), clock=runtime.clock, store=store, kind=kind)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -90,9 +84,8 @@ def status_command(runtime: Runtime, campaign_path: Path, store: Path | None, st
                    end: dt.datetime | None, as_json: bool) -> None:
     """Records, reach, cadence gaps and warnings per channel; reach per district; training."""
     campaign = runtime.load_campaign(campaign_path)
-    with SqliteActivityStore(_store_path(campaign_path, store)) as opened:
-        status = activity_status(campaign, opened, start=start.date() if start else None,
-                                 end=end.date() if end else None)
+    status = read_activity_status(campaign, start=start.date() if start else None,
+                                  end=end.date() if end else None, store=store)
     data = status.as_dict()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))

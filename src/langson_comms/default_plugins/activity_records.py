@@ -19,6 +19,7 @@ from langson_comms.activity.contract import (
     day,
     optional_count,
     optional_text,
+    shown,
     text,
 )
 from langson_comms.regions import canonical_code
@@ -46,7 +47,7 @@ def _choice(values: Mapping[str, str], field: str, allowed: tuple[str, ...], def
     word = header_key(raw).replace("_", " ")
     value = _MEDIUM_WORDS.get(word, word)
     if value not in allowed:
-        raise RowProblem(field, f"{raw!r} is not one of: {', '.join(allowed)}" if raw
+        raise RowProblem(field, f"{shown(raw)} is not one of: {', '.join(allowed)}" if raw
                          else f"{field} is empty (expected one of: {', '.join(allowed)})")
     return value
 
@@ -58,7 +59,7 @@ def _code(values: Mapping[str, str], field: str) -> str | None:
     try:
         return canonical_code(raw)
     except ValueError:
-        raise RowProblem(field, f"{raw!r} is not a unit code (expected the official number, e.g. 178)") from None
+        raise RowProblem(field, f"{shown(raw)} is not a unit code (expected the official number, e.g. 178)") from None
 
 
 def _key(*parts: object) -> str:
@@ -248,7 +249,8 @@ class SocialPost(ActivityRecord):
 
     @property
     def identity(self) -> str:
-        return _key(self.link) if self.link else _key(self.platform, self.page, self.date, self.title)
+        # the link with the date: a group's own link pasted for each post is not one post
+        return _key(self.link, self.date) if self.link else _key(self.platform, self.page, self.date, self.title)
 
     @property
     def day(self) -> dt.date:

@@ -23,6 +23,7 @@ from langson_comms.activity.contract import (
     ActivityView,
     CadenceGap,
     DayCount,
+    RowProblem,
     daily_gaps,
     weekly_gaps,
 )
@@ -33,8 +34,10 @@ from langson_comms.reach import ReachRecord
 from .activity_records import Clip, Placement, PressItem, SocialPost, TeamVisit, Training
 
 
-def _district_of(campaign: Campaign, code: str | None, on: dt.date) -> tuple[str | None, str | None]:
-    """(district, commune) of a unit code, checked against the campaign's regions."""
+def _district_of(campaign: Campaign, code: str | None, on: dt.date,
+                 field: str = "district") -> tuple[str | None, str | None]:
+    """(district, commune) of a unit code, checked against the campaign's regions
+    (``RowProblem`` on ``field`` for a code that is not one of them)."""
     if code is None:
         return None, None
     if not len(campaign.regions):
@@ -42,7 +45,7 @@ def _district_of(campaign: Campaign, code: str | None, on: dt.date) -> tuple[str
     try:
         region = campaign.regions.get(code)
     except KeyError:
-        raise ValueError(f"{code} is not a unit of the campaign's [regions]") from None
+        raise RowProblem(field, f"{code} is not a unit of the campaign's [regions]") from None
     if region.level.value == "commune":
         return region.parent_code, region.code
     return region.code, None
@@ -61,6 +64,19 @@ def _team_codes(teams: tuple[Team, ...]) -> frozenset[str]:
     _TEAM_CODES.insert(0, (teams, codes))
     del _TEAM_CODES[4:]
     return codes
+
+
+def _person(name: str) -> str:
+    """A member's name as compared: case and runs of spaces do not matter."""
+    return " ".join(name.split()).casefold()
+
+
+def _members(campaign: Campaign, team_code: str) -> frozenset[str]:
+    """The compared names of one team's members in the teams file (empty: none listed)."""
+    for team in campaign.teams:
+        if team.code == team_code:
+            return frozenset(_person(m.name) for m in team.members if m.name.strip())
+    return frozenset()
 
 
 def _days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
@@ -119,7 +135,7 @@ class PressChannel(FromTable, _ChecksMessages, ActivityChannel):
 
     def reach(self, record: PressItem, *, key: str, campaign: Campaign, source: str) -> Iterator[ReachRecord]:
         if record.outlet not in self.outlets:
-            raise ValueError(f"{record.outlet!r} is not an outlet of channel {key!r} "
+            raise RowProblem("outlet", f"{record.outlet!r} is not an outlet of channel {key!r} "
                              f"(expected one of: {', '.join(self.outlets)})")
         if record.audience is not None:
             count, method = record.audience, "audience estimate given in the log"
@@ -129,7 +145,7 @@ class PressChannel(FromTable, _ChecksMessages, ActivityChannel):
         elif record.outlet in self.audiences:
             count, method = self.audiences[record.outlet], f"default audience of {record.outlet} (campaign file)"
         else:
-            raise ValueError(f"no audience: give audience or print run, or set [channels.{key}] "
+            raise RowProblem("audience", f"no audience: give audience or print run, or set [channels.{key}] "
                              f"audiences for {record.outlet!r}")
         yield ReachRecord(record.date, key, count, method, source, kind=self.name)
 
@@ -172,7 +188,8 @@ class VisualChannel(FromTable, _ChecksMessages, ActivityChannel):
         else:
             viewers = record.viewers_per_play if record.viewers_per_play is not None else self.viewers_per_play
             if viewers is None:
-                raise ValueError(f"no viewers per play: give the column or set [channels.{key}] viewers_per_play")
+                raise RowProblem("viewers_per_play",
+                                 f"no viewers per play: give the column or set [channels.{key}] viewers_per_play")
             count = record.plays_per_day * viewers
             method = f"{record.plays_per_day} plays a day × {viewers} viewers per play"
         for day in _days(record.start, record.end):
@@ -223,7 +240,7 @@ class SocialChannel(FromTable, _ChecksMessages, ActivityChannel):
 
     def reach(self, record: SocialPost, *, key: str, campaign: Campaign, source: str) -> Iterator[ReachRecord]:
         if record.platform not in self.platforms:
-            raise ValueError(f"{record.platform!r} is not a platform of channel {key!r} "
+            raise RowProblem("platform", f"{record.platform!r} is not a platform of channel {key!r} "
                              f"(expected one of: {', '.join(self.platforms)})")
         if record.views is not None:
             count, method = record.views, f"views reported by {record.platform.capitalize()}"
@@ -263,10 +280,14 @@ class OutreachChannel(FromTable, ActivityChannel):
               source: str) -> Iterator[ReachRecord]:
         teams = _team_codes(campaign.teams)
         if teams and record.team not in teams:
-            raise ValueError(f"{record.team!r} is not a team of the campaign's teams file")
+            raise RowProblem("team", f"{record.team!r} is not a team of the campaign's teams file")
         if isinstance(record, Training):
+            members = _members(campaign, record.team)
+            if members and _person(record.member) not in members:
+                raise RowProblem("member", f"{record.member!r} is not a member of team {record.team} in the "
+                                           "teams file (expected the name as written there)")
             return
-        district, commune = _district_of(campaign, record.commune, record.date)
+        district, commune = _district_of(campaign, record.commune, record.date, "commune")
         if record.people_helped:
             count, method = record.people_helped, "people helped on the visit"
         else:
@@ -286,10 +307,10 @@ class OutreachChannel(FromTable, ActivityChannel):
         members: dict[tuple[str, str], dt.date | None] = {}
         for team in campaign.teams:
             for member in team.members:
-                members[(team.code, member.name.casefold())] = dt.date.min if member.trained else None
+                members[(team.code, _person(member.name))] = dt.date.min if member.trained else None
         for record in view.records("training"):
             if isinstance(record, Training):
-                members[(record.team, record.member.casefold())] = record.date
+                members[(record.team, _person(record.member))] = record.date
         return members
 
     def check_activity(self, view: ActivityView, campaign: Campaign, period: Period, *,
