@@ -67,16 +67,17 @@ def resolve_campaign(ctx: click.Context, option: Path | None = None,
     return Path(chosen) if chosen is not None else DEFAULT_CAMPAIGN
 
 
-def campaign_option(*, positional: bool = False) -> Callable[[F], F]:
+def campaign_option(*, positional: bool = False, into: str = "campaign") -> Callable[[F], F]:
     """Add ``-c/--campaign FILE`` to a command (and, with ``positional``, the old
-    ``[CAMPAIGN_FILE]`` argument); the callback gets the resolved ``campaign: Path``."""
+    ``[CAMPAIGN_FILE]`` argument); the callback gets the resolved file as the keyword
+    argument ``into`` (``campaign: Path`` unless told otherwise)."""
 
     def decorate(f: F) -> F:
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             option = kwargs.pop("campaign_option", None)
             legacy = kwargs.pop("campaign_argument", None)
-            kwargs["campaign"] = resolve_campaign(click.get_current_context(), option, legacy)
+            kwargs[into] = resolve_campaign(click.get_current_context(), option, legacy)
             return f(*args, **kwargs)
 
         decorated: Any = click.option("-c", "--campaign", "campaign_option", type=_path_type(),

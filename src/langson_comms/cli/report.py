@@ -1,6 +1,6 @@
 """``report`` and ``leaderboard``: a thin shell over ``langson_comms.kpi``.
 
-Both find the campaign with ``-c/--campaign FILE`` (else ``LANGSON_COMMS_CAMPAIGN``,
+Both find the campaign with ``-c/--campaign FILE`` (``cli/options.py``; else ``LANGSON_COMMS_CAMPAIGN``,
 else ``./campaign.toml``), measure it from its stores (``measure_stores``) and render
 the one ``Measurement``.  Exit codes: 0 done, 2 usage or configuration error.
 """
@@ -23,7 +23,7 @@ from ..kpi import (
 )
 from ..reports import FORMATS, parse_view, print_report, report_html, report_json, report_markdown, write_reports
 from ..runtime import Runtime
-from .signups import campaign_option
+from .options import campaign_option
 
 __all__ = ["leaderboard_command", "report"]
 
@@ -38,7 +38,7 @@ def _date(value: str | None, option: str) -> pendulum.Date | None:
 
 
 @click.command("report")
-@campaign_option
+@campaign_option(into="campaign_path")
 @click.option("--from", "start", default=None, help="First day (YYYY-MM-DD; default the campaign's start).")
 @click.option("--to", "end", default=None,
               help="Last day, the as-of day (YYYY-MM-DD; default today, or the campaign's end if earlier).")
@@ -79,7 +79,7 @@ def report(runtime: Runtime, campaign_path: Path, start: str | None, end: str | 
 
 
 @click.command("leaderboard")
-@campaign_option
+@campaign_option(into="campaign_path")
 @click.option("--day", "day", default=None, help="The day (YYYY-MM-DD; default today, or the campaign's end).")
 @click.option("--format", "fmt", type=click.Choice(("text", "csv", "xlsx")), default="text", show_default=True,
               help="text: Vietnamese messages for Zalo (one per district when long); csv (UTF-8 with BOM); xlsx.")
