@@ -13,12 +13,10 @@ import click
 import pendulum
 from rich.console import Console
 
-from ..api import day_leaderboard, report_inputs, write_leaderboard_text
+from ..api import day_leaderboard, report_inputs, write_leaderboard
 from ..kpi import (
     measure_stores,
     report_period,
-    write_leaderboard_csv,
-    write_leaderboard_xlsx,
     zalo_messages,
 )
 from ..reports import FORMATS, parse_view, print_report, report_html, report_json, report_markdown, write_reports
@@ -91,20 +89,14 @@ def leaderboard_command(runtime: Runtime, campaign_path: Path, day: str | None, 
     """The daily team leaderboard: installs per team on the day and since the start."""
     campaign = runtime.load_campaign(campaign_path)
     board = day_leaderboard(campaign, day=_date(day, "--day"), clock=runtime.clock)
-    if fmt == "xlsx":
-        if out is None:
-            raise click.UsageError("--format xlsx needs --out FILE")
-        write_leaderboard_xlsx(board, out)
-        click.echo(f"wrote {out}")
-    elif fmt == "csv" and out is not None:
-        write_leaderboard_csv(board, out)
-        click.echo(f"wrote {out}")
+    if out is not None:
+        inputs = report_inputs(campaign, campaign_path)  # never the teams file, a store…
+        click.echo(f"wrote {write_leaderboard(board, out, fmt, inputs=inputs)}")
+    elif fmt == "xlsx":
+        raise click.UsageError("--format xlsx needs --out FILE")
     elif fmt == "csv":
         from ..kpi import leaderboard_csv
 
         click.echo(leaderboard_csv(board), nl=False)
     else:
-        if out is None:
-            click.echo("\n\n-----\n\n".join(zalo_messages(board)) + "\n", nl=False)
-        else:
-            click.echo(f"wrote {write_leaderboard_text(board, out)}")
+        click.echo("\n\n-----\n\n".join(zalo_messages(board)) + "\n", nl=False)
