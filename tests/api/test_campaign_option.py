@@ -121,3 +121,16 @@ def test_one_campaign_option_everywhere() -> None:
     assert len(shapes - {found[""], found["broadcast"]}) == 1, found  # the groups read the variable
     (opts, _, default, envvar), = shapes - {found[""], found["broadcast"]}
     assert (opts, default, envvar) == (("-c", "--campaign"), None, None)
+
+
+@pytest.mark.parametrize("args", [["validate"], ["sms", "status"], ["broadcast", "schedule"],
+                                  ["signups", "status"], ["activity", "status"], ["report"],
+                                  ["leaderboard"], ["dashboard"], ["zalo", "preview"]])
+def test_no_campaign_file_anywhere_says_how_to_give_one(
+        campaign: Path, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Run where there is no ./campaign.toml and nothing was given: one line saying how to
+    give one (it said only "campaign.toml: campaign file not found")."""
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        "error: campaign.toml: campaign file not found: no -c/--campaign FILE given, "
+        "LANGSON_COMMS_CAMPAIGN not set, and no ./campaign.toml in this folder\n")

@@ -4,7 +4,7 @@ Every command that reads a campaign takes ``-c/--campaign FILE``; so does the to
 group (``langson-comms -c FILE sms status``).  The file is, first found: the command's
 option, the old positional ``CAMPAIGN_FILE`` (still accepted), the group's option
 (``broadcast --campaign FILE``, then the top level), ``$LANGSON_COMMS_CAMPAIGN``, and
-``./campaign.toml``.
+``./campaign.toml`` (when none of them is there: a ``ConfigError`` saying how to give one).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
+
+from ..errors import ConfigError
 
 __all__ = ["CAMPAIGN_ENV", "DEFAULT_CAMPAIGN", "campaign_option", "group_campaign_option",
            "remember_campaign",
@@ -64,6 +66,10 @@ def resolve_campaign(ctx: click.Context, option: Path | None = None,
     chosen = option or positional or ctx.meta.get(_META)
     if chosen is None and os.environ.get(CAMPAIGN_ENV):
         chosen = Path(os.environ[CAMPAIGN_ENV])
+    if chosen is None and not DEFAULT_CAMPAIGN.exists():
+        raise ConfigError(f"campaign file not found: no -c/--campaign FILE given, {CAMPAIGN_ENV} "
+                          f"not set, and no ./{DEFAULT_CAMPAIGN} in this folder",
+                          source=str(DEFAULT_CAMPAIGN))
     return Path(chosen) if chosen is not None else DEFAULT_CAMPAIGN
 
 
