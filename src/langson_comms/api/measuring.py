@@ -101,6 +101,9 @@ def day_leaderboard(campaign: Campaign, *, day: pendulum.Date | None = None,
     campaign's sign-up store; ``ConfigError`` when the campaign has no teams."""
     if not campaign.teams:
         raise ConfigError("the campaign has no [teams]: a leaderboard ranks teams", key="teams")
+    if day is not None and day < campaign.period.start:
+        raise ConfigError(f"{day} is before the campaign starts ({campaign.period.start}); "
+                          f"expected a day from {campaign.period.start} on", key="--day")
     period = report_period(campaign, clock or SystemClock(), None, day)
     path = campaign.signups.store_path if campaign.signups is not None else None
     if path is not None and Path(path).is_file():
