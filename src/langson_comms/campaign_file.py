@@ -23,6 +23,7 @@ import pendulum
 
 from .campaign import Campaign, ChannelPlan, KpiTarget, Period, Team
 from .campaign_file_limits import (
+    MAX_FILE_BYTES,
     huge_integer_problem,
     key_problem,
     nesting_problem,
@@ -217,12 +218,7 @@ def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
     """The text and the tables of a TOML file; every way it cannot be read is a located
     ``ConfigError`` (``what`` names the file in "… not found")."""
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM (Notepad, Excel) is fine
-    except FileNotFoundError:
-        raise ConfigError(f"{what} not found", source=source) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
+    text = _read_text(path, what)
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -235,6 +231,31 @@ def read_toml(path: Path, what: str) -> tuple[str, dict[str, Any]]:
         raise CampaignFileError(source, [problem]) from None
     except ValueError as exc:  # int()'s own limit: more than 4,300 digits
         raise CampaignFileError(source, [huge_integer_problem(text, exc)]) from None
+
+
+def _read_text(path: Path, what: str) -> str:
+    """The file's text, read only if it is a regular file of at most ``MAX_FILE_BYTES`` (a
+    FIFO or ``/dev/zero`` would never end); newlines as ``Path.read_text`` gives them."""
+    source = str(path)
+    too_big = f"over {MAX_FILE_BYTES // 2**20} MiB; a {what} is a few kilobytes of TOML"
+    try:
+        if path.is_dir():
+            raise ConfigError(f"a folder, not a {what} (expected a TOML file)", source=source)
+        if path.exists() and not path.is_file():
+            raise ConfigError("not a regular file (expected a TOML file)", source=source)
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", source=source) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror or exc}", source=source) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(too_big, source=source)
+    try:
+        text = raw.decode("utf-8-sig")  # a BOM (Notepad, Excel) is fine
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def check_limits(source: str, text: str, data: Mapping[str, Any]) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "INT64_MAX",
     "INT64_MIN",
     "MAX_DEPTH",
+    "MAX_FILE_BYTES",
     "SAFE_KEY",
     "YEARS",
     "key_problem",
@@ -42,6 +43,8 @@ INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 #: arrays and inline tables nested deeper than this are refused (real files nest ≤ 5)
 MAX_DEPTH = 64
+#: a campaign (or configuration) file larger than this is refused unread (real ones: < 50 kB)
+MAX_FILE_BYTES = 16 * 2**20
 #: the years a campaign date may fall in
 YEARS = range(2000, 2101)
 #: a safe key: ASCII letter first, then letters, digits, ``_`` and ``-``; at most 64

@@ -234,3 +234,49 @@ def test_broadcast_weekday_typo_is_found_by_validate(runtime: Runtime, tmp_path:
         f"{tmp_path / 'campaign.toml'}:{line_of(text, 'weekdays =')}: channels.broadcast.weekdays[2]: "
         "'Thursdy' is not a weekday (expected monday … sunday, mon … sun, or thứ 2 … thứ 7, chủ nhật)"
     )
+
+
+def test_a_campaign_path_that_is_no_regular_file_is_a_located_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder named campaign.toml (found by default or from the environment), a FIFO and
+    a link to /dev/zero are each one located line with exit 2, never an "unexpected
+    IsADirectoryError" or a read that never ends (the FIFO and /dev/zero hung)."""
+    import os
+    import subprocess
+
+    from langson_comms.cli import main
+
+    from ..dispatch.helpers import CLI
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LANGSON_COMMS_CAMPAIGN", raising=False)
+    (tmp_path / "campaign.toml").mkdir()
+    for args in (["validate"], ["sms", "status"], ["signups", "status"]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines() == ["error: campaign.toml: a folder, not a campaign file "
+                                    "(expected a TOML file)"], err
+    os.mkfifo(tmp_path / "fifo.toml")
+    specials = [tmp_path / "fifo.toml"]
+    if Path("/dev/zero").exists():
+        (tmp_path / "zero.toml").symlink_to("/dev/zero")
+        specials.append(tmp_path / "zero.toml")
+    for path in specials:
+        done = subprocess.run([CLI, "validate", "-c", str(path)], capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == f"error: {path}: not a regular file (expected a TOML file)\n"
+
+
+def test_an_oversized_campaign_file_is_refused_without_reading_it_all(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from langson_comms.campaign_file_limits import MAX_FILE_BYTES
+    from langson_comms.cli import main
+
+    path = tmp_path / "huge.toml"
+    with path.open("w", encoding="utf-8") as out:
+        out.write(MINIMAL)
+        out.write(("# padding\n" * 100_000) * (MAX_FILE_BYTES // 1_000_000 + 1))
+    assert main(["validate", "-c", str(path)]) == 2
+    assert capsys.readouterr().err == (f"error: {path}: over {MAX_FILE_BYTES // 2**20} MiB; "
+                                       f"a campaign file is a few kilobytes of TOML\n")

@@ -71,7 +71,9 @@ def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
     assert missing.returncode == 2 and missing.stderr.strip() == "error: nope.toml: campaign file not found"
     default = run("validate", cwd=tmp_path)  # no file named: ./campaign.toml
     assert default.returncode == 2
-    assert default.stderr.strip() == "error: campaign.toml: campaign file not found"
+    assert default.stderr.strip() == (
+        "error: campaign.toml: campaign file not found: no -c/--campaign FILE given, "
+        "LANGSON_COMMS_CAMPAIGN not set, and no ./campaign.toml in this folder")
     usage = run("validate", "--no-such-option", cwd=tmp_path)
     assert usage.returncode == 2 and "error: No such option '--no-such-option'" in usage.stderr
 

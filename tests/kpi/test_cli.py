@@ -84,3 +84,15 @@ def test_leaderboard_text_csv_xlsx(folder: Path, tmp_path: Path) -> None:
     assert (tmp_path / "b.csv").read_bytes().startswith(b"\xef\xbb\xbfrank,")
     done = run("leaderboard", "--day", "2022-07-20", "--format", "xlsx", cwd=folder)
     assert done.returncode == 2 and "--out" in done.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "csv", "xlsx"])
+def test_leaderboard_out_never_overwrites_an_input(folder: Path, fmt: str) -> None:
+    """``leaderboard --out teams.csv`` overwrote the campaign's teams file (and --out
+    could name the campaign file or a store): refused with exit 2, nothing written."""
+    for name in ("teams.csv", "campaign.toml", ".langson/signups.sqlite"):
+        before = (folder / name).read_bytes()
+        done = run("leaderboard", "--day", "2022-07-20", "--format", fmt, "--out", name, cwd=folder)
+        assert done.returncode == 2, done.stderr
+        assert "an output never overwrites an input" in done.stderr
+        assert (folder / name).read_bytes() == before

@@ -91,3 +91,19 @@ def test_xlsx(tmp_path: Path) -> None:
     assert workbook.sheet_names == ["BXH 05-07-2022"]
     values = workbook.get_sheet_by_index(0).to_python()
     assert values[0][2] == "team_code" and values[1][3] == "Tổ Xã Một" and values[2][9] == 1
+
+
+def test_a_day_before_the_campaign_is_an_error_about_day() -> None:
+    """``leaderboard --day 1999-01-01`` blamed ``--to``, an option the command does not have."""
+    import pytest
+
+    from langson_comms.api import day_leaderboard
+    from langson_comms.errors import ConfigError
+
+    campaign = contract_data().campaign
+    with pytest.raises(ConfigError) as info:
+        day_leaderboard(campaign, day=campaign.period.start.subtract(days=1))
+    assert info.value.key == "--day"
+    assert str(info.value) == (f"--day: {campaign.period.start.subtract(days=1)} is before the "
+                               f"campaign starts ({campaign.period.start}); expected a day from "
+                               f"{campaign.period.start} on")

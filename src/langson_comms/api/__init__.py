@@ -28,6 +28,7 @@ from .measuring import (
     read_activity_status,
     report_inputs,
     signups_status,
+    write_leaderboard,
     write_leaderboard_text,
 )
 from .sms_control import (
@@ -94,6 +95,7 @@ __all__ = [
     "sms_status",
     "sms_target",
     "summarise_campaign",
+    "write_leaderboard",
     "write_leaderboard_text",
     "write_station_secrets",
 ]

@@ -7,7 +7,7 @@ stores (a host application that keeps its stores elsewhere calls
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pendulum
@@ -24,6 +24,8 @@ from ..kpi import (
     measure_stores,
     report_period,
     store_paths,
+    write_leaderboard_csv,
+    write_leaderboard_xlsx,
     zalo_messages,
 )
 from ..outputs import atomic_output, campaign_inputs, refuse_inputs
@@ -31,7 +33,7 @@ from ..signups import IngestReport, SignupStatus, SqliteSignupStore, ingest, sig
 
 __all__ = ["activity_store_path", "day_leaderboard", "ingest_signups", "log_activity",
            "measure_campaign", "read_activity_status", "report_inputs", "signups_status",
-           "write_leaderboard_text"]
+           "write_leaderboard", "write_leaderboard_text"]
 
 
 def activity_store_path(campaign: Campaign) -> Path:
@@ -117,6 +119,9 @@ def day_leaderboard(campaign: Campaign, *, day: pendulum.Date | None = None,
     campaign's sign-up store; ``ConfigError`` when the campaign has no teams."""
     if not campaign.teams:
         raise ConfigError("the campaign has no [teams]: a leaderboard ranks teams", key="teams")
+    if day is not None and day < campaign.period.start:
+        raise ConfigError(f"{day} is before the campaign starts ({campaign.period.start}); "
+                          f"expected a day from {campaign.period.start} on", key="--day")
     period = report_period(campaign, clock or SystemClock(), None, day)
     path = campaign.signups.store_path if campaign.signups is not None else None
     if path is not None and Path(path).is_file():
@@ -135,3 +140,19 @@ def write_leaderboard_text(board: Leaderboard, path: Path) -> Path:
     with atomic_output(path) as handle:
         handle.write("\n\n-----\n\n".join(zalo_messages(board)) + "\n")
     return path
+
+
+def write_leaderboard(board: Leaderboard, path: Path, fmt: str = "csv", *,
+                      inputs: Iterable[tuple[str, Path]] = ()) -> Path:
+    """Write the leaderboard to ``path`` as ``text`` (the Zalo messages), ``csv`` (UTF-8
+    with a BOM) or ``xlsx``, by temp file and rename; a ``ConfigError`` before anything is
+    written when ``path`` is one of ``inputs`` (``report_inputs(campaign, campaign_path)``:
+    the campaign file, its teams and other files, its stores)."""
+    refuse_inputs([("--out", path)], inputs)
+    if fmt == "text":
+        return write_leaderboard_text(board, path)
+    if fmt == "xlsx":
+        return write_leaderboard_xlsx(board, path)
+    if fmt == "csv":
+        return write_leaderboard_csv(board, path)
+    raise ConfigError(f"{fmt!r} is not a leaderboard format (expected text, csv or xlsx)")

@@ -1,6 +1,6 @@
 """The ``activity`` command group: a thin shell over ``langson_comms.activity``.
 
-Every command finds the campaign with ``-c/--campaign FILE`` (else
+Every command finds the campaign with ``-c/--campaign FILE`` (``cli/options.py``; else
 ``LANGSON_COMMS_CAMPAIGN``, else ``./campaign.toml``) and opens the activity store
 ``--store FILE`` (default ``.langson/activity.sqlite`` next to the campaign file).
 Exit codes: 0 done, 1 some row was rejected (``log``), 2 usage, configuration or
@@ -21,7 +21,7 @@ from rich.table import Table
 
 from ..api import log_activity, read_activity_status
 from ..runtime import Runtime
-from .signups import campaign_option
+from .options import campaign_option
 
 __all__ = ["DEFAULT_STORE", "activity"]
 
@@ -41,7 +41,7 @@ def activity() -> None:
 
 
 @activity.command("log")
-@campaign_option
+@campaign_option(into="campaign_path")
 @store_option
 @click.argument("channel_key")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -72,7 +72,7 @@ def log_command(runtime: Runtime, campaign_path: Path, store: Path | None, chann
 
 
 @activity.command("status")
-@campaign_option
+@campaign_option(into="campaign_path")
 @store_option
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="First day (default: the campaign's start).")

@@ -17,7 +17,7 @@ import pendulum
 from ..errors import ConfigError
 from ..reports import Dashboard, parse_view, run_dashboard
 from ..runtime import Runtime
-from .signups import campaign_option
+from .options import campaign_option
 
 __all__ = ["dashboard"]
 
@@ -34,7 +34,7 @@ def _date(value: str | None, option: str) -> pendulum.Date | None:
 
 
 @click.command("dashboard")
-@campaign_option
+@campaign_option(into="campaign_path")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; other than loopback, a token is required.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8050, show_default=True,

@@ -4,7 +4,7 @@ Every command that reads a campaign takes ``-c/--campaign FILE``; so does the to
 group (``langson-comms -c FILE sms status``).  The file is, first found: the command's
 option, the old positional ``CAMPAIGN_FILE`` (still accepted), the group's option
 (``broadcast --campaign FILE``, then the top level), ``$LANGSON_COMMS_CAMPAIGN``, and
-``./campaign.toml``.
+``./campaign.toml`` (when none of them is there: a ``ConfigError`` saying how to give one).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
+
+from ..errors import ConfigError
 
 __all__ = ["CAMPAIGN_ENV", "DEFAULT_CAMPAIGN", "campaign_option", "group_campaign_option",
            "remember_campaign",
@@ -64,19 +66,24 @@ def resolve_campaign(ctx: click.Context, option: Path | None = None,
     chosen = option or positional or ctx.meta.get(_META)
     if chosen is None and os.environ.get(CAMPAIGN_ENV):
         chosen = Path(os.environ[CAMPAIGN_ENV])
+    if chosen is None and not DEFAULT_CAMPAIGN.exists():
+        raise ConfigError(f"campaign file not found: no -c/--campaign FILE given, {CAMPAIGN_ENV} "
+                          f"not set, and no ./{DEFAULT_CAMPAIGN} in this folder",
+                          source=str(DEFAULT_CAMPAIGN))
     return Path(chosen) if chosen is not None else DEFAULT_CAMPAIGN
 
 
-def campaign_option(*, positional: bool = False) -> Callable[[F], F]:
+def campaign_option(*, positional: bool = False, into: str = "campaign") -> Callable[[F], F]:
     """Add ``-c/--campaign FILE`` to a command (and, with ``positional``, the old
-    ``[CAMPAIGN_FILE]`` argument); the callback gets the resolved ``campaign: Path``."""
+    ``[CAMPAIGN_FILE]`` argument); the callback gets the resolved file as the keyword
+    argument ``into`` (``campaign: Path`` unless told otherwise)."""
 
     def decorate(f: F) -> F:
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             option = kwargs.pop("campaign_option", None)
             legacy = kwargs.pop("campaign_argument", None)
-            kwargs["campaign"] = resolve_campaign(click.get_current_context(), option, legacy)
+            kwargs[into] = resolve_campaign(click.get_current_context(), option, legacy)
             return f(*args, **kwargs)
 
         decorated: Any = click.option("-c", "--campaign", "campaign_option", type=_path_type(),

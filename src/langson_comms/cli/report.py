@@ -1,6 +1,6 @@
 """``report`` and ``leaderboard``: a thin shell over ``langson_comms.kpi``.
 
-Both find the campaign with ``-c/--campaign FILE`` (else ``LANGSON_COMMS_CAMPAIGN``,
+Both find the campaign with ``-c/--campaign FILE`` (``cli/options.py``; else ``LANGSON_COMMS_CAMPAIGN``,
 else ``./campaign.toml``), measure it from its stores (``measure_stores``) and render
 the one ``Measurement``.  Exit codes: 0 done, 2 usage or configuration error.
 """
@@ -13,17 +13,15 @@ import click
 import pendulum
 from rich.console import Console
 
-from ..api import day_leaderboard, report_inputs, write_leaderboard_text
+from ..api import day_leaderboard, report_inputs, write_leaderboard
 from ..kpi import (
     measure_stores,
     report_period,
-    write_leaderboard_csv,
-    write_leaderboard_xlsx,
     zalo_messages,
 )
 from ..reports import FORMATS, parse_view, print_report, report_html, report_json, report_markdown, write_reports
 from ..runtime import Runtime
-from .signups import campaign_option
+from .options import campaign_option
 
 __all__ = ["leaderboard_command", "report"]
 
@@ -38,7 +36,7 @@ def _date(value: str | None, option: str) -> pendulum.Date | None:
 
 
 @click.command("report")
-@campaign_option
+@campaign_option(into="campaign_path")
 @click.option("--from", "start", default=None, help="First day (YYYY-MM-DD; default the campaign's start).")
 @click.option("--to", "end", default=None,
               help="Last day, the as-of day (YYYY-MM-DD; default today, or the campaign's end if earlier).")
@@ -79,7 +77,7 @@ def report(runtime: Runtime, campaign_path: Path, start: str | None, end: str | 
 
 
 @click.command("leaderboard")
-@campaign_option
+@campaign_option(into="campaign_path")
 @click.option("--day", "day", default=None, help="The day (YYYY-MM-DD; default today, or the campaign's end).")
 @click.option("--format", "fmt", type=click.Choice(("text", "csv", "xlsx")), default="text", show_default=True,
               help="text: Vietnamese messages for Zalo (one per district when long); csv (UTF-8 with BOM); xlsx.")
@@ -91,20 +89,14 @@ def leaderboard_command(runtime: Runtime, campaign_path: Path, day: str | None, 
     """The daily team leaderboard: installs per team on the day and since the start."""
     campaign = runtime.load_campaign(campaign_path)
     board = day_leaderboard(campaign, day=_date(day, "--day"), clock=runtime.clock)
-    if fmt == "xlsx":
-        if out is None:
-            raise click.UsageError("--format xlsx needs --out FILE")
-        write_leaderboard_xlsx(board, out)
-        click.echo(f"wrote {out}")
-    elif fmt == "csv" and out is not None:
-        write_leaderboard_csv(board, out)
-        click.echo(f"wrote {out}")
+    if out is not None:
+        inputs = report_inputs(campaign, campaign_path)  # never the teams file, a store…
+        click.echo(f"wrote {write_leaderboard(board, out, fmt, inputs=inputs)}")
+    elif fmt == "xlsx":
+        raise click.UsageError("--format xlsx needs --out FILE")
     elif fmt == "csv":
         from ..kpi import leaderboard_csv
 
         click.echo(leaderboard_csv(board), nl=False)
     else:
-        if out is None:
-            click.echo("\n\n-----\n\n".join(zalo_messages(board)) + "\n", nl=False)
-        else:
-            click.echo(f"wrote {write_leaderboard_text(board, out)}")
+        click.echo("\n\n-----\n\n".join(zalo_messages(board)) + "\n", nl=False)

@@ -1,17 +1,15 @@
 """The ``signups`` command group: a thin shell over ``langson_comms.signups``.
 
-Every command finds the campaign with ``-c/--campaign FILE`` (else the environment
-variable ``LANGSON_COMMS_CAMPAIGN``, else ``./campaign.toml``), opens the store the
-campaign's ``[signups] store`` names, calls the library and prints.  Exit codes: 0 done,
+Every command finds the campaign with ``-c/--campaign FILE`` (``cli/options.py``: the
+command's or the top level's, else ``LANGSON_COMMS_CAMPAIGN``, else ``./campaign.toml``),
+opens the store the campaign's ``[signups] store`` names, calls the library and prints.  Exit codes: 0 done,
 1 some row was rejected (``ingest``), 2 usage, configuration or unreadable input.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -20,20 +18,9 @@ from rich.table import Table
 from ..runtime import Runtime
 from ..signups import SqliteSignupStore, ingest, signups_plan
 from ..signups.receiver import DEFAULT_HOST, DEFAULT_PORT, serve_receiver
+from .options import campaign_option
 
-__all__ = ["CAMPAIGN_ENV", "campaign_option", "signups"]
-
-CAMPAIGN_ENV = "LANGSON_COMMS_CAMPAIGN"
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def campaign_option(fn: F) -> F:
-    """``-c/--campaign FILE``, from ``LANGSON_COMMS_CAMPAIGN``, default ``./campaign.toml``."""
-    return click.option(
-        "-c", "--campaign", "campaign_path", envvar=CAMPAIGN_ENV, show_envvar=True,
-        type=click.Path(dir_okay=False, path_type=Path), default=Path("campaign.toml"),
-        show_default=True, help="The campaign file.",
-    )(fn)
+__all__ = ["signups"]
 
 
 @click.group()
@@ -42,7 +29,7 @@ def signups() -> None:
 
 
 @signups.command("ingest")
-@campaign_option
+@campaign_option(into="campaign_path")
 @click.argument("source_key", required=False)
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
@@ -86,7 +73,7 @@ def ingest_command(runtime: Runtime, campaign_path: Path, source_key: str | None
 
 
 @signups.command("serve")
-@campaign_option
+@campaign_option(into="campaign_path")
 @click.argument("source_key")
 @click.option("--host", default=DEFAULT_HOST, show_default=True,
               help="The address to listen on (127.0.0.1: this machine only).")
@@ -110,7 +97,7 @@ def serve_command(runtime: Runtime, campaign_path: Path, source_key: str, host: 
 
 
 @signups.command("status")
-@campaign_option
+@campaign_option(into="campaign_path")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_obj
 def status_command(runtime: Runtime, campaign_path: Path, as_json: bool) -> None:

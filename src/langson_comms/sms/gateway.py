@@ -205,13 +205,14 @@ def own_gateway_ids(gateways: Mapping[str, SmsGateway]) -> dict[str, SmsGateway]
 
     Rows are recorded with it and delivery reports arrive under it (``/dlr/<id>``,
     polling): a plugin that named itself otherwise would have its reports never matched.
-    A differing id is overwritten, with a warning naming both."""
+    A differing id is overwritten, with a warning naming both — unless it is the table's
+    key path (``channels.sms.gateways.<id>``, what ``context.key`` holds in ``from_config``)."""
     for gid, gateway in gateways.items():
-        if gateway.gateway_id != gid:
+        if gateway.gateway_id != gid and not gateway.gateway_id.endswith(f"gateways.{gid}"):
             log.warning("gateway %r (%s) called itself %r: the core sets its id to the "
                         "configured key %r", gid, type(gateway).__name__, gateway.gateway_id,
                         gid)
-            gateway.gateway_id = gid
+        gateway.gateway_id = gid
     return dict(gateways)
 
 
