@@ -198,6 +198,7 @@ def _build(data: dict[str, Any], registry: Registry, *, source: str, base_dir: P
         reference=head.reference,
         source=source,
         signups=signups,
+        base_dir=base_dir,
     )
     # Cross-checks that need the whole campaign (message keys, periods, teams …).
     for group, items in (("channels", channels), ("targets", targets)):
