@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -113,7 +114,7 @@ async def send_sms(
     target: SmsTarget,
     *,
     runtime: Runtime | None = None,
-    audience: Iterable[str] = (),
+    audience: str | Path | Iterable[str | Path] = (),
     resume: bool = False,
     on_event: EventSink | None = None,
     progress_every: float = 1.0,
@@ -125,15 +126,17 @@ async def send_sms(
     handle_signals: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> SendSummary:
-    """Load prepared ``audience`` files into the ledger (idempotent) and send the target's
-    message through its gateways; ``resume`` first clears a pause or cancel.
+    """Load prepared ``audience`` files (one name, or several) into the ledger
+    (idempotent) and send the target's message through its gateways; ``resume`` first
+    clears a pause or cancel.
 
     ``on_event`` gets ``AudienceLoaded``, ``PoliciesChosen``, ``BreakerNotice`` and, every
     ``progress_every`` seconds and once at the end (``final``), ``SendProgress``.
     ``client_factory`` makes each gateway's HTTP client (default: the gateway's own); every
     client and gateway is closed on return, failure or cancellation.  Raises
     ``ConfigError`` (before loading anything: mode, credentials, report token),
-    ``LedgerError`` (paused, cancelled, or ``SenderBusyError``: another sender has it).
+    ``LedgerError`` (paused, cancelled, or ``SenderBusyError``: another sender has it),
+    ``DataError`` (an audience file that is missing, not UTF-8 or not a prepared file).
     """
     runtime = runtime or Runtime.create()
     clock = clock or runtime.clock
@@ -170,10 +173,11 @@ async def send_sms(
         await _close(gateways, clients)
 
 
-def _load(target: SmsTarget, ledger: SqliteLedger, audience: Iterable[str],
+def _load(target: SmsTarget, ledger: SqliteLedger, audience: str | Path | Iterable[str | Path],
           emit: EventSink) -> tuple[AudienceLoaded, ...]:
     loaded = []
-    for file in audience:
+    files = [audience] if isinstance(audience, str | Path) else audience  # one file, not its letters
+    for file in files:
         added, present = load_prepared(ledger, target.campaign.id, target.message, str(file))
         event = AudienceLoaded(str(file), added, present)
         emit(event)
