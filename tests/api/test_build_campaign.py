@@ -75,3 +75,17 @@ def test_a_key_that_is_not_text_is_located_not_a_traceback(where: tuple[str, ...
         build_campaign(data, runtime=_runtime())
     assert located in str(info.value)
     assert "expected a text key" in str(info.value)
+
+
+def test_a_list_where_a_table_of_tables_is_expected_says_so() -> None:
+    data = _data()
+    data["messages"]["invite"] = {"text": "x", "classification": "public_notice",
+                                  "classified_by": "So"}
+    data["channels"]["sms"] = {"kind": "sms", "mode": "direct", "message": "invite",
+                               "gateways": ["sim"]}
+    with pytest.raises(CampaignFileError) as info:
+        build_campaign(data, runtime=_runtime())
+    text = str(info.value)
+    assert "<python>: channels.sms.gateways: " in text
+    assert "expected a table" in text
+    assert "AttributeError" not in text
