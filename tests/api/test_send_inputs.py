@@ -48,3 +48,37 @@ def test_an_audience_file_that_is_not_utf8_is_a_located_data_error(
     with pytest.raises(DataError, match="latin1.csv"):
         _run(lambda: api.send_sms(target, audience=[str(bad)]))
     assert sim.accepted_snapshot() == []
+
+
+def test_the_event_loop_keeps_running_while_the_audience_loads(
+        tmp_path: Path, carrier_simulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host service's other tasks are not frozen while a large file goes into the ledger."""
+    import asyncio
+    import threading
+
+    from langson_comms.api import sms_send
+
+    sim = carrier_simulator()
+    target, prepared = _setup(tmp_path, sim, 3)
+    other_task_ran = threading.Event()
+    original = sms_send.load_prepared
+
+    def slow_load(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        # stands for a long load: it ends only once another task of the loop has run
+        assert other_task_ran.wait(10), "the event loop was blocked while loading"
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sms_send, "load_prepared", slow_load)
+
+    async def host() -> api.SendSummary:
+        async def other_task() -> None:
+            await asyncio.sleep(0.01)
+            other_task_ran.set()
+
+        ticker = asyncio.create_task(other_task())
+        summary = await api.send_sms(target, audience=[prepared])
+        await ticker
+        return summary
+
+    summary = _run(host)
+    assert summary.counts["accepted"] == 3

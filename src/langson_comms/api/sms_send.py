@@ -158,7 +158,7 @@ async def send_sms(
             gw.bind_client(client)
         with target.open_ledger() as ledger, target.lease(ledger) as lease, \
                 scrubbing_logs(target.scrubber(environ)):
-            loaded = _load(target, ledger, audience, emit)
+            loaded = await _load(target, audience, emit)
             control = ledger.control(target.campaign.id, target.message.key)
             if resume:
                 ledger.set_control(target.campaign.id, target.message.key, "running")
@@ -173,16 +173,23 @@ async def send_sms(
         await _close(gateways, clients)
 
 
-def _load(target: SmsTarget, ledger: SqliteLedger, audience: str | Path | Iterable[str | Path],
-          emit: EventSink) -> tuple[AudienceLoaded, ...]:
+async def _load(target: SmsTarget, audience: str | Path | Iterable[str | Path],
+                emit: EventSink) -> tuple[AudienceLoaded, ...]:
+    """Load each file in a worker thread, on its own connection, so that the host's event
+    loop keeps running (a million rows take minutes); ``emit`` is called on the loop."""
     loaded = []
     files = [audience] if isinstance(audience, str | Path) else audience  # one file, not its letters
     for file in files:
-        added, present = load_prepared(ledger, target.campaign.id, target.message, str(file))
+        added, present = await asyncio.to_thread(_load_file, target, str(file))
         event = AudienceLoaded(str(file), added, present)
         emit(event)
         loaded.append(event)
     return tuple(loaded)
+
+
+def _load_file(target: SmsTarget, file: str) -> tuple[int, int]:
+    with target.open_ledger() as ledger:
+        return load_prepared(ledger, target.campaign.id, target.message, file)
 
 
 async def _close(gateways: Mapping[str, SmsGateway], clients: list[httpx.AsyncClient]) -> None:
