@@ -240,20 +240,6 @@ def _progress(target: SmsTarget, ledger: SqliteLedger, engine: DispatchEngine, s
         final=final)
 
 
-class _BreakerEvents(logging.Handler):
-    """Turns the engine's circuit-breaker records (``extra={"breaker": gid}``) into events."""
-
-    def __init__(self, emit: EventSink) -> None:
-        super().__init__(logging.INFO)
-        self.emit_event = emit
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return hasattr(record, "breaker")
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.emit_event(BreakerNotice(record.getMessage(), record.levelno >= logging.WARNING))
-
-
 async def _run(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease: Any,
                gateways: Mapping[str, SmsGateway], emit: EventSink, *, clock: Clock,
                options: dict[str, Any] | None, progress_every: float, wait_reports: float,
@@ -275,12 +261,9 @@ async def _run(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease:
             await asyncio.sleep(progress_every)
 
     refresher = asyncio.create_task(refresh())
-    breaker_events = _BreakerEvents(emit)
-    engine_log = logging.getLogger("langson_comms.sms.engine")
-    engine_log.addHandler(breaker_events)
-    restore_level = engine_log.level
-    if not engine_log.isEnabledFor(logging.INFO):
-        engine_log.setLevel(logging.INFO)
+    # the engine's listeners, not its log: the host's logging configuration is left alone
+    engine.breaker_listeners.append(
+        lambda _gid, text, opened: emit(BreakerNotice(text, opened)))
     try:
         result = await engine.run(handle_signals=handle_signals)
         if wait_reports > 0 and result.outcome == "completed":
@@ -289,8 +272,6 @@ async def _run(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease:
                    and time.monotonic() < deadline and not engine.stopping):
                 await asyncio.sleep(0.2)
     finally:
-        engine_log.removeHandler(breaker_events)
-        engine_log.setLevel(restore_level)
         refresher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher
