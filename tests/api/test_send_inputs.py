@@ -82,3 +82,18 @@ def test_the_event_loop_keeps_running_while_the_audience_loads(
 
     summary = _run(host)
     assert summary.counts["accepted"] == 3
+
+
+@pytest.mark.parametrize("every", [0.0, -1.0, float("nan")])
+def test_a_progress_interval_that_is_not_positive_is_refused_before_loading(
+        tmp_path: Path, carrier_simulator: Any, every: float) -> None:
+    """0 would count the whole ledger in a tight loop and flood the callback."""
+    from langson_comms import ConfigError
+
+    sim = carrier_simulator()
+    target, prepared = _setup(tmp_path, sim, 3)
+    with pytest.raises(ConfigError, match="progress_every"):
+        _run(lambda: api.send_sms(target, audience=[prepared], progress_every=every))
+    assert sim.accepted_snapshot() == []
+    with target.open_ledger() as ledger:
+        assert sum(ledger.counts(target.campaign.id).values()) == 0

@@ -138,6 +138,9 @@ async def send_sms(
     ``LedgerError`` (paused, cancelled, or ``SenderBusyError``: another sender has it),
     ``DataError`` (an audience file that is missing, not UTF-8 or not a prepared file).
     """
+    if not progress_every > 0:  # 0 would count the ledger in a tight loop; NaN fails too
+        raise ConfigError(f"progress_every = {progress_every!r}: expected seconds above 0",
+                          key="progress_every")
     runtime = runtime or Runtime.create()
     clock = clock or runtime.clock
     emit = on_event or (lambda _event: None)
