@@ -8,6 +8,7 @@ whatever its channel plugin needs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -113,6 +114,9 @@ class Campaign:
     source: str | None = None
     #: the ``[signups]`` table: store, pseudonym key and sources (None when absent)
     signups: SignupsPlan | None = None
+    #: the folder its relative paths were read from: the campaign file's folder, or
+    #: ``build_campaign``'s ``base_dir`` (None for a ``Campaign`` made by hand)
+    base_dir: Path | None = None
 
     def message(self, key: str) -> Message:
         try:

@@ -27,6 +27,7 @@ from .campaign_file_limits import (
     huge_integer_problem,
     key_problem,
     nesting_problem,
+    text_key_problems,
     value_problems,
 )
 from .clock import LOCAL_TZ
@@ -137,6 +138,9 @@ def build_campaign(
     if not isinstance(data, Mapping):
         raise CampaignFileError(source, [Problem("", f"expected a mapping of tables, not "
                                                      f"{type(data).__name__}")])
+    bad_keys = list(text_key_problems(data))
+    if bad_keys:  # the checks below take every key for text
+        raise CampaignFileError(source, bad_keys)
     folder = Path.cwd() if base_dir is None else Path(base_dir)
     return _build(dict(data), registry, source=source, base_dir=folder.resolve(), text=None)
 
@@ -199,6 +203,7 @@ def _build(data: dict[str, Any], registry: Registry, *, source: str, base_dir: P
         reference=head.reference,
         source=source,
         signups=signups,
+        base_dir=base_dir,
     )
     # Cross-checks that need the whole campaign (message keys, periods, teams …).
     for group, items in (("channels", channels), ("targets", targets)):

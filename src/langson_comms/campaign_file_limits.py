@@ -12,6 +12,8 @@ overflow in ``sms send``, a schedule in the year 9999).  So the loader refuses t
 - ``huge_integer_problem``: where an integer has thousands of digits (the parser gives up);
 - ``key_problem``: a ``[messages|channels|targets.<key>]`` key that is not a safe
   identifier (message keys name the sender's lock file and the ledger's rows);
+- ``text_key_problems``: every key of Python values (``build_campaign``) that is not a
+  string, as no campaign file can have one;
 - ``year_problem``: the message for a date whose year is outside ``YEARS`` (also used by
   the date hook of ``config`` and by plugins parsing date strings).
 """
@@ -35,6 +37,7 @@ __all__ = [
     "YEARS",
     "key_problem",
     "nesting_problem",
+    "text_key_problems",
     "value_problems",
     "year_problem",
 ]
@@ -131,6 +134,27 @@ def value_problems(data: Mapping[str, Any]) -> Iterator[Problem]:
         message = _value_problem(value)
         if message is not None:
             yield Problem(key, message)
+
+
+def text_key_problems(data: Mapping[Any, Any], path: str = "") -> Iterator[Problem]:
+    """Every key of ``data`` (nested mappings and lists too, down to ``MAX_DEPTH``, where
+    ``value_problems`` stops) that is not a string."""
+    stack: list[tuple[str, Any, int]] = [(path, data, 0)]
+    while stack:
+        where, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            continue
+        if isinstance(value, Mapping):
+            for key, child in value.items():
+                name = key if isinstance(key, str) else repr(key)
+                here = f"{where}.{name}" if where else name
+                if not isinstance(key, str):
+                    yield Problem(here, f"the key {key!r} is a {type(key).__name__} "
+                                        "(expected a text key, as in a campaign file)")
+                else:
+                    stack.append((here, child, depth + 1))
+        elif isinstance(value, list | tuple):
+            stack.extend((f"{where}[{i}]", child, depth + 1) for i, child in enumerate(value))
 
 
 def _join(key: str, child: str) -> str:

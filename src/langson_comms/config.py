@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 import attrs
 import cattrs
 import pendulum
-from cattrs.cols import is_any_set, is_sequence
+from cattrs.cols import is_any_set, is_mapping, is_sequence
 from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
@@ -239,6 +239,26 @@ def _make_converter() -> cattrs.Converter:
         return hook
 
     conv.register_structure_hook_factory(is_collection, list_only)
+
+    # Likewise a table (``dict[str, ...]``): a list there was an AttributeError from cattrs.
+    def is_table(cls: Any) -> bool:
+        return is_mapping(cls) and cls not in generating
+
+    def mapping_only(cls: Any) -> Any:
+        generating.add(cls)
+        try:
+            inner = conv.get_structure_hook(cls, cache_result=False)
+        finally:
+            generating.discard(cls)
+
+        def hook(value: Any, target: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise ValueError(f"expected a table, got {type(value).__name__} {value!r}")
+            return inner(value, target)
+
+        return hook
+
+    conv.register_structure_hook_factory(is_table, mapping_only)
     return conv
 
 

@@ -56,3 +56,36 @@ def test_the_period_and_a_non_mapping_are_located() -> None:
         build_campaign(data, runtime=_runtime())
     with pytest.raises(CampaignFileError, match="expected a mapping of tables"):
         build_campaign([], runtime=_runtime())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("where", "key", "located"), [
+    ((), 5, "<python>: 5: "),
+    (("messages",), 1, "<python>: messages.1: "),
+    (("campaign",), 3, "<python>: campaign.3: "),
+    (("channels", "press"), ("a",), "<python>: channels.press.('a',): "),
+])
+def test_a_key_that_is_not_text_is_located_not_a_traceback(where: tuple[str, ...], key: Any,
+                                                           located: str) -> None:
+    data = _data()
+    table: Any = data
+    for name in where:
+        table = table[name]
+    table[key] = {"text": "x"}
+    with pytest.raises(CampaignFileError) as info:
+        build_campaign(data, runtime=_runtime())
+    assert located in str(info.value)
+    assert "expected a text key" in str(info.value)
+
+
+def test_a_list_where_a_table_of_tables_is_expected_says_so() -> None:
+    data = _data()
+    data["messages"]["invite"] = {"text": "x", "classification": "public_notice",
+                                  "classified_by": "So"}
+    data["channels"]["sms"] = {"kind": "sms", "mode": "direct", "message": "invite",
+                               "gateways": ["sim"]}
+    with pytest.raises(CampaignFileError) as info:
+        build_campaign(data, runtime=_runtime())
+    text = str(info.value)
+    assert "<python>: channels.sms.gateways: " in text
+    assert "expected a table" in text
+    assert "AttributeError" not in text

@@ -29,6 +29,7 @@ from ..kpi import (
     zalo_messages,
 )
 from ..outputs import atomic_output, campaign_inputs, refuse_inputs
+from ..runtime import Runtime
 from ..signups import IngestReport, SignupStatus, SqliteSignupStore, ingest, signups_plan
 
 __all__ = ["activity_store_path", "day_leaderboard", "ingest_signups", "log_activity",
@@ -37,11 +38,12 @@ __all__ = ["activity_store_path", "day_leaderboard", "ingest_signups", "log_acti
 
 
 def activity_store_path(campaign: Campaign) -> Path:
-    """The activity store of ``campaign``: ``.langson/activity.sqlite`` next to its file
-    (a campaign built in Python has no file: pass ``store`` to the calls instead)."""
+    """The activity store of ``campaign``: ``.langson/activity.sqlite`` next to its file,
+    or under ``build_campaign``'s ``base_dir`` (a ``Campaign`` made by hand has neither:
+    pass ``store`` to the calls instead)."""
     path = store_paths(campaign).get("activity")
     if path is None:
-        raise ConfigError("a campaign built in Python has no folder for its activity store: "
+        raise ConfigError("the campaign has no folder for its activity store: "
                           "pass store=PATH", key="store")
     return path
 
@@ -97,13 +99,20 @@ def read_activity_status(campaign: Campaign, *, start: dt.date | None = None,
 
 def measure_campaign(campaign: Campaign, *, start: pendulum.Date | None = None,
                      end: pendulum.Date | None = None, clock: Clock | None = None,
-                     env: Mapping[str, str] | None = None) -> Measurement:
+                     env: Mapping[str, str] | None = None,
+                     activity_store: Path | None = None,
+                     runtime: Runtime | None = None) -> Measurement:
     """Every KPI, the leaderboard, attribution and compliance of ``campaign`` from its
     stores, over ``start``..``end`` (default: its start to the earlier of its end and
-    today). The pseudonym key for the "reached by SMS" match is read from ``env``."""
+    today). The pseudonym key for the "reached by SMS" match is read from ``env``;
+    ``activity_store`` is the store ``log_activity`` was given (default: the campaign's,
+    ``activity_store_path``); ``runtime``'s registry rebuilds the broadcast plan for its
+    compliance (default: a ``Runtime.create()``), as ``report`` does."""
     clock = clock or SystemClock()
     period = report_period(campaign, clock, start, end)
-    return measure_stores(campaign, period, clock=clock, env=env)
+    registry = (runtime or Runtime.create()).registry
+    return measure_stores(campaign, period, clock=clock, env=env, registry=registry,
+                          activity_store=activity_store)
 
 
 def report_inputs(campaign: Campaign, campaign_path: Path) -> list[tuple[str, Path]]:

@@ -61,12 +61,12 @@ class PrepareOptions:
 def prepare_audience(
     campaign: Campaign,
     message: str,
-    audience: Sequence[Path],
+    audience: Sequence[str | Path] | str | Path,
     *,
-    out_dir: Path = Path("."),
-    prepared: Path | None = None,
-    quarantine: Path | None = None,
-    excluded: Path | None = None,
+    out_dir: str | Path = Path("."),
+    prepared: str | Path | None = None,
+    quarantine: str | Path | None = None,
+    excluded: str | Path | None = None,
     options: PrepareOptions | None = None,
     runtime: Runtime | None = None,
     clock: Clock | None = None,
@@ -74,7 +74,20 @@ def prepare_audience(
     """Prepare ``message`` of ``campaign`` for the ``audience`` files; writes the three
     outputs (default ``out_dir``/prepared.csv, quarantine.csv, excluded.csv) and returns
     the plan.  Raises ``ConfigError`` (a bad option, table or message key; an output that
-    is one of the inputs: nothing is written) and ``DataError`` (an unreadable file)."""
+    is one of the inputs: nothing is written) and ``DataError`` (an unreadable file).
+    File names may be ``str`` or ``Path``; ``audience`` may be one file name alone."""
+    files = [Path(audience)] if isinstance(audience, str | Path) else [Path(a) for a in audience]
+    return _prepare(campaign, message, files, out_dir=Path(out_dir),
+                    prepared=None if prepared is None else Path(prepared),
+                    quarantine=None if quarantine is None else Path(quarantine),
+                    excluded=None if excluded is None else Path(excluded),
+                    options=options, runtime=runtime, clock=clock)
+
+
+def _prepare(campaign: Campaign, message: str, audience: list[Path], *, out_dir: Path,
+             prepared: Path | None, quarantine: Path | None, excluded: Path | None,
+             options: PrepareOptions | None, runtime: Runtime | None,
+             clock: Clock | None) -> PreparePlan:
     runtime = runtime or Runtime.create()
     opts = options or PrepareOptions()
     try:

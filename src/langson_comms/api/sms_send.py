@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -113,7 +114,7 @@ async def send_sms(
     target: SmsTarget,
     *,
     runtime: Runtime | None = None,
-    audience: Iterable[str] = (),
+    audience: str | Path | Iterable[str | Path] = (),
     resume: bool = False,
     on_event: EventSink | None = None,
     progress_every: float = 1.0,
@@ -125,16 +126,21 @@ async def send_sms(
     handle_signals: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> SendSummary:
-    """Load prepared ``audience`` files into the ledger (idempotent) and send the target's
-    message through its gateways; ``resume`` first clears a pause or cancel.
+    """Load prepared ``audience`` files (one name, or several) into the ledger
+    (idempotent) and send the target's message through its gateways; ``resume`` first
+    clears a pause or cancel.
 
     ``on_event`` gets ``AudienceLoaded``, ``PoliciesChosen``, ``BreakerNotice`` and, every
     ``progress_every`` seconds and once at the end (``final``), ``SendProgress``.
     ``client_factory`` makes each gateway's HTTP client (default: the gateway's own); every
     client and gateway is closed on return, failure or cancellation.  Raises
     ``ConfigError`` (before loading anything: mode, credentials, report token),
-    ``LedgerError`` (paused, cancelled, or ``SenderBusyError``: another sender has it).
+    ``LedgerError`` (paused, cancelled, or ``SenderBusyError``: another sender has it),
+    ``DataError`` (an audience file that is missing, not UTF-8 or not a prepared file).
     """
+    if not progress_every > 0:  # 0 would count the ledger in a tight loop; NaN fails too
+        raise ConfigError(f"progress_every = {progress_every!r}: expected seconds above 0",
+                          key="progress_every")
     runtime = runtime or Runtime.create()
     clock = clock or runtime.clock
     emit = on_event or (lambda _event: None)
@@ -155,7 +161,7 @@ async def send_sms(
             gw.bind_client(client)
         with target.open_ledger() as ledger, target.lease(ledger) as lease, \
                 scrubbing_logs(target.scrubber(environ)):
-            loaded = _load(target, ledger, audience, emit)
+            loaded = await _load(target, audience, emit)
             control = ledger.control(target.campaign.id, target.message.key)
             if resume:
                 ledger.set_control(target.campaign.id, target.message.key, "running")
@@ -170,15 +176,23 @@ async def send_sms(
         await _close(gateways, clients)
 
 
-def _load(target: SmsTarget, ledger: SqliteLedger, audience: Iterable[str],
-          emit: EventSink) -> tuple[AudienceLoaded, ...]:
+async def _load(target: SmsTarget, audience: str | Path | Iterable[str | Path],
+                emit: EventSink) -> tuple[AudienceLoaded, ...]:
+    """Load each file in a worker thread, on its own connection, so that the host's event
+    loop keeps running (a million rows take minutes); ``emit`` is called on the loop."""
     loaded = []
-    for file in audience:
-        added, present = load_prepared(ledger, target.campaign.id, target.message, str(file))
+    files = [audience] if isinstance(audience, str | Path) else audience  # one file, not its letters
+    for file in files:
+        added, present = await asyncio.to_thread(_load_file, target, str(file))
         event = AudienceLoaded(str(file), added, present)
         emit(event)
         loaded.append(event)
     return tuple(loaded)
+
+
+def _load_file(target: SmsTarget, file: str) -> tuple[int, int]:
+    with target.open_ledger() as ledger:
+        return load_prepared(ledger, target.campaign.id, target.message, file)
 
 
 async def _close(gateways: Mapping[str, SmsGateway], clients: list[httpx.AsyncClient]) -> None:
@@ -229,20 +243,6 @@ def _progress(target: SmsTarget, ledger: SqliteLedger, engine: DispatchEngine, s
         final=final)
 
 
-class _BreakerEvents(logging.Handler):
-    """Turns the engine's circuit-breaker records (``extra={"breaker": gid}``) into events."""
-
-    def __init__(self, emit: EventSink) -> None:
-        super().__init__(logging.INFO)
-        self.emit_event = emit
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return hasattr(record, "breaker")
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.emit_event(BreakerNotice(record.getMessage(), record.levelno >= logging.WARNING))
-
-
 async def _run(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease: Any,
                gateways: Mapping[str, SmsGateway], emit: EventSink, *, clock: Clock,
                options: dict[str, Any] | None, progress_every: float, wait_reports: float,
@@ -264,12 +264,9 @@ async def _run(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease:
             await asyncio.sleep(progress_every)
 
     refresher = asyncio.create_task(refresh())
-    breaker_events = _BreakerEvents(emit)
-    engine_log = logging.getLogger("langson_comms.sms.engine")
-    engine_log.addHandler(breaker_events)
-    restore_level = engine_log.level
-    if not engine_log.isEnabledFor(logging.INFO):
-        engine_log.setLevel(logging.INFO)
+    # the engine's listeners, not its log: the host's logging configuration is left alone
+    engine.breaker_listeners.append(
+        lambda _gid, text, opened: emit(BreakerNotice(text, opened)))
     try:
         result = await engine.run(handle_signals=handle_signals)
         if wait_reports > 0 and result.outcome == "completed":
@@ -278,8 +275,6 @@ async def _run(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease:
                    and time.monotonic() < deadline and not engine.stopping):
                 await asyncio.sleep(0.2)
     finally:
-        engine_log.removeHandler(breaker_events)
-        engine_log.setLevel(restore_level)
         refresher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..campaign import Campaign, Period
@@ -40,13 +41,17 @@ def attribution_window_days(campaign: Campaign) -> int:
 
 
 def measure_stores(campaign: Campaign, period: Period, *, clock: Clock,
-                   env: Mapping[str, str] | None = None, registry: Any | None = None) -> Measurement:
-    """Measure ``campaign`` over ``period`` from its stores (see the module's docstring)."""
+                   env: Mapping[str, str] | None = None, registry: Any | None = None,
+                   activity_store: Path | None = None) -> Measurement:
+    """Measure ``campaign`` over ``period`` from its stores (see the module's docstring);
+    ``activity_store`` replaces the default activity store."""
     from ..signups import SqliteSignupStore, make_pseudonymizer
     from ..sms.ledger import SqliteLedger
 
     env = os.environ if env is None else env
     paths = store_paths(campaign)
+    if activity_store is not None:
+        paths["activity"] = Path(activity_store)
     missing = [f"{name} store {path} does not exist yet" for name, path in paths.items()
                if name != "hash_cache" and not path.is_file()]
     hasher: Any = None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..errors import ConfigError
 from ..kpi import Measurement
 from ..outputs import atomic_output, refuse_inputs
 from .html import report_html
@@ -43,12 +44,23 @@ def report_path(out: Path, fmt: str, view: View | None = None) -> Path:
     return out / f"report{(view or View()).slug}.{SUFFIXES[fmt]}"
 
 
-def write_reports(measurement: Measurement, out: Path, formats: Sequence[str], view: View | None = None,
+def write_reports(measurement: Measurement, out: Path, formats: Sequence[str] | str, view: View | None = None,
                   *, inputs: Iterable[tuple[str, Path]] = ()) -> list[Path]:
-    """Write the report in each of ``formats`` into the folder ``out``; returns the paths.
+    """Write the report in each of ``formats`` (``FORMATS``; one format alone is that
+    format) into the folder ``out``; returns the paths.
 
-    An output that is an input is refused (``ConfigError``) before anything is written;
-    the files are renamed into place only when every one was written."""
+    An unknown format, an ``out`` that is a file and an output that is an input are
+    refused (``ConfigError``) before anything is written; the files are renamed into
+    place only when every one was written."""
+    formats = [formats] if isinstance(formats, str) else list(formats)
+    unknown = [fmt for fmt in formats if fmt not in SUFFIXES]
+    if unknown:
+        raise ConfigError(f"unknown report format {unknown[0]!r} "
+                          f"(expected one of {', '.join(FORMATS)})", key="formats")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"the report folder {out} is a file (expected a folder, new or existing)",
+                          key="out")
     view = View() if view is None else view
     paths = [report_path(out, fmt, view) for fmt in formats]
     refuse_inputs([(f"report {fmt}", p) for fmt, p in zip(formats, paths, strict=True)], list(inputs))

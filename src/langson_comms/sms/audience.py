@@ -346,32 +346,45 @@ def write_prepared(path: str | Path, rows: Iterable[PreparedRow], fields: Sequen
 def iter_prepared(path: str | Path) -> Iterator[PreparedRow]:
     """Read a prepared audience file back, checking its header and every msisdn."""
     source = str(path)
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or tuple(header[:4]) != PREPARED_COLUMNS:
-            raise DataError(
-                f"not a prepared audience file: header must start with "
-                f"{','.join(PREPARED_COLUMNS)} (got {','.join(header or [])!r})",
-                source=source, line=1,
-            )
-        extra = header[4:]
-        for cells in reader:
-            line = reader.line_num
-            if len(cells) != len(header):
-                raise DataError(f"expected {len(header)} cells, got {len(cells)}",
-                                source=source, line=line)
-            msisdn = cells[0]
-            if not (msisdn.startswith("+84") and msisdn[1:].isdigit()):
-                raise DataError("msisdn is not E.164 (+84…)", source=source, line=line,
-                                column="msisdn", value=msisdn)
-            try:
-                carrier = Carrier(cells[1])
-                source_line = int(cells[3])
-            except ValueError as exc:
-                raise DataError(str(exc), source=source, line=line) from None
-            yield PreparedRow(msisdn, carrier, cells[2], source_line, dict(zip(extra, cells[4:],
-                                                                              strict=True)))
+    try:
+        handle = open(path, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise DataError(f"cannot read the prepared audience file: {exc.strerror or exc} "
+                        "(expected a file written by 'sms prepare')", source=source) from None
+    with handle:
+        try:
+            yield from _prepared_rows(handle, source)
+        except UnicodeDecodeError:
+            raise DataError("not UTF-8 text (expected a prepared audience file, as "
+                            "'sms prepare' writes it)", source=source) from None
+
+
+def _prepared_rows(handle: IO[str], source: str) -> Iterator[PreparedRow]:
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None or tuple(header[:4]) != PREPARED_COLUMNS:
+        raise DataError(
+            f"not a prepared audience file: header must start with "
+            f"{','.join(PREPARED_COLUMNS)} (got {','.join(header or [])!r})",
+            source=source, line=1,
+        )
+    extra = header[4:]
+    for cells in reader:
+        line = reader.line_num
+        if len(cells) != len(header):
+            raise DataError(f"expected {len(header)} cells, got {len(cells)}",
+                            source=source, line=line)
+        msisdn = cells[0]
+        if not (msisdn.startswith("+84") and msisdn[1:].isdigit()):
+            raise DataError("msisdn is not E.164 (+84…)", source=source, line=line,
+                            column="msisdn", value=msisdn)
+        try:
+            carrier = Carrier(cells[1])
+            source_line = int(cells[3])
+        except ValueError as exc:
+            raise DataError(str(exc), source=source, line=line) from None
+        yield PreparedRow(msisdn, carrier, cells[2], source_line, dict(zip(extra, cells[4:],
+                                                                          strict=True)))
 
 
 class QuarantineWriter:

@@ -76,6 +76,9 @@ class EngineBase:
                     f"(gateways: {', '.join(sorted(gateways))})"
                 )
         self.ledger = ledger
+        #: called with (gateway id, the logged text, opened) on every breaker open/close:
+        #: how a host hears of them without touching the logging configuration
+        self.breaker_listeners: list[Callable[[str, str, bool], object]] = []
         self.gateways = own_gateway_ids(gateways)  # rows and reports use the routing key
         self.routing = routing
         self.campaign = campaign
@@ -172,12 +175,14 @@ class EngineBase:
         self.stats[f"breaker_{event.kind}"] += 1
         reason = self.scrub(event.reason) if self.scrub is not None else event.reason
         if event.kind == "close":
-            log.info("gateway %s: circuit closed (%s)", gid, reason,
-                     extra={"breaker": gid})
+            text = f"gateway {gid}: circuit closed ({reason})"
+            log.info("%s", text, extra={"breaker": gid})
         else:
-            log.warning("gateway %s: circuit %s (%s); next probe in %.1f s", gid,
-                        "open" if event.kind == "open" else "still open", reason,
-                        event.next_probe_in or 0.0, extra={"breaker": gid})
+            text = (f"gateway {gid}: circuit {'open' if event.kind == 'open' else 'still open'} "
+                    f"({reason}); next probe in {event.next_probe_in or 0.0:.1f} s")
+            log.warning("%s", text, extra={"breaker": gid})
+        for listener in self.breaker_listeners:
+            listener(gid, text, event.kind != "close")
         try:
             self.ledger.record_breaker_event(self.campaign, self.message.key, gid, event.kind,
                                              reason, event.open_seconds, self._now())
