@@ -62,3 +62,11 @@ def test_dashboard_elsewhere_than_loopback_without_a_token_exit_2(campaign: Path
     done = run("dashboard", "--host", "0.0.0.0", "--port", "0", cwd=campaign.parent,
                env={"LANGSON_DASHBOARD_TOKEN": ""})
     assert done.returncode == 2 and "needs a token" in done.stderr, done.stderr
+
+
+def test_the_cli_starts_without_importing_matplotlib(tmp_path: Path) -> None:
+    # matplotlib costs about a second per command; only the HTML report and the
+    # dashboard draw charts, so every other command (the demo runs ~20) must not pay it
+    code = "import sys, langson_comms.cli, langson_comms.reports; print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "False"
