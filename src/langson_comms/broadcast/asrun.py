@@ -284,11 +284,15 @@ class AsRunStore:
             "SELECT station, day, time, item, via, source, line, confirmed_by, note FROM confirmations"
             " ORDER BY day, time, station"
         ).fetchall()
+        # a plan has ~200 days and a few times for ~15,000 airings: each text is parsed
+        # once (dates and times are immutable, so the rows share them)
+        days = {text: parse_date(text) for text in {r[1] for r in rows}}
+        times = {text: parse_local_time(text) for text in {r[2] for r in rows}}
         return [
             Confirmation(
                 station=r[0],
-                day=parse_date(r[1]),
-                time=parse_local_time(r[2]),
+                day=days[r[1]],
+                time=times[r[2]],
                 item=r[3],
                 via=r[4],
                 source=r[5],
