@@ -84,7 +84,8 @@ class Reading(LedgerBase):
         """``(row id, msisdn)`` of ``campaign``'s rows with an id above ``after_id``, in id
         order (for keyed phone hashes kept by the KPI layer; never logged)."""
         yield from self._db.execute(
-            "SELECT id, msisdn FROM sms WHERE id > ? AND campaign = ? ORDER BY id", (after_id, campaign))
+            # +campaign: read forward from the row id, not through the (campaign, ...) index
+            "SELECT id, msisdn FROM sms WHERE id > ? AND +campaign = ? ORDER BY id", (after_id, campaign))
 
     def delivered_times(self, ids: Sequence[int]) -> dict[int, float]:
         """``final_at`` of the rows among ``ids`` that are delivered."""
