@@ -164,3 +164,23 @@ def test_reading_confirmations_parses_each_date_and_time_once(tmp_path: Path, mo
         rows = store.confirmations()
     assert len(rows) == 60 and sorted(parsed) == ["08:00", "17:30", "2022-07-01", "2022-07-02", "2022-07-03"]
     assert rows[0].day == pendulum.date(2022, 7, 1) and {r.time.isoformat() for r in rows} == {"08:00:00", "17:30:00"}
+
+
+def test_compliance_does_no_date_arithmetic_per_airing(runtime: Runtime, channel: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # the report judges ~15,000 airings: pendulum's Date + timedelta (~25 us) per airing
+    # and per candidate was a tenth of a second; ordinals give the same answers
+    schedule = channel.schedule(runtime.registry)
+    first = list(schedule.for_station("TTH-186"))[:2]
+    from langson_comms.broadcast.asrun import Confirmation
+
+    confirmations = [Confirmation("TTH-186", first[0].day.add(days=3), first[0].start.time(), first[0].item),
+                     Confirmation("TTH-186", first[1].day.add(days=4), first[1].start.time(), first[1].item)]
+    added: list[object] = []
+    real = pendulum.Date.__add__
+    monkeypatch.setattr(pendulum.Date, "__add__", lambda self, other: added.append(other) or real(self, other))
+    report = compliance(schedule, confirmations, channel.stations, as_of=pendulum.Date(2022, 7, 10), grace_days=3)
+    assert added == []
+    hl = report.stations["TTH-186"]
+    assert (hl.aired, hl.late, hl.unplanned) == (1, 1, 1)  # 3 days late is within the grace, 4 is not
+    assert report.total.planned == report.total.aired + report.total.missed + report.total.pending
