@@ -141,3 +141,46 @@ def test_an_undecodable_byte_in_confirmations_rejects_that_row(
     assert (report.read, report.accepted) == (2, 1)
     assert report.rejected[0].line == 3 and "not valid utf-8" in report.rejected[0].reason
     assert "\\xff" in (report.rejected[0].value or "")
+
+
+def test_reading_confirmations_parses_each_date_and_time_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # reports read ~15,000 confirmations twice (reach and compliance): parsing the same
+    # ~200 dates and few times per row was a fifth of a second each time
+    import sqlite3
+
+    import langson_comms.broadcast.asrun as asrun
+
+    with AsRunStore(tmp_path / "b.sqlite"):
+        pass
+    with sqlite3.connect(tmp_path / "b.sqlite") as db:
+        db.executemany("INSERT INTO confirmations (station, day, time, item, via, source, line, recorded_at)"
+                       " VALUES (?, ?, ?, 'x', 'csv', 's', NULL, 'now')",
+                       [(f"S{i}", f"2022-07-0{1 + i % 3}", ("08:00", "17:30")[i % 2]) for i in range(60)])
+    parsed: list[str] = []
+    for name in ("parse_date", "parse_local_time"):
+        real = getattr(asrun, name)
+        monkeypatch.setattr(asrun, name, lambda text, real=real: parsed.append(text) or real(text))
+    with AsRunStore(tmp_path / "b.sqlite") as store:
+        rows = store.confirmations()
+    assert len(rows) == 60 and sorted(parsed) == ["08:00", "17:30", "2022-07-01", "2022-07-02", "2022-07-03"]
+    assert rows[0].day == pendulum.date(2022, 7, 1) and {r.time.isoformat() for r in rows} == {"08:00:00", "17:30:00"}
+
+
+def test_compliance_does_no_date_arithmetic_per_airing(runtime: Runtime, channel: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # the report judges ~15,000 airings: pendulum's Date + timedelta (~25 us) per airing
+    # and per candidate was a tenth of a second; ordinals give the same answers
+    schedule = channel.schedule(runtime.registry)
+    first = list(schedule.for_station("TTH-186"))[:2]
+    from langson_comms.broadcast.asrun import Confirmation
+
+    confirmations = [Confirmation("TTH-186", first[0].day.add(days=3), first[0].start.time(), first[0].item),
+                     Confirmation("TTH-186", first[1].day.add(days=4), first[1].start.time(), first[1].item)]
+    added: list[object] = []
+    real = pendulum.Date.__add__
+    monkeypatch.setattr(pendulum.Date, "__add__", lambda self, other: added.append(other) or real(self, other))
+    report = compliance(schedule, confirmations, channel.stations, as_of=pendulum.Date(2022, 7, 10), grace_days=3)
+    assert added == []
+    hl = report.stations["TTH-186"]
+    assert (hl.aired, hl.late, hl.unplanned) == (1, 1, 1)  # 3 days late is within the grace, 4 is not
+    assert report.total.planned == report.total.aired + report.total.missed + report.total.pending

@@ -60,3 +60,24 @@ def test_campaign_inputs_are_the_file_and_the_files_it_names(tmp_path: Path) -> 
         ("campaign.toml: channels.b.files[0]", tmp_path / "stations.csv"),
         ("campaign.toml: channels.b.stations", tmp_path / "stations.csv"),
     ]
+
+
+def test_checking_many_outputs_resolves_each_path_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an export writes ~600 files: comparing every pair resolved each path ~600 times
+    # (16 s of the demo's export step); each path is now resolved and stat'ed once
+    source = tmp_path / "stations.csv"
+    source.write_text("x\n", encoding="utf-8")
+    outputs = [("export", tmp_path / "out" / f"{i}.ics") for i in range(300)]
+    calls = 0
+    resolve = Path.resolve
+
+    def counting(self: Path, strict: bool = False) -> Path:
+        nonlocal calls
+        calls += 1
+        return resolve(self, strict)
+
+    monkeypatch.setattr(Path, "resolve", counting)
+    refuse_inputs(outputs, [("stations", source)])
+    assert calls <= len(outputs) + 1
+    with pytest.raises(ConfigError, match=r"export .*x/\.\./7\.ics is also export .*out/7\.ics"):
+        refuse_inputs([*outputs[:8], ("export", tmp_path / "out" / "x" / ".." / "7.ics")], [])

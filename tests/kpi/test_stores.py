@@ -114,3 +114,47 @@ def test_the_hash_cache_hashes_only_new_ledger_rows_and_gives_the_same_match(tmp
         deliver(NUMBERS[2:], "m2")
         assert reached() == 3 and len(calls) == first + 3  # the probe and the one new row
     assert (tmp_path / "hashes").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_hash_cache_looks_up_each_wanted_hash_not_every_cached_row(tmp_path: Path) -> None:
+    # with a million cached hashes and a third of 100,000 sign-ups wanted, walking every
+    # cached row and probing the wanted set cost ~4x more than probing the cache per wanted hash
+    pseudonymizer = Pseudonymizer(key=b"k" * 32)
+    statements: list[str] = []
+    with SqliteLedger(tmp_path / "ledger.sqlite") as ledger, HashCache(tmp_path / "hashes") as cache:
+        ledger.enqueue("c", "m", [Recipient(n) for n in NUMBERS], promotional=True, now=at(1))
+        cache._db.set_trace_callback(statements.append)
+        assert cache.deliveries(ledger, "c", pseudonymizer.hash, {pseudonymizer.hash(NUMBERS[0])}) == {}
+        cache._db.set_trace_callback(None)
+        joins = [s for s in statements if " JOIN " in s.upper()]
+        assert joins
+        for sql in joins:
+            plan = [str(r[3]) for r in cache._db.execute("EXPLAIN QUERY PLAN " + sql)]
+            assert plan[0].startswith("SCAN w") and "(key_id=? AND hash=?)" in plan[1], plan
+
+
+def test_the_signup_cache_reads_only_new_rows_in_the_store_order_and_rereads_a_replaced_store(
+        tmp_path: Path) -> None:
+    from langson_comms.kpi import SignupCache, SignupFact
+
+    cache = SignupCache()
+    path = tmp_path / "signups.sqlite"
+
+    def fresh(store: SqliteSignupStore) -> list[SignupFact]:
+        return [SignupFact(*row) for row in store.events("2022-07-01", "2022-07-31")]
+
+    with SqliteSignupStore(path) as store:
+        store.store_batch("t", [stored(f"a{i}", at(5, 10 + i), None, "T1") for i in range(3)], [], None, at(9))
+        assert cache.facts(store, "2022-07-01", "2022-07-31") == fresh(store) and cache.last_read == 3
+        # stored later, but one happened earlier and one at the same instant as a stored one
+        store.store_batch("t", [stored("b0", at(5, 11), None, "T2"), stored("b1", at(4), None, "T3"),
+                                stored("b2", at(6), None, "T4")], [], None, at(9))
+        got = cache.facts(store, "2022-07-01", "2022-07-31")
+        assert cache.last_read == 3 and got == fresh(store) and len(got) == 6
+        assert [f.team_code for f in got] == ["T3", "T1", "T1", "T2", "T1", "T4"]
+        assert cache.facts(store, "2022-07-01", "2022-07-31") == got and cache.last_read == 0
+        assert cache.facts(store, "2022-07-05", "2022-07-05") == fresh(store)[1:5]  # other days: read whole
+    path.unlink()
+    with SqliteSignupStore(path) as store:  # a rebuilt store: read whole
+        store.store_batch("t", [stored("c0", at(7), None, "T9")], [], None, at(9))
+        assert [f.team_code for f in cache.facts(store, "2022-07-01", "2022-07-31")] == ["T9"]

@@ -62,3 +62,13 @@ def test_dashboard_elsewhere_than_loopback_without_a_token_exit_2(campaign: Path
     done = run("dashboard", "--host", "0.0.0.0", "--port", "0", cwd=campaign.parent,
                env={"LANGSON_DASHBOARD_TOKEN": ""})
     assert done.returncode == 2 and "needs a token" in done.stderr, done.stderr
+
+
+def test_the_cli_starts_without_importing_what_only_some_commands_need(tmp_path: Path) -> None:
+    # matplotlib costs about a second per command, the as-run server's aiohttp.web and xlsxwriter
+    # a tenth or two each: only the commands that draw, serve or write a workbook import
+    # them, so every other command (the demo runs ~20) does not pay for them
+    code = ("import sys, langson_comms.cli, langson_comms.reports; print(sorted(m for m in sys.modules if m in"
+            " ('matplotlib', 'xlsxwriter', 'langson_comms.broadcast.asrun_server')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"

@@ -103,3 +103,15 @@ def test_a_token_is_asked_for_when_set(tmp_path: Path) -> None:
             await dashboard.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_a_refresh_reads_only_the_sign_ups_stored_since_the_last(tmp_path: Path) -> None:
+    dashboard, path = board(tmp_path)
+    store_install(path, "first-1")
+    store_install(path, "first-2")
+    assert dashboard.refresh_now()
+    assert dashboard.signup_cache.last_read == 2
+    store_install(path, "new-1")
+    assert dashboard.refresh_now()
+    assert dashboard.signup_cache.last_read == 1  # not all three again
+    assert dashboard._measurement is not None and dashboard._measurement.kpis["installs"].value == 3

@@ -19,7 +19,6 @@ import pendulum
 
 from ..broadcast.asrun import ComplianceReport, IngestReport, ingest_csv
 from ..broadcast.asrun import compliance as _compliance
-from ..broadcast.asrun_server import load_secrets, make_app, new_secrets, start_server
 from ..broadcast.exports import ExportResult, export_all
 from ..broadcast.scheduler import Schedule
 from ..campaign import Campaign
@@ -135,6 +134,8 @@ def write_station_secrets(target: BroadcastTarget, out: Path) -> int:
     owner-only); never overwrites (``ConfigError``).  The number of stations."""
     if out.exists():
         raise ConfigError(f"{out} exists; refusing to overwrite secrets", key="--out")
+    from ..broadcast.asrun_server import new_secrets
+
     fresh = new_secrets(target.channel.stations)
     with atomic_output(out, permissions=0o600) as handle:  # owner-only from the start
         writer = csv.writer(handle)
@@ -151,6 +152,8 @@ async def serve_confirmations(target: BroadcastTarget, stop: asyncio.Event, *,
     """Serve the as-run confirmation endpoint for IP stations until ``stop`` is set;
     ``on_start(stations, port)`` once listening.  The secrets file (``station,secret``)
     is ``secrets_path`` or the channel's ``secrets`` (``ConfigError`` when neither)."""
+    from ..broadcast.asrun_server import load_secrets, make_app, start_server  # aiohttp: only when serving
+
     path = secrets_path or target.channel.secrets_path
     if path is None:
         raise ConfigError("give --secrets FILE or set `secrets` in the channel table",

@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, SystemClock
 from ..errors import ConfigError
-from ..http_serving import is_loopback
 from ..scrub import clean_secret, scrubbing_logs
-from ..sms.reports import ReportReceiver
 from .sms_target import SmsTarget
+
+if TYPE_CHECKING:
+    from ..sms.reports import ReportReceiver
 
 __all__ = ["report_options", "serve_reports"]
 
@@ -62,6 +63,8 @@ def report_options(target: SmsTarget, *, clock: Clock | None = None, host: str |
                 "the delivery-report endpoint needs a token: set token_env to a variable "
                 "holding the Authorization value callbacks send (or, to test on this machine "
                 "only, give --insecure with a loopback host)", **where)
+        from ..http_serving import is_loopback  # aiohttp: imported only here
+
         if not is_loopback(bind):
             raise ConfigError(f"--insecure serves only on a loopback address, not {bind} "
                               "(set token_env to serve beyond this machine)", **where)
@@ -81,6 +84,8 @@ async def serve_reports(target: SmsTarget, stop: asyncio.Event, *,
     ``options`` from ``report_options`` (default: with a token, on the configured host)."""
     opts = dict(options if options is not None else report_options(target))
     with target.open_ledger() as ledger, scrubbing_logs(opts["scrubber"]):
+        from ..sms.reports import ReportReceiver  # aiohttp: only when serving
+
         receiver = await ReportReceiver(ledger, **opts).start()
         try:
             if on_start is not None:

@@ -32,6 +32,7 @@ from .measures import (
     pacing,
 )
 from .result import AttributionSummary, KpiResult, Leaderboard, LeaderboardRow, Measurement, Pacing
+from .signup_cache import SignupCache
 from .stores import attribution_window_days, measure_stores
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Measurement",
     "Pacing",
     "ReachFact",
+    "SignupCache",
     "SignupFact",
     "ZALO_LIMIT",
     "attribution",

@@ -151,6 +151,7 @@ def load_data(
     phone_hasher: Any | None = None,
     attribution_window_days: int = 7,
     hash_cache: Any | None = None,
+    signup_cache: Any | None = None,
 ) -> KpiData:
     """Read the stores into ``KpiData`` for ``period`` (its ``end`` is the as-of day).
 
@@ -160,7 +161,8 @@ def load_data(
     ``ledger``: an ``SqliteLedger``, for the carriers' subscriber base and matching
     installs with delivered SMS; ``phone_hasher``: a callable E.164 → keyed hash (a
     ``Pseudonymizer``'s ``hash``) — without it no install can be matched with an SMS;
-    ``hash_cache``: a ``HashCache`` keeping the ledger's hashes between calls.  Any of
+    ``hash_cache``: a ``HashCache`` keeping the ledger's hashes between calls;
+    ``signup_cache``: a ``SignupCache`` keeping the sign-ups read between calls.  Any of
     them may be ``None``: the KPIs that need it say so in their notes.
     """
     notes: list[str] = []
@@ -169,7 +171,8 @@ def load_data(
     if signups is None:
         notes.append("no sign-up store: installs are 0")
     else:
-        facts = [SignupFact(*row) for row in signups.events(first, last)]
+        facts = (signup_cache.facts(signups, first, last) if signup_cache is not None
+                 else [SignupFact(*row) for row in signups.events(first, last)])
     facts_reach = aggregate_reach(reach, first, last)
     deliveries: dict[str, list[float]] | None = None
     subscribers: int | None = None

@@ -80,8 +80,10 @@ class HashCache:
         self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (hash TEXT PRIMARY KEY) WITHOUT ROWID")
         self._db.execute("DELETE FROM wanted")
         self._db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", ((h,) for h in wanted))
+        # CROSS JOIN keeps this order: each wanted hash looked up in the cache's index
+        # (left to itself SQLite walks every cached row and probes the wanted set)
         ids = self._db.execute(
-            "SELECT h.sms_id, h.hash FROM hashes h JOIN wanted w ON w.hash = h.hash WHERE h.key_id = ?",
+            "SELECT h.sms_id, h.hash FROM wanted w CROSS JOIN hashes h ON h.key_id = ? AND h.hash = w.hash",
             (key_id,)).fetchall()
         times = ledger.delivered_times([i for i, _ in ids])
         found: dict[str, list[float]] = defaultdict(list)

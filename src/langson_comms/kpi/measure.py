@@ -63,7 +63,8 @@ def measure_data(data: KpiData, period: Period, clock: Clock) -> Measurement:
 def measure(campaign: Campaign, period: Period, *, clock: Clock, signups: Any | None = None,
             ledger: Any | None = None, activity: Any | None = None, reach: Iterable[Any] | None = None,
             phone_hasher: Any | None = None, attribution_window_days: int = 7,
-            registry: Any | None = None, hash_cache: Any | None = None) -> Measurement:
+            registry: Any | None = None, hash_cache: Any | None = None,
+            signup_cache: Any | None = None) -> Measurement:
     """Measure ``campaign`` over ``period`` (its last day is the as-of day) from the stores.
 
     ``signups``: a sign-up store (``SqliteSignupStore``); ``ledger``: an ``SqliteLedger``
@@ -73,6 +74,7 @@ def measure(campaign: Campaign, period: Period, *, clock: Clock, signups: Any | 
     broadcast read from their own stores); ``phone_hasher``: E.164 → keyed hash;
     ``registry``: the runtime's registry, to build the broadcast plan for its compliance
     (``compliance_of``); ``hash_cache``: a ``HashCache`` of the ledger's phone hashes;
+    ``signup_cache``: a ``SignupCache`` reading only the sign-ups stored since its last call;
     ``clock``: stamps ``measured_at``.  Any store may be ``None``: the figures it would
     give are 0 and the result's notes say so.
     """
@@ -88,7 +90,7 @@ def measure(campaign: Campaign, period: Period, *, clock: Clock, signups: Any | 
                       if k in campaign.channels]
     data = load_data(campaign, period, signups=signups, ledger=ledger, reach=reach,
                      phone_hasher=phone_hasher, attribution_window_days=attribution_window_days,
-                     hash_cache=hash_cache)
+                     hash_cache=hash_cache, signup_cache=signup_cache)
     data = attrs.evolve(data, compliance=compliance_of(campaign, period, activity=activity, ledger=ledger,
                                                        registry=registry))
     return measure_data(data, period, clock)

@@ -42,9 +42,12 @@ def attribution_window_days(campaign: Campaign) -> int:
 
 def measure_stores(campaign: Campaign, period: Period, *, clock: Clock,
                    env: Mapping[str, str] | None = None, registry: Any | None = None,
-                   activity_store: Path | None = None) -> Measurement:
+                   activity_store: Path | None = None,
+                   signup_cache: Any | None = None) -> Measurement:
     """Measure ``campaign`` over ``period`` from its stores (see the module's docstring);
-    ``activity_store`` replaces the default activity store."""
+    ``activity_store`` replaces the default activity store; ``signup_cache``: a
+    ``SignupCache`` kept by a caller that measures again and again (the live dashboard),
+    so that each call reads only the sign-ups stored since the last."""
     from ..signups import SqliteSignupStore, make_pseudonymizer
     from ..sms.ledger import SqliteLedger
 
@@ -75,7 +78,8 @@ def measure_stores(campaign: Campaign, period: Period, *, clock: Clock,
             activity = stack.enter_context(SqliteActivityStore(paths["activity"]))
         result = measure(campaign, period, clock=clock, signups=signups, ledger=ledger,
                          activity=activity, phone_hasher=hasher, registry=registry, hash_cache=cache,
-                         attribution_window_days=attribution_window_days(campaign))
+                         attribution_window_days=attribution_window_days(campaign),
+                         signup_cache=signup_cache)
     if missing:
         import attrs
 

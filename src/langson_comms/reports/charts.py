@@ -16,14 +16,15 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
 import pendulum
-from matplotlib.figure import Figure
 
 from ..kpi import KpiResult, Measurement
 from .views import View
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["CHARTS", "ChartCache", "chart_inputs", "chart_svg"]
 
@@ -31,6 +32,14 @@ RC: dict[str, Any] = {"svg.hashsalt": "langson-comms", "svg.fonttype": "none", "
       "axes.spines.top": False, "axes.spines.right": False}
 
 BLUE, RED, GREEN, GREY = "#1f5fa8", "#c0392b", "#2e8b57", "#888888"
+
+
+def _figure(**kwargs: Any) -> Figure:
+    """A matplotlib ``Figure``; matplotlib is imported on the first chart drawn, not with
+    the package (it costs about a second, which every CLI command would otherwise pay)."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 
 def _kind(m: Measurement, kind: str) -> KpiResult | None:
@@ -59,7 +68,7 @@ def _reach_cumulative(m: Measurement, view: View) -> Figure | None:
     for d in days:
         total += by_day.get(d.isoformat(), 0.0)
         cumulative.append(total)
-    fig = Figure(figsize=(7, 3))
+    fig = _figure(figsize=(7, 3))
     ax = fig.subplots()
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.9)
     ax.plot(range(len(days)), [v / 1e6 for v in cumulative], color=BLUE, label="lượt tiếp cận cộng dồn")
@@ -91,7 +100,7 @@ def _installs_per_day(m: Measurement, view: View) -> Figure | None:
     if view.district is not None:
         return None  # the day breakdown is province-wide
     by_day = r.breakdowns.get("day", {})
-    fig = Figure(figsize=(7, 3))
+    fig = _figure(figsize=(7, 3))
     ax = fig.subplots()
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.9)
     # one filled step shape (not a bar per day: one path draws fast for long periods)
@@ -108,7 +117,7 @@ def _installs_per_day(m: Measurement, view: View) -> Figure | None:
 
 def _barh(title: str, labels: list[str], values: list[float], colors: list[str] | str = BLUE) -> Figure:
     height = max(1.6, 0.28 * len(labels) + 0.8)
-    fig = Figure(figsize=(7, height))
+    fig = _figure(figsize=(7, height))
     ax = fig.subplots()
     fig.subplots_adjust(left=0.38, right=0.97, bottom=0.35 / height, top=1 - 0.4 / height)
     ax.barh(range(len(labels)), values, color=colors)
@@ -147,7 +156,7 @@ def _broadcast_by_district(m: Measurement, view: View) -> Figure | None:
     items = sorted((k, v) for k, v in c.broadcast_by_district.items() if view.district is None or k == view.district)
     if not items:
         return None
-    fig = Figure(figsize=(7, 3))
+    fig = _figure(figsize=(7, 3))
     ax = fig.subplots()
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.9)
     xs = range(len(items))
@@ -172,7 +181,7 @@ def _press_weeks(m: Measurement, view: View) -> Figure | None:
         start = start.add(weeks=1)
     # a gap starts on its week's Monday, or on the period's first day for a cut week
     flags = [w.isoformat() in missed or (i == 0 and m.period_start.isoformat() in missed) for i, w in enumerate(weeks)]
-    fig = Figure(figsize=(7, 1.8))
+    fig = _figure(figsize=(7, 1.8))
     ax = fig.subplots()
     fig.subplots_adjust(left=0.03, right=0.98, bottom=0.35, top=0.82)
     ax.bar(range(len(weeks)), [1] * len(weeks), color=[RED if f else GREEN for f in flags])
@@ -194,6 +203,8 @@ CHARTS: Mapping[str, Callable[[Measurement, View], Figure | None]] = {
 
 def chart_svg(key: str, measurement: Measurement, view: View | None = None) -> str | None:
     """The chart ``key`` as an inline ``<svg>`` element, or ``None`` when there is nothing to draw."""
+    import matplotlib
+
     with matplotlib.rc_context(RC):  # type: ignore[arg-type]
         fig = CHARTS[key](measurement, View() if view is None else view)
         if fig is None:

@@ -37,7 +37,7 @@ from ..campaign import Campaign
 from ..clock import Clock
 from ..errors import ConfigError
 from ..http_serving import QuietAppRunner, is_loopback
-from ..kpi import Measurement, measure_stores, report_period, store_paths
+from ..kpi import Measurement, SignupCache, measure_stores, report_period, store_paths
 from .charts import ChartCache
 from .html import page, report_body
 from .views import View
@@ -84,8 +84,11 @@ class Dashboard:
                               "variable, e.g. LANGSON_DASHBOARD_TOKEN, to be set; on 127.0.0.1 none is needed)")
         self.campaign, self.clock, self.host, self.port = campaign, clock, host, port
         self.token, self.view, self.poll_ms = token, view or View(), poll_ms
+        #: the sign-ups read so far: a refresh reads only those stored since the last one
+        self.signup_cache = SignupCache()
         self._measure = measure or (lambda: measure_stores(
-            campaign, report_period(campaign, clock, start, end), clock=clock, registry=registry))
+            campaign, report_period(campaign, clock, start, end), clock=clock, registry=registry,
+            signup_cache=self.signup_cache))
         self._stores = list(store_paths(campaign).values())
         self._folder = None if campaign.source is None else Path(campaign.source).parent / ".langson"
         self._signature: tuple[Any, ...] | None = None

@@ -8,8 +8,6 @@ import re
 from pathlib import Path
 from typing import IO, Any
 
-import xlsxwriter
-
 from ..kpi import KpiResult, Measurement
 from ..outputs import atomic_bytes_output
 from .sections import sections
@@ -55,6 +53,8 @@ def _kpi_sheet(book: Any, name: str, r: KpiResult, bold: Any) -> None:
 
 
 def _write(handle: IO[bytes], measurement: Measurement, view: View) -> None:
+    import xlsxwriter  # imported when a workbook is written, not with every command
+
     book = xlsxwriter.Workbook(handle, {"in_memory": True})
     bold = book.add_format({"bold": True})
     used: set[str] = set()

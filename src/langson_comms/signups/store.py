@@ -369,6 +369,30 @@ class SqliteSignupStore:
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot read the sign-up store: {exc}") from exc
 
+    def events_after(self, after_id: int, first_day: str | None = None, last_day: str | None = None
+                     ) -> tuple[tuple[int, int, int], list[tuple[
+                         str, str, float, str, str | None, str | None, str | None, str]]]:
+        """``events`` stored after row ``after_id``, in the same order, for a reader that
+        keeps what it read (``langson_comms.kpi.SignupCache``); with ``(rows up to
+        after_id, rows, last id)`` read in the same transaction: the store only appends,
+        so a reader whose own count of rows up to ``after_id`` differs knows the file
+        changed under it and reads it whole."""
+        sql = ("SELECT platform, kind, occurred_at, day, phone_hash, commune_code, team_code, rule"
+               " FROM signups WHERE id > ? AND day >= ? AND day <= ? ORDER BY occurred_at, id")
+        try:
+            with self._lock:
+                self._db.execute("BEGIN")
+                try:
+                    before = int(self._db.execute("SELECT count(*) FROM signups WHERE id <= ?",
+                                                  (after_id,)).fetchone()[0])
+                    total, last = self._db.execute("SELECT count(*), coalesce(max(id), 0) FROM signups").fetchone()
+                    rows = self._db.execute(sql, (after_id, first_day or "", last_day or "9999")).fetchall()
+                finally:
+                    self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot read the sign-up store: {exc}") from exc
+        return (before, int(total), int(last)), rows
+
     def count(self) -> int:
         """The number of events stored."""
         return int(self._db.execute("SELECT count(*) FROM signups").fetchone()[0])

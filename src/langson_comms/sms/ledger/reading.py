@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -11,6 +12,8 @@ from ...clock import LOCAL_TZ
 from .base import LedgerBase
 from .records import LedgerRow, SmsState, _dt
 from .schema import _ROW_COLUMNS
+
+_EPOCH = dt.date(1970, 1, 1)
 
 
 class Reading(LedgerBase):
@@ -46,19 +49,44 @@ class Reading(LedgerBase):
 
     def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[tuple[str, str], int]:
         """Delivered messages per (local day ``YYYY-MM-DD``, message), the day taken from the
-        final delivery report at UTC+``utc_offset_hours`` (Việt Nam has no daylight saving)."""
-        rows = self._db.execute(
-            "SELECT date(final_at + ?, 'unixepoch'), message, count(*) FROM sms"
-            " WHERE campaign=? AND state='delivered' AND final_at IS NOT NULL GROUP BY 1, 2",
-            (utc_offset_hours * 3600, campaign),
-        ).fetchall()
-        return {(str(d), str(m)): int(n) for d, m, n in rows}
+        final delivery report at UTC+``utc_offset_hours`` (Việt Nam has no daylight saving).
+
+        Read from the ``sms_delivered`` index alone: per message its first and last
+        delivery, then one range count per local day between them (a day costs a seek;
+        no date is computed per row)."""
+        offset = utc_offset_hours * 3600
+        found: dict[tuple[str, str], int] = {}
+        where = "campaign=? AND message=? AND state='delivered'"
+        message = ""
+        while True:
+            row = self._db.execute(
+                "SELECT message FROM sms WHERE campaign=? AND message>? AND state='delivered'"
+                " ORDER BY message LIMIT 1", (campaign, message)).fetchone()
+            if row is None:
+                return found
+            message = str(row[0])
+            first, last = self._db.execute(
+                f"SELECT min(final_at), max(final_at) FROM sms WHERE {where} AND final_at IS NOT NULL",
+                (campaign, message)).fetchone()
+            if first is None:
+                continue
+            day = int((first + offset) // 86400)
+            while day * 86400 - offset <= last:
+                start = day * 86400 - offset
+                (count,) = self._db.execute(
+                    f"SELECT count(*) FROM sms WHERE {where} AND final_at >= ? AND final_at < ?",
+                    (campaign, message, start, start + 86400)).fetchone()
+                if count:
+                    text = (_EPOCH + dt.timedelta(days=day)).isoformat()
+                    found[(text, message)] = int(count)
+                day += 1
 
     def numbers_after(self, campaign: str, after_id: int) -> Iterator[tuple[int, str]]:
         """``(row id, msisdn)`` of ``campaign``'s rows with an id above ``after_id``, in id
         order (for keyed phone hashes kept by the KPI layer; never logged)."""
         yield from self._db.execute(
-            "SELECT id, msisdn FROM sms WHERE id > ? AND campaign = ? ORDER BY id", (after_id, campaign))
+            # +campaign: read forward from the row id, not through the (campaign, ...) index
+            "SELECT id, msisdn FROM sms WHERE id > ? AND +campaign = ? ORDER BY id", (after_id, campaign))
 
     def delivered_times(self, ids: Sequence[int]) -> dict[int, float]:
         """``final_at`` of the rows among ``ids`` that are delivered."""

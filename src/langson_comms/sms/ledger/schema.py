@@ -71,6 +71,10 @@ CREATE INDEX IF NOT EXISTS sms_carrier_id ON sms (carrier_id) WHERE carrier_id I
 -- Send history per number (the 3-per-24h cap); accepted_at is not in the key, so
 -- recording an acceptance does not touch this index.
 CREATE INDEX IF NOT EXISTS sms_promotional ON sms (msisdn) WHERE promotional = 1;
+-- Delivered rows by delivery time, for the reach per day of reports and the dashboard
+-- (a row enters it once, when delivered; it never leaves: delivered is final; state is
+-- a column so that the reads need no table row).
+CREATE INDEX IF NOT EXISTS sms_delivered ON sms (campaign, message, final_at, state) WHERE state = 'delivered';
 """ + _REPORTS_TABLE + _ECHOES_TABLE + """CREATE TABLE IF NOT EXISTS control (
     campaign TEXT NOT NULL,
     message TEXT NOT NULL,
