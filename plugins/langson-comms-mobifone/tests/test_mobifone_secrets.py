@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from langson_comms_mobifone.testing import MobifoneSimulator
-from test_cli import CAMPAIGN, PASSWORD, SimulatorThread
+from test_mobifone_cli import CAMPAIGN, PASSWORD, SimulatorThread
 
 from langson_comms.testing.secrets import assert_no_secret_leaks, check_send_keeps_secret
 
