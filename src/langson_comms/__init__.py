@@ -50,6 +50,7 @@ from .api import (
     sms_status,
     sms_target,
     summarise_campaign,
+    write_leaderboard,
     write_leaderboard_text,
     write_station_secrets,
 )
@@ -165,6 +166,7 @@ __all__ = [
     "sms_status",
     "sms_target",
     "summarise_campaign",
+    "write_leaderboard",
     "write_leaderboard_text",
     "write_station_secrets",
     "zalo_messages",
