@@ -185,6 +185,10 @@ class SmsChannel(ActivityChannel):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
+        gateways = config.get("gateways", {})
+        if not isinstance(gateways, Mapping):  # checked here: the shared converter's
+            # table check depends on what it structured before (cattrs' dispatch cache)
+            raise context.error(f"expected a table, got {type(gateways).__name__}", "gateways")
         cfg = context.structure(dict(config), SmsChannelConfig)
         for i, carrier in enumerate(cfg.carriers):
             if carrier not in _CARRIERS:
