@@ -148,7 +148,12 @@ def test_simulator_and_report_endpoint_as_commands(tmp_path: Path,
         first = httpx.post(f"http://127.0.0.1:{sim_port}/sms/send", json=body).json()
         again = httpx.post(f"http://127.0.0.1:{sim_port}/sms/send", json=body).json()
         assert first["status"] == "accepted" and again["message_id"] == first["message_id"]
-        time.sleep(0.3)  # the simulator posts the report to serve-reports
+        deadline = time.monotonic() + 10  # the simulator posts the report to serve-reports
+        while time.monotonic() < deadline:
+            stats = httpx.get(f"http://127.0.0.1:{sim_port}/stats").json()
+            if stats["dlr_posted"]:
+                break
+            time.sleep(0.05)
     finally:
         simulator.send_signal(signal.SIGINT)
         reports.send_signal(signal.SIGTERM)

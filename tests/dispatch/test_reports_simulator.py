@@ -39,4 +39,8 @@ def test_reports_survive_a_receiver_that_is_briefly_down(ledger: SqliteLedger,
             return rx.counters["received"]
 
     assert asyncio.run(main()) == 1, sim.stats()
+    # The receiver counts a report before the simulator has read its answer: wait for it.
+    deadline = time.monotonic() + 5
+    while sim.counters["dlr_posted"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert sim.counters["dlr_posted"] == 1
