@@ -12,6 +12,7 @@ import pytest
 from langson_comms.errors import LedgerError
 from langson_comms.sms.ledger import (
     DeliveryReport,
+    Ledger,
     LedgerSendHistory,
     Recipient,
     Result,
@@ -21,6 +22,12 @@ from langson_comms.sms.ledger import (
 )
 
 from .conftest import load, numbers
+
+
+@pytest.fixture
+def ledger(any_ledger: Ledger) -> Ledger:
+    """The contract below runs on both backends (SQLite, PostgreSQL)."""
+    return any_ledger
 
 
 def test_file_is_owner_only_and_in_wal_mode(tmp_path: Path) -> None:
@@ -33,7 +40,7 @@ def test_file_is_owner_only_and_in_wal_mode(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_loading_twice_adds_nothing(ledger: SqliteLedger) -> None:
+def test_loading_twice_adds_nothing(ledger: Ledger) -> None:
     recipients = [Recipient(m, "viettel", {"ten": "An"}, f"a.csv:{i}")
                   for i, m in enumerate(numbers(50))]
     assert ledger.enqueue("c", "m", recipients, promotional=True, now=1.0) == (50, 0)
@@ -47,7 +54,7 @@ def test_loading_twice_adds_nothing(ledger: SqliteLedger) -> None:
     assert row.source == "a.csv:0"
 
 
-def test_claim_record_and_recover_in_flight(ledger: SqliteLedger) -> None:
+def test_claim_record_and_recover_in_flight(ledger: Ledger) -> None:
     load(ledger, 10)
     claimed = ledger.claim("c", "m", now=100.0, limit=4)
     assert [r.id for r in claimed] == [1, 2, 3, 4]
@@ -72,7 +79,7 @@ def test_claim_record_and_recover_in_flight(ledger: SqliteLedger) -> None:
     assert ledger.next_due("c", "m") is None
 
 
-def test_final_states_never_move_back(ledger: SqliteLedger) -> None:
+def test_final_states_never_move_back(ledger: Ledger) -> None:
     load(ledger, 2)
     ledger.claim("c", "m", 1.0, 10)
     ledger.record([Result(1, SmsState.FAILED, reason="x"), Result(2, SmsState.EXPIRED,
@@ -83,12 +90,12 @@ def test_final_states_never_move_back(ledger: SqliteLedger) -> None:
     assert states == [SmsState.FAILED, SmsState.EXPIRED]
 
 
-def _accept(ledger: SqliteLedger, segments: int = 1) -> None:
+def _accept(ledger: Ledger, segments: int = 1) -> None:
     ledger.claim("c", "m", 1.0, 10)
     ledger.record([Result(1, SmsState.ACCEPTED, carrier_id="A1", segments=segments)], 2.0)
 
 
-def test_multipart_report_delivers_only_when_every_part_is_in(ledger: SqliteLedger) -> None:
+def test_multipart_report_delivers_only_when_every_part_is_in(ledger: Ledger) -> None:
     load(ledger, 1)
     _accept(ledger, segments=3)
     assert ledger.record_reports([DeliveryReport("A1", "delivered", 1, 3)], 3.0) == 1
@@ -99,7 +106,7 @@ def test_multipart_report_delivers_only_when_every_part_is_in(ledger: SqliteLedg
     assert row.state is SmsState.DELIVERED and row.final_at is not None
 
 
-def test_a_failed_part_fails_the_message_with_the_reason(ledger: SqliteLedger) -> None:
+def test_a_failed_part_fails_the_message_with_the_reason(ledger: Ledger) -> None:
     load(ledger, 1)
     _accept(ledger, segments=2)
     ledger.record_reports([DeliveryReport("A1", "delivered", 1, 2),
@@ -109,7 +116,7 @@ def test_a_failed_part_fails_the_message_with_the_reason(ledger: SqliteLedger) -
     assert row.reason == "carrier report: failed (UNDELIV)"
 
 
-def test_reports_are_replay_safe(ledger: SqliteLedger) -> None:
+def test_reports_are_replay_safe(ledger: Ledger) -> None:
     load(ledger, 1)
     _accept(ledger)
     report = DeliveryReport("A1", "delivered")
@@ -120,7 +127,7 @@ def test_reports_are_replay_safe(ledger: SqliteLedger) -> None:
     assert next(ledger.rows("c")).state is SmsState.DELIVERED
 
 
-def test_report_before_the_submit_answer_is_applied_on_acceptance(ledger: SqliteLedger) -> None:
+def test_report_before_the_submit_answer_is_applied_on_acceptance(ledger: Ledger) -> None:
     load(ledger, 1)
     ledger.claim("c", "m", 1.0, 10)
     assert ledger.record_reports([DeliveryReport("A1", "delivered")], 1.5) == 1
@@ -129,7 +136,7 @@ def test_report_before_the_submit_answer_is_applied_on_acceptance(ledger: Sqlite
     assert next(ledger.rows("c")).state is SmsState.DELIVERED
 
 
-def test_finish_queued_control_and_reasons(ledger: SqliteLedger) -> None:
+def test_finish_queued_control_and_reasons(ledger: Ledger) -> None:
     load(ledger, 5)
     ledger.claim("c", "m", 1.0, 2)
     assert ledger.finish_queued("c", "m", SmsState.CANCELLED, "cancelled by operator", 2.0) == 3
@@ -144,7 +151,7 @@ def test_finish_queued_control_and_reasons(ledger: SqliteLedger) -> None:
         ledger.set_control("c", "m", "asleep")
 
 
-def test_send_history_counts_accepted_promotional_sms(ledger: SqliteLedger) -> None:
+def test_send_history_counts_accepted_promotional_sms(ledger: Ledger) -> None:
     import pendulum
 
     ledger.enqueue("c", "promo", [Recipient("+84912345678")], promotional=True, now=1.0)
@@ -160,7 +167,7 @@ def test_send_history_counts_accepted_promotional_sms(ledger: SqliteLedger) -> N
     assert history.count_promotional("+84900000000", t.subtract(hours=24)) == 0
 
 
-def test_carrier_broadcast_order_and_totals(ledger: SqliteLedger) -> None:
+def test_carrier_broadcast_order_and_totals(ledger: Ledger) -> None:
     ledger.order_broadcast("c", "viettel", "sms_invite", 1.0)
     ledger.order_broadcast("c", "viettel", "sms_invite", 2.0)  # ordering twice is one order
     ledger.report_broadcast("c", "viettel", "sms_invite", subscribers=400_000, sent=398_000,
