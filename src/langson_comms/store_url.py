@@ -22,11 +22,14 @@ import os
 import re
 import urllib.parse
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-__all__ = ["StoreLocation", "store_location", "url_has_password"]
+if TYPE_CHECKING:
+    from .config import ConfigContext
+
+__all__ = ["StoreLocation", "sqlite_store_path", "store_location", "store_location_in", "url_has_password"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -110,3 +113,31 @@ def store_location(value: str | os.PathLike[str], *, base_dir: Path | None = Non
     if base_dir is not None and not path.is_absolute():
         path = base_dir / path
     return StoreLocation("sqlite", path=path)
+
+
+def store_location_in(value: str, context: ConfigContext, key: str) -> StoreLocation:
+    """``store_location`` for a campaign-file key: relative to the file's folder, and a
+    located error (naming ``key``) for an unknown scheme or a password in the URL."""
+    try:
+        location = store_location(value, base_dir=context.base_dir)
+    except ValueError as exc:
+        raise context.error(str(exc), key) from None
+    if location.url is not None and url_has_password(location.url):
+        # never quoted: the message would carry the password
+        raise context.error(
+            "the URL carries a password (user:password@ or ?password=); a password never goes"
+            " in the campaign file: set PGPASSWORD (or use ~/.pgpass), or name the variable"
+            " holding it with the password key of this store", key)
+    return location
+
+
+def sqlite_store_path(value: str, context: ConfigContext, key: str, store: str) -> Path:
+    """The SQLite file of a store that has no server backend yet (``store`` names it, e.g.
+    ``sign-up store``): a ``postgresql://`` URL is a located ``not supported yet`` error."""
+    location = store_location_in(value, context, key)
+    if location.path is None:
+        raise context.error(
+            f"a PostgreSQL URL is not supported yet for the {store}: only the SMS ledger"
+            " ([channels.<sms channel>] ledger) can be on PostgreSQL for now; give a file path"
+            " or sqlite:///path", key)
+    return location.path
