@@ -65,7 +65,8 @@ class ThrowawayPostgres:
     """A PostgreSQL cluster of its own for one test session: ``start()``, ``url(db)``,
     ``create_database(name)``, ``stop()`` (also a context manager)."""
 
-    def __init__(self, bindir: Path | None = None, *, user: str = "postgres") -> None:
+    def __init__(self, bindir: Path | None = None, *, user: str = "postgres",
+                 durable: bool = False) -> None:
         found = bindir or find_postgres_bindir()
         if found is None:
             raise PostgresUnavailable(
@@ -74,6 +75,9 @@ class ThrowawayPostgres:
                 "(Debian: apt-get install postgresql)")
         self.bindir = found
         self.user = user
+        #: False (tests): fsync and synchronous commit off, a crash may lose the cluster;
+        #: True (benchmarks): PostgreSQL's durable defaults
+        self.durable = durable
         self.port = 0
         self._tmp: str | None = None
         self._as: list[str] = []
@@ -117,8 +121,9 @@ class ThrowawayPostgres:
                   "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
         self.port = _free_port()
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port}"
-                   f" -c unix_socket_directories='{self._tmp}' -c fsync=off"
-                   " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                   f" -c unix_socket_directories='{self._tmp}' -c max_connections=200")
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         try:
             self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-l",
                       str(Path(self._tmp) / "server.log"), "-o", options, "-w", "-t", "60",
