@@ -26,6 +26,14 @@ def _where(campaign: str, message: str | None) -> tuple[str, list[Any]]:
 class PgReading(PgBase):
     """The reading and control part of ``PostgresLedger``."""
 
+    def _stream(self, sql: str, args: list[Any]) -> Iterator[tuple[Any, ...]]:
+        """Rows of a large query, 10,000 at a time (a server-side cursor holding one pooled
+        connection while the caller iterates), not all in memory at once."""
+        with self._read() as db, db.cursor(name="langson_stream") as cur:
+            cur.itersize = 10_000
+            cur.execute(sql, args)
+            yield from cur
+
     def counts(self, campaign: str, message: str | None = None) -> dict[str, int]:
         """Rows per state (every state present, zero when none)."""
         where, args = _where(campaign, message)
@@ -36,10 +44,8 @@ class PgReading(PgBase):
 
     def rows(self, campaign: str, message: str | None = None) -> Iterator[LedgerRow]:
         where, args = _where(campaign, message)
-        with self._read() as db:
-            found = db.execute(f"SELECT {_ROW_COLUMNS} FROM sms WHERE {where} ORDER BY id",
-                               args).fetchall()
-        for r in found:
+        for r in self._stream(f"SELECT {_ROW_COLUMNS} FROM sms WHERE {where} ORDER BY id",
+                              args):
             yield LedgerRow(
                 id=r[0], campaign=r[1], message=r[2], msisdn=r[3], carrier_hint=r[4],
                 state=SmsState(r[5]), attempts=r[6], gateway=r[7], carrier_id=r[8],
@@ -61,10 +67,8 @@ class PgReading(PgBase):
     def numbers_after(self, campaign: str, after_id: int) -> Iterator[tuple[int, str]]:
         """``(row id, msisdn)`` of ``campaign``'s rows with an id above ``after_id``, in id
         order (never logged)."""
-        with self._read() as db:
-            found = db.execute("SELECT id, msisdn FROM sms WHERE id > %s AND campaign = %s"
-                               " ORDER BY id", (after_id, campaign)).fetchall()
-        for row_id, msisdn in found:
+        for row_id, msisdn in self._stream("SELECT id, msisdn FROM sms WHERE id > %s AND"
+                                           " campaign = %s ORDER BY id", [after_id, campaign]):
             yield int(row_id), str(msisdn)
 
     def delivered_times(self, ids: Sequence[int]) -> dict[int, float]:

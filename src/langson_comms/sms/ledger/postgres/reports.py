@@ -92,10 +92,11 @@ class PgReports(PgBase):
                   for r in reports]
         with self._tx() as db:
             self._lock_reports(db, [r.carrier_id for r in reports])
-            new = 0
             with db.cursor() as cur:
-                for v in values:  # one by one: a repeat within the batch meets its twin
-                    new += cur.execute(_STORE, v).rowcount
+                # one statement per report, pipelined: a repeat within the batch meets its
+                # twin; rowcount is the sum over the batch
+                cur.executemany(_STORE, values)
+                new = cur.rowcount
                 cur.executemany(_ECHO, values)
             if new:
                 self._resolve(db, sorted({r.carrier_id for r in reports}), stamp)
