@@ -29,7 +29,8 @@ import attrs
 if TYPE_CHECKING:
     from .config import ConfigContext
 
-__all__ = ["StoreLocation", "sqlite_store_path", "store_location", "store_location_in", "url_has_password"]
+__all__ = ["StoreLocation", "sqlite_store_file", "sqlite_store_path", "store_location", "store_location_in",
+           "url_has_password"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -140,4 +141,20 @@ def sqlite_store_path(value: str, context: ConfigContext, key: str, store: str) 
             f"a PostgreSQL URL is not supported yet for the {store}: only the SMS ledger"
             " ([channels.<sms channel>] ledger) can be on PostgreSQL for now; give a file path"
             " or sqlite:///path", key)
+    return location.path
+
+
+def sqlite_store_file(value: str | os.PathLike[str], *, store: str, key: str) -> Path:
+    """The SQLite file given by a command option or argument (``key``, e.g. ``--store``)
+    for a store with no server backend yet; ``ConfigError`` naming ``key`` for a
+    ``postgresql://`` URL or an unknown scheme."""
+    from .errors import ConfigError
+
+    try:
+        location = store_location(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key=key) from None
+    if location.path is None:
+        raise ConfigError(f"a PostgreSQL URL is not supported yet for the {store}: give a file"
+                          " path or sqlite:///path", key=key)
     return location.path

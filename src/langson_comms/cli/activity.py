@@ -22,6 +22,7 @@ from rich.table import Table
 from ..activity.log import activity_status, log_files
 from ..activity.store import SqliteActivityStore
 from ..runtime import Runtime
+from ..store_url import sqlite_store_file
 from .signups import campaign_option
 
 __all__ = ["DEFAULT_STORE", "activity"]
@@ -30,13 +31,16 @@ DEFAULT_STORE = Path(".langson") / "activity.sqlite"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _store_path(campaign_path: Path, store: Path | None) -> Path:
-    return store if store is not None else campaign_path.parent / DEFAULT_STORE
+def _store_path(campaign_path: Path, store: str | None) -> Path:
+    if store is None:
+        return campaign_path.parent / DEFAULT_STORE
+    # kept a string until here: a Path would fold postgresql:// into postgresql:/
+    return sqlite_store_file(store, store="activity store", key="--store")
 
 
 def store_option(fn: F) -> F:
     """``--store FILE``: the activity store."""
-    return click.option("--store", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    return click.option("--store", type=click.Path(dir_okay=False, path_type=str), default=None,
                         help="The activity store (default: .langson/activity.sqlite next to the campaign file).")(fn)
 
 
@@ -53,7 +57,7 @@ def activity() -> None:
 @click.option("--kind", default=None, help="The record kind of every FILE (default: found from the header).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_obj
-def log_command(runtime: Runtime, campaign_path: Path, store: Path | None, channel_key: str,
+def log_command(runtime: Runtime, campaign_path: Path, store: str | None, channel_key: str,
                 files: tuple[Path, ...], kind: str | None, as_json: bool) -> None:
     """Log CSV/.xlsx FILEs of channel CHANNEL_KEY.  Exit 1 when any row was rejected."""
     campaign = runtime.load_campaign(campaign_path)
@@ -86,7 +90,7 @@ def log_command(runtime: Runtime, campaign_path: Path, store: Path | None, chann
               help="Last day (default: the campaign's end).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_obj
-def status_command(runtime: Runtime, campaign_path: Path, store: Path | None, start: dt.datetime | None,
+def status_command(runtime: Runtime, campaign_path: Path, store: str | None, start: dt.datetime | None,
                    end: dt.datetime | None, as_json: bool) -> None:
     """Records, reach, cadence gaps and warnings per channel; reach per district; training."""
     campaign = runtime.load_campaign(campaign_path)
