@@ -7,10 +7,10 @@ The same state machine as the SQLite ledger's ``sending.py``; ``PgSending`` buil
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from ....errors import LedgerError
 from ..records import FINAL_STATES, QueuedSms, Recipient, Result, SmsState, idempotency_key
@@ -52,30 +52,27 @@ class PgSending(PgReports):
         Each chunk is copied (``COPY``) into a temporary table and inserted from there in
         one statement and one transaction; loading the same audience twice adds nothing."""
         stamp = time.time() if now is None else now
-        added = seen = 0
-        batch: list[tuple[Any, ...]] = []
         args = {"c": campaign, "m": message, "promo": promotional, "now": stamp}
-
-        def flush() -> int:
+        rows = iter(recipients)
+        added = seen = 0
+        while True:
             with self._tx() as db:
                 db.execute(_LOAD_TABLE)
+                # rows go out while the next ones are built: the server reads as we write
                 with db.cursor().copy("COPY sms_load (ord, msisdn, carrier_hint, fields,"
                                       " source, idem_key) FROM STDIN") as copy:
-                    for row in batch:
-                        copy.write_row(row)
-                return db.execute(_INSERT_LOADED, args).rowcount
-
-        for r in recipients:
-            fields = json.dumps(dict(r.fields), ensure_ascii=False) if r.fields else None
-            batch.append((len(batch), r.msisdn, r.carrier_hint, fields, r.source,
-                          idempotency_key(campaign, message, r.msisdn)))
-            seen += 1
-            if len(batch) >= chunk:
-                added += flush()
-                batch.clear()
-        if batch:
-            added += flush()
-        return added, seen - added
+                    n = 0
+                    for r in itertools.islice(rows, chunk):
+                        fields = (json.dumps(dict(r.fields), ensure_ascii=False) if r.fields
+                                  else None)
+                        copy.write_row((n, r.msisdn, r.carrier_hint, fields, r.source,
+                                        idempotency_key(campaign, message, r.msisdn)))
+                        n += 1
+                if n:
+                    added += db.execute(_INSERT_LOADED, args).rowcount
+            seen += n
+            if n < chunk:
+                return added, seen - added
 
     # -- sending -----------------------------------------------------------------------
 
