@@ -180,3 +180,17 @@ def test_carrier_broadcast_order_and_totals(ledger: Ledger) -> None:
     with pytest.raises(LedgerError, match="order it first"):
         ledger.report_broadcast("c", "mobifone", "sms_invite", subscribers=1, sent=1,
                                 delivered=1, now=4.0)
+
+
+def test_breaker_events_are_summed_per_gateway(ledger: Ledger) -> None:
+    ledger.record_breaker_event("c", "m", "gw", "open", "5 of 8 requests failed", 0.0, 10.0)
+    ledger.record_breaker_event("c", "m", "gw", "reopen", "probe failed: HTTP 503", 0.0, 11.0)
+    ledger.record_breaker_event("c", "m", "gw", "close", "probe ok", 3.5, 13.5)
+    ledger.record_breaker_event("c", "m", "gw2", "open", "timeouts", 0.0, 20.0)
+    ledger.record_breaker_event("c", "other", "gw", "open", "elsewhere", 0.0, 20.0)
+    summary = ledger.breaker_summary("c", "m")
+    gw, gw2 = summary["gw"], summary["gw2"]
+    assert (gw.opens, gw.failed_probes, gw.is_open, gw.open_seconds) == (1, 1, False, 3.5)
+    assert gw.last_open_reason == "probe failed: HTTP 503" and gw.last_close is not None
+    assert gw2.is_open and gw2.opens == 1 and gw2.last_open is not None
+    assert set(summary) == {"gw", "gw2"}

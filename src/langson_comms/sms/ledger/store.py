@@ -21,7 +21,7 @@ from .records import (
 
 
 class LedgerStore(Protocol):
-    """What the engine needs from a durable store (SQLite now, a server database later).
+    """What the engine needs from a durable store (``SqliteLedger``, ``PostgresLedger``).
 
     The lease methods (``sms.lease.LeaseStore``) may be called from the lease's heartbeat
     thread while the engine uses the store: give them a connection of their own."""

@@ -7,11 +7,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import attrs
 import pendulum
 
 from ....clock import LOCAL_TZ
 from ....errors import LedgerError
+from ..control import summarise_breakers
 from ..records import BreakerSummary, LedgerRow, SmsState, _dt
 from ..schema import _ROW_COLUMNS
 from .base import PgBase
@@ -161,21 +161,8 @@ class PgReading(PgBase):
     def breaker_summary(self, campaign: str, message: str) -> dict[str, BreakerSummary]:
         """Per gateway: how often its breaker opened, the last open and close, and how
         long it stayed open in all."""
-        out: dict[str, BreakerSummary] = {}
         with self._read() as db:
-            rows = db.execute(
+            return summarise_breakers(db.execute(
                 "SELECT gateway, at, kind, reason, open_seconds FROM breaker_events"
                 " WHERE campaign=%s AND message=%s ORDER BY at, id",
-                (campaign, message)).fetchall()
-        for gateway, at, kind, reason, open_seconds in rows:
-            s = out.get(gateway) or BreakerSummary(gateway)
-            if kind == "open":
-                s = attrs.evolve(s, opens=s.opens + 1, last_open=_dt(at),
-                                 last_open_reason=reason, is_open=True)
-            elif kind == "reopen":
-                s = attrs.evolve(s, failed_probes=s.failed_probes + 1, last_open_reason=reason)
-            else:
-                s = attrs.evolve(s, last_close=_dt(at), last_open_seconds=open_seconds,
-                                 open_seconds=s.open_seconds + open_seconds, is_open=False)
-            out[gateway] = s
-        return out
+                (campaign, message)).fetchall())
