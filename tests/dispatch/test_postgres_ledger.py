@@ -4,7 +4,9 @@ claims from two handles at once (both backends)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -182,3 +184,21 @@ def test_the_throwaway_server_stops_and_leaves_nothing(postgres_server: Throwawa
     assert not data.exists()
     with pytest.raises(LedgerError):
         open_ledger(url, timeout=2)
+
+
+def test_without_postgresql_the_tests_skip_with_the_reason_unless_it_is_required(
+        tmp_path: Path) -> None:
+    (tmp_path / "test_needs_pg.py").write_text(
+        "def test_pg(postgres_url):\n    pass\n", encoding="utf-8")
+    env = {**os.environ, "LANGSON_POSTGRES_BINDIR": str(tmp_path / "nowhere")}
+    env.pop("LANGSON_REQUIRE_POSTGRES", None)
+    command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+               "test_needs_pg.py"]
+    skipped = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert skipped.returncode == 0, skipped.stdout
+    assert "1 skipped" in skipped.stdout and "no PostgreSQL server binaries" in skipped.stdout
+    required = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120, env={**env, "LANGSON_REQUIRE_POSTGRES": "1"})
+    assert required.returncode == 1, required.stdout
+    assert "PostgreSQL is required (LANGSON_REQUIRE_POSTGRES=1)" in required.stdout

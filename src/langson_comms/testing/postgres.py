@@ -25,11 +25,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["POSTGRES_REQUIRED_ENV", "PostgresUnavailable", "ThrowawayPostgres",
+__all__ = ["BINDIR_ENV", "POSTGRES_REQUIRED_ENV", "PostgresUnavailable", "ThrowawayPostgres",
            "find_postgres_bindir"]
 
 #: set to ``1`` (as ``.ci/run`` does) to make a missing PostgreSQL a failure, not a skip
 POSTGRES_REQUIRED_ENV = "LANGSON_REQUIRE_POSTGRES"
+#: where the server binaries are, when not in a usual place
+BINDIR_ENV = "LANGSON_POSTGRES_BINDIR"
 
 
 class PostgresUnavailable(RuntimeError):
@@ -37,8 +39,12 @@ class PostgresUnavailable(RuntimeError):
 
 
 def find_postgres_bindir() -> Path | None:
-    """The newest ``/usr/lib/postgresql/<version>/bin`` with ``initdb``, else the directory
-    of ``pg_config --bindir`` / ``initdb`` on ``PATH``; None when there is none."""
+    """``$LANGSON_POSTGRES_BINDIR`` when set (None if it has no ``initdb``), else the newest
+    ``/usr/lib/postgresql/<version>/bin`` with ``initdb``, else the directory of
+    ``pg_config --bindir`` / ``initdb`` on ``PATH``; None when there is none."""
+    override = os.environ.get(BINDIR_ENV)
+    if override:
+        return Path(override) if (Path(override) / "initdb").is_file() else None
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parent.parent.name)
                    if Path(p).parent.parent.name.isdigit() else 0)
@@ -70,9 +76,9 @@ class ThrowawayPostgres:
         found = bindir or find_postgres_bindir()
         if found is None:
             raise PostgresUnavailable(
-                "no PostgreSQL server binaries (looked for /usr/lib/postgresql/*/bin/initdb,"
-                " pg_config --bindir and initdb on PATH); install PostgreSQL >= 14 "
-                "(Debian: apt-get install postgresql)")
+                f"no PostgreSQL server binaries (looked in ${BINDIR_ENV}, for"
+                " /usr/lib/postgresql/*/bin/initdb, pg_config --bindir and initdb on PATH);"
+                " install PostgreSQL >= 14 (Debian: apt-get install postgresql)")
         self.bindir = found
         self.user = user
         #: False (tests): fsync and synchronous commit off, a crash may lose the cluster;
