@@ -194,3 +194,20 @@ def test_breaker_events_are_summed_per_gateway(ledger: Ledger) -> None:
     assert gw.last_open_reason == "probe failed: HTTP 503" and gw.last_close is not None
     assert gw2.is_open and gw2.opens == 1 and gw2.last_open is not None
     assert set(summary) == {"gw", "gw2"}
+
+
+def test_loading_in_small_chunks_keeps_order_and_counts_repeats_across_chunks(
+        ledger: Ledger) -> None:
+    wanted = numbers(40)
+    # every fifth number again a few rows later, often in the next chunk of 7
+    audience: list[str] = []
+    for i, number in enumerate(wanted):
+        audience += [number, wanted[i - 3]] if i % 5 == 4 else [number]
+    added, present = ledger.enqueue("c", "m", [Recipient(m) for m in audience],
+                                    promotional=False, now=1.0, chunk=7)
+    assert (added, present) == (40, len(audience) - 40)
+    rows = list(ledger.rows("c", "m"))
+    assert [r.msisdn for r in rows] == wanted  # in the order given, each once
+    assert [r.id for r in rows] == sorted(r.id for r in rows)
+    assert ledger.enqueue("c", "m", [Recipient(m) for m in wanted], promotional=False,
+                          now=2.0, chunk=7) == (0, 40)

@@ -7,13 +7,16 @@ The same state machine as the SQLite ledger's ``sending.py``; ``PgSending`` buil
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ....errors import LedgerError
 from ..records import FINAL_STATES, QueuedSms, Recipient, Result, SmsState, idempotency_key
+from .base import Conn
 from .reports import PgReports
 
 _LOAD_TABLE = (
@@ -50,29 +53,52 @@ class PgSending(PgReports):
         """Add one queued row per new recipient; return (added, already present).
 
         Each chunk is copied (``COPY``) into a temporary table and inserted from there in
-        one statement and one transaction; loading the same audience twice adds nothing."""
+        one statement and one transaction; loading the same audience twice adds nothing.
+        The insert of a chunk runs (in a worker thread, on its own connection) while the
+        next chunk is built and copied: the loader and the server work at the same time.
+        Chunks are inserted one after the other, in order."""
         stamp = time.time() if now is None else now
         args = {"c": campaign, "m": message, "promo": promotional, "now": stamp}
         rows = iter(recipients)
         added = seen = 0
-        while True:
-            with self._tx() as db:
-                db.execute(_LOAD_TABLE)
-                # rows go out while the next ones are built: the server reads as we write
-                with db.cursor().copy("COPY sms_load (ord, msisdn, carrier_hint, fields,"
-                                      " source, idem_key) FROM STDIN") as copy:
-                    n = 0
-                    for r in itertools.islice(rows, chunk):
-                        fields = (json.dumps(dict(r.fields), ensure_ascii=False) if r.fields
-                                  else None)
-                        copy.write_row((n, r.msisdn, r.carrier_hint, fields, r.source,
-                                        idempotency_key(campaign, message, r.msisdn)))
-                        n += 1
-                if n:
-                    added += db.execute(_INSERT_LOADED, args).rowcount
-            seen += n
-            if n < chunk:
-                return added, seen - added
+        pending: Future[int] | None = None
+
+        def insert(tx: contextlib.ExitStack, db: Conn) -> int:
+            with tx:  # commits (or rolls back) and gives the connection back to the pool
+                return int(db.execute(_INSERT_LOADED, args).rowcount)
+
+        # the executor's exit waits for a pending insert, also when an error goes up
+        with ThreadPoolExecutor(1, thread_name_prefix="ledger-load") as inserts:
+            while True:
+                with contextlib.ExitStack() as tx:
+                    db = tx.enter_context(self._tx())
+                    n = self._copy_chunk(db, itertools.islice(rows, chunk), campaign, message)
+                    if pending is not None:
+                        added += pending.result()
+                        pending = None
+                    if n:  # the transaction goes to the worker, which ends it
+                        pending = inserts.submit(insert, tx.pop_all(), db)
+                seen += n
+                if n < chunk:
+                    break
+            if pending is not None:
+                added += pending.result()
+        return added, seen - added
+
+    @staticmethod
+    def _copy_chunk(db: Conn, chunk: Iterable[Recipient], campaign: str, message: str) -> int:
+        """Copy ``chunk`` into the (emptied at commit) temporary table; return its size.
+        Rows go out while the next ones are built: the server reads as we write."""
+        db.execute(_LOAD_TABLE)
+        n = 0
+        with db.cursor().copy("COPY sms_load (ord, msisdn, carrier_hint, fields, source,"
+                              " idem_key) FROM STDIN") as copy:
+            for r in chunk:
+                fields = json.dumps(dict(r.fields), ensure_ascii=False) if r.fields else None
+                copy.write_row((n, r.msisdn, r.carrier_hint, fields, r.source,
+                                idempotency_key(campaign, message, r.msisdn)))
+                n += 1
+        return n
 
     # -- sending -----------------------------------------------------------------------
 
