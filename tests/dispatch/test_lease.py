@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pendulum
@@ -23,6 +23,21 @@ from langson_comms.sms.ledger import Ledger, SqliteLedger
 
 from .conftest import load
 from .helpers import NOTICE, gateway
+
+
+@pytest.fixture
+def sqlite_factory(tmp_path: Path) -> Iterator[Callable[[], Ledger]]:
+    """Handles on one SQLite ledger: the one-sender rule is SQLite's.  On PostgreSQL
+    several senders share a message (tests/dispatch/test_pg_senders.py)."""
+    opened: list[Ledger] = []
+
+    def make() -> Ledger:
+        opened.append(SqliteLedger(tmp_path / "ledger.sqlite"))
+        return opened[-1]
+
+    yield make
+    for store in opened:
+        store.close()
 
 
 def lease(ledger: Ledger, *, clock: FrozenClock | None = None,
@@ -58,9 +73,9 @@ def test_a_ledger_reached_through_a_hard_link_is_refused(tmp_path: Path) -> None
 
 
 def test_a_lease_left_by_a_killed_sender_is_taken_over_only_after_it_expires(
-        ledger_factory: Callable[[], Ledger]) -> None:
+        sqlite_factory: Callable[[], Ledger]) -> None:
     clock = FrozenClock(pendulum.datetime(2022, 6, 10, 8, tz="Asia/Ho_Chi_Minh"))
-    with ledger_factory() as store:
+    with sqlite_factory() as store:
         killed = lease(store, clock=clock, owner=LeaseOwner(host="other-host", pid=1),
                        ttl=30, renew_every=10)
         killed.acquire()
@@ -81,11 +96,11 @@ def test_a_lease_left_by_a_killed_sender_is_taken_over_only_after_it_expires(
 
 
 def test_a_dead_process_on_the_same_host_leaves_its_lease_at_once(
-        ledger_factory: Callable[[], Ledger]) -> None:
+        sqlite_factory: Callable[[], Ledger]) -> None:
     """kill -9 then 'sms resume' straight away: no wait for the expiry on the same host."""
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
-    with ledger_factory() as store:
+    with sqlite_factory() as store:
         store.acquire_lease("c", "m", LeaseOwner(pid=int(dead.stdout)), time.time(), 30)
         with SenderLease(store, "c", "m"):
             held = store.lease("c", "m")
@@ -163,10 +178,10 @@ def test_the_lease_timing_is_configured_and_checked(tmp_path: Path,
 
 
 def test_a_sender_whose_lease_was_taken_over_can_neither_claim_nor_record(
-        ledger_factory: Callable[[], Ledger]) -> None:
+        sqlite_factory: Callable[[], Ledger]) -> None:
     from langson_comms.sms.ledger import Result, SmsState
 
-    with ledger_factory() as stalled, ledger_factory() as other:
+    with sqlite_factory() as stalled, sqlite_factory() as other:
         load(stalled, 4)
         mine = LeaseOwner(host="sender-a", pid=1)
         stalled.acquire_lease("c", "m", mine, 1000.0, 30)
@@ -185,10 +200,10 @@ def test_a_sender_whose_lease_was_taken_over_can_neither_claim_nor_record(
         assert other.counts("c", "m")["submitted"] == 1  # still the other sender's
 
 
-def test_an_engine_that_loses_its_lease_stops_sending(ledger_factory: Callable[[], Ledger],
+def test_an_engine_that_loses_its_lease_stops_sending(sqlite_factory: Callable[[], Ledger],
                                                       carrier_simulator: object) -> None:
     sim = carrier_simulator()  # type: ignore[operator]
-    with ledger_factory() as store, ledger_factory() as other:
+    with sqlite_factory() as store, sqlite_factory() as other:
         load(store, 400, message=NOTICE.key)
         gw = gateway(sim, rate_msgs=100)
         engine = DispatchEngine(store, {"sim": gw}, Routing(default="sim"), campaign="c",

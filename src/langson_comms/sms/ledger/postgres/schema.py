@@ -118,9 +118,36 @@ CREATE TABLE IF NOT EXISTS broadcast_areas (
 );
 """
 
+# Several senders on one message (docs/postgresql.md, "Several senders"): each registers
+# in ``senders`` and renews its row; a claimed row carries its sender and a lease expiry;
+# ``rate_buckets`` holds each gateway's shared rate limit (a theoretical arrival time per
+# dimension, in the server's epoch seconds).
+_V2 = """
+ALTER TABLE sms ADD COLUMN IF NOT EXISTS claimed_by TEXT;
+ALTER TABLE sms ADD COLUMN IF NOT EXISTS lease_until DOUBLE PRECISION;
+CREATE INDEX IF NOT EXISTS sms_submitted ON sms (campaign, message) WHERE state = 'submitted';
+CREATE TABLE IF NOT EXISTS senders (
+    token TEXT PRIMARY KEY,
+    campaign TEXT NOT NULL,
+    message TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at DOUBLE PRECISION NOT NULL,
+    renewed_at DOUBLE PRECISION NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS senders_by_message ON senders (campaign, message);
+CREATE TABLE IF NOT EXISTS rate_buckets (
+    gateway TEXT PRIMARY KEY,
+    msgs_tat DOUBLE PRECISION NOT NULL DEFAULT 0,
+    segments_tat DOUBLE PRECISION NOT NULL DEFAULT 0
+);
+"""
+
 #: (version, what it does, its SQL); append new ones, never edit a released one
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "the ledger's tables", _V1),
+    (2, "several senders per message: senders, row claims, shared rate buckets", _V2),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -2,7 +2,9 @@
 recording outcomes (one multi-row ``UPDATE … FROM unnest(…)`` per kind of outcome).
 
 The same state machine as the SQLite ledger's ``sending.py``; ``PgSending`` builds on
-``PgReports``: recording an acceptance applies the reports that came before it.
+``PgReports`` (recording an acceptance applies the reports that came before it) and on
+``PgSenders`` (several senders share a message: claims stamp the sender, outcomes are
+fenced on that stamp, rows of dead senders come back after their lease).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ....errors import LedgerError
 from ..records import FINAL_STATES, QueuedSms, Recipient, Result, SmsState, idempotency_key
 from .base import Conn
 from .reports import PgReports
+from .senders import NOW, PgSenders
 
 _LOAD_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS sms_load (ord INTEGER, msisdn TEXT, carrier_hint TEXT,"
@@ -35,7 +38,7 @@ _INSERT_LOADED = (
 )
 
 
-class PgSending(PgReports):
+class PgSending(PgReports, PgSenders):
     """The loading and sending part of ``PostgresLedger``."""
 
     # -- loading -----------------------------------------------------------------------
@@ -103,29 +106,38 @@ class PgSending(PgReports):
     # -- sending -----------------------------------------------------------------------
 
     def recover_in_flight(self, campaign: str, message: str) -> int:
-        """Put rows left ``submitted`` by a crashed sender back to ``queued``; return how many."""
+        """Put rows left ``submitted`` by a crashed sender back to ``queued``; return how many.
+
+        Only rows no live sender holds: those of senders whose registration expired (or
+        without one) and whose lease has passed; live senders keep theirs."""
         with self._tx() as db:
             self._fence(db, (campaign, message))
-            return db.execute(
-                "UPDATE sms SET state='queued', next_at=0 WHERE campaign=%s AND message=%s"
-                " AND state='submitted'", (campaign, message)).rowcount
+            return self._recover_dead(db, campaign, message)
 
     def claim(self, campaign: str, message: str, now: float, limit: int) -> list[QueuedSms]:
         """Mark up to ``limit`` due queued rows ``submitted`` and return them, oldest first.
 
         Rows another sender is claiming at the same moment are skipped (``SKIP LOCKED``),
-        not waited for: two senders never get the same row."""
+        not waited for: two senders never get the same row.
+        Each row is stamped with this store's sender (``claimed_by``) and a lease expiry
+        (``lease_until``, server time); once a second a claim first takes back the rows
+        of dead senders whose lease has passed (``PgSenders``)."""
         with self._tx() as db:
             self._fence(db, (campaign, message))
+            if self._recovery_due(campaign, message):
+                self._recover_dead(db, campaign, message)
             rows = db.execute(
                 "WITH picked AS (SELECT id FROM sms WHERE campaign=%(c)s AND message=%(m)s"
                 " AND state='queued' AND next_at<=%(now)s ORDER BY next_at, id LIMIT %(n)s"
                 " FOR UPDATE SKIP LOCKED)"
                 " UPDATE sms s SET state='submitted', submitted_at=%(now)s,"
-                " first_submitted_at=coalesce(s.first_submitted_at, %(now)s) FROM picked"
+                " first_submitted_at=coalesce(s.first_submitted_at, %(now)s),"
+                f" claimed_by=%(by)s, lease_until={NOW} + %(ttl)s FROM picked"
                 " WHERE s.id=picked.id"
                 " RETURNING s.id, s.msisdn, s.carrier_hint, s.fields, s.attempts, s.idem_key",
-                {"c": campaign, "m": message, "now": now, "n": limit}).fetchall()
+                {"c": campaign, "m": message, "now": now, "n": limit,
+                 "by": self._token(campaign, message),
+                 "ttl": self._lease_ttl(campaign, message)}).fetchall()
         rows.sort()
         loads = json.loads
         return [QueuedSms(r[0], r[1], r[2], loads(r[3]) if r[3] else None, r[4], r[5])
@@ -146,6 +158,9 @@ class PgSending(PgReports):
                 requeued.append(r)
             else:
                 final.append(r)
+        # only rows still stamped with this store's sender (or claimed without a lease):
+        # a row taken back from a stalled sender and claimed again is not overwritten
+        mine = [*(self._held.values()), ""]
         with self._tx() as db:
             self._fence(db, *self._held_keys())
             if accepted:
@@ -157,10 +172,11 @@ class PgSending(PgReports):
                     " accepted_at=%s, reason=v.reason FROM unnest(%s::bigint[], %s::int[],"
                     " %s::text[], %s::text[], %s::int[], %s::text[])"
                     " AS v(id, inc, gateway, carrier_id, segments, reason)"
-                    " WHERE s.id=v.id AND s.state='submitted'",
+                    " WHERE s.id=v.id AND s.state='submitted'"
+                    " AND coalesce(s.claimed_by, '')=ANY(%s)",
                     (now, [r.id for r in accepted], [int(r.attempted) for r in accepted],
                      [r.gateway for r in accepted], [r.carrier_id for r in accepted],
-                     [r.segments for r in accepted], [r.reason for r in accepted]))
+                     [r.segments for r in accepted], [r.reason for r in accepted], mine))
                 early = self._reported(db, ids)
                 if early:
                     self._resolve(db, early, now)
@@ -170,10 +186,11 @@ class PgSending(PgReports):
                     " gateway=coalesce(v.gateway, s.gateway), reason=v.reason,"
                     " next_at=v.next_at FROM unnest(%s::bigint[], %s::int[], %s::text[],"
                     " %s::text[], %s::float8[]) AS v(id, inc, gateway, reason, next_at)"
-                    " WHERE s.id=v.id AND s.state='submitted'",
+                    " WHERE s.id=v.id AND s.state='submitted'"
+                    " AND coalesce(s.claimed_by, '')=ANY(%s)",
                     ([r.id for r in requeued], [int(r.attempted) for r in requeued],
                      [r.gateway for r in requeued], [r.reason for r in requeued],
-                     [float(r.next_at) for r in requeued]))
+                     [float(r.next_at) for r in requeued], mine))
             if final:
                 db.execute(
                     "UPDATE sms s SET state=v.state, attempts=s.attempts+v.inc,"
@@ -182,17 +199,28 @@ class PgSending(PgReports):
                     " final_at=%s FROM unnest(%s::bigint[], %s::text[], %s::int[],"
                     " %s::text[], %s::int[], %s::text[])"
                     " AS v(id, state, inc, gateway, segments, reason)"
-                    " WHERE s.id=v.id AND s.state IN ('submitted', 'queued')",
+                    " WHERE s.id=v.id AND (s.state='queued' OR (s.state='submitted'"
+                    " AND coalesce(s.claimed_by, '')=ANY(%s)))",
                     (now, [r.id for r in final], [str(r.state) for r in final],
                      [int(r.attempted) for r in final], [r.gateway for r in final],
-                     [r.segments for r in final], [r.reason for r in final]))
+                     [r.segments for r in final], [r.reason for r in final], mine))
 
     def next_due(self, campaign: str, message: str) -> float | None:
-        """The earliest ``next_at`` of a queued row, or None when nothing is queued."""
+        """The earliest ``next_at`` of a queued row, or None when nothing is queued.
+
+        Rows other senders hold (``submitted``) count too, due when their sender's
+        registration or their lease runs out, whichever is later: a sender with nothing
+        left to claim waits for them (a dead sender's rows come back to it) instead of
+        ending while they are in flight."""
         with self._read() as db:
             row = db.execute(
-                "SELECT min(next_at) FROM sms WHERE campaign=%s AND message=%s"
-                " AND state='queued'", (campaign, message)).fetchone()
+                "SELECT least((SELECT min(next_at) FROM sms WHERE campaign=%(c)s"
+                " AND message=%(m)s AND state='queued'),"
+                " (SELECT min(greatest(coalesce(s.lease_until, 0), coalesce(x.expires_at, 0)))"
+                " FROM sms s LEFT JOIN senders x ON x.token=s.claimed_by"
+                " WHERE s.campaign=%(c)s AND s.message=%(m)s AND s.state='submitted'"
+                " AND s.claimed_by IS DISTINCT FROM %(me)s))",
+                {"c": campaign, "m": message, "me": self._token(campaign, message)}).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
     def finish_queued(
