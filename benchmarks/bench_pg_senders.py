@@ -41,7 +41,7 @@ TEXT = "Thong bao: tai ung dung Cong dan so Xu Lang"
 
 
 async def _send(where: str, campaign: str, url: str, batch_url: str, batch: int,
-                start: Any) -> dict[str, Any]:
+                start: Any, ready: Any) -> dict[str, Any]:
     message = Message("invite", TEXT, classification="public_notice", classified_by="So")
     config = GenericHttpConfig(url=url, batch_url=batch_url, max_batch=batch, connections=4,
                                timeout=30, supports_idempotency=True)
@@ -51,6 +51,7 @@ async def _send(where: str, campaign: str, url: str, batch_url: str, batch: int,
     with open_ledger(where) as ledger:
         engine = DispatchEngine(ledger, {"sim": gateway}, Routing(default="sim"),
                                 campaign=campaign, message=message, claim_size=1000)
+        ready.put(True)
         start.wait()  # everything is imported, connected and built: go
         cpu, wall = time.process_time(), time.perf_counter()
         summary = await engine.run()
@@ -60,8 +61,8 @@ async def _send(where: str, campaign: str, url: str, batch_url: str, batch: int,
             "seconds": round(wall, 2), "outcome": summary.outcome}
 
 
-def _child(args: dict[str, Any], start: Any, queue: Any) -> None:
-    queue.put(asyncio.run(_send(**args, start=start)))
+def _child(args: dict[str, Any], start: Any, ready: Any, queue: Any) -> None:
+    queue.put(asyncio.run(_send(**args, start=start, ready=ready)))
 
 
 def phase(name: str, where: str, senders: int, count: int, sim: dict[str, Any],
@@ -72,13 +73,14 @@ def phase(name: str, where: str, senders: int, count: int, sim: dict[str, Any],
                                            for i in range(count)),
                        promotional=False, now=time.time())
     ctx = mp.get_context("spawn")
-    queue, start = ctx.Queue(), ctx.Event()
+    queue, ready, start = ctx.Queue(), ctx.Queue(), ctx.Event()
     procs = [ctx.Process(target=_child, args=({"where": where, "campaign": campaign, **sim["args"]},
-                                               start, queue))
+                                               start, ready, queue))
              for _ in range(senders)]
     for proc in procs:
         proc.start()
-    time.sleep(3.0)  # the children import, connect and build their engine first
+    for _ in procs:  # the children import, connect and build their engine first
+        ready.get()
     sim_cpu, db_cpu = _cpu_seconds(sim["pid"]) or 0.0, server_cpu(postmaster)
     started = time.perf_counter()
     start.set()
