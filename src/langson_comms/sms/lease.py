@@ -9,9 +9,11 @@ let it lapse) and releases it at the end.  A lease not renewed by ``expires_at``
 sender was killed — is taken over by the next sender; on the same host, a lease whose
 process is gone is taken over at once (kill -9, then ``sms resume`` straight away).
 
-``LeaseStore`` is what a store implements (``SqliteLedger`` does; a server database
-would with a row lock or ``INSERT … ON CONFLICT``); ``SenderLease`` is the holder the
-engine and ``sms send`` use.  Lease methods of a store may be called from the heartbeat
+``LeaseStore`` is what a store implements (``SqliteLedger`` does); ``SenderLease`` is the
+holder the engine and ``sms send`` use.  ``PostgresLedger`` implements the same methods
+for several senders per message: taking the lease registers the sender (never refused),
+renewing keeps its registration, and its claims and writes are fenced on it
+(``sms/ledger/postgres/senders.py``).  Lease methods of a store may be called from the heartbeat
 thread while the sender uses the store: the store must give them a connection of their
 own.
 """
