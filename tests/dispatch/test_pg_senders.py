@@ -26,10 +26,11 @@ from .test_crash_resume import start, wait_until, write_campaign
 
 
 def campaign(tmp: Path, sim: Any, url: str, *, rate: int, max_batch: int, ttl: float = 30.0,
-             renew_every: float = 10.0) -> Path:
+             renew_every: float = 10.0, timeout: float = 2.0) -> Path:
     path = write_campaign(tmp, sim, n=1, rate=rate, max_batch=max_batch)
     text = path.read_text(encoding="utf-8").replace('ledger = "work/ledger.sqlite"',
                                                     f'ledger = "{url}"')
+    text = text.replace("timeout = 2.0", f"timeout = {timeout}")
     text += f"\n[channels.sms.lease]\nttl = {ttl}\nrenew_every = {renew_every}\n"
     path.write_text(text, encoding="utf-8")
     return path
@@ -56,7 +57,7 @@ def finish(procs: list[subprocess.Popen[str]], timeout: float) -> list[dict[str,
 
 
 def sent_once(sim: Any, n: int) -> None:
-    """Every row reached the carrier exactly once (the simulator de-duplicates by key)."""
+    """Every row reached the carrier exactly once, counted by idempotency key."""
     accepted = sim.accepted_snapshot()
     keys = Counter(a.request_id for a in accepted)
     assert len(keys) == n and max(keys.values()) == 1
@@ -67,8 +68,10 @@ def sent_once(sim: Any, n: int) -> None:
 def test_four_senders_send_50000_rows_once_at_the_configured_rate_in_total(
         tmp_path: Path, carrier_simulator: Any, postgres_url: str) -> None:
     n, rate = 50_000, 2000
-    sim = carrier_simulator(honour_idempotency=True)
-    campaign(tmp_path, sim, postgres_url, rate=rate, max_batch=50)
+    # does NOT de-duplicate: a row sent by two senders would be accepted twice (a long
+    # timeout: no resend of a slow answer under load)
+    sim = carrier_simulator()
+    campaign(tmp_path, sim, postgres_url, rate=rate, max_batch=50, timeout=15.0)
     load(postgres_url, n)
     procs = senders(tmp_path, 4)
     summaries = finish(procs, timeout=120)
@@ -77,7 +80,6 @@ def test_four_senders_send_50000_rows_once_at_the_configured_rate_in_total(
         counts = ledger.counts("crash", "invite")
     assert counts["accepted"] == n and sum(counts.values()) == n
     sent_once(sim, n)
-    assert sim.stats().get("replays", 0) == 0  # no row was even offered twice
     # every sender took a share of the rows
     assert all(s["stats"].get("accepted", 0) > n // 20 for s in summaries), summaries
     # the rate over the steady part (the middle 80 % of the messages), all senders together
