@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import time
@@ -248,3 +249,27 @@ def test_two_senders_share_a_gateways_rate(postgres_url: str) -> None:
 def load_rows(store: Any, n: int) -> None:
     store.enqueue("c", "m", (Recipient(f"+8491{i:07d}", "viettel") for i in range(n)),
                   promotional=False, now=time.time())
+
+
+def test_a_dead_sender_of_this_host_leaves_its_rows_at_once(postgres_url: str) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid whose process is gone
+    with open_ledger(postgres_url) as dead, open_ledger(postgres_url) as fresh:
+        load_rows(dead, 6)
+        owner = LeaseOwner(pid=gone.pid)  # this host
+        dead.acquire_lease("c", "m", owner, time.time(), 30.0)
+        assert len(dead.claim("c", "m", time.time(), 4)) == 4
+        with SenderLease(fresh, "c", "m"):  # kill -9, then sms resume straight away
+            assert fresh.counts("c", "m")["submitted"] == 0  # no 30 s wait
+            assert [s.pid for s in fresh.senders("c", "m")] == [os.getpid()]
+            assert len(fresh.claim("c", "m", time.time(), 10)) == 6
+
+
+def test_a_sender_of_another_host_keeps_its_rows_until_its_lease(postgres_url: str) -> None:
+    with open_ledger(postgres_url) as other, open_ledger(postgres_url) as fresh:
+        load_rows(other, 6)
+        other.acquire_lease("c", "m", LeaseOwner(host="elsewhere", pid=1), time.time(), 30.0)
+        assert len(other.claim("c", "m", time.time(), 4)) == 4
+        with SenderLease(fresh, "c", "m", process_gone=lambda pid: True):
+            assert fresh.recover_in_flight("c", "m") == 0
+            assert fresh.counts("c", "m")["submitted"] == 4

@@ -101,6 +101,17 @@ class PgSenders(PgLeasesAndBroadcasts):
                 (campaign, message)).fetchall()
         return [LeaseInfo(*r) for r in rows]
 
+    def drop_sender(self, campaign: str, message: str, owner: str) -> int:
+        """Remove the registration of a sender known to be dead (its process is gone, on
+        this host) and put its ``submitted`` rows back to ``queued`` now, without waiting
+        for its lease; return how many."""
+        with self._tx() as db:
+            db.execute("DELETE FROM senders WHERE token=%s", (owner,))
+            return db.execute(
+                "UPDATE sms SET state='queued', next_at=0, claimed_by=NULL, lease_until=NULL"
+                " WHERE campaign=%s AND message=%s AND state='submitted' AND claimed_by=%s",
+                (campaign, message, owner)).rowcount
+
     def _fence(self, db: Conn, *keys: tuple[str, str]) -> None:
         """Refuse a sending write of a sender whose registration is gone: read ``FOR
         SHARE`` in the write's transaction, so removing it waits for the write."""
