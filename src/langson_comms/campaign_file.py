@@ -423,9 +423,12 @@ def _signups(data: Any, ctx: ConfigContext, registry: Registry, found: _Collecto
             sources[key] = built[1]
     if settings is None:
         return None
-    store = Path(settings.store)
-    return SignupsPlan(settings=settings, store_path=store if store.is_absolute() else ctx.base_dir / store,
-                       sources=sources)
+    from .store_url import sqlite_store_path
+
+    store = found.run(lambda: sqlite_store_path(settings.store, ctx, "store", "sign-up store"))
+    if store is None:
+        return None
+    return SignupsPlan(settings=settings, store_path=store, sources=sources)
 
 
 # --- locating keys in the text ------------------------------------------------------------

@@ -39,3 +39,17 @@ def test_log_and_status_json_and_exit_codes(tmp_path: Path) -> None:
     assert data["training"] == {"members": 3, "trained": 1, "percent": 33.3}
     assert run("log", "sms", "posts.csv", cwd=tmp_path).returncode == 2
     assert run("log", "press", "missing.csv", cwd=tmp_path).returncode == 2
+
+
+def test_a_postgresql_activity_store_is_refused_naming_the_option(tmp_path: Path) -> None:
+    """The activity store has no server backend yet: a URL is a located usage error, not a
+    file named ``postgresql:`` created in the working folder."""
+    write_campaign(tmp_path)
+    write(tmp_path / "posts.csv", "platform,page,date,views\nzalo,G,2022-07-05,10\n")
+    done = run("log", "social", "posts.csv", "--store", "postgresql://lang@db/x", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "--store" in done.stderr and "not supported yet for the activity store" in done.stderr
+    assert not (tmp_path / "postgresql:").exists()
+    assert run("log", "social", "posts.csv", "--store", "sqlite:///kept/activity.sqlite",
+               cwd=tmp_path).returncode == 0
+    assert (tmp_path / "kept" / "activity.sqlite").is_file()

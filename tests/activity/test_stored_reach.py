@@ -6,11 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import pendulum
+import pytest
 
 from langson_comms import Runtime
 from langson_comms.reach import reach_records
 from langson_comms.sms.broadcast_areas import AreaTotals
-from langson_comms.sms.ledger import DeliveryReport, Recipient, Result, SmsState, SqliteLedger
+from langson_comms.sms.ledger import DeliveryReport, Recipient, Result, SmsState, open_ledger
 
 from .conftest import write_campaign
 
@@ -31,12 +32,14 @@ def at(day: int, hour: int) -> float:
     return pendulum.datetime(2022, 7, day, hour, tz="Asia/Ho_Chi_Minh").timestamp()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_sms_reach_is_delivered_messages_by_local_day_and_carrier_totals_by_area(
-        runtime: Runtime, tmp_path: Path) -> None:
-    campaign = runtime.load_campaign(write_campaign(tmp_path, SMS))
+        runtime: Runtime, tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    where = "ledger.sqlite" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    campaign = runtime.load_campaign(write_campaign(tmp_path, SMS.replace("ledger.sqlite", where)))
     assert list(reach_records(campaign, channels=["sms"])) == []  # no ledger yet: nothing, none created
     assert not (tmp_path / "ledger.sqlite").exists()
-    with SqliteLedger(tmp_path / "ledger.sqlite") as ledger:
+    with open_ledger(tmp_path / where if backend == "sqlite" else where) as ledger:
         ledger.enqueue(campaign.id, "sms_invite", [Recipient(f"+8491234567{i}") for i in range(3)],
                        promotional=True, now=at(5, 8))
         claimed = ledger.claim(campaign.id, "sms_invite", at(5, 8), 10)

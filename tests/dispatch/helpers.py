@@ -16,7 +16,7 @@ from langson_comms.clock import Clock
 from langson_comms.messages import Message
 from langson_comms.sms.engine import DispatchEngine, DispatchSummary, RetryPolicy, Routing
 from langson_comms.sms.http_gateway import GenericHttpConfig, GenericHttpGateway
-from langson_comms.sms.ledger import SmsState, SqliteLedger
+from langson_comms.sms.ledger import Ledger, SmsState
 from langson_comms.testing.simulator import CarrierSimulator
 
 #: The ``langson-comms`` script of this environment, for tests that run it as a process.
@@ -53,7 +53,7 @@ def gateway(sim: CarrierSimulator, gid: str = "sim", **config: Any) -> GenericHt
     return GenericHttpGateway(gid, GenericHttpConfig(**options))
 
 
-async def run_engine(ledger: SqliteLedger, gateways: Mapping[str, GenericHttpGateway],
+async def run_engine(ledger: Ledger, gateways: Mapping[str, GenericHttpGateway],
                      routing: Routing | None = None, *, message: Message = NOTICE,
                      clock: Clock | None = None, **options: Any) -> DispatchSummary:
     clients = []
@@ -72,7 +72,7 @@ async def run_engine(ledger: SqliteLedger, gateways: Mapping[str, GenericHttpGat
             await client.aclose()
 
 
-async def wait_for_reports(ledger: SqliteLedger, timeout: float = 10.0) -> dict[str, int]:
+async def wait_for_reports(ledger: Ledger, timeout: float = 10.0) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     while True:
         counts = ledger.counts("c")

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pendulum
@@ -18,13 +19,28 @@ from langson_comms.clock import FrozenClock
 from langson_comms.errors import LedgerError, SenderBusyError
 from langson_comms.sms.engine import DispatchEngine, Routing
 from langson_comms.sms.lease import LeaseOwner, SenderLease
-from langson_comms.sms.ledger import SqliteLedger
+from langson_comms.sms.ledger import Ledger, SqliteLedger
 
 from .conftest import load
 from .helpers import NOTICE, gateway
 
 
-def lease(ledger: SqliteLedger, *, clock: FrozenClock | None = None,
+@pytest.fixture
+def sqlite_factory(tmp_path: Path) -> Iterator[Callable[[], Ledger]]:
+    """Handles on one SQLite ledger: the one-sender rule is SQLite's.  On PostgreSQL
+    several senders share a message (tests/dispatch/test_pg_senders.py)."""
+    opened: list[Ledger] = []
+
+    def make() -> Ledger:
+        opened.append(SqliteLedger(tmp_path / "ledger.sqlite"))
+        return opened[-1]
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+def lease(ledger: Ledger, *, clock: FrozenClock | None = None,
           owner: LeaseOwner | None = None, **options: float) -> SenderLease:
     return SenderLease(ledger, "c", "m", clock=clock, owner=owner,
                        process_gone=lambda pid: False, **options)
@@ -57,9 +73,9 @@ def test_a_ledger_reached_through_a_hard_link_is_refused(tmp_path: Path) -> None
 
 
 def test_a_lease_left_by_a_killed_sender_is_taken_over_only_after_it_expires(
-        tmp_path: Path) -> None:
+        sqlite_factory: Callable[[], Ledger]) -> None:
     clock = FrozenClock(pendulum.datetime(2022, 6, 10, 8, tz="Asia/Ho_Chi_Minh"))
-    with SqliteLedger(tmp_path / "ledger.sqlite") as store:
+    with sqlite_factory() as store:
         killed = lease(store, clock=clock, owner=LeaseOwner(host="other-host", pid=1),
                        ttl=30, renew_every=10)
         killed.acquire()
@@ -79,11 +95,12 @@ def test_a_lease_left_by_a_killed_sender_is_taken_over_only_after_it_expires(
         assert store.lease("c", "m") is None
 
 
-def test_a_dead_process_on_the_same_host_leaves_its_lease_at_once(tmp_path: Path) -> None:
+def test_a_dead_process_on_the_same_host_leaves_its_lease_at_once(
+        sqlite_factory: Callable[[], Ledger]) -> None:
     """kill -9 then 'sms resume' straight away: no wait for the expiry on the same host."""
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
-    with SqliteLedger(tmp_path / "ledger.sqlite") as store:
+    with sqlite_factory() as store:
         store.acquire_lease("c", "m", LeaseOwner(pid=int(dead.stdout)), time.time(), 30)
         with SenderLease(store, "c", "m"):
             held = store.lease("c", "m")
@@ -94,8 +111,9 @@ def test_a_dead_process_on_the_same_host_leaves_its_lease_at_once(tmp_path: Path
             SenderLease(store, "c", "m").acquire()
 
 
-def test_the_heartbeat_renews_and_nested_holders_share_one_lease(tmp_path: Path) -> None:
-    with SqliteLedger(tmp_path / "ledger.sqlite") as store:
+def test_the_heartbeat_renews_and_nested_holders_share_one_lease(
+        ledger_factory: Callable[[], Ledger]) -> None:
+    with ledger_factory() as store:
         holder = SenderLease(store, "c", "m", ttl=0.6, renew_every=0.05)
         with holder:
             first = store.lease("c", "m")
@@ -160,11 +178,10 @@ def test_the_lease_timing_is_configured_and_checked(tmp_path: Path,
 
 
 def test_a_sender_whose_lease_was_taken_over_can_neither_claim_nor_record(
-        tmp_path: Path) -> None:
+        sqlite_factory: Callable[[], Ledger]) -> None:
     from langson_comms.sms.ledger import Result, SmsState
 
-    path = tmp_path / "ledger.sqlite"
-    with SqliteLedger(path) as stalled, SqliteLedger(path) as other:
+    with sqlite_factory() as stalled, sqlite_factory() as other:
         load(stalled, 4)
         mine = LeaseOwner(host="sender-a", pid=1)
         stalled.acquire_lease("c", "m", mine, 1000.0, 30)
@@ -183,11 +200,10 @@ def test_a_sender_whose_lease_was_taken_over_can_neither_claim_nor_record(
         assert other.counts("c", "m")["submitted"] == 1  # still the other sender's
 
 
-def test_an_engine_that_loses_its_lease_stops_sending(tmp_path: Path,
+def test_an_engine_that_loses_its_lease_stops_sending(sqlite_factory: Callable[[], Ledger],
                                                       carrier_simulator: object) -> None:
     sim = carrier_simulator()  # type: ignore[operator]
-    path = tmp_path / "ledger.sqlite"
-    with SqliteLedger(path) as store, SqliteLedger(path) as other:
+    with sqlite_factory() as store, sqlite_factory() as other:
         load(store, 400, message=NOTICE.key)
         gw = gateway(sim, rate_msgs=100)
         engine = DispatchEngine(store, {"sim": gw}, Routing(default="sim"), campaign="c",
@@ -217,9 +233,9 @@ def test_an_engine_that_loses_its_lease_stops_sending(tmp_path: Path,
 
 
 def test_a_holder_that_could_not_renew_for_a_whole_ttl_no_longer_trusts_its_lease(
-        tmp_path: Path) -> None:
+        ledger_factory: Callable[[], Ledger]) -> None:
     ticks = [100.0]
-    with SqliteLedger(tmp_path / "ledger.sqlite") as store:
+    with ledger_factory() as store:
         holder = SenderLease(store, "c", "m", ttl=30, renew_every=29,
                              monotonic=lambda: ticks[0])
         with holder:

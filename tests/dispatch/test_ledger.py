@@ -13,6 +13,7 @@ import pytest
 from langson_comms.errors import LedgerError
 from langson_comms.sms.ledger import (
     DeliveryReport,
+    Ledger,
     LedgerSendHistory,
     Recipient,
     Result,
@@ -22,6 +23,12 @@ from langson_comms.sms.ledger import (
 )
 
 from .conftest import load, numbers
+
+
+@pytest.fixture
+def ledger(any_ledger: Ledger) -> Ledger:
+    """The contract below runs on both backends (SQLite, PostgreSQL)."""
+    return any_ledger
 
 
 def test_file_is_owner_only_and_in_wal_mode(tmp_path: Path) -> None:
@@ -34,7 +41,7 @@ def test_file_is_owner_only_and_in_wal_mode(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_loading_twice_adds_nothing(ledger: SqliteLedger) -> None:
+def test_loading_twice_adds_nothing(ledger: Ledger) -> None:
     recipients = [Recipient(m, "viettel", {"ten": "An"}, f"a.csv:{i}")
                   for i, m in enumerate(numbers(50))]
     assert ledger.enqueue("c", "m", recipients, promotional=True, now=1.0) == (50, 0)
@@ -48,7 +55,7 @@ def test_loading_twice_adds_nothing(ledger: SqliteLedger) -> None:
     assert row.source == "a.csv:0"
 
 
-def test_claim_record_and_recover_in_flight(ledger: SqliteLedger) -> None:
+def test_claim_record_and_recover_in_flight(ledger: Ledger) -> None:
     load(ledger, 10)
     claimed = ledger.claim("c", "m", now=100.0, limit=4)
     assert [r.id for r in claimed] == [1, 2, 3, 4]
@@ -73,7 +80,7 @@ def test_claim_record_and_recover_in_flight(ledger: SqliteLedger) -> None:
     assert ledger.next_due("c", "m") is None
 
 
-def test_final_states_never_move_back(ledger: SqliteLedger) -> None:
+def test_final_states_never_move_back(ledger: Ledger) -> None:
     load(ledger, 2)
     ledger.claim("c", "m", 1.0, 10)
     ledger.record([Result(1, SmsState.FAILED, reason="x"), Result(2, SmsState.EXPIRED,
@@ -84,12 +91,12 @@ def test_final_states_never_move_back(ledger: SqliteLedger) -> None:
     assert states == [SmsState.FAILED, SmsState.EXPIRED]
 
 
-def _accept(ledger: SqliteLedger, segments: int = 1) -> None:
+def _accept(ledger: Ledger, segments: int = 1) -> None:
     ledger.claim("c", "m", 1.0, 10)
     ledger.record([Result(1, SmsState.ACCEPTED, carrier_id="A1", segments=segments)], 2.0)
 
 
-def test_multipart_report_delivers_only_when_every_part_is_in(ledger: SqliteLedger) -> None:
+def test_multipart_report_delivers_only_when_every_part_is_in(ledger: Ledger) -> None:
     load(ledger, 1)
     _accept(ledger, segments=3)
     assert ledger.record_reports([DeliveryReport("A1", "delivered", 1, 3)], 3.0) == 1
@@ -100,7 +107,7 @@ def test_multipart_report_delivers_only_when_every_part_is_in(ledger: SqliteLedg
     assert row.state is SmsState.DELIVERED and row.final_at is not None
 
 
-def test_a_failed_part_fails_the_message_with_the_reason(ledger: SqliteLedger) -> None:
+def test_a_failed_part_fails_the_message_with_the_reason(ledger: Ledger) -> None:
     load(ledger, 1)
     _accept(ledger, segments=2)
     ledger.record_reports([DeliveryReport("A1", "delivered", 1, 2),
@@ -110,7 +117,7 @@ def test_a_failed_part_fails_the_message_with_the_reason(ledger: SqliteLedger) -
     assert row.reason == "carrier report: failed (UNDELIV)"
 
 
-def test_reports_are_replay_safe(ledger: SqliteLedger) -> None:
+def test_reports_are_replay_safe(ledger: Ledger) -> None:
     load(ledger, 1)
     _accept(ledger)
     report = DeliveryReport("A1", "delivered")
@@ -121,7 +128,7 @@ def test_reports_are_replay_safe(ledger: SqliteLedger) -> None:
     assert next(ledger.rows("c")).state is SmsState.DELIVERED
 
 
-def test_report_before_the_submit_answer_is_applied_on_acceptance(ledger: SqliteLedger) -> None:
+def test_report_before_the_submit_answer_is_applied_on_acceptance(ledger: Ledger) -> None:
     load(ledger, 1)
     ledger.claim("c", "m", 1.0, 10)
     assert ledger.record_reports([DeliveryReport("A1", "delivered")], 1.5) == 1
@@ -130,7 +137,7 @@ def test_report_before_the_submit_answer_is_applied_on_acceptance(ledger: Sqlite
     assert next(ledger.rows("c")).state is SmsState.DELIVERED
 
 
-def test_finish_queued_control_and_reasons(ledger: SqliteLedger) -> None:
+def test_finish_queued_control_and_reasons(ledger: Ledger) -> None:
     load(ledger, 5)
     ledger.claim("c", "m", 1.0, 2)
     assert ledger.finish_queued("c", "m", SmsState.CANCELLED, "cancelled by operator", 2.0) == 3
@@ -145,7 +152,7 @@ def test_finish_queued_control_and_reasons(ledger: SqliteLedger) -> None:
         ledger.set_control("c", "m", "asleep")
 
 
-def test_send_history_counts_accepted_promotional_sms(ledger: SqliteLedger) -> None:
+def test_send_history_counts_accepted_promotional_sms(ledger: Ledger) -> None:
     import pendulum
 
     ledger.enqueue("c", "promo", [Recipient("+84912345678")], promotional=True, now=1.0)
@@ -161,7 +168,7 @@ def test_send_history_counts_accepted_promotional_sms(ledger: SqliteLedger) -> N
     assert history.count_promotional("+84900000000", t.subtract(hours=24)) == 0
 
 
-def test_carrier_broadcast_order_and_totals(ledger: SqliteLedger) -> None:
+def test_carrier_broadcast_order_and_totals(ledger: Ledger) -> None:
     ledger.order_broadcast("c", "viettel", "sms_invite", 1.0)
     ledger.order_broadcast("c", "viettel", "sms_invite", 2.0)  # ordering twice is one order
     ledger.report_broadcast("c", "viettel", "sms_invite", subscribers=400_000, sent=398_000,
@@ -208,9 +215,15 @@ def test_delivered_by_day_counts_local_days_without_scanning_the_table(tmp_path:
     assert plans and all("COVERING INDEX" in p for p in plans), plans
 
 
-def test_numbers_after_reads_forward_from_the_row_id(ledger: SqliteLedger) -> None:
+def test_numbers_after_reads_forward_from_the_row_id(tmp_path: Path) -> None:
     # each report asks for the rows added since its last one: a seek on the row id, not a
     # walk of the campaign's whole index (0.08 s at a million rows, for nothing new)
+    # (SQLite's query plan: the `ledger` fixture is both backends, this one is SQLite's own)
+    with SqliteLedger(tmp_path / "ledger.sqlite") as ledger:
+        _numbers_after_seeks(ledger)
+
+
+def _numbers_after_seeks(ledger: SqliteLedger) -> None:
     load(ledger, 5)
     load(ledger, 2, campaign="other")
     rows = list(ledger.numbers_after("c", 2))
@@ -221,3 +234,34 @@ def test_numbers_after_reads_forward_from_the_row_id(ledger: SqliteLedger) -> No
     ledger._db.set_trace_callback(None)
     plan = " ".join(str(r[3]) for r in ledger._db.execute("EXPLAIN QUERY PLAN " + statements[-1]))
     assert "INTEGER PRIMARY KEY (rowid>?)" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_breaker_events_are_summed_per_gateway(ledger: Ledger) -> None:
+    ledger.record_breaker_event("c", "m", "gw", "open", "5 of 8 requests failed", 0.0, 10.0)
+    ledger.record_breaker_event("c", "m", "gw", "reopen", "probe failed: HTTP 503", 0.0, 11.0)
+    ledger.record_breaker_event("c", "m", "gw", "close", "probe ok", 3.5, 13.5)
+    ledger.record_breaker_event("c", "m", "gw2", "open", "timeouts", 0.0, 20.0)
+    ledger.record_breaker_event("c", "other", "gw", "open", "elsewhere", 0.0, 20.0)
+    summary = ledger.breaker_summary("c", "m")
+    gw, gw2 = summary["gw"], summary["gw2"]
+    assert (gw.opens, gw.failed_probes, gw.is_open, gw.open_seconds) == (1, 1, False, 3.5)
+    assert gw.last_open_reason == "probe failed: HTTP 503" and gw.last_close is not None
+    assert gw2.is_open and gw2.opens == 1 and gw2.last_open is not None
+    assert set(summary) == {"gw", "gw2"}
+
+
+def test_loading_in_small_chunks_keeps_order_and_counts_repeats_across_chunks(
+        ledger: Ledger) -> None:
+    wanted = numbers(40)
+    # every fifth number again a few rows later, often in the next chunk of 7
+    audience: list[str] = []
+    for i, number in enumerate(wanted):
+        audience += [number, wanted[i - 3]] if i % 5 == 4 else [number]
+    added, present = ledger.enqueue("c", "m", [Recipient(m) for m in audience],
+                                    promotional=False, now=1.0, chunk=7)
+    assert (added, present) == (40, len(audience) - 40)
+    rows = list(ledger.rows("c", "m"))
+    assert [r.msisdn for r in rows] == wanted  # in the order given, each once
+    assert [r.id for r in rows] == sorted(r.id for r in rows)
+    assert ledger.enqueue("c", "m", [Recipient(m) for m in wanted], promotional=False,
+                          now=2.0, chunk=7) == (0, 40)

@@ -6,20 +6,28 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from langson_comms.messages import Message
 from langson_comms.sms.encoding import analyse
-from langson_comms.sms.ledger import SmsState, SqliteLedger
+from langson_comms.sms.ledger import Ledger, SmsState
 from langson_comms.sms.reports import ReportPoller, ReportReceiver
 
 from .conftest import load
 from .helpers import gateway, run_engine, wait_for_reports
 
+
+@pytest.fixture
+def ledger(any_ledger: Ledger) -> Ledger:
+    """These tests run on both ledger backends (SQLite, PostgreSQL)."""
+    return any_ledger
+
+
 LONG = Message("m", "Cong dan so Xu Lang " * 20, classification="public_notice",
                classified_by="test")
 
 
-def test_multipart_callbacks_deliver_and_failed_parts_fail(ledger: SqliteLedger,
+def test_multipart_callbacks_deliver_and_failed_parts_fail(ledger: Ledger,
                                                            carrier_simulator: Any) -> None:
     assert analyse(LONG.text).segments == 3
     load(ledger, 40)
@@ -42,7 +50,7 @@ def test_multipart_callbacks_deliver_and_failed_parts_fail(ledger: SqliteLedger,
     assert all(r.segments == 3 for r in ledger.rows("c"))
 
 
-def test_polling_gateway_reports(ledger: SqliteLedger, carrier_simulator: Any) -> None:
+def test_polling_gateway_reports(ledger: Ledger, carrier_simulator: Any) -> None:
     load(ledger, 30)
     sim = carrier_simulator(dlr_polling=True)
     gw = gateway(sim, poll_url=sim.poll_url)
@@ -65,7 +73,7 @@ def test_polling_gateway_reports(ledger: SqliteLedger, carrier_simulator: Any) -
     assert ledger.counts("c")["delivered"] == 30
 
 
-def test_receiver_rejects_malformed_bodies_and_wrong_tokens(ledger: SqliteLedger) -> None:
+def test_receiver_rejects_malformed_bodies_and_wrong_tokens(ledger: Ledger) -> None:
     async def main() -> list[tuple[int, Any]]:
         async with ReportReceiver(ledger, token="Bearer t") as receiver:
             async with httpx.AsyncClient() as client:
@@ -88,7 +96,7 @@ def test_receiver_rejects_malformed_bodies_and_wrong_tokens(ledger: SqliteLedger
     assert answers[3][0] == 400 and "status 'weird' is not one of" in answers[3][1]["error"]
 
 
-def test_get_and_form_callbacks_and_ignored_statuses(ledger: SqliteLedger,
+def test_get_and_form_callbacks_and_ignored_statuses(ledger: Ledger,
                                                      carrier_simulator: Any) -> None:
     """eSMS-style: the callback URL is called with GET and query parameters, one report
     per message id, and also for statuses that are not final (answered 200, not stored)."""

@@ -14,17 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from langson_comms.sms.engine import Routing
-from langson_comms.sms.ledger import DeliveryReport, Recipient, Result, SmsState, SqliteLedger
+from langson_comms.sms.ledger import DeliveryReport, Ledger, Recipient, Result, SmsState, SqliteLedger
 from langson_comms.sms.reports import ReportReceiver
 
 from .conftest import numbers
 from .helpers import gateway, run_engine, wait_for_reports
 
 
+@pytest.fixture
+def ledger(any_ledger: Ledger) -> Ledger:
+    """These tests run on both ledger backends (SQLite, PostgreSQL)."""
+    return any_ledger
+
+
 def test_two_gateways_with_the_same_ids_get_their_own_reports(
-    ledger: SqliteLedger, carrier_simulator: Any
+    ledger: Ledger, carrier_simulator: Any
 ) -> None:
     ledger.enqueue("c", "m", [Recipient(m, "viettel") for m in numbers(10)],
                    promotional=False, now=1.0)
@@ -57,7 +64,7 @@ def _default() -> Any:
     return ReportFormat()
 
 
-def test_unknown_gateway_path_is_refused(ledger: SqliteLedger) -> None:
+def test_unknown_gateway_path_is_refused(ledger: Ledger) -> None:
     async def main() -> tuple[int, int]:
         async with ReportReceiver(ledger, formats={"a": _default()}, insecure=True) as rx, \
                 httpx.AsyncClient() as client:
@@ -68,7 +75,7 @@ def test_unknown_gateway_path_is_refused(ledger: SqliteLedger) -> None:
     assert asyncio.run(main()) == (404, 200)
 
 
-def _accepted(ledger: SqliteLedger, campaign: str, msisdn: str, gateway: str, carrier_id: str,
+def _accepted(ledger: Ledger, campaign: str, msisdn: str, gateway: str, carrier_id: str,
               at: float) -> None:
     ledger.enqueue(campaign, "m", [Recipient(msisdn)], promotional=False, now=at)
     (row,) = ledger.claim(campaign, "m", at, 10)
@@ -76,7 +83,7 @@ def _accepted(ledger: SqliteLedger, campaign: str, msisdn: str, gateway: str, ca
                   at + 1)
 
 
-def test_a_report_from_one_gateway_does_not_touch_the_others_row(ledger: SqliteLedger) -> None:
+def test_a_report_from_one_gateway_does_not_touch_the_others_row(ledger: Ledger) -> None:
     _accepted(ledger, "c", "+84910000001", "a", "SIM1", 1.0)
     _accepted(ledger, "c", "+84910000002", "b", "SIM1", 1.0)
     assert ledger.record_reports([DeliveryReport("SIM1", "failed", error="UNDELIV")], 3.0,
@@ -90,7 +97,7 @@ def test_a_report_from_one_gateway_does_not_touch_the_others_row(ledger: SqliteL
 
 
 def test_a_report_of_unknown_gateway_fitting_two_rows_is_applied_to_neither(
-    ledger: SqliteLedger
+    ledger: Ledger
 ) -> None:
     _accepted(ledger, "c", "+84910000001", "a", "SIM1", 1.0)
     _accepted(ledger, "c", "+84910000002", "b", "SIM1", 1.0)
@@ -98,7 +105,7 @@ def test_a_report_of_unknown_gateway_fitting_two_rows_is_applied_to_neither(
     assert {r.state for r in ledger.rows("c")} == {SmsState.ACCEPTED}
 
 
-def test_an_old_report_for_a_reused_id_does_not_finish_a_new_row(ledger: SqliteLedger) -> None:
+def test_an_old_report_for_a_reused_id_does_not_finish_a_new_row(ledger: Ledger) -> None:
     _accepted(ledger, "old", "+84910000001", "a", "SIM1", 1.0)
     assert ledger.record_reports([DeliveryReport("SIM1", "failed", error="UNDELIV")], 3.0) == 1
     assert next(ledger.rows("old")).state is SmsState.FAILED
@@ -113,7 +120,7 @@ def test_an_old_report_for_a_reused_id_does_not_finish_a_new_row(ledger: SqliteL
 
 
 def test_a_reused_ids_report_before_the_submit_answer_is_not_taken_for_a_replay(
-    ledger: SqliteLedger
+    ledger: Ledger
 ) -> None:
     _accepted(ledger, "old", "+84910000001", "a", "SIM1", 1.0)
     assert ledger.record_reports([DeliveryReport("SIM1", "delivered")], 3.0, gateway="a") == 1
@@ -131,7 +138,7 @@ def test_a_reused_ids_report_before_the_submit_answer_is_not_taken_for_a_replay(
 
 
 def test_a_replay_after_the_row_finished_is_not_applied_to_a_later_row(
-    ledger: SqliteLedger
+    ledger: Ledger
 ) -> None:
     _accepted(ledger, "old", "+84910000001", "a", "SIM1", 1.0)
     ledger.record_reports([DeliveryReport("SIM1", "failed")], 3.0, gateway="a")
@@ -140,7 +147,7 @@ def test_a_replay_after_the_row_finished_is_not_applied_to_a_later_row(
     assert next(ledger.rows("new")).state is SmsState.ACCEPTED
 
 
-def test_a_report_received_before_the_row_was_sent_is_not_applied(ledger: SqliteLedger) -> None:
+def test_a_report_received_before_the_row_was_sent_is_not_applied(ledger: Ledger) -> None:
     # a report nobody claimed (its row expired, or another system's id) ...
     assert ledger.record_reports([DeliveryReport("SIM7", "failed")], 3.0, gateway="a") == 1
     # ... is not taken for a row sent later that got the same id
@@ -150,7 +157,7 @@ def test_a_report_received_before_the_row_was_sent_is_not_applied(ledger: Sqlite
     assert next(ledger.rows("c")).state is SmsState.DELIVERED
 
 
-def test_a_report_for_a_lost_answer_applies_to_the_retry(ledger: SqliteLedger) -> None:
+def test_a_report_for_a_lost_answer_applies_to_the_retry(ledger: Ledger) -> None:
     """The carrier accepted attempt 1 but the answer was lost; its report came before the
     retry, which the carrier de-duplicated and answered with the same id."""
     ledger.enqueue("c", "m", [Recipient("+84910000001")], promotional=False, now=1.0)

@@ -4,14 +4,16 @@ found in review)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from langson_comms.sms.ledger import DeliveryReport, Recipient, Result, SmsState, SqliteLedger
+from langson_comms.sms.ledger import DeliveryReport, Ledger, Recipient, Result, SmsState, SqliteLedger
 
 
-def test_report_received_while_sender_was_dead_finishes_the_resent_row(tmp_path: Any) -> None:
-    ledger = SqliteLedger(tmp_path / "l.sqlite")
+def test_report_received_while_sender_was_dead_finishes_the_resent_row(
+        ledger_factory: Callable[[], Ledger]) -> None:
+    ledger = ledger_factory()
     ledger.enqueue("c", "m", [Recipient("+84910000001", "viettel")], promotional=False,
                    now=100.0)
     (row,) = ledger.claim("c", "m", 200.0, 10)  # sent; carrier accepts as X; kill -9
@@ -24,9 +26,10 @@ def test_report_received_while_sender_was_dead_finishes_the_resent_row(tmp_path:
     assert ledger.counts("c")["delivered"] == 1, ledger.counts("c")
 
 
-def test_same_with_a_lost_answer_works(tmp_path: Any) -> None:
+def test_same_with_a_lost_answer_works(
+        ledger_factory: Callable[[], Ledger]) -> None:
     """Control: when the first attempt was recorded (timeout), the report does apply."""
-    ledger = SqliteLedger(tmp_path / "l.sqlite")
+    ledger = ledger_factory()
     ledger.enqueue("c", "m", [Recipient("+84910000001", "viettel")], promotional=False,
                    now=100.0)
     (row,) = ledger.claim("c", "m", 200.0, 10)
@@ -37,8 +40,9 @@ def test_same_with_a_lost_answer_works(tmp_path: Any) -> None:
     assert ledger.counts("c")["delivered"] == 1, ledger.counts("c")
 
 
-def test_unknown_gateway_report_is_not_given_to_the_other_gateways_row(tmp_path: Any) -> None:
-    ledger = SqliteLedger(tmp_path / "l.sqlite")
+def test_unknown_gateway_report_is_not_given_to_the_other_gateways_row(
+        ledger_factory: Callable[[], Ledger]) -> None:
+    ledger = ledger_factory()
     ledger.enqueue("c", "m", [Recipient("+84910000001", "viettel"),
                               Recipient("+84910000002", "mobifone")], promotional=False,
                    now=100.0)
@@ -68,8 +72,8 @@ def test_plain_replays_are_not_kept_forever(tmp_path: Any) -> None:
 
 
 def test_replayed_old_report_does_not_finish_a_retried_row_with_the_reused_id(
-        tmp_path: Any) -> None:
-    ledger = SqliteLedger(tmp_path / "l.sqlite")
+        ledger_factory: Callable[[], Ledger]) -> None:
+    ledger = ledger_factory()
     ledger.enqueue("c", "m", [Recipient("+84910000001", "viettel"),
                               Recipient("+84910000002", "viettel")], promotional=False,
                    now=100.0)

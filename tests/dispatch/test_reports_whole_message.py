@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from aiohttp import web
 
 from langson_comms.messages import Message
@@ -15,11 +16,18 @@ from langson_comms.sms.http_gateway import (
     ReportFormat,
     ResultFormat,
 )
-from langson_comms.sms.ledger import DeliveryReport, SmsState, SqliteLedger
+from langson_comms.sms.ledger import DeliveryReport, Ledger, SmsState
 from langson_comms.sms.reports import ReportReceiver
 
 from .conftest import load
 from .helpers import run_engine, serve
+
+
+@pytest.fixture
+def ledger(any_ledger: Ledger) -> Ledger:
+    """These tests run on both ledger backends (SQLite, PostgreSQL)."""
+    return any_ledger
+
 
 LONG = Message("m", "Cong dan so Xu Lang " * 10, classification="public_notice",
                classified_by="test")
@@ -27,7 +35,7 @@ ESMS_REPORTS = ReportFormat(id_field="SMSID", status_field="SendStatus",
                             status_map={"5": "delivered", "4": "failed"})
 
 
-async def _esms_send(ledger: SqliteLedger) -> None:
+async def _esms_send(ledger: Ledger) -> None:
     """Send through an eSMS-like API on loopback (its answer says nothing about parts)."""
     n = 0
 
@@ -47,7 +55,7 @@ async def _esms_send(ledger: SqliteLedger) -> None:
         await runner.cleanup()
 
 
-def test_one_report_per_message_finishes_a_multipart_message(ledger: SqliteLedger) -> None:
+def test_one_report_per_message_finishes_a_multipart_message(ledger: Ledger) -> None:
     load(ledger, 3)
 
     async def main() -> list[int]:
@@ -67,7 +75,7 @@ def test_one_report_per_message_finishes_a_multipart_message(ledger: SqliteLedge
     assert states == [SmsState.DELIVERED, SmsState.FAILED, SmsState.ACCEPTED]
 
 
-def test_per_part_reports_still_wait_for_every_part(ledger: SqliteLedger) -> None:
+def test_per_part_reports_still_wait_for_every_part(ledger: Ledger) -> None:
     load(ledger, 1)
     asyncio.run(_esms_send(ledger))
     # a carrier that numbers parts: part 2 of 2 alone does not finish the message

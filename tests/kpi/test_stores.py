@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pendulum
+import pytest
 
 from langson_comms import FrozenClock
 from langson_comms.campaign import Period
 from langson_comms.kpi import load_data, measure
 from langson_comms.kpi.hash_cache import HashCache
 from langson_comms.signups import Pseudonymizer, SqliteSignupStore, StoredSignup
-from langson_comms.sms.ledger import DeliveryReport, Recipient, Result, SmsState, SqliteLedger
+from langson_comms.sms.ledger import DeliveryReport, Recipient, Result, SmsState, SqliteLedger, open_ledger
 from langson_comms.testing.kpi_contract import contract_kpi_campaign
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -29,10 +30,14 @@ def stored(external_id: str, when: float, phone_hash: str | None, team: str) -> 
                         "100", team, "team_code", team, "100", True, "test")
 
 
-def test_installs_reached_by_sms_through_the_real_ledger(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_installs_reached_by_sms_through_the_real_ledger(tmp_path: Path, backend: str,
+                                                        request: pytest.FixtureRequest) -> None:
     campaign = contract_kpi_campaign()
     pseudonymizer = Pseudonymizer(key=b"k" * 32)
-    with SqliteLedger(tmp_path / "ledger.sqlite") as ledger, \
+    where = (tmp_path / "ledger.sqlite" if backend == "sqlite"
+             else request.getfixturevalue("postgres_url"))
+    with open_ledger(where) as ledger, \
             SqliteSignupStore(tmp_path / "signups.sqlite") as store:
         ledger.enqueue(campaign.id, "invite", [Recipient(n) for n in NUMBERS], promotional=True, now=at(1))
         claimed = ledger.claim(campaign.id, "invite", at(1), 10)

@@ -47,12 +47,9 @@ def _area(campaign: Campaign, code: str, day: dt.date) -> tuple[str | None, str 
 
 def sms_reach(channel: SmsChannel, key: str, campaign: Campaign, period: Period) -> Iterator[ReachRecord]:
     """The SMS channel's reach from its ledger (see the module docstring)."""
-    from ..sms.ledger import SqliteLedger
-
-    path = channel.ledger_path()
-    if not Path(path).is_file():
+    if not channel.ledger_location().exists():
         return
-    ledger = SqliteLedger(path)
+    ledger = channel.open_ledger()
     try:
         for (text, message), count in sorted(ledger.delivered_by_day(campaign.id).items()):
             yield ReachRecord(dt.date.fromisoformat(text), key, count, SMS_DELIVERED,

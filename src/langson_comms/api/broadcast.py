@@ -28,6 +28,7 @@ from ..outputs import atomic_output, campaign_inputs
 from ..registry import Registry
 from ..runtime import Runtime
 from ..scrub import Scrubber, scrubbing_logs
+from ..store_url import sqlite_store_file
 
 __all__ = ["BroadcastTarget", "broadcast_compliance", "broadcast_target", "confirm_broadcasts",
            "export_broadcasts", "schedule_broadcasts", "serve_confirmations",
@@ -63,7 +64,8 @@ def broadcast_target(campaign: Campaign, channel: str = "broadcast", *,
         raise ConfigError(f"[channels.{channel}] is not a broadcast channel",
                           source=campaign.source)
     return BroadcastTarget(campaign, channel, built,
-                           Path(store) if store is not None else built.store_path)
+                           sqlite_store_file(store, store="as-run store", key="--store")
+                           if store is not None else built.store_path)
 
 
 def _registry(runtime: Runtime | None) -> Registry:

@@ -17,7 +17,7 @@ from ..errors import ConfigError, DataError, DataErrors, LedgerError
 from ..scrub import Scrubber
 from ..sms.broadcast_areas import AreaTotals, excess_over_totals, read_area_totals
 from ..sms.lease import LeaseInfo, describe_lease
-from ..sms.ledger import BreakerSummary, BroadcastOrder, SmsState, SqliteLedger
+from ..sms.ledger import BreakerSummary, BroadcastOrder, SmsState
 from .sms_target import SmsTarget
 
 __all__ = ["BroadcastReport", "ControlResult", "SmsStatus", "cancel_sms", "order_broadcast",
@@ -84,11 +84,12 @@ def sms_status(target: SmsTarget, *, now: float | None = None) -> SmsStatus:
     live lease at ``now``, default the wall clock the leases are stamped with)."""
     camp = target.campaign
     scrub = target.scrubber()  # reasons a ledger stored before scrubbing existed
-    path = target.channel.ledger_path()
-    if not path.exists():
-        return SmsStatus(camp.id, str(path), {})
+    location = target.channel.ledger_location()
+    path = location.describe()
+    if not location.exists():
+        return SmsStatus(camp.id, path, {})
     at = time.time() if now is None else now
-    with SqliteLedger(path) as ledger:
+    with target.open_ledger() as ledger:
         orders = ledger.broadcast_orders(camp.id)
         messages = {
             m: {"counts": ledger.counts(camp.id, m),
@@ -108,7 +109,7 @@ def sms_status(target: SmsTarget, *, now: float | None = None) -> SmsStatus:
         for o in orders)
     areas = {message: [_area_json(camp, a) for a in totals]
              for message, totals in _areas_all_carriers(orders).items()}
-    return SmsStatus(camp.id, str(path), messages, broadcasts, areas)
+    return SmsStatus(camp.id, path, messages, broadcasts, areas)
 
 
 def _scrubbed(reasons: dict[str, int], scrub: Scrubber) -> dict[str, int]:

@@ -25,7 +25,7 @@ from ..runtime import Runtime
 from ..scrub import scrubbing_logs
 from ..sms.engine import DispatchEngine, load_prepared
 from ..sms.gateway import SmsGateway
-from ..sms.ledger import SqliteLedger
+from ..sms.ledger import Ledger
 from ..sms.reports import ReportPoller, ReportReceiver
 from .sms_reports import report_options
 from .sms_target import SmsTarget
@@ -209,7 +209,7 @@ async def _close(gateways: Mapping[str, SmsGateway], clients: list[httpx.AsyncCl
             log.warning("closing an HTTP client failed: %s: %s", type(exc).__name__, exc)
 
 
-def _engine(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease: Any,
+def _engine(runtime: Runtime, target: SmsTarget, ledger: Ledger, lease: Any,
             gateways: Mapping[str, SmsGateway], clock: Clock,
             environ: Mapping[str, str] | None = None) -> tuple[DispatchEngine, Any]:
     from ..sms.render import MessageRenderer
@@ -230,7 +230,7 @@ def _engine(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease: An
     return engine, selection
 
 
-def _progress(target: SmsTarget, ledger: SqliteLedger, engine: DispatchEngine, start: float,
+def _progress(target: SmsTarget, ledger: Ledger, engine: DispatchEngine, start: float,
               final: bool = False) -> SendProgress:
     counts = ledger.counts(target.campaign.id, target.message.key)
     total = sum(counts.values())
@@ -243,7 +243,7 @@ def _progress(target: SmsTarget, ledger: SqliteLedger, engine: DispatchEngine, s
         final=final)
 
 
-async def _run(runtime: Runtime, target: SmsTarget, ledger: SqliteLedger, lease: Any,
+async def _run(runtime: Runtime, target: SmsTarget, ledger: Ledger, lease: Any,
                gateways: Mapping[str, SmsGateway], emit: EventSink, *, clock: Clock,
                options: dict[str, Any] | None, progress_every: float, wait_reports: float,
                handle_signals: bool, loaded: tuple[AudienceLoaded, ...],

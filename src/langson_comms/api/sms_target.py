@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from ..messages import Message
 from ..scrub import Scrubber
 from ..sms.lease import SenderLease
-from ..sms.ledger import SqliteLedger
+from ..sms.ledger import Ledger
 
 __all__ = ["SmsTarget", "sms_target"]
 
@@ -33,11 +33,13 @@ class SmsTarget:
         """The channel's configuration (``[channels.<key>]`` as read)."""
         return self.channel.config
 
-    def open_ledger(self) -> SqliteLedger:
-        """The channel's ledger (SQLite file named by its ``ledger`` key); close it after."""
-        return SqliteLedger(self.channel.ledger_path())
+    def open_ledger(self) -> Ledger:
+        """The channel's ledger (its ``ledger`` key: a SQLite file or a PostgreSQL URL,
+        through ``open_ledger``); close it after."""
+        ledger: Ledger = self.channel.open_ledger()
+        return ledger
 
-    def lease(self, ledger: SqliteLedger) -> SenderLease:
+    def lease(self, ledger: Ledger) -> SenderLease:
         """The sending lease of the message, timed by ``[channels.<key>.lease]``: it is in
         the ledger, so no path alias, hard link or other host sends it twice."""
         cfg = self.channel.config.lease

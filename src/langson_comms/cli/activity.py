@@ -21,6 +21,7 @@ from rich.table import Table
 
 from ..api import log_activity, read_activity_status
 from ..runtime import Runtime
+from ..store_url import sqlite_store_file
 from .options import campaign_option
 
 __all__ = ["DEFAULT_STORE", "activity"]
@@ -29,9 +30,16 @@ DEFAULT_STORE = Path(".langson") / "activity.sqlite"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _store_path(store: str | None) -> Path | None:
+    if store is None:
+        return None  # the campaign's own: .langson/activity.sqlite next to its file
+    # kept a string until here: a Path would fold postgresql:// into postgresql:/
+    return sqlite_store_file(store, store="activity store", key="--store")
+
+
 def store_option(fn: F) -> F:
     """``--store FILE``: the activity store."""
-    return click.option("--store", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    return click.option("--store", type=click.Path(dir_okay=False, path_type=str), default=None,
                         help="The activity store (default: .langson/activity.sqlite next to the campaign file).")(fn)
 
 
@@ -48,11 +56,11 @@ def activity() -> None:
 @click.option("--kind", default=None, help="The record kind of every FILE (default: found from the header).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_obj
-def log_command(runtime: Runtime, campaign_path: Path, store: Path | None, channel_key: str,
+def log_command(runtime: Runtime, campaign_path: Path, store: str | None, channel_key: str,
                 files: tuple[Path, ...], kind: str | None, as_json: bool) -> None:
     """Log CSV/.xlsx FILEs of channel CHANNEL_KEY.  Exit 1 when any row was rejected."""
     campaign = runtime.load_campaign(campaign_path)
-    report = log_activity(campaign, channel_key, list(files), clock=runtime.clock, store=store, kind=kind)
+    report = log_activity(campaign, channel_key, list(files), clock=runtime.clock, store=_store_path(store), kind=kind)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -80,12 +88,12 @@ def log_command(runtime: Runtime, campaign_path: Path, store: Path | None, chann
               help="Last day (default: the campaign's end).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_obj
-def status_command(runtime: Runtime, campaign_path: Path, store: Path | None, start: dt.datetime | None,
+def status_command(runtime: Runtime, campaign_path: Path, store: str | None, start: dt.datetime | None,
                    end: dt.datetime | None, as_json: bool) -> None:
     """Records, reach, cadence gaps and warnings per channel; reach per district; training."""
     campaign = runtime.load_campaign(campaign_path)
     status = read_activity_status(campaign, start=start.date() if start else None,
-                                  end=end.date() if end else None, store=store)
+                                  end=end.date() if end else None, store=_store_path(store))
     data = status.as_dict()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))

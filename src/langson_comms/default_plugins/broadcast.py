@@ -45,6 +45,7 @@ from langson_comms.config import ConfigContext
 from langson_comms.errors import DataError, PluginError, ScheduleError
 from langson_comms.reach import ReachRecord
 from langson_comms.registry import Registry
+from langson_comms.store_url import sqlite_store_path
 
 __all__ = ["BroadcastChannel"]
 
@@ -209,7 +210,7 @@ class BroadcastChannel(ActivityChannel):
             bulletins=tuple(bulletins),
             gap_seconds=section.gap_seconds,
             grace_days=section.grace_days,
-            store_path=_relative(context, section.store),
+            store_path=sqlite_store_path(section.store, context, "store", "as-run store"),
             secrets_path=_relative(context, section.secrets) if section.secrets else None,
             owner=section.owner,
         )

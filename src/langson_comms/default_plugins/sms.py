@@ -31,9 +31,11 @@ from langson_comms.registry import Registry
 from langson_comms.sms.engine import BreakerSettings, RetryPolicy, Routing
 from langson_comms.sms.gateway import SmsGateway, own_gateway_ids
 from langson_comms.sms.http_gateway import GenericHttpGateway
+from langson_comms.sms.ledger import Ledger, open_ledger
 from langson_comms.sms.numbers import Carrier
 from langson_comms.sms.policy_selection import PolicySelection, select_policies
 from langson_comms.sms.render import RenderOptions
+from langson_comms.store_url import StoreLocation, store_location, store_location_in
 from langson_comms.tabular import printable
 
 __all__ = ["SmsChannel", "SmsChannelConfig"]
@@ -118,6 +120,8 @@ class SmsChannelConfig:
     max_segments: int | None = attrs.field(default=None, validator=at_least(1))
     send_by: str | None = None
     ledger: str = ".langson/sms-ledger.sqlite"
+    #: the variable holding the PostgreSQL ledger's password (else PGPASSWORD, ~/.pgpass)
+    ledger_password_env: str | None = None
     gateways: dict[str, dict[str, Any]] = attrs.Factory(dict)
     #: carrier hint → a gateway id, or ids in the order to try (checked by ``_check_route``)
     routes: dict[str, Any] = attrs.Factory(dict)
@@ -227,6 +231,11 @@ class SmsChannel(ActivityChannel):
         if cfg.report_timeout_hours is not None and cfg.report_timeout_hours <= 0:
             raise context.error("must be positive (hours)", "report_timeout_hours")
         _check_reports(cfg.reports, context.child("reports"))
+        location = store_location_in(cfg.ledger, context, "ledger")
+        if cfg.ledger_password_env is not None and location.url is None:
+            raise context.error("a password is for a PostgreSQL ledger (ledger ="
+                                " \"postgresql://user@host:port/db\"); this ledger is a file",
+                                "ledger_password_env")
         if not 0 < cfg.lease.renew_every < cfg.lease.ttl:
             raise context.error(f"renew_every ({cfg.lease.renew_every:g}) must be above 0 and"
                                 f" below ttl ({cfg.lease.ttl:g})", "lease.renew_every")
@@ -290,9 +299,22 @@ class SmsChannel(ActivityChannel):
         """Delivered messages in the ledger and carrier-reported totals (activity contract)."""
         return sms_reach(self, key, campaign, period)
 
+    def ledger_location(self) -> StoreLocation:
+        """Where the ledger is (``ledger``: a file, ``sqlite:///…`` or ``postgresql://…``)."""
+        return store_location(self.config.ledger, base_dir=self.context.base_dir)
+
+    def open_ledger(self, environ: Mapping[str, str] | None = None) -> Ledger:
+        """The channel's ledger (``open_ledger``: SQLite or PostgreSQL); close it after."""
+        return open_ledger(self.ledger_location(), password_env=self.config.ledger_password_env,
+                           environ=environ)
+
     def ledger_path(self) -> Path:
-        path = Path(self.config.ledger)
-        return path if path.is_absolute() else self.context.base_dir / path
+        """The ledger's SQLite file (a located ``ConfigError`` for a PostgreSQL ledger)."""
+        path = self.ledger_location().path
+        if path is None:
+            raise self.context.error("this command needs a ledger file; the ledger is on"
+                                     " PostgreSQL", "ledger")
+        return path
 
     def routing(self) -> Routing:
         cfg = self.config
@@ -324,10 +346,11 @@ class SmsChannel(ActivityChannel):
 
     def secret_values(self, environ: Mapping[str, str]) -> list[str]:
         """Every configured secret value, for scrubbing (``langson_comms.scrub``): the
-        reports token, and per gateway ``auth_value``, the variables named by any
-        ``*_env`` key and by ``extra_env``, and ``extra`` fields whose name says key,
-        secret, token or password."""
-        names: list[str] = [self.config.reports.token_env or ""]
+        reports token and the ledger's password, and per gateway ``auth_value``, the
+        variables named by any ``*_env`` key and by ``extra_env``, and ``extra`` fields
+        whose name says key, secret, token or password."""
+        names: list[str] = [self.config.reports.token_env or "",
+                             self.config.ledger_password_env or ""]
         values: list[str] = []
         for table in self.config.gateways.values():
             for key, value in table.items():

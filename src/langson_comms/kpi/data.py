@@ -222,12 +222,16 @@ def _match(ledger: Any, campaign: str, hasher: Any, wanted: set[str]) -> dict[st
 def store_paths(campaign: Campaign) -> dict[str, Path]:
     """Where the campaign's stores are: ``signups``, ``ledger``, ``activity`` (those configured;
     the activity store is ``.langson/activity.sqlite`` next to the campaign file, as the
-    ``activity`` commands keep it, or under ``build_campaign``'s ``base_dir``)."""
+    ``activity`` commands keep it, or under ``build_campaign``'s ``base_dir``).  A ledger on
+    PostgreSQL has no path: it is left out."""
     paths: dict[str, Path] = {}
     if campaign.signups is not None:
         paths["signups"] = Path(campaign.signups.store_path)
     for plan in campaign.channels_of_kind("sms")[:1]:
-        paths["ledger"] = Path(plan.channel.ledger_path())
+        ledger = plan.channel.ledger_location().path
+        if ledger is None:
+            continue  # a PostgreSQL ledger: no file (``measure_stores`` opens it by URL)
+        paths["ledger"] = Path(ledger)
         paths["hash_cache"] = paths["ledger"].with_name(paths["ledger"].name + ".hashes")
     if campaign.base_dir is not None:
         paths["activity"] = Path(campaign.base_dir) / ".langson" / "activity.sqlite"

@@ -49,7 +49,7 @@ def measure_stores(campaign: Campaign, period: Period, *, clock: Clock,
     ``SignupCache`` kept by a caller that measures again and again (the live dashboard),
     so that each call reads only the sign-ups stored since the last."""
     from ..signups import SqliteSignupStore, make_pseudonymizer
-    from ..sms.ledger import SqliteLedger
+    from ..sms.ledger import open_ledger
 
     env = os.environ if env is None else env
     paths = store_paths(campaign)
@@ -66,8 +66,12 @@ def measure_stores(campaign: Campaign, period: Period, *, clock: Clock,
         signups = ledger = activity = cache = None
         if "signups" in paths and paths["signups"].is_file():
             signups = stack.enter_context(SqliteSignupStore(paths["signups"]))
-        if "ledger" in paths and paths["ledger"].is_file():
-            ledger = stack.enter_context(SqliteLedger(paths["ledger"]))
+        sms = campaign.channels_of_kind("sms")[:1]
+        if sms and sms[0].channel.ledger_location().url is not None:
+            # a PostgreSQL ledger (no keyed-hash cache file beside it: numbers hashed anew)
+            ledger = stack.enter_context(sms[0].channel.open_ledger(env))
+        elif "ledger" in paths and paths["ledger"].is_file():
+            ledger = stack.enter_context(open_ledger(paths["ledger"]))
             if hasher is not None:
                 from .hash_cache import HashCache
 

@@ -9,9 +9,11 @@ let it lapse) and releases it at the end.  A lease not renewed by ``expires_at``
 sender was killed — is taken over by the next sender; on the same host, a lease whose
 process is gone is taken over at once (kill -9, then ``sms resume`` straight away).
 
-``LeaseStore`` is what a store implements (``SqliteLedger`` does; a server database
-would with a row lock or ``INSERT … ON CONFLICT``); ``SenderLease`` is the holder the
-engine and ``sms send`` use.  Lease methods of a store may be called from the heartbeat
+``LeaseStore`` is what a store implements (``SqliteLedger`` does); ``SenderLease`` is the
+holder the engine and ``sms send`` use.  ``PostgresLedger`` implements the same methods
+for several senders per message: taking the lease registers the sender (never refused),
+renewing keeps its registration, and its claims and writes are fenced on it
+(``sms/ledger/postgres/senders.py``).  Lease methods of a store may be called from the heartbeat
 thread while the sender uses the store: the store must give them a connection of their
 own.
 """
@@ -24,14 +26,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
 from ..clock import Clock, SystemClock, timestamp_of
 from ..errors import SenderBusyError
 
-__all__ = ["LeaseInfo", "LeaseOwner", "LeaseStore", "SenderLease", "describe_lease"]
+__all__ = ["LeaseInfo", "LeaseOwner", "LeaseStore", "SenderLease", "SharedLeaseStore",
+           "describe_lease"]
 
 #: Defaults: a lease lives 30 s unless renewed; renewed every 10 s.
 DEFAULT_TTL = 30.0
@@ -92,6 +95,17 @@ class LeaseStore(Protocol):
     def lease(self, campaign: str, message: str) -> LeaseInfo | None:
         """The stored lease, live or not (compare ``expires_at`` with the time)."""
         ...
+
+
+@runtime_checkable
+class SharedLeaseStore(Protocol):
+    """A store where several senders share a message (``PostgresLedger``): the lease is
+    a registration per sender, listed by ``senders``; ``drop_sender`` removes one known to
+    be dead and puts its in-flight rows back to ``queued`` at once."""
+
+    def senders(self, campaign: str, message: str) -> list[LeaseInfo]: ...
+
+    def drop_sender(self, campaign: str, message: str, owner: str) -> int: ...
 
 
 def _process_gone(pid: int) -> bool:
@@ -165,6 +179,13 @@ class SenderLease:
             # Same host, process gone (killed): no need to wait for the expiry.
             info = self.store.acquire_lease(self.campaign, self.message, self.owner,
                                             self._now(), self.ttl, take_over=held.owner)
+        if isinstance(self.store, SharedLeaseStore):
+            # Several senders: one of this host whose process is gone (kill -9) leaves its
+            # rows at once, as a dead holder's lease does on SQLite.
+            for other in self.store.senders(self.campaign, self.message):
+                if (other.owner != self.owner.token and other.host == self.owner.host
+                        and self._process_gone(other.pid)):
+                    self.store.drop_sender(self.campaign, self.message, other.owner)
         self._renewed = started
         return info
 

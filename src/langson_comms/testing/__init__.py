@@ -12,6 +12,10 @@ so these fixtures are available in any project that has langson_comms installed:
 * ``config_context`` — a ``ConfigContext`` rooted in the test's ``tmp_path``;
 * ``carrier_simulator`` — ``carrier_simulator(**options)`` starts a carrier simulator
   (a real HTTP server on 127.0.0.1) for one test; see docs/sms-dispatch.md.
+* ``postgres_server`` (session) — a throwaway PostgreSQL server on 127.0.0.1
+  (``testing.postgres.ThrowawayPostgres``; skipped without PostgreSQL binaries unless
+  ``LANGSON_REQUIRE_POSTGRES=1``); ``postgres_url`` — a new empty database on it per test;
+  see docs/postgresql.md.
 
 ``langson_comms.testing.secrets``: ``assert_no_secret_leaks``, ``debug_logs`` and
 ``check_send_keeps_secret`` check that a credential is in no log, output, ledger or

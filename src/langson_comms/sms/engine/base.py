@@ -31,6 +31,7 @@ from ..policies import Decision, PolicyContext, PolicySet
 from ..policy_selection import PolicySelection
 from ..ratelimit import clock_seconds
 from ..render import MessageRenderer, RenderedSms
+from ..shared_ratelimit import RateBucketStore
 from .lanes import _Lane, _Pending
 from .settings import BreakerSettings, RetryPolicy, Routing
 
@@ -126,9 +127,11 @@ class EngineBase:
                                       max_reset_after=max(30.0, breaker_reset),
                                       window=max(40, breaker_threshold))
         self.breaker_settings = breaker
+        # several senders share a PostgreSQL ledger: their rate limits are shared there
+        shared = ledger if isinstance(ledger, RateBucketStore) else None
         self._lanes = {
             gid: _Lane(g, self.clock, breaker, self._seconds, claim_size,
-                       functools.partial(self._breaker_changed, gid))
+                       functools.partial(self._breaker_changed, gid), shared)
             for gid, g in self.gateways.items()
         }
         self._results: list[Result] = []

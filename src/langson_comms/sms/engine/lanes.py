@@ -11,6 +11,7 @@ from ..breaker import BreakerEvent, BreakerState, CircuitBreaker
 from ..gateway import OutgoingSms, SmsGateway
 from ..ledger import QueuedSms
 from ..ratelimit import RateLimiter
+from ..shared_ratelimit import RateBucketStore, SharedRateLimiter
 from .settings import BreakerSettings
 
 
@@ -24,11 +25,16 @@ class _Pending(NamedTuple):
 class _Lane:
     def __init__(self, gateway: SmsGateway, clock: Clock, breaker: BreakerSettings,
                  monotonic: Callable[[], float], claim_size: int,
-                 on_change: Callable[[BreakerEvent], None]) -> None:
+                 on_change: Callable[[BreakerEvent], None],
+                 shared: RateBucketStore | None = None) -> None:
         caps = gateway.capabilities
         self.gateway = gateway
-        self.limiter = RateLimiter(caps.rate_msgs, caps.rate_segments, burst=caps.burst,
-                                   monotonic=monotonic, sleep=clock.sleep)
+        # a store that keeps rate buckets (PostgreSQL) shares the limit with every sender
+        self.limiter = (
+            RateLimiter(caps.rate_msgs, caps.rate_segments, burst=caps.burst,
+                        monotonic=monotonic, sleep=clock.sleep) if shared is None else
+            SharedRateLimiter(shared, gateway.gateway_id, caps.rate_msgs, caps.rate_segments,
+                              burst=caps.burst, monotonic=monotonic, sleep=clock.sleep))
         self.breaker = CircuitBreaker(
             breaker.threshold, breaker.reset_after, window=breaker.window,
             error_rate=breaker.error_rate, max_reset_after=breaker.max_reset_after,

@@ -24,13 +24,19 @@ The package, by responsibility: ``records`` (states and values), ``store`` (the
 migrations, transactions), ``sending`` (loading, claiming, recording outcomes),
 ``reports`` (delivery reports), ``reading``, ``control`` (pause/cancel, breaker events),
 ``broadcasts`` (carrier-run broadcasts), ``leases`` (the sender lease), ``sqlite``
-(``SqliteLedger``, all of them together) and ``history`` (``LedgerSendHistory``).
+(``SqliteLedger``, all of them together), ``history`` (``LedgerSendHistory``),
+``report_rules`` (which report finishes which row, for both backends), ``postgres``
+(``PostgresLedger``, the same store on a PostgreSQL server) and ``open`` (``open_ledger``:
+either one, from a path or a URL).
 Import from ``langson_comms.sms.ledger``: the names below are its API.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .history import LedgerSendHistory
+from .open import open_ledger
 from .records import (
     FINAL_STATES,
     BreakerSummary,
@@ -48,16 +54,21 @@ from .records import (
     tried_entry,
 )
 from .sqlite import SqliteLedger
-from .store import LedgerStore
+from .store import Ledger, LedgerStore
+
+if TYPE_CHECKING:
+    from .postgres import PostgresLedger
 
 __all__ = [
     "FINAL_STATES",
     "BreakerSummary",
     "BroadcastOrder",
     "DeliveryReport",
+    "Ledger",
     "LedgerRow",
     "LedgerSendHistory",
     "LedgerStore",
+    "PostgresLedger",
     "QueuedSms",
     "Recipient",
     "ReportStatus",
@@ -65,7 +76,18 @@ __all__ = [
     "SmsState",
     "SqliteLedger",
     "idempotency_key",
+    "open_ledger",
     "refused_gateways",
     "routes_tried",
     "tried_entry",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # PostgresLedger is imported on first use: psycopg is slow to import, and a SQLite
+    # ledger (every command's default) never needs it.
+    if name == "PostgresLedger":
+        from .postgres import PostgresLedger
+
+        return PostgresLedger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

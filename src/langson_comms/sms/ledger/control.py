@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 import attrs
 
@@ -46,19 +47,25 @@ class Control(LedgerBase):
     def breaker_summary(self, campaign: str, message: str) -> dict[str, BreakerSummary]:
         """Per gateway: how often its breaker opened, the last open and close, and how
         long it stayed open in all."""
-        out: dict[str, BreakerSummary] = {}
-        rows = self._db.execute(
+        return summarise_breakers(self._db.execute(
             "SELECT gateway, at, kind, reason, open_seconds FROM breaker_events "
-            "WHERE campaign=? AND message=? ORDER BY at, rowid", (campaign, message))
-        for gateway, at, kind, reason, open_seconds in rows:
-            s = out.get(gateway) or BreakerSummary(gateway)
-            if kind == "open":
-                s = attrs.evolve(s, opens=s.opens + 1, last_open=_dt(at), last_open_reason=reason,
-                                 is_open=True)
-            elif kind == "reopen":
-                s = attrs.evolve(s, failed_probes=s.failed_probes + 1, last_open_reason=reason)
-            else:
-                s = attrs.evolve(s, last_close=_dt(at), last_open_seconds=open_seconds,
-                                 open_seconds=s.open_seconds + open_seconds, is_open=False)
-            out[gateway] = s
-        return out
+            "WHERE campaign=? AND message=? ORDER BY at, rowid", (campaign, message)))
+
+
+def summarise_breakers(
+        rows: Iterable[tuple[str, float, str, str, float]]) -> dict[str, BreakerSummary]:
+    """``breaker_summary`` from ``(gateway, at, kind, reason, open_seconds)`` events in the
+    order they happened (both ledgers read them and call this)."""
+    out: dict[str, BreakerSummary] = {}
+    for gateway, at, kind, reason, open_seconds in rows:
+        s = out.get(gateway) or BreakerSummary(gateway)
+        if kind == "open":
+            s = attrs.evolve(s, opens=s.opens + 1, last_open=_dt(at), last_open_reason=reason,
+                             is_open=True)
+        elif kind == "reopen":
+            s = attrs.evolve(s, failed_probes=s.failed_probes + 1, last_open_reason=reason)
+        else:
+            s = attrs.evolve(s, last_close=_dt(at), last_open_seconds=open_seconds,
+                             open_seconds=s.open_seconds + open_seconds, is_open=False)
+        out[gateway] = s
+    return out

@@ -1,16 +1,27 @@
-"""``LedgerStore``: what the engine needs from a durable store (``SqliteLedger`` is one)."""
+"""``LedgerStore``: what the engine needs from a durable store (``SqliteLedger`` and
+``PostgresLedger`` are two); ``Ledger``: all a ledger offers, as ``open_ledger`` returns it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol, Self
 
+from ..broadcast_areas import AreaTotals
 from ..lease import LeaseInfo, LeaseOwner
-from .records import BreakerSummary, DeliveryReport, QueuedSms, Recipient, Result, SmsState
+from .records import (
+    BreakerSummary,
+    BroadcastOrder,
+    DeliveryReport,
+    LedgerRow,
+    QueuedSms,
+    Recipient,
+    Result,
+    SmsState,
+)
 
 
 class LedgerStore(Protocol):
-    """What the engine needs from a durable store (SQLite now, a server database later).
+    """What the engine needs from a durable store (``SqliteLedger``, ``PostgresLedger``).
 
     The lease methods (``sms.lease.LeaseStore``) may be called from the lease's heartbeat
     thread while the engine uses the store: give them a connection of their own."""
@@ -68,3 +79,38 @@ class LedgerStore(Protocol):
     ) -> dict[str, list[float]]: ...
 
     def close(self) -> None: ...
+
+
+class Ledger(LedgerStore, Protocol):
+    """A whole ledger as ``open_ledger`` returns it (``SqliteLedger``, ``PostgresLedger``):
+    the engine's ``LedgerStore`` plus what ``sms status``, the KPI and the reach read, and
+    the carrier-run broadcasts.  Close it after use (or use it as a context manager)."""
+
+    def rows(self, campaign: str, message: str | None = None) -> Iterator[LedgerRow]: ...
+
+    def messages(self, campaign: str) -> list[str]: ...
+
+    def failure_reasons(self, campaign: str, message: str | None = None) -> dict[str, int]: ...
+
+    def suppressed_by_policy(self, campaign: str,
+                             message: str | None = None) -> dict[str, int]: ...
+
+    def delivered_by_day(self, campaign: str,
+                         utc_offset_hours: int = 7) -> dict[tuple[str, str], int]: ...
+
+    def numbers_after(self, campaign: str, after_id: int) -> Iterator[tuple[int, str]]: ...
+
+    def delivered_times(self, ids: Sequence[int]) -> dict[int, float]: ...
+
+    def order_broadcast(self, campaign: str, carrier: str, message: str, now: float,
+                        note: str | None = None) -> None: ...
+
+    def report_broadcast(self, campaign: str, carrier: str, message: str, *, subscribers: int,
+                         sent: int, delivered: int, now: float,
+                         areas: Sequence[AreaTotals] = ()) -> None: ...
+
+    def broadcast_orders(self, campaign: str) -> list[BroadcastOrder]: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...

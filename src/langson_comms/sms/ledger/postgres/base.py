@@ -1,0 +1,141 @@
+"""Connecting to the PostgreSQL ledger: the pool, the schema and its migrations, transactions.
+
+``PgBase`` is what every part of ``PostgresLedger`` builds on: a small psycopg-pool
+``ConnectionPool`` (the engine, the lease heartbeat thread and readers each take a
+connection for one transaction), the write transaction ``_tx``, reads ``_read`` and the
+fence that keeps a sender whose lease was taken over from writing (``_fence``).
+
+Errors name the server as ``postgresql://user@host:port/db`` -- never a password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ....errors import LedgerError, SenderBusyError
+from .schema import _VERSION_TABLE, COMPONENT, MIGRATION_LOCK, MIGRATIONS
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+def redacted(conninfo: str) -> str:
+    """``conninfo`` (a URL) without its password, for messages."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "postgresql://(unreadable URL)"
+    user = f"{params['user']}@" if params.get("user") else ""
+    port = f":{params['port']}" if params.get("port") else ""
+    return f"postgresql://{user}{params.get('host') or ''}{port}/{params.get('dbname') or ''}"
+
+
+class PgBase:
+    """The server connection and schema; the parts of ``PostgresLedger`` subclass it."""
+
+    def __init__(self, conninfo: str, *, password: str | None = None, timeout: float = 10.0,
+                 max_connections: int = 4) -> None:
+        self.location = redacted(conninfo)
+        #: (campaign, message) -> owner token of the leases taken through this store
+        self._held: dict[tuple[str, str], str] = {}
+        self._held_mutex = threading.Lock()
+        kwargs: dict[str, Any] = {"connect_timeout": max(1, round(timeout)),
+                                  "application_name": "langson_comms"}
+        if password is not None:
+            kwargs["password"] = password
+        # One direct connection first: a wrong host, port or password gives the server's
+        # own message here (a pool would only time out).
+        try:
+            with psycopg.connect(conninfo, **kwargs) as conn:
+                self.server_version = conn.info.server_version
+                if self.server_version < 140000:
+                    raise LedgerError(
+                        f"{self.location}: PostgreSQL {self.server_version // 10000} is too old:"
+                        " the ledger needs version 14 or later")
+                self._migrate(conn)
+        except psycopg.Error as exc:
+            raise LedgerError(f"{self.location}: cannot open ledger: {_short(exc)}") from exc
+        self._pool: ConnectionPool[Conn] = ConnectionPool(
+            conninfo, kwargs=kwargs, min_size=1, max_size=max_connections, open=False,
+            timeout=timeout, name="langson-ledger")
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise LedgerError(f"{self.location}: cannot open ledger: no connection within"
+                              f" {timeout:g} s") from exc
+
+    @staticmethod
+    def _migrate(conn: Conn) -> None:
+        """Apply the migrations not yet recorded, in one transaction under an advisory lock
+        (a second process starting at once waits, then finds them applied)."""
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            conn.execute(_VERSION_TABLE)
+            done = {r[0] for r in conn.execute(
+                "SELECT version FROM schema_version WHERE component=%s", (COMPONENT,))}
+            newest = max(done, default=0)
+            if newest > MIGRATIONS[-1][0]:
+                raise LedgerError(
+                    f"the ledger's schema is version {newest}, newer than this version of"
+                    f" langson_comms knows ({MIGRATIONS[-1][0]}): upgrade langson_comms")
+            for version, description, statements in MIGRATIONS:
+                if version not in done:
+                    conn.execute(statements)
+                    conn.execute("INSERT INTO schema_version (component, version, description)"
+                                 " VALUES (%s, %s, %s)", (COMPONENT, version, description))
+
+    def schema_version(self) -> int:
+        """The newest migration applied to this database."""
+        with self._read() as conn:
+            row = conn.execute("SELECT max(version) FROM schema_version WHERE component=%s",
+                               (COMPONENT,)).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Conn]:
+        """One write transaction on a pooled connection (committed at the end)."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.Error as exc:
+            raise LedgerError(f"{self.location}: {_short(exc)}") from exc
+        except PoolTimeout as exc:
+            raise LedgerError(f"{self.location}: no free connection: {exc}") from exc
+
+    _read = _tx
+
+    def _fence(self, db: Conn, *keys: tuple[str, str]) -> None:
+        """Refuse a sending write (claim, outcomes, recovery) for a message whose lease
+        this store took and another sender has taken over since: the lease row is read
+        ``FOR SHARE`` in the write's own transaction, so a takeover waits for it."""
+        for key in keys:
+            token = self._held.get(key)
+            if token is None:
+                continue
+            row = db.execute("SELECT owner, host, pid FROM sender_lease WHERE campaign=%s"
+                             " AND message=%s FOR SHARE", key).fetchone()
+            if row is None or row[0] != token:
+                holder = "" if row is None else f" by pid {row[2]} on {row[1]}"
+                raise SenderBusyError(
+                    f"the sending lease of {key[1]!r} was taken over{holder} (this sender"
+                    " stalled past its expiry): nothing more is written by this sender")
+
+    def _held_keys(self) -> list[tuple[str, str]]:
+        with self._held_mutex:
+            return list(self._held)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of a driver error: the server's DETAIL line, which may quote a
+    row's values (a phone number), is left out."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
