@@ -265,3 +265,28 @@ def test_loading_in_small_chunks_keeps_order_and_counts_repeats_across_chunks(
     assert [r.id for r in rows] == sorted(r.id for r in rows)
     assert ledger.enqueue("c", "m", [Recipient(m) for m in wanted], promotional=False,
                           now=2.0, chunk=7) == (0, 40)
+
+
+def test_routes_tried_are_kept_claimed_back_and_summed(ledger: Ledger) -> None:
+    # issue 15's routes_tried (a gateway said "not mine") on both backends: appended in
+    # order, handed back with the row when it is claimed again, summed per route
+    load(ledger, 3)
+    first, second, third = ledger.claim("c", "m", now=1.0, limit=3)
+    ledger.record([Result(first.id, SmsState.QUEUED, attempted=False, next_at=0.0,
+                          tried="v:not_subscriber"),
+                   Result(second.id, SmsState.FAILED, gateway="agg", reason="no_route",
+                          tried="v:not_subscriber"),
+                   Result(third.id, SmsState.ACCEPTED, gateway="v", carrier_id="x3")], now=2.0)
+    (again,) = ledger.claim("c", "m", now=3.0, limit=5)
+    assert (again.id, again.routes_tried) == (first.id, "v:not_subscriber")
+    ledger.record([Result(again.id, SmsState.ACCEPTED, gateway="agg", carrier_id="x1",
+                          tried="zns:no_zalo_account")], now=4.0)
+    rows = {r.id: r for r in ledger.rows("c", "m")}
+    # an accepted outcome does not add to the list (as on SQLite): only refusals do
+    assert rows[first.id].routes_tried == "v:not_subscriber"
+    assert rows[second.id].routes_tried == "v:not_subscriber"
+    assert rows[third.id].routes_tried is None
+    summary = ledger.routes_summary("c", "m")
+    assert summary == {"by_gateway": {"agg": {"accepted": 1, "failed": 1}, "v": {"accepted": 1}},
+                       "fallbacks": {"v:not_subscriber": 2},
+                       "rerouted": {"accepted": 1, "failed": 1}}

@@ -17,7 +17,7 @@ from langson_comms.errors import LangsonCommsError
 from langson_comms.sms.engine import Routing
 from langson_comms.sms.gateway import GatewayCapabilities, OutgoingSms, SmsGateway, SubmitResult
 from langson_comms.sms.http_gateway import ResultFormat
-from langson_comms.sms.ledger import Recipient, SmsState, SqliteLedger, routes_tried
+from langson_comms.sms.ledger import Ledger, Recipient, SmsState, SqliteLedger, routes_tried
 
 from .conftest import load, numbers
 from .helpers import gateway, run_engine
@@ -26,12 +26,13 @@ PORTED = "+8491000000"  # numbers +84910000000..+84910000009 were ported away fr
 WRONG = ResultFormat(wrong_route=["not_subscriber"])
 
 
-def _rows(ledger: SqliteLedger) -> dict[str, Any]:
+def _rows(ledger: Ledger) -> dict[str, Any]:
     return {r.msisdn: r for r in ledger.rows("c", "m")}
 
 
 def test_a_ported_number_goes_to_its_next_route_once(
-        ledger: SqliteLedger, carrier_simulator: Any) -> None:
+        any_ledger: Ledger, carrier_simulator: Any) -> None:
+    ledger = any_ledger  # both backends (SQLite, PostgreSQL)
     v = carrier_simulator(wrong_route_prefixes=(PORTED,))
     agg = carrier_simulator()
     load(ledger, 40)

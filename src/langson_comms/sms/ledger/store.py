@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from ..broadcast_areas import AreaTotals
 from ..lease import LeaseInfo, LeaseOwner
@@ -101,6 +101,8 @@ class Ledger(LedgerStore, Protocol):
     def numbers_after(self, campaign: str, after_id: int) -> Iterator[tuple[int, str]]: ...
 
     def delivered_times(self, ids: Sequence[int]) -> dict[int, float]: ...
+
+    def routes_summary(self, campaign: str, message: str) -> dict[str, Any]: ...
 
     def order_broadcast(self, campaign: str, carrier: str, message: str, now: float,
                         note: str | None = None) -> None: ...

@@ -52,6 +52,7 @@ class PgReading(PgBase):
                 segments=r[9], reason=r[10], idempotency_key=r[11], source=r[12],
                 created_at=pendulum.from_timestamp(r[13], tz=LOCAL_TZ),
                 submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
+                routes_tried=r[17],
             )
 
     def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[tuple[str, str], int]:
@@ -70,6 +71,26 @@ class PgReading(PgBase):
         for row_id, msisdn in self._stream("SELECT id, msisdn FROM sms WHERE id > %s AND"
                                            " campaign = %s ORDER BY id", [after_id, campaign]):
             yield int(row_id), str(msisdn)
+
+    def routes_summary(self, campaign: str, message: str) -> dict[str, Any]:
+        """Which route took the rows (as ``../reading.py``): ``by_gateway``, ``fallbacks``,
+        ``rerouted``."""
+        by_gateway: dict[str, dict[str, int]] = {}
+        fallbacks: dict[str, int] = {}
+        rerouted: dict[str, int] = {}
+        with self._read() as db:
+            for gid, state, n in db.execute(
+                    "SELECT gateway, state, count(*) FROM sms WHERE campaign=%s AND message=%s"
+                    " AND gateway IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2", (campaign, message)):
+                by_gateway.setdefault(str(gid), {})[str(state)] = int(n)
+            for tried, state, n in db.execute(
+                    "SELECT routes_tried, state, count(*) FROM sms WHERE campaign=%s AND"
+                    " message=%s AND routes_tried IS NOT NULL GROUP BY 1, 2", (campaign, message)):
+                rerouted[str(state)] = rerouted.get(str(state), 0) + int(n)
+                for entry in str(tried).split(","):
+                    fallbacks[entry] = fallbacks.get(entry, 0) + int(n)
+        return {"by_gateway": by_gateway, "fallbacks": dict(sorted(fallbacks.items())),
+                "rerouted": dict(sorted(rerouted.items()))}
 
     def delivered_times(self, ids: Sequence[int]) -> dict[int, float]:
         """``final_at`` of the rows among ``ids`` that are delivered."""

@@ -144,10 +144,17 @@ CREATE TABLE IF NOT EXISTS rate_buckets (
 );
 """
 
+# The gateways that said "not mine" for a row, in order: "viettel:not_subscriber,…"
+# (issue 15's routing, as the SQLite ledger's ``routes_tried`` column; ../records.py).
+_V3 = """
+ALTER TABLE sms ADD COLUMN IF NOT EXISTS routes_tried TEXT;
+"""
+
 #: (version, what it does, its SQL); append new ones, never edit a released one
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "the ledger's tables", _V1),
     (2, "several senders per message: senders, row claims, shared rate buckets", _V2),
+    (3, "the gateways that refused a row as not theirs: sms.routes_tried", _V3),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -37,6 +37,10 @@ _INSERT_LOADED = (
     " AND s.message=%(m)s AND s.msisdn=l.msisdn) ORDER BY l.ord ON CONFLICT DO NOTHING"
 )
 
+#: appends an outcome's ``tried`` ("gid:reason") to the row's ``routes_tried``
+_TRIED = ("routes_tried=CASE WHEN v.tried IS NULL THEN s.routes_tried"
+          " ELSE coalesce(s.routes_tried || ',', '') || v.tried END")
+
 
 class PgSending(PgReports, PgSenders):
     """The loading and sending part of ``PostgresLedger``."""
@@ -134,13 +138,14 @@ class PgSending(PgReports, PgSenders):
                 " first_submitted_at=coalesce(s.first_submitted_at, %(now)s),"
                 f" claimed_by=%(by)s, lease_until={NOW} + %(ttl)s FROM picked"
                 " WHERE s.id=picked.id"
-                " RETURNING s.id, s.msisdn, s.carrier_hint, s.fields, s.attempts, s.idem_key",
+                " RETURNING s.id, s.msisdn, s.carrier_hint, s.fields, s.attempts, s.idem_key,"
+                " s.routes_tried",
                 {"c": campaign, "m": message, "now": now, "n": limit,
                  "by": self._token(campaign, message),
                  "ttl": self._lease_ttl(campaign, message)}).fetchall()
         rows.sort()
         loads = json.loads
-        return [QueuedSms(r[0], r[1], r[2], loads(r[3]) if r[3] else None, r[4], r[5])
+        return [QueuedSms(r[0], r[1], r[2], loads(r[3]) if r[3] else None, r[4], r[5], r[6])
                 for r in rows]
 
     def record(self, results: Sequence[Result], now: float) -> None:
@@ -184,26 +189,28 @@ class PgSending(PgReports, PgSenders):
                 db.execute(
                     "UPDATE sms s SET state='queued', attempts=s.attempts+v.inc,"
                     " gateway=coalesce(v.gateway, s.gateway), reason=v.reason,"
-                    " next_at=v.next_at FROM unnest(%s::bigint[], %s::int[], %s::text[],"
-                    " %s::text[], %s::float8[]) AS v(id, inc, gateway, reason, next_at)"
+                    f" next_at=v.next_at, {_TRIED} FROM unnest(%s::bigint[], %s::int[],"
+                    " %s::text[], %s::text[], %s::float8[], %s::text[])"
+                    " AS v(id, inc, gateway, reason, next_at, tried)"
                     " WHERE s.id=v.id AND s.state='submitted'"
                     " AND coalesce(s.claimed_by, '')=ANY(%s)",
                     ([r.id for r in requeued], [int(r.attempted) for r in requeued],
                      [r.gateway for r in requeued], [r.reason for r in requeued],
-                     [float(r.next_at) for r in requeued], mine))
+                     [float(r.next_at) for r in requeued], [r.tried for r in requeued], mine))
             if final:
                 db.execute(
                     "UPDATE sms s SET state=v.state, attempts=s.attempts+v.inc,"
                     " gateway=coalesce(v.gateway, s.gateway),"
                     " segments=coalesce(v.segments, s.segments), reason=v.reason,"
-                    " final_at=%s FROM unnest(%s::bigint[], %s::text[], %s::int[],"
-                    " %s::text[], %s::int[], %s::text[])"
-                    " AS v(id, state, inc, gateway, segments, reason)"
+                    f" final_at=%s, {_TRIED} FROM unnest(%s::bigint[], %s::text[], %s::int[],"
+                    " %s::text[], %s::int[], %s::text[], %s::text[])"
+                    " AS v(id, state, inc, gateway, segments, reason, tried)"
                     " WHERE s.id=v.id AND (s.state='queued' OR (s.state='submitted'"
                     " AND coalesce(s.claimed_by, '')=ANY(%s)))",
                     (now, [r.id for r in final], [str(r.state) for r in final],
                      [int(r.attempted) for r in final], [r.gateway for r in final],
-                     [r.segments for r in final], [r.reason for r in final], mine))
+                     [r.segments for r in final], [r.reason for r in final],
+                     [r.tried for r in final], mine))
 
     def next_due(self, campaign: str, message: str) -> float | None:
         """The earliest ``next_at`` of a queued row, or None when nothing is queued.
