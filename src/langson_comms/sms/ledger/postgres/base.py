@@ -82,7 +82,7 @@ class PgBase:
             newest = max(done, default=0)
             if newest > MIGRATIONS[-1][0]:
                 raise LedgerError(
-                    f"the ledger's schema is version {newest}, newer than this version of"
+                    f"{redacted(conn.info.dsn)}: the ledger's schema is version {newest}, newer than this version of"
                     f" langson_comms knows ({MIGRATIONS[-1][0]}): upgrade langson_comms")
             for version, description, statements in MIGRATIONS:
                 if version not in done:
