@@ -4,6 +4,9 @@ a sender writes."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +16,20 @@ import pytest
 from langson_comms.errors import CampaignFileError, LedgerError
 from langson_comms.sms.ledger import open_ledger
 from langson_comms.sms.ledger.postgres import PostgresLedger
+from langson_comms.sms.ledger.postgres.base import ConnectionLost, reconnecting
 from langson_comms.store_url import store_location
+from langson_comms.testing.postgres import ThrowawayPostgres
 
+from .test_crash_resume import start, wait_until
+from .test_pg_senders import campaign, load, sent_once
 from .test_postgres_ledger import _load, _pg_campaign
+
+
+@pytest.fixture
+def own_server(postgres_server: ThrowawayPostgres) -> Iterator[ThrowawayPostgres]:
+    """A server of this test's own, to restart (the session's serves the other tests)."""
+    with ThrowawayPostgres() as server:
+        yield server
 
 
 @pytest.mark.parametrize("value", [
@@ -61,3 +75,58 @@ def test_a_newer_schema_is_refused_naming_the_server(postgres_url: str) -> None:
         PostgresLedger(postgres_url)
     assert str(caught.value).startswith(postgres_url.rsplit("/", 1)[0])
     assert "newer than this version" in str(caught.value)
+
+
+def test_a_server_restarted_mid_send_is_waited_for_and_nothing_is_sent_twice(
+        tmp_path: Path, carrier_simulator: Any, own_server: ThrowawayPostgres) -> None:
+    n = 3000
+    url = own_server.create_database("ledger")
+    sim = carrier_simulator()  # does not de-duplicate: a resent row would show
+    campaign(tmp_path, sim, url, rate=600, max_batch=20, timeout=15.0)
+    load(url, n)
+    proc = start(tmp_path, "resume", "campaign.toml", "--no-progress", "--json")
+    try:
+        wait_until(lambda: len(sim.accepted_snapshot()) >= n // 5 or proc.poll() is not None,
+                   90)
+        assert proc.poll() is None, proc.communicate()
+        own_server.restart("fast")  # every session cut, the server gone for a moment
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["outcome"] == "completed"
+    assert summary["counts"]["accepted"] == n and sum(summary["counts"].values()) == n
+    sent_once(sim, n)
+
+
+class _Flaky(PostgresLedger):
+    """Only what ``reconnecting`` reads: no server."""
+
+    def __init__(self, cuts: list[bool]) -> None:  # noqa: D107 -- no super(): no server
+        self.reconnect_for = 5.0
+        self.cuts = cuts  # one per call: True = cut while committing, False = before
+        self.calls = 0
+
+    def _once(self) -> int:
+        self.calls += 1
+        if self.cuts:
+            raise ConnectionLost("postgresql://x@db/l: cut", committing=self.cuts.pop(0))
+        return self.calls
+
+
+def test_a_write_cut_by_a_lost_connection_runs_again_but_a_claim_in_doubt_does_not() -> None:
+    again = reconnecting()(_Flaky._once)
+    in_doubt_not = reconnecting(in_doubt_too=False)(_Flaky._once)
+    assert again(_Flaky([False, True])) == 3  # cut before and at commit: both repeated
+    assert in_doubt_not(_Flaky([False])) == 2  # cut before its commit: nothing was done
+    flaky = _Flaky([True])
+    with pytest.raises(ConnectionLost):  # the claim may have been made: not made twice
+        in_doubt_not(flaky)
+    assert flaky.calls == 1
+    gone = _Flaky([False] * 1000)
+    gone.reconnect_for = 0.3
+    with pytest.raises(LedgerError, match="cut"):  # a server that stays away: an error
+        again(gone)

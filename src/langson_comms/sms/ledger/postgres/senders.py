@@ -28,7 +28,7 @@ import time
 
 from ....errors import SenderBusyError
 from ...lease import LeaseInfo, LeaseOwner
-from .base import Conn
+from .base import Conn, reconnecting
 from .leases import PgLeasesAndBroadcasts
 
 #: the server's clock, in epoch seconds
@@ -41,14 +41,15 @@ class PgSenders(PgLeasesAndBroadcasts):
     """The several-senders part of ``PostgresLedger`` (replaces the exclusive lease)."""
 
     def __init__(self, conninfo: str, *, password: str | None = None, timeout: float = 10.0,
-                 max_connections: int = 4) -> None:
+                 max_connections: int = 4, reconnect_for: float = 30.0) -> None:
         super().__init__(conninfo, password=password, timeout=timeout,
-                         max_connections=max_connections)
+                         max_connections=max_connections, reconnect_for=reconnect_for)
         #: (campaign, message) -> the lease time-to-live its sender registered with
         self._ttls: dict[tuple[str, str], float] = {}
         #: (campaign, message) -> when this store last looked for dead senders' rows
         self._last_recovery: dict[tuple[str, str], float] = {}
 
+    @reconnecting()
     def acquire_lease(self, campaign: str, message: str, owner: LeaseOwner, now: float,
                       ttl: float, *, take_over: str | None = None) -> LeaseInfo:
         """Register this sender (or renew its registration): never refused on PostgreSQL,
@@ -75,6 +76,7 @@ class PgSenders(PgLeasesAndBroadcasts):
                 f"UPDATE senders SET renewed_at={NOW}, expires_at={NOW}+%s WHERE token=%s",
                 (ttl, owner)).rowcount == 1
 
+    @reconnecting()
     def release_lease(self, campaign: str, message: str, owner: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM senders WHERE token=%s", (owner,))
@@ -154,6 +156,7 @@ class PgSenders(PgLeasesAndBroadcasts):
 
     # -- the shared rate limit ----------------------------------------------------------
 
+    @reconnecting()
     def take_rate_tokens(self, gateway: str, msgs: int, segments: int,
                          msgs_per_s: float | None, segments_per_s: float | None,
                          burst: float) -> float:

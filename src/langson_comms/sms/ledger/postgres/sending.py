@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from ....errors import LedgerError
 from ..records import FINAL_STATES, QueuedSms, Recipient, Result, SmsState, idempotency_key
-from .base import Conn
+from .base import Conn, reconnecting
 from .reports import PgReports
 from .senders import NOW, PgSenders
 
@@ -105,6 +105,7 @@ class PgSending(PgReports, PgSenders):
 
     # -- sending -----------------------------------------------------------------------
 
+    @reconnecting()
     def recover_in_flight(self, campaign: str, message: str) -> int:
         """Put rows left ``submitted`` by a crashed sender back to ``queued``; return how many.
 
@@ -114,6 +115,7 @@ class PgSending(PgReports, PgSenders):
             self._fence(db, (campaign, message))
             return self._recover_dead(db, campaign, message)
 
+    @reconnecting(in_doubt_too=False)
     def claim(self, campaign: str, message: str, now: float, limit: int) -> list[QueuedSms]:
         """Mark up to ``limit`` due queued rows ``submitted`` and return them, oldest first.
 
@@ -143,6 +145,7 @@ class PgSending(PgReports, PgSenders):
         return [QueuedSms(r[0], r[1], r[2], loads(r[3]) if r[3] else None, r[4], r[5])
                 for r in rows]
 
+    @reconnecting()
     def record(self, results: Sequence[Result], now: float) -> None:
         """Record what happened to claimed rows, in one transaction (one statement per
         kind of outcome, whatever the batch's size)."""
@@ -205,6 +208,7 @@ class PgSending(PgReports, PgSenders):
                      [int(r.attempted) for r in final], [r.gateway for r in final],
                      [r.segments for r in final], [r.reason for r in final], mine))
 
+    @reconnecting()
     def next_due(self, campaign: str, message: str) -> float | None:
         """The earliest ``next_at`` of a queued row, or None when nothing is queued.
 
@@ -223,6 +227,7 @@ class PgSending(PgReports, PgSenders):
                 {"c": campaign, "m": message, "me": self._token(campaign, message)}).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    @reconnecting()
     def finish_queued(
         self, campaign: str, message: str, state: SmsState, reason: str, now: float
     ) -> int:
