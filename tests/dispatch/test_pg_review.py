@@ -130,3 +130,17 @@ def test_a_write_cut_by_a_lost_connection_runs_again_but_a_claim_in_doubt_does_n
     gone.reconnect_for = 0.3
     with pytest.raises(LedgerError, match="cut"):  # a server that stays away: an error
         again(gone)
+
+
+def test_a_read_only_role_reads_a_migrated_ledger(postgres_url: str) -> None:
+    with open_ledger(postgres_url) as ledger:  # created and migrated by the owner
+        load(postgres_url, 3)
+        assert ledger.counts("crash", "invite")["queued"] == 3
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        role = f"reader_{postgres_url.rsplit('/', 1)[1]}"  # roles are the server's
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    reader = postgres_url.replace("://postgres@", f"://{role}@")
+    with open_ledger(reader) as ledger:  # a dashboard: no DDL on open
+        assert ledger.counts("crash", "invite")["queued"] == 3

@@ -120,22 +120,35 @@ class PgBase:
     @staticmethod
     def _migrate(conn: Conn) -> None:
         """Apply the migrations not yet recorded, in one transaction under an advisory lock
-        (a second process starting at once waits, then finds them applied)."""
+        (a second process starting at once waits, then finds them applied).  A database
+        already up to date is only read: a role that may only read (a dashboard) opens it."""
+        with conn.transaction():
+            if conn.execute("SELECT to_regclass('schema_version')").fetchone() != (None,):
+                done = {r[0] for r in conn.execute(
+                    "SELECT version FROM schema_version WHERE component=%s", (COMPONENT,))}
+                PgBase._refuse_newer(conn, done)
+                if done >= {m[0] for m in MIGRATIONS}:
+                    return
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             conn.execute(_VERSION_TABLE)
             done = {r[0] for r in conn.execute(
                 "SELECT version FROM schema_version WHERE component=%s", (COMPONENT,))}
-            newest = max(done, default=0)
-            if newest > MIGRATIONS[-1][0]:
-                raise LedgerError(
-                    f"{redacted(conn.info.dsn)}: the ledger's schema is version {newest}, newer than this version of"
-                    f" langson_comms knows ({MIGRATIONS[-1][0]}): upgrade langson_comms")
+            PgBase._refuse_newer(conn, done)
             for version, description, statements in MIGRATIONS:
                 if version not in done:
                     conn.execute(statements)
                     conn.execute("INSERT INTO schema_version (component, version, description)"
                                  " VALUES (%s, %s, %s)", (COMPONENT, version, description))
+
+    @staticmethod
+    def _refuse_newer(conn: Conn, done: set[int]) -> None:
+        newest = max(done, default=0)
+        if newest > MIGRATIONS[-1][0]:
+            raise LedgerError(
+                f"{redacted(conn.info.dsn)}: the ledger's schema is version {newest}, newer"
+                f" than this version of langson_comms knows ({MIGRATIONS[-1][0]}):"
+                " upgrade langson_comms")
 
     def schema_version(self) -> int:
         """The newest migration applied to this database."""
