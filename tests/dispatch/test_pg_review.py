@@ -144,3 +144,18 @@ def test_a_read_only_role_reads_a_migrated_ledger(postgres_url: str) -> None:
     reader = postgres_url.replace("://postgres@", f"://{role}@")
     with open_ledger(reader) as ledger:  # a dashboard: no DDL on open
         assert ledger.counts("crash", "invite")["queued"] == 3
+
+
+def test_rows_claimed_without_a_lease_are_not_taken_back_by_another_claim(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import langson_comms.sms.ledger.postgres.senders as senders_module
+
+    monkeypatch.setattr(senders_module, "RECOVER_EVERY", 0.0)  # every claim looks
+    load(postgres_url, 20)
+    with open_ledger(postgres_url) as first, open_ledger(postgres_url) as second:
+        mine = {r.id for r in first.claim("crash", "invite", 1e10, 10)}
+        theirs = {r.id for r in second.claim("crash", "invite", 1e10, 20)}
+        assert len(mine) == 10 and len(theirs) == 10 and not mine & theirs
+        assert second.counts("crash", "invite")["submitted"] == 20
+        # taking them back is recover_in_flight's, asked for (as on SQLite: a crash)
+        assert second.recover_in_flight("crash", "invite") == 20

@@ -134,21 +134,25 @@ class PgSenders(PgLeasesAndBroadcasts):
     def _lease_ttl(self, campaign: str, message: str) -> float:
         return self._ttls.get((campaign, message), 0.0)
 
-    def _recover_dead(self, db: Conn, campaign: str, message: str) -> int:
+    def _recover_dead(self, db: Conn, campaign: str, message: str, *,
+                      lease_less: bool = True) -> int:
         """Remove expired registrations, then put back to ``queued`` the ``submitted``
         rows of the message whose lease has passed and whose sender is not registered
-        (dead, gone, or a claim made without a lease).  Two statements: the second sees
-        the first's deletes, and a renewal racing the delete either wins (the sender stays
-        registered) or finds its row gone."""
+        (dead, gone, or -- ``lease_less`` -- a claim made without a lease: only when asked
+        for, by ``recover_in_flight``; a claim's own look leaves them, as nothing says
+        their claimer is gone).  Two statements: the second sees the first's deletes, and
+        a renewal racing the delete either wins (the sender stays registered) or finds its
+        row gone."""
         self._last_recovery[(campaign, message)] = time.monotonic()
         db.execute(f"DELETE FROM senders WHERE campaign=%s AND message=%s AND expires_at<{NOW}",
                    (campaign, message))
         return db.execute(
             "UPDATE sms s SET state='queued', next_at=0, claimed_by=NULL, lease_until=NULL"
             " WHERE s.campaign=%s AND s.message=%s AND s.state='submitted'"
-            f" AND coalesce(s.lease_until, 0) < {NOW} AND (s.claimed_by IS NULL OR NOT EXISTS"
+            f" AND coalesce(s.lease_until, 0) < {NOW} AND (s.claimed_by IS NULL AND %s"
+            " OR s.claimed_by IS NOT NULL AND NOT EXISTS"
             " (SELECT 1 FROM senders x WHERE x.token=s.claimed_by))",
-            (campaign, message)).rowcount
+            (campaign, message, lease_less)).rowcount
 
     def _recovery_due(self, campaign: str, message: str) -> bool:
         last = self._last_recovery.get((campaign, message))

@@ -127,7 +127,7 @@ class PgSending(PgReports, PgSenders):
         with self._tx() as db:
             self._fence(db, (campaign, message))
             if self._recovery_due(campaign, message):
-                self._recover_dead(db, campaign, message)
+                self._recover_dead(db, campaign, message, lease_less=False)
             rows = db.execute(
                 "WITH picked AS (SELECT id FROM sms WHERE campaign=%(c)s AND message=%(m)s"
                 " AND state='queued' AND next_at<=%(now)s ORDER BY next_at, id LIMIT %(n)s"
