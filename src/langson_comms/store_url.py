@@ -141,8 +141,9 @@ def store_location_in(value: str, context: ConfigContext, key: str) -> StoreLoca
         # never quoted: the message would carry the password
         raise context.error(
             "the URL carries a password (user:password@ or ?password=); a password never goes"
-            " in the campaign file: set PGPASSWORD (or use ~/.pgpass), or name the variable"
-            " holding it with the password key of this store", key)
+            " in the campaign file: set PGPASSWORD (or use ~/.pgpass)"
+            + (" or name the variable holding it with ledger_password_env"
+               if key == "ledger" else ""), key)
     return location
 
 

@@ -159,3 +159,11 @@ def test_rows_claimed_without_a_lease_are_not_taken_back_by_another_claim(
         assert second.counts("crash", "invite")["submitted"] == 20
         # taking them back is recover_in_flight's, asked for (as on SQLite: a crash)
         assert second.recover_in_flight("crash", "invite") == 20
+
+
+def test_a_password_in_the_url_says_which_key_names_its_variable(
+        tmp_path: Path, carrier_simulator: Any) -> None:
+    _pg_campaign(tmp_path, carrier_simulator(), "postgresql://lang:S3cretPw@db:5432/x", n=1)
+    with pytest.raises(CampaignFileError) as caught:
+        _load(tmp_path)
+    assert "ledger_password_env" in str(caught.value) and "S3cretPw" not in str(caught.value)
