@@ -5,7 +5,10 @@ a sender writes."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ import psycopg
 import pytest
 
 from langson_comms.errors import CampaignFileError, LedgerError
+from langson_comms.sms.lease import SenderLease
 from langson_comms.sms.ledger import open_ledger
 from langson_comms.sms.ledger.postgres import PostgresLedger
 from langson_comms.sms.ledger.postgres.base import ConnectionLost, reconnecting
@@ -167,3 +171,32 @@ def test_a_password_in_the_url_says_which_key_names_its_variable(
     with pytest.raises(CampaignFileError) as caught:
         _load(tmp_path)
     assert "ledger_password_env" in str(caught.value) and "S3cretPw" not in str(caught.value)
+
+
+_STARTER = """
+import sys
+from langson_comms.sms.lease import SenderLease
+from langson_comms.sms.ledger import open_ledger
+with open_ledger(sys.argv[1]) as ledger, SenderLease(ledger, "crash", "invite", ttl=30,
+                                                      renew_every=10):
+    print("started")
+"""
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
+                    reason="needs unshare and root to make a PID namespace")
+def test_a_sender_in_another_pid_namespace_of_the_same_host_name_leaves_live_senders_alone(
+        postgres_url: str) -> None:
+    """Two containers sharing the host's name (host networking) have PID namespaces of
+    their own: a sender starting in one must not take a live sender of the other for
+    dead (its pid is not there) and give its in-flight rows to be sent again."""
+    load(postgres_url, 10)
+    with open_ledger(postgres_url) as ledger, SenderLease(ledger, "crash", "invite", ttl=30,
+                                                          renew_every=10):
+        held = ledger.claim("crash", "invite", 1e10, 10)
+        started = subprocess.run(
+            ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", _STARTER,
+             postgres_url], capture_output=True, text=True, timeout=120, check=False)
+        assert started.returncode == 0 and "started" in started.stdout, started.stderr
+        assert ledger.counts("crash", "invite")["submitted"] == len(held) == 10
+        assert len(ledger.senders("crash", "invite")) == 1  # still registered
