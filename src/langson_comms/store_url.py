@@ -33,6 +33,12 @@ __all__ = ["StoreLocation", "sqlite_store_file", "sqlite_store_path", "store_loc
            "url_has_password"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+# a store scheme with its slashes missing (``postgresql:/db``, ``sqlite:x.sqlite``)
+_BROKEN_SCHEME = re.compile(r"^(postgresql|postgres|sqlite):(?!//)", re.IGNORECASE)
+# libpq's keyword/value form (``host=db dbname=x password=…``): not a file name
+_CONNINFO = re.compile(r"^\s*(host|hostaddr|port|dbname|user|password|service|sslmode)\s*=",
+                       re.IGNORECASE)
+_EXPECTED = "expected a file path, sqlite:///path or postgresql://user@host:port/database"
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
@@ -96,16 +102,24 @@ def store_location(value: str | os.PathLike[str], *, base_dir: Path | None = Non
     ``base_dir`` when given.  ``ValueError`` (saying what is expected) for another scheme."""
     text = os.fspath(value)
     found = _SCHEME.match(text)
+    # the value is never quoted: a connection string may carry a password
+    if found is None and _CONNINFO.match(text):
+        raise ValueError(f"a libpq connection string (keyword=value) is not a store value: {_EXPECTED}"
+                         " (the password from PGPASSWORD, ~/.pgpass or a password key, never here)")
+    if found is None and (broken := _BROKEN_SCHEME.match(text)):
+        raise ValueError(f"{broken.group(1)}: without '//' is not a store value: {_EXPECTED}")
     if found is None:
         path = Path(text)
     else:
         scheme = found.group(1).lower()
         if scheme in POSTGRES_SCHEMES:
+            try:
+                urllib.parse.urlsplit(text)  # an unclosed [ipv6 host raises
+            except ValueError as exc:
+                raise ValueError(f"the URL cannot be read ({exc}): {_EXPECTED}") from None
             return StoreLocation("postgresql", url=text)
         if scheme != "sqlite":
-            raise ValueError(
-                f"{scheme}:// is not a store this version knows: expected a file path,"
-                " sqlite:///path or postgresql://user@host:port/database")
+            raise ValueError(f"{scheme}:// is not a store this version knows: {_EXPECTED}")
         rest = text[found.end():]
         if not rest.startswith("/") or rest == "/":
             raise ValueError("a sqlite URL is sqlite:///relative/path or"
@@ -127,8 +141,9 @@ def store_location_in(value: str, context: ConfigContext, key: str) -> StoreLoca
         # never quoted: the message would carry the password
         raise context.error(
             "the URL carries a password (user:password@ or ?password=); a password never goes"
-            " in the campaign file: set PGPASSWORD (or use ~/.pgpass), or name the variable"
-            " holding it with the password key of this store", key)
+            " in the campaign file: set PGPASSWORD (or use ~/.pgpass)"
+            + (" or name the variable holding it with ledger_password_env"
+               if key == "ledger" else ""), key)
     return location
 
 

@@ -41,12 +41,29 @@ DEFAULT_TTL = 30.0
 DEFAULT_RENEW_EVERY = 10.0
 
 
+#: the inode of the first PID namespace (Linux's ``PROC_PID_INIT_INO``): no container
+_INIT_PID_NS = 0xEFFFFFFC
+
+
+def this_host() -> str:
+    """This host's name, with its PID namespace when that is not the first one: two
+    containers sharing the host's name (host networking) see different processes, so a
+    process id is only tested where it was recorded."""
+    name = socket.gethostname()
+    try:
+        ns = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:  # not Linux: one namespace
+        return name
+    return name if ns == _INIT_PID_NS else f"{name} (pid ns {ns})"
+
+
 @attrs.frozen
 class LeaseOwner:
-    """Who sends: a token unique to this holder, and where it runs (for messages)."""
+    """Who sends: a token unique to this holder, and where it runs (for messages; ``host``
+    is ``this_host()``, the name with the PID namespace inside a container)."""
 
     token: str = attrs.Factory(lambda: uuid.uuid4().hex)
-    host: str = attrs.Factory(socket.gethostname)
+    host: str = attrs.Factory(this_host)
     pid: int = attrs.Factory(os.getpid)
 
 

@@ -126,20 +126,29 @@ class ThrowawayPostgres:
         self._run(str(self.bindir / "initdb"), "-D", str(data), "-U", self.user,
                   "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
         self.port = _free_port()
-        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port}"
-                   f" -c unix_socket_directories='{self._tmp}' -c max_connections=200")
-        if not self.durable:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-l",
-                      str(Path(self._tmp) / "server.log"), "-o", options, "-w", "-t", "60",
-                      "start")
+            self._pg_ctl("start")
         except PostgresUnavailable as exc:
             log = Path(self._tmp) / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
             self._remove()
             raise PostgresUnavailable(f"{exc}\n{tail}") from exc
         return self
+
+    def _pg_ctl(self, *action: str) -> None:
+        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port}"
+                   f" -c unix_socket_directories='{self._tmp}' -c max_connections=200")
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        # the log file, not a pipe: the server outlives pg_ctl and would hold the pipe open
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l",
+                  str(Path(str(self._tmp)) / "server.log"), "-o", options, "-w", "-t", "60",
+                  *action)
+
+    def restart(self, mode: str = "fast") -> None:
+        """Stop the server (``mode``: ``fast`` ends the sessions, ``immediate`` is a crash)
+        and start it again on the same port: clients see their connections cut."""
+        self._pg_ctl("-m", mode, "restart")
 
     def url(self, database: str = "postgres") -> str:
         """A ``postgresql://`` URL of ``database`` on this server (no password: trust)."""

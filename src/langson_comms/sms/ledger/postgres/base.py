@@ -5,15 +5,23 @@
 connection for one transaction), the write transaction ``_tx``, reads ``_read`` and the
 fence that keeps a sender whose lease was taken over from writing (``_fence``).
 
+A connection cut (the server restarted, a network blip) fails the transaction it was in;
+the methods marked ``@reconnecting`` run again, on a new connection, for up to
+``reconnect_for`` seconds -- each is safe to repeat (its writes are conditional on the
+rows' state, or replay-safe).  ``claim`` is repeated only when the cut came before its
+commit: a claim whose commit is in doubt is not made twice.
+
 Errors name the server as ``postgresql://user@host:port/db`` -- never a password.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from collections.abc import Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -22,6 +30,43 @@ from ....errors import LedgerError, SenderBusyError
 from .schema import _VERSION_TABLE, COMPONENT, MIGRATION_LOCK, MIGRATIONS
 
 Conn = psycopg.Connection[tuple[Any, ...]]
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S", bound="PgBase")
+
+
+class ConnectionLost(LedgerError):
+    """The connection to the server was cut during a transaction (or none could be had);
+    ``committing``: the cut came while committing, so whether it committed is unknown."""
+
+    def __init__(self, message: str, *, committing: bool) -> None:
+        super().__init__(message)
+        self.committing = committing
+
+
+def reconnecting(*, in_doubt_too: bool = True
+                 ) -> Callable[[Callable[Concatenate[S, P], R]], Callable[Concatenate[S, P], R]]:
+    """Run the method again after a ``ConnectionLost``, for up to the store's
+    ``reconnect_for`` seconds; ``in_doubt_too=False``: not when the cut came at commit."""
+
+    def wrap(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+        @functools.wraps(method)
+        def retried(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            deadline = time.monotonic() + self.reconnect_for
+            delay = 0.05
+            while True:
+                try:
+                    return method(self, *args, **kwargs)
+                except ConnectionLost as exc:
+                    if (exc.committing and not in_doubt_too) or \
+                            time.monotonic() + delay > deadline:
+                        raise
+                time.sleep(delay)
+                delay = min(2 * delay, 1.0)
+
+        return retried
+
+    return wrap
 
 
 def redacted(conninfo: str) -> str:
@@ -39,8 +84,10 @@ class PgBase:
     """The server connection and schema; the parts of ``PostgresLedger`` subclass it."""
 
     def __init__(self, conninfo: str, *, password: str | None = None, timeout: float = 10.0,
-                 max_connections: int = 4) -> None:
+                 max_connections: int = 4, reconnect_for: float = 30.0) -> None:
         self.location = redacted(conninfo)
+        #: how long a method marked ``@reconnecting`` tries again after a cut connection
+        self.reconnect_for = reconnect_for
         #: (campaign, message) -> owner token of the leases taken through this store
         self._held: dict[tuple[str, str], str] = {}
         self._held_mutex = threading.Lock()
@@ -73,22 +120,35 @@ class PgBase:
     @staticmethod
     def _migrate(conn: Conn) -> None:
         """Apply the migrations not yet recorded, in one transaction under an advisory lock
-        (a second process starting at once waits, then finds them applied)."""
+        (a second process starting at once waits, then finds them applied).  A database
+        already up to date is only read: a role that may only read (a dashboard) opens it."""
+        with conn.transaction():
+            if conn.execute("SELECT to_regclass('schema_version')").fetchone() != (None,):
+                done = {r[0] for r in conn.execute(
+                    "SELECT version FROM schema_version WHERE component=%s", (COMPONENT,))}
+                PgBase._refuse_newer(conn, done)
+                if done >= {m[0] for m in MIGRATIONS}:
+                    return
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             conn.execute(_VERSION_TABLE)
             done = {r[0] for r in conn.execute(
                 "SELECT version FROM schema_version WHERE component=%s", (COMPONENT,))}
-            newest = max(done, default=0)
-            if newest > MIGRATIONS[-1][0]:
-                raise LedgerError(
-                    f"the ledger's schema is version {newest}, newer than this version of"
-                    f" langson_comms knows ({MIGRATIONS[-1][0]}): upgrade langson_comms")
+            PgBase._refuse_newer(conn, done)
             for version, description, statements in MIGRATIONS:
                 if version not in done:
                     conn.execute(statements)
                     conn.execute("INSERT INTO schema_version (component, version, description)"
                                  " VALUES (%s, %s, %s)", (COMPONENT, version, description))
+
+    @staticmethod
+    def _refuse_newer(conn: Conn, done: set[int]) -> None:
+        newest = max(done, default=0)
+        if newest > MIGRATIONS[-1][0]:
+            raise LedgerError(
+                f"{redacted(conn.info.dsn)}: the ledger's schema is version {newest}, newer"
+                f" than this version of langson_comms knows ({MIGRATIONS[-1][0]}):"
+                " upgrade langson_comms")
 
     def schema_version(self) -> int:
         """The newest migration applied to this database."""
@@ -99,14 +159,22 @@ class PgBase:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[Conn]:
-        """One write transaction on a pooled connection (committed at the end)."""
+        """One write transaction on a pooled connection (committed at the end);
+        ``ConnectionLost`` when the connection was cut."""
+        conn: Conn | None = None
+        committing = False
         try:
             with self._pool.connection() as conn, conn.transaction():
                 yield conn
+                committing = True
         except psycopg.Error as exc:
+            if conn is not None and conn.broken:
+                raise ConnectionLost(f"{self.location}: {_short(exc)}",
+                                     committing=committing) from exc
             raise LedgerError(f"{self.location}: {_short(exc)}") from exc
-        except PoolTimeout as exc:
-            raise LedgerError(f"{self.location}: no free connection: {exc}") from exc
+        except PoolTimeout as exc:  # nothing was done: the server may be coming back
+            raise ConnectionLost(f"{self.location}: no connection: {exc}",
+                                 committing=False) from exc
 
     _read = _tx
 

@@ -14,7 +14,7 @@ from ....errors import LedgerError
 from ..control import summarise_breakers
 from ..records import BreakerSummary, LedgerRow, SmsState, _dt
 from ..schema import _ROW_COLUMNS
-from .base import PgBase
+from .base import PgBase, reconnecting
 
 
 def _where(campaign: str, message: str | None) -> tuple[str, list[Any]]:
@@ -34,6 +34,7 @@ class PgReading(PgBase):
             cur.execute(sql, args)
             yield from cur
 
+    @reconnecting()
     def counts(self, campaign: str, message: str | None = None) -> dict[str, int]:
         """Rows per state (every state present, zero when none)."""
         where, args = _where(campaign, message)
@@ -153,6 +154,7 @@ class PgReading(PgBase):
 
     # -- control (pause/cancel from another process) ------------------------------------
 
+    @reconnecting()
     def set_control(self, campaign: str, message: str, state: str) -> None:
         if state not in ("running", "paused", "cancelled"):
             raise LedgerError(f"unknown control state {state!r}")
@@ -163,6 +165,7 @@ class PgReading(PgBase):
                 " state=excluded.state, updated_at=excluded.updated_at",
                 (campaign, message, state, time.time()))
 
+    @reconnecting()
     def control(self, campaign: str, message: str) -> str:
         with self._read() as db:
             row = db.execute("SELECT state FROM control WHERE campaign=%s AND message=%s",
@@ -171,6 +174,7 @@ class PgReading(PgBase):
 
     # -- circuit breaker events (``sms status``) ---------------------------------------
 
+    @reconnecting()
     def record_breaker_event(self, campaign: str, message: str, gateway: str, kind: str,
                              reason: str, open_seconds: float, at: float) -> None:
         """Store one open (``open``/``reopen``) or ``close`` of a gateway's breaker."""

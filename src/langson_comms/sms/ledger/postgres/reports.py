@@ -16,7 +16,7 @@ from typing import Any
 
 from ..records import DeliveryReport
 from ..report_rules import _ReportRow, decide_reports
-from .base import Conn, PgBase
+from .base import Conn, PgBase, reconnecting
 from .schema import REPORTS_LOCK
 
 _SINCE = "coalesce(s.first_submitted_at, s.created_at)"
@@ -59,6 +59,7 @@ class PgReports(PgBase):
             db.execute("SELECT count(pg_advisory_xact_lock(%s, k)) FROM unnest(%s::int[]) k",
                        (REPORTS_LOCK, keys))
 
+    @reconnecting()
     def expire_unreported(self, campaign: str, message: str, accepted_before: float,
                           now: float) -> int:
         """Rows accepted before ``accepted_before`` that never got a delivery report end
@@ -80,6 +81,7 @@ class PgReports(PgBase):
             "SELECT DISTINCT carrier_id FROM reports WHERE carrier_id = ANY(%s)",
             (list(carrier_ids),))]
 
+    @reconnecting()
     def record_reports(self, reports: Sequence[DeliveryReport], now: float | None = None, *,
                        gateway: str | None = None) -> int:
         """Store delivery reports and apply them; return how many were new (replay-safe:

@@ -28,7 +28,7 @@ import time
 
 from ....errors import SenderBusyError
 from ...lease import LeaseInfo, LeaseOwner
-from .base import Conn
+from .base import Conn, reconnecting
 from .leases import PgLeasesAndBroadcasts
 
 #: the server's clock, in epoch seconds
@@ -41,14 +41,15 @@ class PgSenders(PgLeasesAndBroadcasts):
     """The several-senders part of ``PostgresLedger`` (replaces the exclusive lease)."""
 
     def __init__(self, conninfo: str, *, password: str | None = None, timeout: float = 10.0,
-                 max_connections: int = 4) -> None:
+                 max_connections: int = 4, reconnect_for: float = 30.0) -> None:
         super().__init__(conninfo, password=password, timeout=timeout,
-                         max_connections=max_connections)
+                         max_connections=max_connections, reconnect_for=reconnect_for)
         #: (campaign, message) -> the lease time-to-live its sender registered with
         self._ttls: dict[tuple[str, str], float] = {}
         #: (campaign, message) -> when this store last looked for dead senders' rows
         self._last_recovery: dict[tuple[str, str], float] = {}
 
+    @reconnecting()
     def acquire_lease(self, campaign: str, message: str, owner: LeaseOwner, now: float,
                       ttl: float, *, take_over: str | None = None) -> LeaseInfo:
         """Register this sender (or renew its registration): never refused on PostgreSQL,
@@ -75,6 +76,7 @@ class PgSenders(PgLeasesAndBroadcasts):
                 f"UPDATE senders SET renewed_at={NOW}, expires_at={NOW}+%s WHERE token=%s",
                 (ttl, owner)).rowcount == 1
 
+    @reconnecting()
     def release_lease(self, campaign: str, message: str, owner: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM senders WHERE token=%s", (owner,))
@@ -132,21 +134,25 @@ class PgSenders(PgLeasesAndBroadcasts):
     def _lease_ttl(self, campaign: str, message: str) -> float:
         return self._ttls.get((campaign, message), 0.0)
 
-    def _recover_dead(self, db: Conn, campaign: str, message: str) -> int:
+    def _recover_dead(self, db: Conn, campaign: str, message: str, *,
+                      lease_less: bool = True) -> int:
         """Remove expired registrations, then put back to ``queued`` the ``submitted``
         rows of the message whose lease has passed and whose sender is not registered
-        (dead, gone, or a claim made without a lease).  Two statements: the second sees
-        the first's deletes, and a renewal racing the delete either wins (the sender stays
-        registered) or finds its row gone."""
+        (dead, gone, or -- ``lease_less`` -- a claim made without a lease: only when asked
+        for, by ``recover_in_flight``; a claim's own look leaves them, as nothing says
+        their claimer is gone).  Two statements: the second sees the first's deletes, and
+        a renewal racing the delete either wins (the sender stays registered) or finds its
+        row gone."""
         self._last_recovery[(campaign, message)] = time.monotonic()
         db.execute(f"DELETE FROM senders WHERE campaign=%s AND message=%s AND expires_at<{NOW}",
                    (campaign, message))
         return db.execute(
             "UPDATE sms s SET state='queued', next_at=0, claimed_by=NULL, lease_until=NULL"
             " WHERE s.campaign=%s AND s.message=%s AND s.state='submitted'"
-            f" AND coalesce(s.lease_until, 0) < {NOW} AND (s.claimed_by IS NULL OR NOT EXISTS"
+            f" AND coalesce(s.lease_until, 0) < {NOW} AND (s.claimed_by IS NULL AND %s"
+            " OR s.claimed_by IS NOT NULL AND NOT EXISTS"
             " (SELECT 1 FROM senders x WHERE x.token=s.claimed_by))",
-            (campaign, message)).rowcount
+            (campaign, message, lease_less)).rowcount
 
     def _recovery_due(self, campaign: str, message: str) -> bool:
         last = self._last_recovery.get((campaign, message))
@@ -154,6 +160,7 @@ class PgSenders(PgLeasesAndBroadcasts):
 
     # -- the shared rate limit ----------------------------------------------------------
 
+    @reconnecting()
     def take_rate_tokens(self, gateway: str, msgs: int, segments: int,
                          msgs_per_s: float | None, segments_per_s: float | None,
                          burst: float) -> float:

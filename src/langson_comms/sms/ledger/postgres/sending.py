@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from ....errors import LedgerError
 from ..records import FINAL_STATES, QueuedSms, Recipient, Result, SmsState, idempotency_key
-from .base import Conn
+from .base import Conn, reconnecting
 from .reports import PgReports
 from .senders import NOW, PgSenders
 
@@ -109,6 +109,7 @@ class PgSending(PgReports, PgSenders):
 
     # -- sending -----------------------------------------------------------------------
 
+    @reconnecting()
     def recover_in_flight(self, campaign: str, message: str) -> int:
         """Put rows left ``submitted`` by a crashed sender back to ``queued``; return how many.
 
@@ -118,6 +119,7 @@ class PgSending(PgReports, PgSenders):
             self._fence(db, (campaign, message))
             return self._recover_dead(db, campaign, message)
 
+    @reconnecting(in_doubt_too=False)
     def claim(self, campaign: str, message: str, now: float, limit: int) -> list[QueuedSms]:
         """Mark up to ``limit`` due queued rows ``submitted`` and return them, oldest first.
 
@@ -129,7 +131,7 @@ class PgSending(PgReports, PgSenders):
         with self._tx() as db:
             self._fence(db, (campaign, message))
             if self._recovery_due(campaign, message):
-                self._recover_dead(db, campaign, message)
+                self._recover_dead(db, campaign, message, lease_less=False)
             rows = db.execute(
                 "WITH picked AS (SELECT id FROM sms WHERE campaign=%(c)s AND message=%(m)s"
                 " AND state='queued' AND next_at<=%(now)s ORDER BY next_at, id LIMIT %(n)s"
@@ -148,6 +150,7 @@ class PgSending(PgReports, PgSenders):
         return [QueuedSms(r[0], r[1], r[2], loads(r[3]) if r[3] else None, r[4], r[5], r[6])
                 for r in rows]
 
+    @reconnecting()
     def record(self, results: Sequence[Result], now: float) -> None:
         """Record what happened to claimed rows, in one transaction (one statement per
         kind of outcome, whatever the batch's size)."""
@@ -212,6 +215,7 @@ class PgSending(PgReports, PgSenders):
                      [r.segments for r in final], [r.reason for r in final],
                      [r.tried for r in final], mine))
 
+    @reconnecting()
     def next_due(self, campaign: str, message: str) -> float | None:
         """The earliest ``next_at`` of a queued row, or None when nothing is queued.
 
@@ -230,6 +234,7 @@ class PgSending(PgReports, PgSenders):
                 {"c": campaign, "m": message, "me": self._token(campaign, message)}).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    @reconnecting()
     def finish_queued(
         self, campaign: str, message: str, state: SmsState, reason: str, now: float
     ) -> int:
