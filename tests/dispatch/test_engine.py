@@ -123,9 +123,12 @@ def test_pause_then_resume_and_cancel(ledger: SqliteLedger, carrier_simulator: A
         task = asyncio.create_task(run_engine(ledger, {"sim": gateway(sim, rate_msgs=400)}))
         await wait_for(lambda: sent() >= 40, "first messages")
         ledger.set_control("c", "m", "paused")
-        # in-flight requests may still land: wait until the count holds still
-        last = -1
-        while sent() != last:
+        # in-flight requests may still land: wait until none is in flight (every claimed
+        # row recorded: a slow answer on a loaded machine can outlast 0.5 s of stillness)
+        # and the count holds still
+        last, deadline = -1, time.monotonic() + 30
+        while sent() != last or ledger.counts("c")["submitted"]:
+            assert time.monotonic() < deadline, "timed out waiting: in-flight requests"
             last = sent()
             await asyncio.sleep(0.5)
         paused_at = sent()
