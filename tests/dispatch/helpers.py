@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import queue
+import re
 import socket
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from aiohttp import web
 
@@ -24,9 +27,44 @@ CLI = str(Path(sys.executable).parent / "langson-comms")
 
 
 def free_port() -> int:
+    """A port free now, that someone else may take before it is used: prefer a server on
+    port 0 that says its port (``announced_port``); this is for ports nothing listens on
+    in the test, or a command that must be given one."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def announced_port(stream: IO[str], announcement: str, *,
+                   timeout: float = 60.0) -> tuple[int, list[str]]:
+    """Read a child process's ``stream`` until the line holding ``announcement`` (a
+    server's "listening on http://127.0.0.1:PORT…", printed once it listens): that PORT,
+    and every line read. Fails after ``timeout`` seconds (generous: a loaded machine can
+    take 20 s to start a command) or at the end of the stream."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in iter(stream.readline, ""):
+            lines.put(line)
+            if announcement in line:
+                return
+        lines.put("")
+
+    threading.Thread(target=read, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"no {announcement!r} within {timeout} s: {seen}") from None
+        if not line:
+            raise AssertionError(f"the process ended before {announcement!r}: {seen}")
+        seen.append(line)
+        if announcement in line:
+            match = re.search(r"//127\.0\.0\.1:(\d+)", line)
+            assert match, line
+            return int(match.group(1)), seen
 
 
 async def serve(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
