@@ -140,7 +140,7 @@ def test_a_token_env_that_is_not_set_refuses_to_serve(tmp_path: Path, serve: obj
     port = free_port()
     text = HEAD.format(port=port, reports_extra='token_env = "LC_TEST_NO_SUCH_TOKEN"\n')
     proc = serve(text, _env_without("LC_TEST_NO_SUCH_TOKEN"))  # type: ignore[operator]
-    _, err = proc.communicate(timeout=20)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2, err
     assert "channels.sms.reports.token_env" in err and "LC_TEST_NO_SUCH_TOKEN" in err, err
     with pytest.raises(httpx.TransportError):  # nothing listens
