@@ -211,7 +211,7 @@ def test_an_engine_that_loses_its_lease_stops_sending(tmp_path: Path,
                 other.acquire_lease("c", NOTICE.key, LeaseOwner(host="sender-b"), time.time(),
                                     30, take_over=held.owner)
                 with pytest.raises(SenderBusyError, match="taken over"):
-                    await asyncio.wait_for(task, 10)
+                    await asyncio.wait_for(task, 30)
             finally:
                 await client.aclose()
 

@@ -97,7 +97,7 @@ def test_the_poller_survives_any_failure(tmp_path: Path) -> None:
             assert not task.done()
             stop.set()
             try:
-                await asyncio.wait_for(task, 5)
+                await asyncio.wait_for(task, 30)
             finally:
                 await client.aclose()
                 server.close()
