@@ -59,7 +59,9 @@ def test_a_lossy_link_keeps_sending_without_stalls(ledger: SqliteLedger, carrier
     started = time.time()
     summary, engine = asyncio.run(_run(ledger, gateway(sim, "gw", connections=8), 90))
     assert summary.counts["accepted"] == 600
-    assert _largest_gap(ledger, started) < 1.5  # before: ~10 s gaps with nothing sent
+    # before: ~10 s gaps with nothing sent; 3 s, not 1.5 s: a breaker opened (if any) for
+    # its 1 s reset plus a loaded machine's stall is not a stall of the engine's making
+    assert _largest_gap(ledger, started) < 3.0
     assert sim.stats()["http_5xx"] > 50 and sim.stats()["resets"] > 5
     assert sim.stats().get("http_429", 0) > 0  # 429s say "slow down", not "failing"
     # every open and close (if any) was logged and stored
