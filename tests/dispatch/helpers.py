@@ -7,6 +7,7 @@ import contextlib
 import queue
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -34,6 +35,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 60.0) -> tuple[str, str]:
+    """Wait for ``proc`` (a server told to stop) to end: what is left of its stdout and
+    stderr, read through its streams; ``communicate`` reads the pipes beneath them and
+    misses lines ``announced_port`` had already buffered. For quiet servers only (it
+    reads after the end: a pipe filled meanwhile would block the process)."""
+    proc.wait(timeout=timeout)
+    out = proc.stdout.read() if proc.stdout else ""
+    err = proc.stderr.read() if proc.stderr else ""
+    proc.communicate()  # closes the pipes
+    return out, err
 
 
 @contextlib.contextmanager

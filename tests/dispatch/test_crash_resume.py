@@ -13,7 +13,7 @@ from typing import Any
 
 from langson_comms.sms.ledger import SqliteLedger
 
-from .helpers import CLI, announced_port
+from .helpers import CLI, announced_port, finish
 
 CAMPAIGN = """\
 [campaign]
@@ -161,8 +161,8 @@ def test_simulator_and_report_endpoint_as_commands(tmp_path: Path,
         if simulator is not None:
             simulator.send_signal(signal.SIGINT)
         reports.send_signal(signal.SIGTERM)
-        sim_out, _ = simulator.communicate(timeout=60) if simulator else ("", "")
-        rep_out, rep_err = reports.communicate(timeout=60)
+        sim_out, _ = finish(simulator) if simulator else ("", "")
+        rep_out, rep_err = finish(reports)
     stats = json.loads(sim_out.strip().splitlines()[-1])
     assert stats["accepted"] == 1 and stats["replays"] == 1 and stats["dlr_posted"] == 1
     counters = json.loads(rep_out.strip().splitlines()[-1])

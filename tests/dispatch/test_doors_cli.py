@@ -14,7 +14,7 @@ from aiohttp import web
 
 from langson_comms.sms.ledger import SqliteLedger
 
-from .helpers import CLI, announced_port, free_port, serve
+from .helpers import CLI, announced_port, finish, free_port, serve
 from .test_reports_cli import HEAD
 
 API_KEY = "k3y-0f-the-Province-4242"
@@ -66,7 +66,7 @@ def test_serve_reports_without_a_token_refuses_unless_insecure_on_loopback(
         assert r.status_code == 200, r.text
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        _, err = finish(proc)
     assert "WARNING: --insecure" in "".join(seen) + err
 
 
