@@ -42,7 +42,7 @@ timeout = {timeout}
 """
 
 
-def _setup(tmp: Path, sim: Any, n: int, timeout: float = 2.0) -> tuple[api.SmsTarget, str]:
+def _setup(tmp: Path, sim: Any, n: int, timeout: float = 5.0) -> tuple[api.SmsTarget, str]:
     (tmp / "campaign.toml").write_text(CAMPAIGN.format(url=sim.url, timeout=timeout),
                                        encoding="utf-8")
     lines = ["msisdn,carrier_hint,source_file,source_line,ten"]

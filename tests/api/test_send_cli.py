@@ -19,7 +19,7 @@ from .test_send_api import CAMPAIGN
 
 
 def _write(tmp: Path, url: str, extra: str = "") -> None:
-    (tmp / "campaign.toml").write_text(CAMPAIGN.format(url=url, timeout=2.0) + extra,
+    (tmp / "campaign.toml").write_text(CAMPAIGN.format(url=url, timeout=5.0) + extra,
                                        encoding="utf-8")
     lines = ["msisdn,carrier_hint,source_file,source_line,ten"]
     lines += [f"+8491{i:07d},viettel,list.csv,{i + 2},Ban {i}" for i in range(30)]

@@ -65,7 +65,7 @@ def test_the_event_loop_keeps_running_while_the_audience_loads(
 
     def slow_load(*args: Any, **kwargs: Any) -> tuple[int, int]:
         # stands for a long load: it ends only once another task of the loop has run
-        assert other_task_ran.wait(10), "the event loop was blocked while loading"
+        assert other_task_ran.wait(30), "the event loop was blocked while loading"
         return original(*args, **kwargs)
 
     monkeypatch.setattr(sms_send, "load_prepared", slow_load)

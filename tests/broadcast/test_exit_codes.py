@@ -14,7 +14,6 @@ import pytest
 
 from langson_comms.cli import main
 
-from ..dispatch.helpers import free_port
 from ..dispatch.test_exit_codes import stops_with_exit_0
 
 SCRIPT = str(Path(sys.executable).parent / "langson-comms")
@@ -99,10 +98,9 @@ def test_serve_without_secrets_exits_2_and_stops_on_sigint_with_0(campaign_dir: 
     assert _main(campaign_dir, "serve", "--secrets", str(tmp_path / "missing.csv")) == 2
     secrets = tmp_path / "secrets.csv"
     assert _main(campaign_dir, "secrets", "--out", str(secrets)) == 0
-    port = free_port()
     stops_with_exit_0([SCRIPT, "broadcast", "--campaign", str(campaign_dir / "campaign.toml"), "--db",
-                       str(tmp_path / "a.sqlite"), "serve", "--secrets", str(secrets), "--port", str(port)],
-                      port, signal.SIGINT)
+                       str(tmp_path / "a.sqlite"), "serve", "--secrets", str(secrets), "--port", "0"],
+                      "serving confirmations for", signal.SIGINT, on_stderr=True)
 
 
 def test_export_into_a_folder_holding_files_needs_force(campaign_dir: Path, tmp_path: Path,

@@ -13,7 +13,7 @@ from typing import Any
 
 from langson_comms.sms.ledger import SqliteLedger
 
-from .helpers import CLI, free_port
+from .helpers import CLI, announced_port, finish
 
 CAMPAIGN = """\
 [campaign]
@@ -88,7 +88,7 @@ def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(
                      "--no-progress")
         try:
             wait_until(lambda t=target, p=proc: len(sim.accepted_snapshot()) >= t
-                       or p.poll() is not None, 30)
+                       or p.poll() is not None, 90)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
@@ -97,7 +97,7 @@ def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(
     mid = counts(tmp_path)
     assert mid["accepted"] < n, "the sender finished before it was killed"
     final = subprocess.run([CLI, "sms", "resume", "campaign.toml", "--no-progress", "--json"],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
+                           cwd=tmp_path, capture_output=True, text=True, timeout=180)
     assert final.returncode == 0, final.stderr
     summary = json.loads(final.stdout)
     assert summary["outcome"] == "completed"
@@ -117,9 +117,9 @@ def test_sigterm_stops_cleanly_with_every_row_recorded(tmp_path: Path,
     write_campaign(tmp_path, sim, n=n, rate=600)
     proc = start(tmp_path, "send", "campaign.toml", "--audience", "prepared.csv",
                  "--no-progress")
-    wait_until(lambda: len(sim.accepted_snapshot()) >= 100, 30)
+    wait_until(lambda: len(sim.accepted_snapshot()) >= 100, 90)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "stopped by a signal" in err and out.startswith("stopped in ")
     after = counts(tmp_path)
@@ -133,32 +133,36 @@ def test_simulator_and_report_endpoint_as_commands(tmp_path: Path,
                                                    carrier_simulator: Any) -> None:
     import httpx
 
-    sim_port, dlr_port = free_port(), free_port()
+    # both on port 0, each saying its port once it listens (ports picked before could be
+    # taken meanwhile): the report endpoint first, its port goes to the simulator
     write_campaign(tmp_path, carrier_simulator(), n=1, rate=10)
     with open(tmp_path / "campaign.toml", "a", encoding="utf-8") as handle:
-        handle.write(f"\n[channels.sms.reports]\nport = {dlr_port}\n")
-    simulator = start(tmp_path, "simulator", "--port", str(sim_port), "--idempotent",
-                      "--dlr-url", f"http://127.0.0.1:{dlr_port}/dlr")
+        handle.write("\n[channels.sms.reports]\nport = 0\n")
     reports = start(tmp_path, "serve-reports", "campaign.toml", "--insecure")
+    simulator = None
     try:
-        assert simulator.stdout is not None and reports.stderr is not None
-        assert "carrier simulator on" in simulator.stdout.readline()
-        assert "delivery reports: POST" in reports.stderr.readline()
+        assert reports.stderr is not None
+        dlr_port, _ = announced_port(reports.stderr, "delivery reports: POST")
+        simulator = start(tmp_path, "simulator", "--port", "0", "--idempotent",
+                          "--dlr-url", f"http://127.0.0.1:{dlr_port}/dlr")
+        assert simulator.stdout is not None
+        sim_port, _ = announced_port(simulator.stdout, "carrier simulator on")
         body = {"to": "+84912345678", "text": "demo", "request_id": "k1"}
-        first = httpx.post(f"http://127.0.0.1:{sim_port}/sms/send", json=body).json()
-        again = httpx.post(f"http://127.0.0.1:{sim_port}/sms/send", json=body).json()
+        first = httpx.post(f"http://127.0.0.1:{sim_port}/sms/send", json=body, timeout=30).json()
+        again = httpx.post(f"http://127.0.0.1:{sim_port}/sms/send", json=body, timeout=30).json()
         assert first["status"] == "accepted" and again["message_id"] == first["message_id"]
-        deadline = time.monotonic() + 10  # the simulator posts the report to serve-reports
+        deadline = time.monotonic() + 30  # the simulator posts the report to serve-reports
         while time.monotonic() < deadline:
-            stats = httpx.get(f"http://127.0.0.1:{sim_port}/stats").json()
+            stats = httpx.get(f"http://127.0.0.1:{sim_port}/stats", timeout=30).json()
             if stats["dlr_posted"]:
                 break
             time.sleep(0.05)
     finally:
-        simulator.send_signal(signal.SIGINT)
+        if simulator is not None:
+            simulator.send_signal(signal.SIGINT)
         reports.send_signal(signal.SIGTERM)
-        sim_out, _ = simulator.communicate(timeout=10)
-        rep_out, rep_err = reports.communicate(timeout=10)
+        sim_out, _ = finish(simulator) if simulator else ("", "")
+        rep_out, rep_err = finish(reports)
     stats = json.loads(sim_out.strip().splitlines()[-1])
     assert stats["accepted"] == 1 and stats["replays"] == 1 and stats["dlr_posted"] == 1
     counters = json.loads(rep_out.strip().splitlines()[-1])

@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ from aiohttp import web
 
 from langson_comms.sms.ledger import SqliteLedger
 
-from .helpers import CLI, free_port, serve
+from .helpers import CLI, announced_port, finish, free_port, serve
 from .test_reports_cli import HEAD
 
 API_KEY = "k3y-0f-the-Province-4242"
@@ -41,7 +40,7 @@ def _campaign(tmp: Path, reports_extra: str = "", port: int | None = None) -> Pa
 
 def test_serve_reports_without_a_token_refuses_unless_insecure_on_loopback(
         tmp_path: Path) -> None:
-    port = free_port()
+    port = free_port()  # not listened on: these runs refuse before they bind
     _campaign(tmp_path, port=port)
     refused = _run(tmp_path, "sms", "serve-reports", "campaign.toml")
     assert refused.returncode == 2, refused.stderr
@@ -53,25 +52,22 @@ def test_serve_reports_without_a_token_refuses_unless_insecure_on_loopback(
     empty = _run(tmp_path.parent, "sms", "serve-reports", str(_campaign(
         tmp_path, 'token_env = "LC_TEST_DLR_TOKEN"\n', port)), env=_env(LC_TEST_DLR_TOKEN=""))
     assert empty.returncode == 2 and "LC_TEST_DLR_TOKEN is empty" in empty.stderr, empty.stderr
-    _campaign(tmp_path, port=port)
+    # port 0: the server takes a free port and says which once it listens (a port picked
+    # before could be taken meanwhile; 20 s of polling it was once not enough under load)
+    _campaign(tmp_path, port=0)
     proc = subprocess.Popen([CLI, "sms", "serve-reports", "campaign.toml", "--insecure"],
                             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                r = httpx.post(f"http://127.0.0.1:{port}/dlr",
-                               json={"SMSID": "E1", "SendStatus": "5"}, timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
+        assert proc.stderr is not None
+        port, seen = announced_port(proc.stderr, "delivery reports: POST")
+        r = httpx.post(f"http://127.0.0.1:{port}/dlr",
+                       json={"SMSID": "E1", "SendStatus": "5"}, timeout=30)
         assert r.status_code == 200, r.text
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
-    assert "WARNING: --insecure" in err
+        _, err = finish(proc)
+    assert "WARNING: --insecure" in "".join(seen) + err
 
 
 def test_validate_refuses_a_non_loopback_endpoint_without_a_token(tmp_path: Path) -> None:

@@ -125,7 +125,11 @@ def test_stop_does_not_wait_out_a_retry_after(ledger: SqliteLedger,
         engine = DispatchEngine(ledger, {"sim": gw}, Routing(default="sim"), campaign="c",
                                 message=NOTICE)
         task = asyncio.create_task(engine.run())
-        await asyncio.sleep(0.5)
+        deadline = time.monotonic() + 30  # until the 429 blocked the lane (not a fixed 0.5 s:
+        while not calls:                  # a loaded machine may not have sent by then)
+            assert time.monotonic() < deadline and not task.done()
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # the engine goes on to wait out the Retry-After
         started = time.monotonic()
         engine.stop()  # what SIGINT/SIGTERM do
         summary = await task

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from langson_comms.cli import main
 
-from .helpers import CLI, free_port
+from .helpers import CLI, announced_port, free_port
 from .test_crash_resume import write_campaign
 
 BROADCAST = """\
@@ -112,21 +111,19 @@ def test_serve_reports_with_an_unset_token_env_exits_2(tmp_path: Path,
     assert "LC_TEST_NO_SUCH_TOKEN is not set" in capsys.readouterr().err
 
 
-def stops_with_exit_0(args: list[str], port: int, sig: signal.Signals, cwd: Path | None = None) -> None:
-    """Start ``args``, wait until it listens on ``port``, send ``sig``: exit code 0."""
+def stops_with_exit_0(args: list[str], announcement: str, sig: signal.Signals,
+                      cwd: Path | None = None, *, on_stderr: bool = False) -> None:
+    """Start ``args`` (a server on port 0), wait until it says it listens and answers on
+    the port it names, send ``sig``: exit code 0."""
     proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
-                time.sleep(0.05)
+        stream = proc.stderr if on_stderr else proc.stdout
+        assert stream is not None
+        port, _ = announced_port(stream, announcement)
+        socket.create_connection(("127.0.0.1", port), timeout=30).close()
         proc.send_signal(sig)
-        assert proc.wait(timeout=30) == 0, proc.stderr
+        assert proc.wait(timeout=60) == 0, proc.stderr
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -134,15 +131,14 @@ def stops_with_exit_0(args: list[str], port: int, sig: signal.Signals, cwd: Path
 
 
 def test_simulator_stops_on_sigint_with_exit_0() -> None:
-    port = free_port()
-    stops_with_exit_0([CLI, "sms", "simulator", "--port", str(port)], port, signal.SIGINT)
+    stops_with_exit_0([CLI, "sms", "simulator", "--port", "0"], "carrier simulator on",
+                      signal.SIGINT)
     assert main(["sms", "simulator", "--port", "not-a-port"]) == 2
 
 
 def test_serve_reports_stops_on_sigterm_with_exit_0(tmp_path: Path) -> None:
     path = tmp_path / "campaign.toml"
-    path.write_text(DIRECT, encoding="utf-8")
-    port = free_port()
-    stops_with_exit_0([CLI, "sms", "serve-reports", str(path), "--port", str(port),
-                       "--insecure"], port,
-                      signal.SIGTERM, cwd=tmp_path)
+    # port 0 in the file: ``--port 0`` is taken for "no --port" (api.report_options)
+    path.write_text(DIRECT + "[channels.sms.reports]\nport = 0\n", encoding="utf-8")
+    stops_with_exit_0([CLI, "sms", "serve-reports", str(path), "--insecure"],
+                      "delivery reports: POST", signal.SIGTERM, cwd=tmp_path, on_stderr=True)

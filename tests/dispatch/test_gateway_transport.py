@@ -16,7 +16,7 @@ from langson_comms.errors import TransientGatewayError
 from langson_comms.sms.gateway import OutgoingSms
 from langson_comms.sms.http_gateway import GenericHttpGateway
 
-from .helpers import free_port
+from .helpers import refusing_port
 
 REPLIES = {
     "not_http": b"HELLO\r\n\r\n",
@@ -66,10 +66,11 @@ def test_a_broken_answer_is_a_transient_gateway_error(reply: str, transport: str
     assert exc.__cause__ is not None, "translated errors keep their cause (raise … from exc)"
 
 
-async def _refused(transport: str, what: str) -> BaseException | None:
-    base = f"http://127.0.0.1:{free_port()}"  # nothing listens there: the connection is refused
+async def _refused(port: int, transport: str, what: str) -> BaseException | None:
+    base = f"http://127.0.0.1:{port}"  # nothing listens there: the connection is refused
     gateway = GenericHttpGateway.from_config(
-        {"url": base + "/s", "poll_url": base + "/r", "timeout": 2, "transport": transport},
+        # a generous timeout: a stalled loaded machine must not turn "refused" into "timeout"
+        {"url": base + "/s", "poll_url": base + "/r", "timeout": 30, "transport": transport},
         ConfigContext("campaign.toml", Path("."), "channels.sms.gateways.agg"))
     client = gateway.make_client()
     gateway.bind_client(client)
@@ -91,7 +92,8 @@ def test_a_refused_connection_is_a_connection_error_not_a_timeout(transport: str
                                                                    what: str) -> None:
     """httpx-aiohttp 0.2 maps aiohttp's ClientConnectorError (refused, unreachable) to
     httpx.ConnectTimeout: the operator read "timeout" for a server that is down."""
-    exc = asyncio.run(asyncio.wait_for(_refused(transport, what), 10))
+    with refusing_port() as port:
+        exc = asyncio.run(asyncio.wait_for(_refused(port, transport, what), 60))
     assert isinstance(exc, TransientGatewayError), repr(exc)
     assert str(exc).startswith("agg: connection error: "), str(exc)
     assert "timeout" not in str(exc).lower(), str(exc)
@@ -120,6 +122,6 @@ def test_a_server_that_does_not_answer_is_still_a_timeout(transport: str) -> Non
             server.close()
         return None
 
-    exc = asyncio.run(asyncio.wait_for(main(), 10))
+    exc = asyncio.run(asyncio.wait_for(main(), 60))
     assert isinstance(exc, TransientGatewayError), repr(exc)
     assert str(exc).startswith("agg: timeout"), str(exc)

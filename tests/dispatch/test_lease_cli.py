@@ -37,11 +37,11 @@ def test_two_senders_one_through_a_symlink_send_each_recipient_once(
     first = start(first_dir, "send", "campaign.toml", "--audience", "prepared.csv",
                   "--no-progress")
     try:
-        wait_until(lambda: len(sim.accepted_snapshot()) >= 20 or first.poll() is not None, 30)
+        wait_until(lambda: len(sim.accepted_snapshot()) >= 20 or first.poll() is not None, 90)
         assert first.poll() is None, "the first sender finished before the second started"
         second = subprocess.run(
             [CLI, "sms", "send", "campaign.toml", "--audience", "prepared.csv", "--no-progress"],
-            cwd=second_dir, capture_output=True, text=True, timeout=60)
+            cwd=second_dir, capture_output=True, text=True, timeout=120)
         still_sending = first.poll() is None
         first.send_signal(signal.SIGTERM)  # stops cleanly, every row recorded
         _, err = first.communicate(timeout=60)

@@ -192,7 +192,7 @@ def test_error_bodies_and_malformed_requests_never_echo_the_token(
             writer.write(b"POST /dlr HTTP/1.1\r\nHost: x\r\nAuthorization: " + TOKEN.encode()
                          + b"\r\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()
-            raw = await asyncio.wait_for(reader.read(65536), 5)
+            raw = await asyncio.wait_for(reader.read(65536), 30)
             writer.close()
             return echoed, raw
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -39,6 +40,10 @@ def test_multipart_callbacks_deliver_and_failed_parts_fail(ledger: Ledger,
             assert summary.counts["accepted"] + summary.counts["delivered"] \
                 + summary.counts["failed"] == 40
             counts = await wait_for_reports(ledger)
+            # a failed part fails its row before the other parts' reports came: wait for them
+            deadline = time.monotonic() + 30
+            while receiver.counters["received"] < 120 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
             assert receiver.counters["received"] == 120  # one report per part
             return counts
 

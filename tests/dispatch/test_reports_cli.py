@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from langson_comms.sms.ledger import Recipient, Result, SmsState, SqliteLedger
 
-from .helpers import CLI, free_port
+from .helpers import CLI, announced_port, free_port
 
 HEAD = """\
 [campaign]
@@ -84,37 +83,37 @@ def serve(tmp_path: Path) -> Iterator[object]:
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=10)
+        proc.communicate(timeout=60)
 
 
-def _post(proc: subprocess.Popen[str], url: str, body: object) -> httpx.Response:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return httpx.post(url, json=body, timeout=2)
-        except httpx.TransportError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise
-            time.sleep(0.1)
+def _port(proc: subprocess.Popen[str]) -> int:
+    """The port a ``serve-reports`` started on port 0 listens on, once it does (a port
+    picked before could be taken meanwhile; 20 s of polling it was not always enough for
+    the command to start on a loaded machine)."""
+    assert proc.stderr is not None
+    return announced_port(proc.stderr, "delivery reports: POST")[0]
+
+
+def _post(url: str, body: object) -> httpx.Response:
+    return httpx.post(url, json=body, timeout=30)
 
 
 def test_each_gateway_path_reads_its_own_format(tmp_path: Path, serve: object) -> None:
-    port = free_port()
     _accept(tmp_path / "work" / "ledger.sqlite",
             [("+84910000001", "esms", "7"), ("+84910000002", "sim", "7"),
              ("+84910000003", "esms", "8")])
-    proc = serve(HEAD.format(port=port, reports_extra="") + SECOND,  # type: ignore[operator]
+    proc = serve(HEAD.format(port=0, reports_extra="") + SECOND,  # type: ignore[operator]
                  None, "--insecure")
-    base = f"http://127.0.0.1:{port}/dlr"
+    base = f"http://127.0.0.1:{_port(proc)}/dlr"
     # eSMS style: SMSID / SendStatus, one report per message
-    r = _post(proc, f"{base}/esms", {"SMSID": "7", "SendStatus": "4"})
+    r = _post(f"{base}/esms", {"SMSID": "7", "SendStatus": "4"})
     assert r.status_code == 200, r.text
     assert r.json() == {"received": 1, "new": 1}
     # the simulator's format on its own path; the same id is another message
-    r = _post(proc, f"{base}/sim", {"message_id": "7", "status": "delivered"})
+    r = _post(f"{base}/sim", {"message_id": "7", "status": "delivered"})
     assert r.status_code == 200 and r.json()["new"] == 1, r.text
     # the eSMS format is not the simulator's: a located 400, nothing stored
-    r = _post(proc, f"{base}/sim", {"SMSID": "8", "SendStatus": "5"})
+    r = _post(f"{base}/sim", {"SMSID": "8", "SendStatus": "5"})
     assert r.status_code == 400 and "message_id" in r.json()["error"], r.text
     with SqliteLedger(tmp_path / "work" / "ledger.sqlite") as ledger:
         states = {row.msisdn: row.state for row in ledger.rows("t")}
@@ -124,11 +123,10 @@ def test_each_gateway_path_reads_its_own_format(tmp_path: Path, serve: object) -
 
 def test_the_bare_path_serves_a_single_gateway_in_its_format(tmp_path: Path,
                                                              serve: object) -> None:
-    port = free_port()
     _accept(tmp_path / "work" / "ledger.sqlite", [("+84910000001", "esms", "E1")])
-    proc = serve(HEAD.format(port=port, reports_extra=""), None,  # type: ignore[operator]
+    proc = serve(HEAD.format(port=0, reports_extra=""), None,  # type: ignore[operator]
                  "--insecure")
-    r = _post(proc, f"http://127.0.0.1:{port}/dlr", {"SMSID": "E1", "SendStatus": 5})
+    r = _post(f"http://127.0.0.1:{_port(proc)}/dlr", {"SMSID": "E1", "SendStatus": 5})
     assert r.status_code == 200, r.text
     with SqliteLedger(tmp_path / "work" / "ledger.sqlite") as ledger:
         assert next(ledger.rows("t")).state is SmsState.DELIVERED
@@ -142,7 +140,7 @@ def test_a_token_env_that_is_not_set_refuses_to_serve(tmp_path: Path, serve: obj
     port = free_port()
     text = HEAD.format(port=port, reports_extra='token_env = "LC_TEST_NO_SUCH_TOKEN"\n')
     proc = serve(text, _env_without("LC_TEST_NO_SUCH_TOKEN"))  # type: ignore[operator]
-    _, err = proc.communicate(timeout=20)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2, err
     assert "channels.sms.reports.token_env" in err and "LC_TEST_NO_SUCH_TOKEN" in err, err
     with pytest.raises(httpx.TransportError):  # nothing listens
@@ -150,14 +148,14 @@ def test_a_token_env_that_is_not_set_refuses_to_serve(tmp_path: Path, serve: obj
 
 
 def test_a_token_env_that_is_set_is_required(tmp_path: Path, serve: object) -> None:
-    port = free_port()
-    text = HEAD.format(port=port, reports_extra='token_env = "LC_TEST_DLR_TOKEN"\n')
+    text = HEAD.format(port=0, reports_extra='token_env = "LC_TEST_DLR_TOKEN"\n')
     env = {**_env_without("LC_TEST_DLR_TOKEN"), "LC_TEST_DLR_TOKEN": "Bearer s3cret"}
     proc = serve(text, env)  # type: ignore[operator]
+    port = _port(proc)
     body = {"SMSID": "E1", "SendStatus": "5"}
-    assert _post(proc, f"http://127.0.0.1:{port}/dlr", body).status_code == 401
+    assert _post(f"http://127.0.0.1:{port}/dlr", body).status_code == 401
     r = httpx.post(f"http://127.0.0.1:{port}/dlr/esms", json=body,
-                   headers={"Authorization": "Bearer s3cret"}, timeout=2)
+                   headers={"Authorization": "Bearer s3cret"}, timeout=30)
     assert r.status_code == 200, r.text
 
 

@@ -45,7 +45,7 @@ def test_two_gateways_with_the_same_ids_get_their_own_reports(
             b = carrier_simulator(dlr_url=rx.url_for("b"), dlr_failed=0.0)  # all delivered
             await run_engine(ledger, {"a": gateway(a, "a"), "b": gateway(b, "b")},
                              Routing({"viettel": "a", "mobifone": "b"}))
-            await wait_for_reports(ledger, 10)
+            await wait_for_reports(ledger)
             return rx
 
     rx = asyncio.run(main())

@@ -4,6 +4,7 @@ poll that fails in any way is counted and logged, never ends the polling task.""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +89,15 @@ def test_the_poller_survives_any_failure(tmp_path: Path) -> None:
             poller = ReportPoller(ledger, [gw, broken], interval=0.05)
             stop = asyncio.Event()
             task = asyncio.create_task(poller.run(stop))
-            await asyncio.sleep(0.4)
+            # until a few intervals went by (polled, not slept: a loaded machine is slow)
+            deadline = time.monotonic() + 10
+            while broken.calls < 4:
+                assert not task.done() and time.monotonic() < deadline, poller.counters
+                await asyncio.sleep(0.02)
             assert not task.done()
             stop.set()
             try:
-                await asyncio.wait_for(task, 5)
+                await asyncio.wait_for(task, 30)
             finally:
                 await client.aclose()
                 server.close()

@@ -111,7 +111,7 @@ def test_sigkill_mid_run_then_resume_sends_nothing_twice_and_skips_refusals(
     proc = start(tmp_path, "send", "campaign.toml", "--audience", "prepared.csv",
                  "--no-progress")
     try:
-        wait_until(lambda: len(agg.accepted_snapshot()) >= 100 or proc.poll() is not None, 30)
+        wait_until(lambda: len(agg.accepted_snapshot()) >= 100 or proc.poll() is not None, 90)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.communicate()

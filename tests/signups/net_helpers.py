@@ -76,12 +76,12 @@ def running(api: PagedApi) -> Iterator[PagedApi]:
 
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=10)
-    started.wait(10)
+    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
+    started.wait(30)
     try:
         yield api
     finally:
-        asyncio.run_coroutine_threadsafe(holder["runner"].cleanup(), loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(holder["runner"].cleanup(), loop).result(timeout=30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()

@@ -70,7 +70,7 @@ def serving(campaign: Campaign, store: SqliteSignupStore, clock: FrozenClock,
         ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(run_receiver(campaign, "hook", store, clock=clock, port=0, env=env,
                                                 stop=stop, ready=ready.set_result))
-        url = await asyncio.wait_for(ready, 10)
+        url = await asyncio.wait_for(ready, 30)
         async with aiohttp.ClientSession() as session:
 
             async def post(body: bytes | Any, *, secret: str = SECRET, at: float | None = None,
@@ -337,7 +337,7 @@ def test_the_documented_curl_example_is_accepted(
         task = asyncio.create_task(run_receiver(campaign, "hook", store, clock=frozen_clock, port=0,
                                                 env={**ENV, "HOOK_SECRET": secret}, stop=stop,
                                                 ready=ready.set_result))
-        url = await asyncio.wait_for(ready, 10)
+        url = await asyncio.wait_for(ready, 30)
         try:
             await asyncio.wait_for(run_curl(url), 30)
         finally:

@@ -23,7 +23,7 @@ def context(base_dir: str = ".") -> ConfigContext:
 
 def table(url: str, **config: Any) -> dict[str, Any]:
     return {"url": url, "username": "langson", "password_env": "MOBIFONE_PASSWORD",
-            "sender": "LANGSON", "timeout": 1.0, "throttle_backoff": 0.05, **config}
+            "sender": "LANGSON", "timeout": 5.0, "throttle_backoff": 0.05, **config}
 
 
 def make_gateway(sim: MobifoneSimulator | str, **config: Any) -> MobifoneGateway:

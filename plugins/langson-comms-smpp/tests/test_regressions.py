@@ -9,7 +9,7 @@ import pytest
 from langson_comms_smpp import SmppGateway
 from langson_comms_smpp.status import Status
 from langson_comms_smpp.testing import TestSmsc
-from smpp_helpers import ENV, context, make_gateway
+from smpp_helpers import ENV, context, eventually, make_gateway
 
 from langson_comms.errors import CampaignFileError, PermanentGatewayError, TransientGatewayError
 from langson_comms.sms.encoding import analyse
@@ -104,7 +104,7 @@ def test_close_waits_for_lost_sessions_to_be_retired() -> None:
     is retired too."""
     async def main() -> None:
         async with TestSmsc(hang=True) as smsc:
-            gw = make_gateway(smsc, response_timeout=0.2)
+            gw = make_gateway(smsc, response_timeout=2.0)  # it also bounds the next answer
             with pytest.raises(TransientGatewayError):
                 await gw.send([sms(1)])
             smsc.hang = False
@@ -112,7 +112,7 @@ def test_close_waits_for_lost_sessions_to_be_retired() -> None:
             assert not _retiring(), "close returned with a session still being retired"
             assert (await gw.send([sms(2)]))[0].accepted  # binds again after close
             smsc.drop_sessions()
-            await asyncio.sleep(0.2)
+            await eventually(lambda: gw.stats["sessions_lost"] >= 2, "the drop noticed")
             assert gw.stats["sessions_lost"] == 2 and gw._session is None
             await gw.close()
             assert not _retiring()

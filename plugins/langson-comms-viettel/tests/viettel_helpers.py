@@ -26,7 +26,7 @@ def context(base_dir: Path = Path(".")) -> ConfigContext:
 def table(url: str, **config: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"url": url, "user": "langson", "cp_code": "LANGSON_CP",
                               "password_env": "VIETTEL_PASSWORD", "service_id": "LANGSON",
-                              "timeout": 1.0, "throttle_backoff": 0.05}
+                              "timeout": 5.0, "throttle_backoff": 0.05}
     values.update(config)
     return values
 

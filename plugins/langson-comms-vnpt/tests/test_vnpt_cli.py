@@ -90,7 +90,7 @@ def test_killed_mid_run_then_resumed_sends_each_message_once(tmp_path: Path) -> 
                                  "--no-progress"], cwd=tmp_path, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            wait_until(lambda: len(sim.accepted_snapshot()) >= 120 or proc.poll() is not None, 60)
+            wait_until(lambda: len(sim.accepted_snapshot()) >= 120 or proc.poll() is not None, 90)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.communicate(timeout=10)

@@ -26,7 +26,7 @@ def table(url: str, **config: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"url": url, "api_user": "langson_api", "agent_id": "244",
                               "contract_id": "13681", "template_id": "T-FREE-1",
                               "username": "langson", "api_pass_env": "VNPT_API_PASS",
-                              "label_id": "LANGSON", "timeout": 1.0, "throttle_backoff": 0.05}
+                              "label_id": "LANGSON", "timeout": 5.0, "throttle_backoff": 0.05}
     values.update(config)
     return values
 

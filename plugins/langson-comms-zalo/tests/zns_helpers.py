@@ -40,7 +40,7 @@ def table(url: str, oauth_url: str, token_file: Path | str, **config: Any) -> di
     return {"app_id": "4321", "template_id": "231456", "template_data": {"ten": "{ten}"},
             "text_pattern": r"^Chào (?P<ten>[^,]+),", "token_file": str(token_file),
             "app_secret_env": "ZALO_APP_SECRET", "url": url, "oauth_url": oauth_url,
-            "timeout": 1.0, "throttle_backoff": 0.05, **config}
+            "timeout": 5.0, "throttle_backoff": 0.05, **config}
 
 
 def make_gateway(sim: ZaloSimulator, token_file: Path, *,
