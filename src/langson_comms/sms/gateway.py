@@ -28,6 +28,7 @@ import httpx
 
 from ..config import ConfigContext
 from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError, WrongRouteError
+from .bounded_http import MAX_ANSWER_BYTES, AnswerTooLarge, BoundedTransport
 from .ledger import DeliveryReport
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "FATAL_STATUSES",
     "GatewayCapabilities",
+    "MAX_ANSWER_BYTES",
     "OutgoingSms",
     "SmsGateway",
     "TRANSPORT_ERRORS",
@@ -269,6 +271,8 @@ def transport_error(exc: BaseException, gateway: str) -> TransientGatewayError:
             and not isinstance(cause, TimeoutError)):
         return TransientGatewayError(f"connection error: {type(cause).__name__}: {cause}",
                                      gateway=gateway)
+    if isinstance(exc, AnswerTooLarge):
+        return TransientGatewayError(str(exc), gateway=gateway)
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return TransientGatewayError(f"timeout: {exc or type(exc).__name__}", gateway=gateway)
     if isinstance(exc, aiohttp.ClientResponseError | httpx.ProtocolError):
@@ -293,21 +297,26 @@ def make_http_client(
     connections: int = 8,
     timeout: float = 10.0,
     transport: str = "aiohttp",
+    max_answer_bytes: int = MAX_ANSWER_BYTES,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for gateways.
 
     ``transport="aiohttp"`` (default) uses ``httpx_aiohttp.AiohttpTransport``;
     ``"httpx"`` uses httpx's own transport.  Chosen by measurement, see
-    docs/performance.md.
+    docs/performance.md.  Either way an answer's body stops at ``max_answer_bytes`` and at
+    ``timeout`` seconds from the request (``bounded_http``): a transient error.
     """
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    inner: httpx.AsyncBaseTransport
     if transport == "aiohttp":
         from httpx_aiohttp import AiohttpTransport
 
-        return httpx.AsyncClient(
-            transport=AiohttpTransport(limits=limits, trust_env=False),
-            timeout=timeout, trust_env=False,
-        )
-    if transport == "httpx":
-        return httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False)
-    raise ValueError(f"unknown transport {transport!r} (expected 'aiohttp' or 'httpx')")
+        inner = AiohttpTransport(limits=limits, trust_env=False)
+    elif transport == "httpx":
+        inner = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    else:
+        raise ValueError(f"unknown transport {transport!r} (expected 'aiohttp' or 'httpx')")
+    return httpx.AsyncClient(
+        transport=BoundedTransport(inner, max_bytes=max_answer_bytes, timeout=timeout),
+        timeout=timeout, trust_env=False,
+    )
