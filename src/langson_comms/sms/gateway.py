@@ -38,6 +38,7 @@ __all__ = [
     "GatewayCapabilities",
     "MAX_ANSWER_BYTES",
     "OutgoingSms",
+    "REDIRECT_HINT",
     "SmsGateway",
     "TRANSPORT_ERRORS",
     "SubmitResult",
@@ -234,9 +235,17 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+#: a redirect answers a wrong ``url`` (never followed: it would resend credentials elsewhere)
+REDIRECT_HINT = "the API answers with a redirect: check the gateway's url"
+
+
 def raise_for_status(response: httpx.Response, gateway: str) -> None:
-    """Translate an HTTP status: 429/408/5xx → transient, other 4xx → permanent."""
+    """Translate an HTTP status: 429/408/5xx → transient, other 4xx → permanent, 3xx →
+    permanent with a status of ``FATAL_STATUSES`` (the run stops)."""
     status = response.status_code
+    if 300 <= status < 400:
+        raise PermanentGatewayError(f"HTTP {status}: {REDIRECT_HINT}", gateway=gateway,
+                                    status=status)
     if status < 400:
         return
     snippet = response.text[:200].strip() if response.is_closed else ""
@@ -250,8 +259,9 @@ def raise_for_status(response: httpx.Response, gateway: str) -> None:
 
 
 #: Statuses of a ``PermanentGatewayError`` after which sending cannot go on without an
-#: operator (credentials, the account): the engine stops with the rows still queued.
-FATAL_STATUSES = frozenset({401, 403})
+#: operator (credentials, the account, a redirect: a wrong url): the engine stops with the
+#: rows still queued.
+FATAL_STATUSES = frozenset({301, 302, 303, 307, 308, 401, 403})
 
 #: What a transport raises when a request did not get a readable answer (all transient).
 #: ``aiohttp.ClientError`` because ``httpx_aiohttp`` lets some of aiohttp's own errors
