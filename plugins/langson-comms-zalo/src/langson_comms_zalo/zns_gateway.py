@@ -236,8 +236,9 @@ class ZnsGateway(SmsGateway):
         code = answer.get("error")
         raise self.permanent(
             f"Zalo refused to refresh the access token (error {code!r}: "
-            f"{_vendor_text(answer.get('error_name', ''))}): the refresh token in "
-            f"{self._store.path} is no longer valid; authorise the OA again (README)",
+            f"{_vendor_text(answer.get('error_name', ''))}): check app_id and the app secret; "
+            f"if they are right, the refresh token in {self._store.path} is no longer valid: "
+            "authorise the OA again (README)",
             status=401)
 
     # -- the wire ------------------------------------------------------------------------
