@@ -189,9 +189,12 @@ class SmsGateway(abc.ABC):
         return None
 
     def transient(self, message: str, *, status: int | None = None,
-                  retry_after: float | None = None) -> TransientGatewayError:
+                  retry_after: float | None = None, in_doubt: bool = False) -> TransientGatewayError:
+        """``in_doubt``: the request went out and no usable answer came back (the
+        gateway may have taken the message): the row goes again only to this gateway."""
         return TransientGatewayError(
-            message, gateway=self.gateway_id, status=status, retry_after=retry_after
+            message, gateway=self.gateway_id, status=status, retry_after=retry_after,
+            in_doubt=in_doubt,
         )
 
     def permanent(self, message: str, *, status: int | None = None) -> PermanentGatewayError:
@@ -269,27 +272,43 @@ FATAL_STATUSES = frozenset({301, 302, 303, 307, 308, 401, 403})
 TRANSPORT_ERRORS = (httpx.TransportError, aiohttp.ClientError, OSError)
 
 
+def _never_sent(exc: BaseException) -> bool:
+    """Whether ``exc`` certainly came before the request reached the server (no
+    connection was made), so the message cannot have been taken."""
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ClientConnectorError) or isinstance(exc, aiohttp.ClientConnectorError):
+        return True
+    if isinstance(cause, aiohttp.ClientError):
+        return False  # a read timeout or a dropped connection, translated by httpx_aiohttp
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+                      | ConnectionRefusedError)
+
+
 def transport_error(exc: BaseException, gateway: str) -> TransientGatewayError:
     """The ``TransientGatewayError`` for an httpx timeout or transport error (raise it
     ``from exc``).  For hot paths that cannot afford a context manager per request.
 
     httpx-aiohttp (0.2) turns every ``aiohttp.ClientConnectionError`` into
     ``httpx.ConnectTimeout`` — a refused connection or an unreachable host included — so
-    an aiohttp cause that is not a timeout is reported as the connection error it is."""
+    an aiohttp cause that is not a timeout is reported as the connection error it is.
+    The error is ``in_doubt`` unless no connection was made: the answer was lost, the
+    gateway may have taken the message."""
+    in_doubt = not _never_sent(exc)
     cause = exc.__cause__
     if (isinstance(exc, httpx.TimeoutException) and isinstance(cause, aiohttp.ClientError)
             and not isinstance(cause, TimeoutError)):
         return TransientGatewayError(f"connection error: {type(cause).__name__}: {cause}",
-                                     gateway=gateway)
+                                     gateway=gateway, in_doubt=in_doubt)
     if isinstance(exc, AnswerTooLarge):
-        return TransientGatewayError(str(exc), gateway=gateway)
+        return TransientGatewayError(str(exc), gateway=gateway, in_doubt=True)
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        return TransientGatewayError(f"timeout: {exc or type(exc).__name__}", gateway=gateway)
+        return TransientGatewayError(f"timeout: {exc or type(exc).__name__}", gateway=gateway,
+                                     in_doubt=in_doubt)
     if isinstance(exc, aiohttp.ClientResponseError | httpx.ProtocolError):
         return TransientGatewayError(f"malformed HTTP answer: {type(exc).__name__}: {exc}",
-                                     gateway=gateway)
+                                     gateway=gateway, in_doubt=True)
     return TransientGatewayError(f"connection error: {type(exc).__name__}: {exc}",
-                                 gateway=gateway)
+                                 gateway=gateway, in_doubt=in_doubt)
 
 
 @contextlib.asynccontextmanager

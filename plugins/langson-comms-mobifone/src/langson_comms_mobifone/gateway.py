@@ -189,7 +189,7 @@ class MobifoneGateway(SmsGateway):
         if not isinstance(answer, Mapping):
             raise self.transient(f"{what}: the answer is not a JSON object "
                                  f"({response.headers.get('content-type', 'no content type')})",
-                                 status=response.status_code)
+                                 status=response.status_code, in_doubt=what == "send")
         return answer
 
     @staticmethod

@@ -202,7 +202,7 @@ class ViettelGateway(SmsGateway):
             if response.status_code >= 300:
                 raise self._http_error(response) from None
             raise self.transient(f"unreadable answer (HTTP {response.status_code}): {exc}",
-                                 status=response.status_code) from None
+                                 status=response.status_code, in_doubt=True) from None
         if isinstance(answer, Fault):
             error = self._fault(answer, response.status_code)
             if isinstance(error, PermanentGatewayError):

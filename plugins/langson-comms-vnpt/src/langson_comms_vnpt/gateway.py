@@ -202,7 +202,7 @@ class VnptGateway(SmsGateway):
             reply = parse_reply(response.content)
         except UnreadableReply as exc:
             raise self.transient(f"unreadable answer (HTTP {response.status_code}): {exc}",
-                                 status=response.status_code) from None
+                                 status=response.status_code, in_doubt=True) from None
         return self._judge(sms, reply)
 
     async def send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:

@@ -259,7 +259,8 @@ class ZnsGateway(SmsGateway):
         except (ValueError, UnicodeDecodeError):
             answer = None
         if not isinstance(answer, Mapping):
-            raise self.transient(f"{what}: the answer is not a JSON object", status=response.status_code)
+            raise self.transient(f"{what}: the answer is not a JSON object", status=response.status_code,
+                                 in_doubt=what == "send")
         return answer
 
     def template_data(self, text: str) -> dict[str, str] | None:
