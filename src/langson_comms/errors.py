@@ -198,7 +198,11 @@ class GatewayError(LangsonCommsError):
 
 
 class TransientGatewayError(GatewayError):
-    """Retry later: timeout, connection error, 5xx, 429 (``retry_after`` seconds if given)."""
+    """Retry later: timeout, connection error, 5xx, 429 (``retry_after`` seconds if given).
+
+    ``in_doubt``: the request went out and its answer was lost (a timeout while reading,
+    an unreadable answer): the gateway may have taken the message, so the engine sends
+    the row again only to this gateway (same idempotency key), never to another route."""
 
     def __init__(
         self,
@@ -207,8 +211,10 @@ class TransientGatewayError(GatewayError):
         gateway: str | None = None,
         status: int | None = None,
         retry_after: float | None = None,
+        in_doubt: bool = False,
     ) -> None:
         self.retry_after = retry_after
+        self.in_doubt = in_doubt
         super().__init__(message, gateway=gateway, status=status)
 
 

@@ -65,3 +65,16 @@ def test_a_wrong_route_code_cannot_also_be_accepted(tmp_path: Path) -> None:
         _load(tmp_path, 'message = "invite"\n' + GATEWAYS
               + 'result = { already = ["x"], wrong_route = ["x"] }\n')
     assert "'x' in both result.already and result.wrong_route" in str(info.value)
+
+
+def test_every_gateway_table_with_a_problem_is_listed_not_only_the_first(tmp_path: Path) -> None:
+    """`validate` lists all problems: two gateway tables each with a bad key give two
+    located problems (it stopped at the first gateway)."""
+    body = ('message = "invite"\ndefault_gateway = ["zns", "agg"]\n'
+            '[channels.sms.gateways.zns]\nkind = "generic_http"\nurl = "ftp://x"\n'
+            '[channels.sms.gateways.agg]\nkind = "generic_http"\nurl = "http://y"\nmax_batch = 0\n')
+    with pytest.raises(CampaignFileError) as info:
+        _load(tmp_path, body)
+    keys = [p.key for p in info.value.problems]
+    assert any(k.startswith("channels.sms.gateways.zns") for k in keys), keys
+    assert any(k.startswith("channels.sms.gateways.agg") for k in keys), keys

@@ -400,3 +400,48 @@ def test_a_process_killed_between_the_temp_file_and_the_rename_is_not_locked_out
             assert _saved(tokens)["refresh_token"] == sim.current_refresh_token()
 
     run(main, timeout=150)
+
+
+def test_a_refused_app_secret_points_at_the_secret_first_not_only_at_a_new_authorisation(
+        tmp_path: Path) -> None:
+    """Zalo refusing the app secret (or app_id) is not a spent refresh token: the message
+    sends the operator to the secret and app_id before the OA's authorisation."""
+    tokens = write_tokens(tmp_path / "tokens.json", refresh="refresh-0")
+
+    async def main() -> None:
+        async with ZaloSimulator(app_secret="another-secret") as sim:
+            gw = make_gateway(sim, tokens)
+            try:
+                with pytest.raises(PermanentGatewayError) as info:
+                    await gw.send([sms(1)])
+            finally:
+                await close(gw)
+        message = str(info.value)
+        assert info.value.status in FATAL_STATUSES
+        assert "app_id and the app secret" in message, message
+        assert APP_SECRET not in message and "another-secret" not in message
+        assert _saved(tokens)["refresh_token"] == "refresh-0"
+
+    run(main)
+
+
+def test_a_token_file_that_is_a_symbolic_link_is_replaced_at_its_target(tmp_path: Path) -> None:
+    """``token_file`` a link to a file elsewhere (a mounted secret, a shared folder): the
+    new refresh token is written over the target, the link stays a link — so whatever
+    else reads the target never holds the spent refresh token (a lock-out)."""
+    (tmp_path / "vault").mkdir()
+    target = write_tokens(tmp_path / "vault" / "tokens.json", refresh="refresh-0")
+    link = tmp_path / "zalo-tokens.json"
+    link.symlink_to(target)
+
+    async def main() -> None:
+        async with ZaloSimulator() as sim:
+            gw = make_gateway(sim, link)
+            try:
+                assert (await gw.send([sms(1)]))[0].accepted
+            finally:
+                await close(gw)
+            assert _saved(target)["refresh_token"] == sim.current_refresh_token() != "refresh-0"
+
+    run(main)
+    assert link.is_symlink() and stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -25,6 +25,7 @@ from langson_comms.activity.stored import sms_reach
 from langson_comms.campaign import Period
 from langson_comms.campaign_file_limits import year_problem
 from langson_comms.config import InvalidValue, above, at_least, at_most
+from langson_comms.errors import CampaignFileError, Problem
 from langson_comms.messages import Message
 from langson_comms.reach import ReachRecord
 from langson_comms.registry import Registry
@@ -253,13 +254,21 @@ class SmsChannel(ActivityChannel):
             # Loading with a runtime: unknown gateway kinds are reported now (by
             # `validate`), not when sending starts; policies in check_campaign.
             # The gateway's own keys are checked too (check_config: no secrets needed).
+            # Every table is checked: each gateway's problems are listed, not the first's.
+            problems: list[Problem] = []
             for gid, table in cfg.gateways.items():
-                if table["kind"] not in context.registry.names("sms_gateway"):
-                    raise context.error(context.registry.unknown_name("sms_gateway", table["kind"]),
-                                        f"gateways.{gid}.kind")
-                context.registry.get("sms_gateway", table["kind"]).check_config(
-                    {k: v for k, v in table.items() if k != "kind"},
-                    context.child("gateways").child(gid))
+                try:
+                    if table["kind"] not in context.registry.names("sms_gateway"):
+                        raise context.error(
+                            context.registry.unknown_name("sms_gateway", table["kind"]),
+                            f"gateways.{gid}.kind")
+                    context.registry.get("sms_gateway", table["kind"]).check_config(
+                        {k: v for k, v in table.items() if k != "kind"},
+                        context.child("gateways").child(gid))
+                except CampaignFileError as exc:
+                    problems.extend(exc.problems)
+            if problems:
+                raise CampaignFileError(context.source, problems)
         return channel
 
     def check_campaign(self, campaign: Campaign, context: ConfigContext) -> None:

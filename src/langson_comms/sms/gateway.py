@@ -28,6 +28,7 @@ import httpx
 
 from ..config import ConfigContext
 from ..errors import GatewayError, PermanentGatewayError, TransientGatewayError, WrongRouteError
+from .bounded_http import MAX_ANSWER_BYTES, AnswerTooLarge, BoundedTransport
 from .ledger import DeliveryReport
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,9 @@ log = logging.getLogger(__name__)
 __all__ = [
     "FATAL_STATUSES",
     "GatewayCapabilities",
+    "MAX_ANSWER_BYTES",
     "OutgoingSms",
+    "REDIRECT_HINT",
     "SmsGateway",
     "TRANSPORT_ERRORS",
     "SubmitResult",
@@ -186,9 +189,12 @@ class SmsGateway(abc.ABC):
         return None
 
     def transient(self, message: str, *, status: int | None = None,
-                  retry_after: float | None = None) -> TransientGatewayError:
+                  retry_after: float | None = None, in_doubt: bool = False) -> TransientGatewayError:
+        """``in_doubt``: the request went out and no usable answer came back (the
+        gateway may have taken the message): the row goes again only to this gateway."""
         return TransientGatewayError(
-            message, gateway=self.gateway_id, status=status, retry_after=retry_after
+            message, gateway=self.gateway_id, status=status, retry_after=retry_after,
+            in_doubt=in_doubt,
         )
 
     def permanent(self, message: str, *, status: int | None = None) -> PermanentGatewayError:
@@ -232,9 +238,17 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+#: a redirect answers a wrong ``url`` (never followed: it would resend credentials elsewhere)
+REDIRECT_HINT = "the API answers with a redirect: check the gateway's url"
+
+
 def raise_for_status(response: httpx.Response, gateway: str) -> None:
-    """Translate an HTTP status: 429/408/5xx → transient, other 4xx → permanent."""
+    """Translate an HTTP status: 429/408/5xx → transient, other 4xx → permanent, 3xx →
+    permanent with a status of ``FATAL_STATUSES`` (the run stops)."""
     status = response.status_code
+    if 300 <= status < 400:
+        raise PermanentGatewayError(f"HTTP {status}: {REDIRECT_HINT}", gateway=gateway,
+                                    status=status)
     if status < 400:
         return
     snippet = response.text[:200].strip() if response.is_closed else ""
@@ -248,13 +262,26 @@ def raise_for_status(response: httpx.Response, gateway: str) -> None:
 
 
 #: Statuses of a ``PermanentGatewayError`` after which sending cannot go on without an
-#: operator (credentials, the account): the engine stops with the rows still queued.
-FATAL_STATUSES = frozenset({401, 403})
+#: operator (credentials, the account, a redirect: a wrong url): the engine stops with the
+#: rows still queued.
+FATAL_STATUSES = frozenset({301, 302, 303, 307, 308, 401, 403})
 
 #: What a transport raises when a request did not get a readable answer (all transient).
 #: ``aiohttp.ClientError`` because ``httpx_aiohttp`` lets some of aiohttp's own errors
 #: through untranslated — e.g. ``ClientResponseError`` for an answer that is not HTTP.
 TRANSPORT_ERRORS = (httpx.TransportError, aiohttp.ClientError, OSError)
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether ``exc`` certainly came before the request reached the server (no
+    connection was made), so the message cannot have been taken."""
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ClientConnectorError) or isinstance(exc, aiohttp.ClientConnectorError):
+        return True
+    if isinstance(cause, aiohttp.ClientError):
+        return False  # a read timeout or a dropped connection, translated by httpx_aiohttp
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+                      | ConnectionRefusedError)
 
 
 def transport_error(exc: BaseException, gateway: str) -> TransientGatewayError:
@@ -263,19 +290,25 @@ def transport_error(exc: BaseException, gateway: str) -> TransientGatewayError:
 
     httpx-aiohttp (0.2) turns every ``aiohttp.ClientConnectionError`` into
     ``httpx.ConnectTimeout`` — a refused connection or an unreachable host included — so
-    an aiohttp cause that is not a timeout is reported as the connection error it is."""
+    an aiohttp cause that is not a timeout is reported as the connection error it is.
+    The error is ``in_doubt`` unless no connection was made: the answer was lost, the
+    gateway may have taken the message."""
+    in_doubt = not _never_sent(exc)
     cause = exc.__cause__
     if (isinstance(exc, httpx.TimeoutException) and isinstance(cause, aiohttp.ClientError)
             and not isinstance(cause, TimeoutError)):
         return TransientGatewayError(f"connection error: {type(cause).__name__}: {cause}",
-                                     gateway=gateway)
+                                     gateway=gateway, in_doubt=in_doubt)
+    if isinstance(exc, AnswerTooLarge):
+        return TransientGatewayError(str(exc), gateway=gateway, in_doubt=True)
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        return TransientGatewayError(f"timeout: {exc or type(exc).__name__}", gateway=gateway)
+        return TransientGatewayError(f"timeout: {exc or type(exc).__name__}", gateway=gateway,
+                                     in_doubt=in_doubt)
     if isinstance(exc, aiohttp.ClientResponseError | httpx.ProtocolError):
         return TransientGatewayError(f"malformed HTTP answer: {type(exc).__name__}: {exc}",
-                                     gateway=gateway)
+                                     gateway=gateway, in_doubt=True)
     return TransientGatewayError(f"connection error: {type(exc).__name__}: {exc}",
-                                 gateway=gateway)
+                                 gateway=gateway, in_doubt=in_doubt)
 
 
 @contextlib.asynccontextmanager
@@ -293,21 +326,26 @@ def make_http_client(
     connections: int = 8,
     timeout: float = 10.0,
     transport: str = "aiohttp",
+    max_answer_bytes: int = MAX_ANSWER_BYTES,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for gateways.
 
     ``transport="aiohttp"`` (default) uses ``httpx_aiohttp.AiohttpTransport``;
     ``"httpx"`` uses httpx's own transport.  Chosen by measurement, see
-    docs/performance.md.
+    docs/performance.md.  Either way an answer's body stops at ``max_answer_bytes`` and at
+    ``timeout`` seconds from the request (``bounded_http``): a transient error.
     """
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    inner: httpx.AsyncBaseTransport
     if transport == "aiohttp":
         from httpx_aiohttp import AiohttpTransport
 
-        return httpx.AsyncClient(
-            transport=AiohttpTransport(limits=limits, trust_env=False),
-            timeout=timeout, trust_env=False,
-        )
-    if transport == "httpx":
-        return httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False)
-    raise ValueError(f"unknown transport {transport!r} (expected 'aiohttp' or 'httpx')")
+        inner = AiohttpTransport(limits=limits, trust_env=False)
+    elif transport == "httpx":
+        inner = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    else:
+        raise ValueError(f"unknown transport {transport!r} (expected 'aiohttp' or 'httpx')")
+    return httpx.AsyncClient(
+        transport=BoundedTransport(inner, max_bytes=max_answer_bytes, timeout=timeout),
+        timeout=timeout, trust_env=False,
+    )

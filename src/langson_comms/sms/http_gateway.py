@@ -435,7 +435,8 @@ class GenericHttpGateway(SmsGateway):
             return SubmitResult(sms.ref, error=self.transient(
                 f"the batch answer has no result with {fmt.ref_field} {sms.ref}"))
         if not isinstance(answer, Mapping):
-            return SubmitResult(sms.ref, error=self.transient(f"unreadable answer {answer!r:.80}"))
+            return SubmitResult(sms.ref, error=self.transient(
+                f"unreadable answer {answer!r:.80}", in_doubt=True))
         status = answer.get(fmt.status_field, "")
         if status.__class__ is not str:
             status = str(status)
@@ -476,7 +477,7 @@ class GenericHttpGateway(SmsGateway):
             return response.json()
         except ValueError as exc:
             raise self.transient(f"answer is not JSON: {response.text[:80]!r}",
-                                 status=response.status_code) from exc
+                                 status=response.status_code, in_doubt=True) from exc
 
     async def send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:
         results = await self._send(batch)

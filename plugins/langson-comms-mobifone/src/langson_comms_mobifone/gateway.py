@@ -35,6 +35,7 @@ from langson_comms.config import ConfigContext
 from langson_comms.errors import GatewayError, PermanentGatewayError, TransientGatewayError
 from langson_comms.sms.gateway import (
     FATAL_STATUSES,
+    REDIRECT_HINT,
     TRANSPORT_ERRORS,
     OutgoingSms,
     SmsGateway,
@@ -173,6 +174,8 @@ class MobifoneGateway(SmsGateway):
         """An HTTP error status, without the body (it may echo what we sent)."""
         status = response.status_code
         detail = f"{what}: HTTP {status}"
+        if 300 <= status < 400:
+            return self.permanent(f"{detail}: {REDIRECT_HINT}", status=status)
         if status in (408, 425, 429) or status >= 500:
             return self.transient(detail, status=status, retry_after=parse_retry_after(
                 response.headers.get("retry-after")))
@@ -186,7 +189,7 @@ class MobifoneGateway(SmsGateway):
         if not isinstance(answer, Mapping):
             raise self.transient(f"{what}: the answer is not a JSON object "
                                  f"({response.headers.get('content-type', 'no content type')})",
-                                 status=response.status_code)
+                                 status=response.status_code, in_doubt=what == "send")
         return answer
 
     @staticmethod
@@ -212,7 +215,7 @@ class MobifoneGateway(SmsGateway):
                 raise self.permanent(
                     f"MobiFone refuses to log in user {self.config.username!r} (HTTP 401); "
                     "sending stops until an operator fixes the credentials", status=401)
-            if response.status_code >= 400:
+            if response.status_code >= 300:
                 raise self._http_error(response, "login")
             answer = self._json(response, "login")
             status = str(answer.get("status", ""))
@@ -296,7 +299,7 @@ class MobifoneGateway(SmsGateway):
             if self._expired(response):
                 self.stats["sessions_expired"] += 1
                 raise self.transient("the session expired again right after logging in")
-        if response.status_code >= 400:
+        if response.status_code >= 300:
             raise self._http_error(response, "send")
         return self._classify(sms, self._json(response, "send"))
 

@@ -32,6 +32,7 @@ from langson_comms.errors import GatewayError, PermanentGatewayError
 from langson_comms.scrub import Scrubber
 from langson_comms.sms.gateway import (
     FATAL_STATUSES,
+    REDIRECT_HINT,
     TRANSPORT_ERRORS,
     OutgoingSms,
     SmsGateway,
@@ -159,6 +160,8 @@ class ViettelGateway(SmsGateway):
     def _http_error(self, response: httpx.Response) -> GatewayError:
         status = response.status_code
         detail = f"HTTP {status}"
+        if 300 <= status < 400:
+            return self.permanent(f"{detail}: {REDIRECT_HINT}", status=status)
         if status in (408, 425, 429) or status >= 500:
             return self.transient(detail, status=status,
                                   retry_after=parse_retry_after(response.headers.get("retry-after")))
@@ -196,10 +199,10 @@ class ViettelGateway(SmsGateway):
         try:
             answer = parse_answer(response.content)
         except UnreadableAnswer as exc:
-            if response.status_code >= 400:
+            if response.status_code >= 300:
                 raise self._http_error(response) from None
             raise self.transient(f"unreadable answer (HTTP {response.status_code}): {exc}",
-                                 status=response.status_code) from None
+                                 status=response.status_code, in_doubt=True) from None
         if isinstance(answer, Fault):
             error = self._fault(answer, response.status_code)
             if isinstance(error, PermanentGatewayError):

@@ -33,6 +33,7 @@ from langson_comms.errors import GatewayError, PermanentGatewayError
 from langson_comms.scrub import Scrubber
 from langson_comms.sms.gateway import (
     FATAL_STATUSES,
+    REDIRECT_HINT,
     TRANSPORT_ERRORS,
     OutgoingSms,
     SmsGateway,
@@ -162,6 +163,8 @@ class VnptGateway(SmsGateway):
 
     def _http_error(self, response: httpx.Response) -> GatewayError:
         status = response.status_code
+        if 300 <= status < 400:
+            return self.permanent(f"HTTP {status}: {REDIRECT_HINT}", status=status)
         if status in (408, 425, 429) or status >= 500:
             return self.transient(f"HTTP {status}", status=status,
                                   retry_after=parse_retry_after(response.headers.get("retry-after")))
@@ -199,7 +202,7 @@ class VnptGateway(SmsGateway):
             reply = parse_reply(response.content)
         except UnreadableReply as exc:
             raise self.transient(f"unreadable answer (HTTP {response.status_code}): {exc}",
-                                 status=response.status_code) from None
+                                 status=response.status_code, in_doubt=True) from None
         return self._judge(sms, reply)
 
     async def send(self, batch: Sequence[OutgoingSms]) -> list[SubmitResult]:

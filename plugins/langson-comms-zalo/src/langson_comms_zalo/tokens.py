@@ -58,6 +58,9 @@ class TokenStore:
     """The token file at ``path`` (JSON, owner-only)."""
 
     def __init__(self, path: Path, *, checkpoint: Callable[[str], None] | None = None) -> None:
+        # a symbolic link is followed: the target is replaced (and locked), never the link
+        # itself — else whatever else reads the target keeps the spent refresh token
+        path = Path(os.path.realpath(path))
         self.path = path
         self._tmp = path.with_name(f".{path.name}.tmp")
         self._lock_path = path.with_name(f"{path.name}.lock")

@@ -36,6 +36,7 @@ from langson_comms.config import ConfigContext
 from langson_comms.errors import GatewayError, PermanentGatewayError, TransientGatewayError
 from langson_comms.sms.gateway import (
     FATAL_STATUSES,
+    REDIRECT_HINT,
     TRANSPORT_ERRORS,
     OutgoingSms,
     SmsGateway,
@@ -215,7 +216,7 @@ class ZnsGateway(SmsGateway):
                       "grant_type": "refresh_token"})
         except TRANSPORT_ERRORS as exc:
             raise transport_error(exc, self.gateway_id) from exc
-        error = self._http_error(response, "token refresh") if response.status_code >= 400 else None
+        error = self._http_error(response, "token refresh") if response.status_code >= 300 else None
         if isinstance(error, PermanentGatewayError) and error.status not in FATAL_STATUSES:
             # the token endpoint refusing us is the account's problem: stop for an operator
             raise self.permanent(f"{error}: Zalo refuses the token refresh; sending stops "
@@ -235,8 +236,9 @@ class ZnsGateway(SmsGateway):
         code = answer.get("error")
         raise self.permanent(
             f"Zalo refused to refresh the access token (error {code!r}: "
-            f"{_vendor_text(answer.get('error_name', ''))}): the refresh token in "
-            f"{self._store.path} is no longer valid; authorise the OA again (README)",
+            f"{_vendor_text(answer.get('error_name', ''))}): check app_id and the app secret; "
+            f"if they are right, the refresh token in {self._store.path} is no longer valid: "
+            "authorise the OA again (README)",
             status=401)
 
     # -- the wire ------------------------------------------------------------------------
@@ -244,6 +246,8 @@ class ZnsGateway(SmsGateway):
     def _http_error(self, response: httpx.Response, what: str) -> GatewayError:
         status = response.status_code
         detail = f"{what}: HTTP {status}"
+        if 300 <= status < 400:
+            return self.permanent(f"{detail}: {REDIRECT_HINT}", status=status)
         if status in (408, 425, 429) or status >= 500:
             return self.transient(detail, status=status, retry_after=parse_retry_after(
                 response.headers.get("retry-after")))
@@ -255,7 +259,8 @@ class ZnsGateway(SmsGateway):
         except (ValueError, UnicodeDecodeError):
             answer = None
         if not isinstance(answer, Mapping):
-            raise self.transient(f"{what}: the answer is not a JSON object", status=response.status_code)
+            raise self.transient(f"{what}: the answer is not a JSON object", status=response.status_code,
+                                 in_doubt=what == "send")
         return answer
 
     def template_data(self, text: str) -> dict[str, str] | None:
@@ -320,7 +325,7 @@ class ZnsGateway(SmsGateway):
                 "tracking_id": sms.idempotency_key or str(sms.ref)}
         token = await self._token()
         response = await self._post(body, token)
-        answer = self._json(response, "send") if response.status_code < 400 else None
+        answer = self._json(response, "send") if response.status_code < 300 else None
         if answer is not None and answer.get("error") == ZnsError.TOKEN_INVALID:
             self.stats["token_invalid"] += 1
             if refreshed[0]:
@@ -328,7 +333,7 @@ class ZnsGateway(SmsGateway):
             refreshed[0] = True
             token = await self._refresh(stale=token)
             response = await self._post(body, token)
-            answer = self._json(response, "send") if response.status_code < 400 else None
+            answer = self._json(response, "send") if response.status_code < 300 else None
             if answer is not None and answer.get("error") == ZnsError.TOKEN_INVALID:
                 raise self.transient("the access token was refused right after a refresh")
         if answer is None:

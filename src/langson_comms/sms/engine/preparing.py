@@ -11,7 +11,15 @@ from ...errors import (
 )
 from ..encoding import Encoding, SmsCost
 from ..gateway import OutgoingSms
-from ..ledger import QueuedSms, Result, SmsState, refused_gateways, routes_tried
+from ..ledger import (
+    QueuedSms,
+    Result,
+    SmsState,
+    in_doubt_gateways,
+    refused_gateways,
+    routes_tried,
+)
+from ..ledger.records import IN_DOUBT
 from ..policies import Action, Decision, PolicyContext, SmsItem
 from ..render import RenderedSms
 from .base import EngineBase
@@ -113,7 +121,10 @@ class Preparing(EngineBase):
                 if not left:
                     held.append(self._no_route(row, cost))
                     continue
-                candidates = left
+                # a gateway that may have it already (an answer lost there) is the only
+                # one it goes to again: never a second gateway too
+                doubt = in_doubt_gateways(row.routes_tried)
+                candidates = tuple(g for g in left if g in doubt) or left
             if not candidates:
                 held.append(Result(row.id, SmsState.FAILED, attempted=False, segments=cost.segments,
                                    reason=f"no gateway takes this message ({cost.encoding}, "
@@ -158,7 +169,8 @@ class Preparing(EngineBase):
         """Every candidate gateway of ``row`` said it is not theirs: failed, with why."""
         self.stats["failed"] += 1
         self.stats["no_route"] += 1
-        tried = ", ".join(f"{g}: {why}" for g, why in routes_tried(row.routes_tried))
+        tried = ", ".join(f"{g}: {why}" for g, why in routes_tried(row.routes_tried)
+                          if why != IN_DOUBT)
         refused = refused_gateways(row.routes_tried)
         unable = [g for g in self.routing.candidates(row.carrier_hint) if g not in refused]
         if unable:  # left out by _candidates: not Unicode, or too many parts

@@ -14,7 +14,8 @@ from ...errors import (
 )
 from ..breaker import BreakerState
 from ..gateway import FATAL_STATUSES, SubmitResult
-from ..ledger import Result, SmsState, tried_entry
+from ..ledger import Result, SmsState, in_doubt_gateways, tried_entry
+from ..ledger.records import IN_DOUBT
 from ..policies import Action, PolicyContext, SmsItem
 from .lanes import _Lane, _Pending
 from .preparing import Preparing
@@ -314,4 +315,10 @@ class Sending(Preparing):
             return Result(item.row.id, SmsState.EXPIRED, gateway=gid,
                           reason=f"send-by deadline reached while retrying; last: {exc}")
         self.stats["retried"] += 1
-        return Result(item.row.id, SmsState.QUEUED, gateway=gid, reason=reason, next_at=next_at)
+        tried = None
+        if (isinstance(exc, TransientGatewayError) and exc.in_doubt
+                and gid not in in_doubt_gateways(item.row.routes_tried)):
+            # it may be there already: only this gateway gets it again (durably)
+            tried = tried_entry(gid, IN_DOUBT)
+        return Result(item.row.id, SmsState.QUEUED, gateway=gid, reason=reason, next_at=next_at,
+                      tried=tried)

@@ -10,7 +10,7 @@ import pendulum
 
 from ...clock import LOCAL_TZ
 from .base import LedgerBase
-from .records import LedgerRow, SmsState, _dt
+from .records import IN_DOUBT, LedgerRow, SmsState, _dt
 from .schema import _ROW_COLUMNS
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -126,8 +126,10 @@ class Reading(LedgerBase):
         for tried, state, n in self._db.execute(
                 "SELECT routes_tried, state, count(*) FROM sms WHERE campaign=? AND message=?"
                 " AND routes_tried IS NOT NULL GROUP BY 1, 2", (campaign, message)):
-            rerouted[state] = rerouted.get(state, 0) + n
-            for entry in str(tried).split(","):
+            refusals = [e for e in str(tried).split(",") if not e.endswith(f":{IN_DOUBT}")]
+            if refusals:  # an answer lost at a gateway is not a refusal
+                rerouted[state] = rerouted.get(state, 0) + n
+            for entry in refusals:
                 fallbacks[entry] = fallbacks.get(entry, 0) + n
         return {"by_gateway": by_gateway, "fallbacks": dict(sorted(fallbacks.items())),
                 "rerouted": dict(sorted(rerouted.items()))}

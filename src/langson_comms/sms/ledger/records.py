@@ -66,9 +66,19 @@ def routes_tried(text: str | None) -> list[tuple[str, str]]:
     return pairs
 
 
+#: the ``routes_tried`` reason of a gateway that may have taken the row (its answer was
+#: lost): not a refusal — the row goes again only to that gateway
+IN_DOUBT = "in_doubt"
+
+
 def refused_gateways(text: str | None) -> frozenset[str]:
     """The gateways a row's ``routes_tried`` says refused it."""
-    return frozenset(g for g, _ in routes_tried(text))
+    return frozenset(g for g, why in routes_tried(text) if why != IN_DOUBT)
+
+
+def in_doubt_gateways(text: str | None) -> frozenset[str]:
+    """The gateways that may have taken the row (an answer lost there)."""
+    return frozenset(g for g, why in routes_tried(text) if why == IN_DOUBT)
 
 
 @attrs.frozen(slots=True)
