@@ -10,7 +10,7 @@ import pendulum
 
 from ...clock import LOCAL_TZ
 from .base import LedgerBase
-from .records import IN_DOUBT, LedgerRow, SmsState, _dt
+from .records import LedgerRow, SmsState, _dt, sum_refusals
 from .schema import _ROW_COLUMNS
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -121,18 +121,10 @@ class Reading(LedgerBase):
                 "SELECT gateway, state, count(*) FROM sms WHERE campaign=? AND message=? AND"
                 " gateway IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2", (campaign, message)):
             by_gateway.setdefault(gid, {})[state] = n
-        fallbacks: dict[str, int] = {}
-        rerouted: dict[str, int] = {}
-        for tried, state, n in self._db.execute(
-                "SELECT routes_tried, state, count(*) FROM sms WHERE campaign=? AND message=?"
-                " AND routes_tried IS NOT NULL GROUP BY 1, 2", (campaign, message)):
-            refusals = [e for e in str(tried).split(",") if not e.endswith(f":{IN_DOUBT}")]
-            if refusals:  # an answer lost at a gateway is not a refusal
-                rerouted[state] = rerouted.get(state, 0) + n
-            for entry in refusals:
-                fallbacks[entry] = fallbacks.get(entry, 0) + n
-        return {"by_gateway": by_gateway, "fallbacks": dict(sorted(fallbacks.items())),
-                "rerouted": dict(sorted(rerouted.items()))}
+        fallbacks, rerouted = sum_refusals(self._db.execute(
+            "SELECT routes_tried, state, count(*) FROM sms WHERE campaign=? AND message=?"
+            " AND routes_tried IS NOT NULL GROUP BY 1, 2", (campaign, message)))
+        return {"by_gateway": by_gateway, "fallbacks": fallbacks, "rerouted": rerouted}
 
     def suppressed_by_policy(self, campaign: str, message: str | None = None) -> dict[str, int]:
         """Suppressed rows per policy name (a suppression's reason starts ``<policy>:``)."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 import attrs
 import pendulum
@@ -79,6 +79,21 @@ def refused_gateways(text: str | None) -> frozenset[str]:
 def in_doubt_gateways(text: str | None) -> frozenset[str]:
     """The gateways that may have taken the row (an answer lost there)."""
     return frozenset(g for g, why in routes_tried(text) if why == IN_DOUBT)
+
+
+def sum_refusals(groups: Iterable[tuple[Any, Any, Any]]) -> tuple[dict[str, int], dict[str, int]]:
+    """``fallbacks`` (``"gid:reason"`` → rows) and ``rerouted`` (state → rows with a refusal)
+    from ``(routes_tried, state, rows)`` groups; an answer lost at a gateway is no refusal.
+    Shared by both ledgers' ``routes_summary``."""
+    fallbacks: dict[str, int] = {}
+    rerouted: dict[str, int] = {}
+    for tried, state, n in groups:
+        refusals = [e for e in str(tried).split(",") if not e.endswith(f":{IN_DOUBT}")]
+        if refusals:
+            rerouted[str(state)] = rerouted.get(str(state), 0) + int(n)
+        for entry in refusals:
+            fallbacks[entry] = fallbacks.get(entry, 0) + int(n)
+    return dict(sorted(fallbacks.items())), dict(sorted(rerouted.items()))
 
 
 @attrs.frozen(slots=True)

@@ -12,7 +12,7 @@ import pendulum
 from ....clock import LOCAL_TZ
 from ....errors import LedgerError
 from ..control import summarise_breakers
-from ..records import BreakerSummary, LedgerRow, SmsState, _dt
+from ..records import BreakerSummary, LedgerRow, SmsState, _dt, sum_refusals
 from ..schema import _ROW_COLUMNS
 from .base import PgBase, reconnecting
 
@@ -77,21 +77,15 @@ class PgReading(PgBase):
         """Which route took the rows (as ``../reading.py``): ``by_gateway``, ``fallbacks``,
         ``rerouted``."""
         by_gateway: dict[str, dict[str, int]] = {}
-        fallbacks: dict[str, int] = {}
-        rerouted: dict[str, int] = {}
         with self._read() as db:
             for gid, state, n in db.execute(
                     "SELECT gateway, state, count(*) FROM sms WHERE campaign=%s AND message=%s"
                     " AND gateway IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2", (campaign, message)):
                 by_gateway.setdefault(str(gid), {})[str(state)] = int(n)
-            for tried, state, n in db.execute(
-                    "SELECT routes_tried, state, count(*) FROM sms WHERE campaign=%s AND"
-                    " message=%s AND routes_tried IS NOT NULL GROUP BY 1, 2", (campaign, message)):
-                rerouted[str(state)] = rerouted.get(str(state), 0) + int(n)
-                for entry in str(tried).split(","):
-                    fallbacks[entry] = fallbacks.get(entry, 0) + int(n)
-        return {"by_gateway": by_gateway, "fallbacks": dict(sorted(fallbacks.items())),
-                "rerouted": dict(sorted(rerouted.items()))}
+            fallbacks, rerouted = sum_refusals(db.execute(
+                "SELECT routes_tried, state, count(*) FROM sms WHERE campaign=%s AND"
+                " message=%s AND routes_tried IS NOT NULL GROUP BY 1, 2", (campaign, message)))
+        return {"by_gateway": by_gateway, "fallbacks": fallbacks, "rerouted": rerouted}
 
     def delivered_times(self, ids: Sequence[int]) -> dict[int, float]:
         """``final_at`` of the rows among ``ids`` that are delivered."""
