@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from langson_comms.testing import ServerThread, ThreadedServer, kill_sender, serve_loopback
+from langson_comms.testing.loopback import Throttle
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 
@@ -130,3 +131,16 @@ def test_kill_sender_fails_when_the_process_ended_by_itself_or_made_no_progress(
     with pytest.raises(AssertionError, match="made no progress in 1 s"):
         kill_sender(["sms", "simulator", "--port", "0"], cwd=tmp_path, until=lambda: False,
                     timeout=1)
+
+
+def test_the_throttle_answers_every_nth_request_and_above_the_rate() -> None:
+    every = Throttle()
+    assert [n for n in range(1, 13) if every.throttled(n, every=4)] == [4, 8, 12]
+    assert not any(every.throttled(n) for n in range(1, 50))  # no every, no rate: never
+    now = [100.0]
+    rated = Throttle(clock=lambda: now[0])  # 10/s: a bucket of 2 requests
+    assert [rated.throttled(n, rate=10) for n in range(1, 4)] == [False, True, True]
+    now[0] += 0.15  # a bit over one request's worth of time
+    assert [rated.throttled(n, rate=10) for n in range(4, 6)] == [False, True]
+    now[0] += 60  # idle: the bucket holds 2, not 600
+    assert [rated.throttled(n, rate=10) for n in range(6, 9)] == [False, False, True]

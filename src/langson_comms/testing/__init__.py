@@ -18,7 +18,7 @@ so these fixtures are available in any project that has langson_comms installed:
 report (docs/testing-plugins.md, "Secrets").
 
 ``langson_comms.testing.loopback``: the generic part of a carrier simulator
-(``serve_loopback``, ``ThreadedServer``, ``ServerThread``) and of a kill -9 test
+(``serve_loopback``, ``ThreadedServer``, ``ServerThread``, ``Throttle``) and of a kill -9 test
 (``kill_sender``) (docs/testing-plugins.md, "Your own carrier simulator").
 
 Contract-test mixins live in ``langson_comms.testing.contracts`` (activity channels:
@@ -36,7 +36,7 @@ from .contracts import ContributionContract  # isort: skip
 from .activity_contract import ActivityChannelContract
 from .gateway_contract import GatewayContract
 from .kpi_contract import KpiContract
-from .loopback import ServerThread, ThreadedServer, kill_sender, serve_loopback
+from .loopback import ServerThread, ThreadedServer, Throttle, kill_sender, serve_loopback
 from .scheduler_contract import SchedulerContract
 from .secrets import assert_no_secret_leaks, check_send_keeps_secret, debug_logs
 from .signup_contract import SignupSourceContract
@@ -54,6 +54,7 @@ __all__ = [
     "SignupSourceContract",
     "SimulatorConfig",
     "ThreadedServer",
+    "Throttle",
     "assert_no_secret_leaks",
     "check_send_keeps_secret",
     "debug_logs",

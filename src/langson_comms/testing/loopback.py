@@ -12,6 +12,7 @@ faults); what every simulator repeats is here:
 * ``ServerThread(server)``: the same for a server whose ``start()``/``stop()`` are
   coroutines (``async with`` simulators), with ``read(get)`` to read its state on its own
   loop;
+* ``Throttle``: when to answer "throttled" (every n-th request, or above a rate);
 * ``kill_sender(args, cwd=…, env=…, until=…)``: runs ``langson-comms sms send …`` as a
   process, kills it with SIGKILL once ``until()`` holds (the simulator took enough), and
   checks that it was the kill that ended it::
@@ -34,9 +35,11 @@ import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
+import attrs
 from aiohttp import web
 
-__all__ = ["BackgroundLoop", "ServerThread", "ThreadedServer", "kill_sender", "serve_loopback"]
+__all__ = ["BackgroundLoop", "ServerThread", "ThreadedServer", "Throttle", "kill_sender",
+           "serve_loopback"]
 
 T = TypeVar("T")
 
@@ -164,6 +167,33 @@ class ServerThread(Generic[S]):
         background, self._background = self._background, None
         if background is not None:
             background.close(self.server.stop)
+
+
+@attrs.define
+class Throttle:
+    """When a simulator answers "throttled": ``throttled(n, every=…, rate=…)`` is true for
+    every ``every``-th request (``n`` counts them from 1; 0: never) and above ``rate``
+    requests per second (a token bucket holding ``max(rate * burst, 1)`` requests; None:
+    no rate).  ``every`` and ``rate`` are given per call, so a test may change them on a
+    running simulator."""
+
+    burst: float = 0.2
+    clock: Callable[[], float] = time.monotonic
+    _tokens: float = 1.0
+    _last: float = attrs.Factory(lambda self: self.clock(), takes_self=True)
+
+    def throttled(self, n: int, *, every: int = 0, rate: float | None = None) -> bool:
+        if every and n % every == 0:
+            return True
+        if not rate:
+            return False
+        now = self.clock()
+        self._tokens = min(max(rate * self.burst, 1.0), self._tokens + (now - self._last) * rate)
+        self._last = now
+        if self._tokens < 1:
+            return True
+        self._tokens -= 1
+        return False
 
 
 def kill_sender(args: Sequence[str], *, cwd: str | os.PathLike[str],

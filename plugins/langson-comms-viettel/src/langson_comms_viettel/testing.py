@@ -19,14 +19,13 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-import time
 from collections import Counter
 
 import attrs
 from aiohttp import web
 
 from langson_comms.sms.encoding import Encoding, analyse
-from langson_comms.testing.loopback import ThreadedServer, serve_loopback
+from langson_comms.testing.loopback import ThreadedServer, Throttle, serve_loopback
 
 from .soap import UnreadableAnswer, build_answer, build_fault, parse_request
 
@@ -69,8 +68,7 @@ class ViettelSimulator(ThreadedServer):
     requests: list[dict[str, str]] = attrs.Factory(list)
     _by_id: dict[str, ViettelSms] = attrs.Factory(dict)
     _rng: random.Random = attrs.field(init=False)
-    _tokens: float = 1.0
-    _last: float = attrs.Factory(time.monotonic)
+    _throttle: Throttle = attrs.Factory(Throttle)
     _runner: web.AppRunner | None = None
     _lock: threading.Lock = attrs.Factory(threading.Lock)
 
@@ -110,19 +108,8 @@ class ViettelSimulator(ThreadedServer):
     # -- answering -----------------------------------------------------------------------
 
     def _throttled(self) -> bool:
-        n = self.counters["requests"]
-        if self.throttle_every and n % self.throttle_every == 0:
-            return True
-        if not self.rate_msgs:
-            return False
-        now = time.monotonic()
-        capacity = max(self.rate_msgs * 0.2, 1.0)
-        self._tokens = min(capacity, self._tokens + (now - self._last) * self.rate_msgs)
-        self._last = now
-        if self._tokens < 1:
-            return True
-        self._tokens -= 1
-        return False
+        return self._throttle.throttled(self.counters["requests"], every=self.throttle_every,
+                                        rate=self.rate_msgs)
 
     @staticmethod
     def _xml(body: bytes, status: int = 200) -> web.Response:
