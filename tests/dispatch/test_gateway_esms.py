@@ -189,7 +189,7 @@ def test_keys_come_from_the_environment_and_a_missing_one_is_located(
     monkeypatch.delenv("ESMS_SECRET_KEY")
     with pytest.raises(CampaignFileError, match=r"channels\.sms\.gateways\.esms\.extra_env\."
                                                 r"SecretKey: esms: environment variable "
-                                                r"ESMS_SECRET_KEY \(extra_env.SecretKey\) is not set"):
+                                                r"ESMS_SECRET_KEY is not set \(extra_env.SecretKey\)"):
         esms("http://127.0.0.1:9/send")
     GenericHttpGateway.check_config({**esms_table(), "url": "http://127.0.0.1:9/send"}, CTX)
     with pytest.raises(CampaignFileError, match=r"'ApiKey' is in both extra and extra_env"):

@@ -6,23 +6,19 @@ The simulator runs in this process, on its own event loop in a background thread
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from langson_comms_mobifone.testing import Accepted, MobifoneSimulator
 
+from langson_comms.testing.loopback import ServerThread, kill_sender
+
 CLI = str(Path(sys.executable).parent / "langson-comms")
-T = TypeVar("T")
 PASSWORD = "cli-mobi-password-7"
 
 CAMPAIGN = """\
@@ -57,36 +53,15 @@ throttle_backoff = 0.05
 """
 
 
-class SimulatorThread:
+class SimulatorThread(ServerThread[MobifoneSimulator]):
     """A ``MobifoneSimulator`` on its own event loop in a daemon thread."""
 
     def __init__(self, sim: MobifoneSimulator) -> None:
+        super().__init__(sim, name="test-mobifone")
         self.sim = sim
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="test-mobifone",
-                                       daemon=True)
-
-    def call(self, make: Callable[[], Coroutine[Any, Any, T]], timeout: float = 10) -> T:
-        return asyncio.run_coroutine_threadsafe(make(), self.loop).result(timeout)
-
-    def __enter__(self) -> SimulatorThread:
-        self.thread.start()
-        self.call(self.sim.start)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self.call(self.sim.stop)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-            self.loop.close()
 
     def accepted(self) -> list[Accepted]:
-        async def read() -> list[Accepted]:
-            return list(self.sim.accepted)
-
-        return self.call(read)
+        return self.read(lambda s: list(s.accepted))
 
 
 @pytest.fixture
@@ -97,11 +72,8 @@ def sim() -> Iterator[SimulatorThread]:
         yield running
 
 
-def _start(tmp: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([CLI, "sms", *args], cwd=tmp, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "COLUMNS": "120",
-                                 "LANGSON_TEST_MOBIFONE_PASSWORD": PASSWORD})
+def _env() -> dict[str, str]:
+    return {**os.environ, "COLUMNS": "120", "LANGSON_TEST_MOBIFONE_PASSWORD": PASSWORD}
 
 
 def test_sigkill_then_resume_sends_every_row_once(tmp_path: Path, sim: SimulatorThread) -> None:
@@ -113,16 +85,11 @@ def test_sigkill_then_resume_sends_every_row_once(tmp_path: Path, sim: Simulator
 
     printed = ""
     for target in (80, 200):
-        proc = _start(tmp_path, "send", "campaign.toml", "--audience", "prepared.csv",
-                      "--no-progress")
-        deadline = time.monotonic() + 60  # a loaded machine may take long to start it
-        while len(sim.accepted()) < target and proc.poll() is None:
-            assert time.monotonic() < deadline, "the sender made no progress"
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=10)
-        printed += out + err
-        assert proc.returncode == -signal.SIGKILL, err
+        def taken(target: int = target) -> bool:
+            return len(sim.accepted()) >= target
+
+        printed += kill_sender(["sms", "send", "campaign.toml", "--audience", "prepared.csv",
+                                "--no-progress"], cwd=tmp_path, env=_env(), until=taken)
     assert len(sim.accepted()) < n, "the sender finished before it was killed"
 
     done = subprocess.run([CLI, "sms", "resume", "campaign.toml", "--no-progress", "--json"],

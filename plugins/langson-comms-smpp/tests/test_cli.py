@@ -8,22 +8,20 @@ point, reads the password from the environment, polls the receipts while it wait
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
-import threading
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from langson_comms_smpp.testing import Submitted, TestSmsc
 
+from langson_comms.testing.loopback import ServerThread
+
 CLI = str(Path(sys.executable).parent / "langson-comms")
-T = TypeVar("T")
 
 CAMPAIGN = """\
 [campaign]
@@ -60,38 +58,16 @@ response_timeout = 2.0
 """
 
 
-class SmscThread:
+class SmscThread(ServerThread[TestSmsc]):
     """A ``TestSmsc`` on its own event loop in a daemon thread."""
 
     def __init__(self, smsc: TestSmsc) -> None:
+        super().__init__(smsc, name="test-smsc")
         self.smsc = smsc
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="test-smsc",
-                                       daemon=True)
-
-    def call(self, make: Callable[[], Coroutine[Any, Any, T]], timeout: float = 10) -> T:
-        return asyncio.run_coroutine_threadsafe(make(), self.loop).result(timeout)
-
-    def __enter__(self) -> SmscThread:
-        self.thread.start()
-        self.call(self.smsc.start)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self.call(self.smsc.stop)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-            self.loop.close()
 
     def snapshot(self) -> tuple[list[Submitted], int, int, int]:
         """(accepted, submits, binds, unbinds), read on the SMSC's loop."""
-        async def read() -> tuple[list[Submitted], int, int, int]:
-            s = self.smsc
-            return list(s.accepted), s.submits, s.binds, s.unbinds
-
-        return self.call(read)
+        return self.read(lambda s: (list(s.accepted), s.submits, s.binds, s.unbinds))
 
 
 @pytest.fixture

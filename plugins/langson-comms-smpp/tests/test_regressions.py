@@ -119,3 +119,15 @@ def test_close_waits_for_lost_sessions_to_be_retired() -> None:
             assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("smpp-")]
 
     run(main)
+
+
+def test_the_password_is_read_like_every_gateway_credential() -> None:
+    """Through ``langson_comms.sms.read_secret``: a trailing newline (``echo`` into a
+    variable) is not part of the password; an empty one is a located error."""
+    table = {"host": "127.0.0.1", "system_id": "langson", "password_env": "SMPP_PASSWORD"}
+    gateway = SmppGateway.from_config(table, context(), env={"SMPP_PASSWORD": "secret\r\n"})
+    assert gateway._password == "secret"
+    with pytest.raises(CampaignFileError, match=r"gateways\.smpp\.password_env: environment "
+                                                r"variable SMPP_PASSWORD \(the SMPP password\) "
+                                                r"is empty"):
+        SmppGateway.from_config(table, context(), env={"SMPP_PASSWORD": " \n"})

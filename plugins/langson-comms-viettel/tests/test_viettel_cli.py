@@ -7,18 +7,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from viettel_helpers import PASSWORD, simulator
 
 from langson_comms import Runtime, api
 from langson_comms.sms.ledger import SqliteLedger
+from langson_comms.testing.loopback import kill_sender
 
 CLI = str(Path(sys.executable).parent / "langson-comms")
 
@@ -67,14 +65,6 @@ def write(tmp: Path, url: str, numbers: list[str], *, rate: int,
     (tmp / "prepared.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def wait_until(predicate: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.01)
-
-
 def test_killed_mid_run_then_resumed_sends_each_message_once(tmp_path: Path) -> None:
     n = 400
     numbers = [f"+8496{i:07d}" for i in range(n)]
@@ -82,15 +72,9 @@ def test_killed_mid_run_then_resumed_sends_each_message_once(tmp_path: Path) -> 
     # lost answers (accepted, answer never seen) and throttling on the way
     with simulator(timeout=0.03, hang_seconds=0.6, throttle_every=11, seed=7) as sim:
         write(tmp_path, sim.url, numbers, rate=300)
-        proc = subprocess.Popen([CLI, "sms", "send", "campaign.toml", "--audience", "prepared.csv",
-                                 "--no-progress"], cwd=tmp_path, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            wait_until(lambda: len(sim.accepted_snapshot()) >= 120 or proc.poll() is not None, 90)
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=10)
-        assert proc.returncode == -signal.SIGKILL
+        kill_sender(["sms", "send", "campaign.toml", "--audience", "prepared.csv", "--no-progress"],
+                    cwd=tmp_path, env=env, until=lambda: len(sim.accepted_snapshot()) >= 120,
+                    timeout=90)
         with SqliteLedger(tmp_path / "work" / "ledger.sqlite") as ledger:
             assert ledger.counts("viettel_cli", "invite")["accepted"] < n, "finished before the kill"
         sim.timeout = 0.0

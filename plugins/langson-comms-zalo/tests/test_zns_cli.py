@@ -9,26 +9,22 @@ the SMS side is the core's carrier simulator."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from langson_comms_zalo.testing import ZaloSimulator, ZnsAccepted
 from zns_helpers import APP_SECRET, write_tokens
 
+from langson_comms.testing.loopback import ServerThread, kill_sender
 from langson_comms.testing.secrets import assert_no_secret_leaks, check_send_keeps_secret
 
 CLI = str(Path(sys.executable).parent / "langson-comms")
-T = TypeVar("T")
 
 CAMPAIGN = """\
 [campaign]
@@ -74,36 +70,15 @@ timeout = 2.0
 """
 
 
-class SimulatorThread:
+class SimulatorThread(ServerThread[ZaloSimulator]):
     """A ``ZaloSimulator`` on its own event loop in a daemon thread."""
 
     def __init__(self, sim: ZaloSimulator) -> None:
+        super().__init__(sim, name="test-zalo")
         self.sim = sim
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="test-zalo",
-                                       daemon=True)
-
-    def call(self, make: Callable[[], Coroutine[Any, Any, T]], timeout: float = 10) -> T:
-        return asyncio.run_coroutine_threadsafe(make(), self.loop).result(timeout)
-
-    def __enter__(self) -> SimulatorThread:
-        self.thread.start()
-        self.call(self.sim.start)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self.call(self.sim.stop)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-            self.loop.close()
 
     def accepted(self) -> list[ZnsAccepted]:
-        async def read() -> list[ZnsAccepted]:
-            return list(self.sim.accepted)
-
-        return self.call(read)
+        return self.read(lambda s: list(s.accepted))
 
 
 NO_ZALO = {f"8498{i:07d}" for i in range(0, 300, 7)}
@@ -142,18 +117,11 @@ def test_zns_first_then_sms_killed_and_resumed_takes_every_row_once(
     folder = _write(tmp_path, zalo, sms.url, n)
     printed = ""
     for target in (60, 150):
-        proc = subprocess.Popen([CLI, "sms", "send", "campaign.toml", "--audience",
-                                 "prepared.csv", "--no-progress"], cwd=folder,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=_env())
-        deadline = time.monotonic() + 60  # a loaded machine may take long to start it
-        while len(zalo.accepted()) < target and proc.poll() is None:
-            assert time.monotonic() < deadline, "the sender made no progress"
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=10)
-        printed += out + err
-        assert proc.returncode == -signal.SIGKILL, err
+        def taken(target: int = target) -> bool:
+            return len(zalo.accepted()) >= target
+
+        printed += kill_sender(["sms", "send", "campaign.toml", "--audience", "prepared.csv",
+                                "--no-progress"], cwd=folder, env=_env(), until=taken)
     assert len(zalo.accepted()) < n - len(NO_ZALO), "the sender finished before it was killed"
 
     done = subprocess.run([CLI, "sms", "resume", "campaign.toml", "--no-progress", "--json"],

@@ -356,8 +356,11 @@ class SmsChannel(ActivityChannel):
     def secret_values(self, environ: Mapping[str, str]) -> list[str]:
         """Every configured secret value, for scrubbing (``langson_comms.scrub``): the
         reports token and the ledger's password, and per gateway ``auth_value``, the
-        variables named by any ``*_env`` key and by ``extra_env``, and ``extra`` fields
-        whose name says key, secret, token or password."""
+        variables named by any ``*_env`` key and by ``extra_env``, the secret files named by
+        any ``*_file`` key (as ``langson_comms.sms.read_secret`` reads them), and ``extra``
+        fields whose name says key, secret, token or password."""
+        from ..sms.secrets import secret_file_value
+
         names: list[str] = [self.config.reports.token_env or "",
                              self.config.ledger_password_env or ""]
         values: list[str] = []
@@ -365,6 +368,8 @@ class SmsChannel(ActivityChannel):
             for key, value in table.items():
                 if key.endswith("_env") and isinstance(value, str):
                     names.append(value)
+                elif key.endswith("_file") and isinstance(value, str):
+                    values.append(secret_file_value(value, self.context.base_dir) or "")
                 elif key == "extra_env" and isinstance(value, Mapping):
                     names.extend(v for v in value.values() if isinstance(v, str))
                 elif key == "auth_value" and isinstance(value, str):

@@ -5,7 +5,8 @@ Submodules: ``numbers`` (E.164, kind, carrier hint), ``encoding`` (GSM-7/UCS-2 c
 files), ``render`` (a message for one recipient), ``policies`` (the policy base and
 decisions), ``prepare`` (all of it into a counted send plan), ``gateway`` (the
 gateway base a plugin subclasses, ``OutgoingSms`` in and ``SubmitResult`` out) and
-``http_gateway`` (the generic HTTP gateway).
+``http_gateway`` (the generic HTTP gateway) and ``secrets`` (a gateway's credential from
+the environment or a secret file).
 
 ``__all__`` below is the curated public surface of those modules, importable from here
 (``from langson_comms.sms import OutgoingSms``); each name is loaded from its module on
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
         TooLongError,
         render,
     )
+    from .secrets import load_secret, read_secret
 
 __all__ = [
     "Action",
@@ -86,10 +88,12 @@ __all__ = [
     "analyse",
     "carrier_hint",
     "iter_prepared",
+    "load_secret",
     "normalize",
     "open_audience",
     "plain_text",
     "read_audience",
+    "read_secret",
     "render",
     "strip_diacritics",
     "write_prepared",
@@ -134,10 +138,12 @@ _HOME = {
     "analyse": "encoding",
     "carrier_hint": "numbers",
     "iter_prepared": "audience",
+    "load_secret": "secrets",
     "normalize": "numbers",
     "open_audience": "audience",
     "plain_text": "encoding",
     "read_audience": "audience",
+    "read_secret": "secrets",
     "render": "render",
     "strip_diacritics": "encoding",
     "write_prepared": "audience",

@@ -35,8 +35,7 @@ import attrs
 import httpx
 
 from ..config import ConfigContext, InvalidValue, at_least, at_most
-from ..errors import GatewayError, PermanentGatewayError
-from ..scrub import clean_secret
+from ..errors import ConfigError, GatewayError, PermanentGatewayError
 from .gateway import (
     FATAL_STATUSES,
     TRANSPORT_ERRORS,
@@ -50,6 +49,7 @@ from .gateway import (
     transport_error,
 )
 from .ledger import DeliveryReport, ReportStatus
+from .secrets import load_secret
 
 #: The status of the error a ``result.fatal`` code raises: HTTP 403 "Forbidden", one of
 #: ``FATAL_STATUSES`` (sending stops, rows stay queued for ``sms resume``).
@@ -103,15 +103,10 @@ class MissingSecretError(GatewayError):
 
 
 def _from_env(environ: Mapping[str, str], name: str, key: str, gateway_id: str) -> str:
-    value = environ.get(name)
-    if value is None:
-        raise MissingSecretError(f"environment variable {name} ({key}) is not set", key=key,
-                                 gateway=gateway_id)
     try:  # a trailing newline or CR is not part of a credential
-        return clean_secret(value)
-    except ValueError as exc:
-        raise MissingSecretError(f"environment variable {name} ({key}) {exc}", key=key,
-                                 gateway=gateway_id) from None
+        return load_secret(env_name=name, what=key, environ=environ)
+    except ConfigError as exc:
+        raise MissingSecretError(exc.message, key=key, gateway=gateway_id) from None
 
 
 @attrs.frozen

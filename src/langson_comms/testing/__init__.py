@@ -21,6 +21,10 @@ so these fixtures are available in any project that has langson_comms installed:
 ``check_send_keeps_secret`` check that a credential is in no log, output, ledger or
 report (docs/testing-plugins.md, "Secrets").
 
+``langson_comms.testing.loopback``: the generic part of a carrier simulator
+(``serve_loopback``, ``ThreadedServer``, ``ServerThread``, ``Throttle``) and of a kill -9 test
+(``kill_sender``) (docs/testing-plugins.md, "Your own carrier simulator").
+
 Contract-test mixins live in ``langson_comms.testing.contracts`` (activity channels:
 ``ActivityChannelContract``): subclass one in a
 ``Test…`` class, set the class attributes it asks for, and pytest runs the contract
@@ -36,6 +40,7 @@ from .contracts import ContributionContract  # isort: skip
 from .activity_contract import ActivityChannelContract
 from .gateway_contract import GatewayContract
 from .kpi_contract import KpiContract
+from .loopback import ServerThread, ThreadedServer, Throttle, kill_sender, serve_loopback
 from .scheduler_contract import SchedulerContract
 from .secrets import assert_no_secret_leaks, check_send_keeps_secret, debug_logs
 from .signup_contract import SignupSourceContract
@@ -49,9 +54,14 @@ __all__ = [
     "GatewayContract",
     "KpiContract",
     "SchedulerContract",
+    "ServerThread",
     "SignupSourceContract",
     "SimulatorConfig",
+    "ThreadedServer",
+    "Throttle",
     "assert_no_secret_leaks",
     "check_send_keeps_secret",
     "debug_logs",
+    "kill_sender",
+    "serve_loopback",
 ]

@@ -34,6 +34,7 @@ import attrs
 from aiohttp import web
 
 from ..sms.encoding import analyse
+from .loopback import ThreadedServer, serve_loopback
 
 __all__ = ["AcceptedSms", "CarrierSimulator", "SimulatorConfig", "carrier_simulator", "parts_of"]
 
@@ -87,8 +88,11 @@ class AcceptedSms:
     at: float  # time.monotonic() when accepted
 
 
-class CarrierSimulator:
-    """The simulated carrier.  ``url`` is the single-message endpoint once started."""
+class CarrierSimulator(ThreadedServer):
+    """The simulated carrier.  ``url`` is the single-message endpoint once started;
+    ``start()``/``stop()`` (or ``with``) serve it from a background thread."""
+
+    thread_name = "carrier-simulator"
 
     def __init__(self, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1",
                  port: int = 0, **overrides: Any) -> None:
@@ -113,8 +117,7 @@ class CarrierSimulator:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._dlr_task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._background = None
         self._lock = threading.Lock()
 
     # -- addresses -----------------------------------------------------------------------
@@ -161,13 +164,7 @@ class CarrierSimulator:
         return app
 
     async def start_async(self) -> CarrierSimulator:
-        self._loop = asyncio.get_running_loop()
-        self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        if self.port == 0:
-            self.port = int(self._runner.addresses[0][1])
+        self._runner, self.port = await serve_loopback(self._app(), self.host, self.port)
         self._session = aiohttp.ClientSession()
         self._dlr_task = asyncio.create_task(self._dlr_loop())
         return self
@@ -181,44 +178,6 @@ class CarrierSimulator:
             await self._session.close()
         if self._runner is not None:
             await self._runner.cleanup()
-
-    def start(self) -> CarrierSimulator:
-        """Run the server in a background thread with its own event loop."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="carrier-simulator", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        if failure:
-            raise failure[0]
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._thread = None
-
-    def __enter__(self) -> CarrierSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- request handling ----------------------------------------------------------------
 

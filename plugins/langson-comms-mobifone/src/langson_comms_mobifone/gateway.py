@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
@@ -33,6 +32,7 @@ import httpx
 
 from langson_comms.config import ConfigContext
 from langson_comms.errors import GatewayError, PermanentGatewayError, TransientGatewayError
+from langson_comms.sms import read_secret
 from langson_comms.sms.gateway import (
     FATAL_STATUSES,
     REDIRECT_HINT,
@@ -46,7 +46,6 @@ from langson_comms.sms.gateway import (
 )
 
 from .config import MobifoneConfig
-from .secrets import SecretError, read_secret
 
 __all__ = ["ACCOUNT_REFUSED", "MobifoneGateway", "Status"]
 
@@ -148,14 +147,8 @@ class MobifoneGateway(SmsGateway):
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext,
                     env: Mapping[str, str] | None = None) -> Self:
         parsed = cls.parse_config(config, context)
-        try:
-            password = read_secret(
-                env_key="password_env", env_name=parsed.password_env,
-                file_key="password_file", file_name=parsed.password_file,
-                environ=os.environ if env is None else env, base_dir=context.base_dir,
-                what="the MobiFone API password")
-        except SecretError as exc:
-            raise context.error(str(exc), exc.key) from None
+        password = read_secret(context, "password", env_name=parsed.password_env,
+                               file_name=parsed.password_file, what="the MobiFone API password", environ=env)
         return cls(context.key.rsplit(".", 1)[-1] or cls.name, parsed, password=password)
 
     def make_client(self) -> httpx.AsyncClient:

@@ -25,6 +25,8 @@ from typing import Any, Self
 import attrs
 from aiohttp import web
 
+from langson_comms.testing.loopback import serve_loopback
+
 __all__ = ["Accepted", "MobifoneSimulator"]
 
 
@@ -153,10 +155,7 @@ class MobifoneSimulator:
         app.router.add_post(f"{self.path}/login.jsp", self._login)
         app.router.add_post(f"{self.path}/send.jsp", self._send)
         app.router.add_post(f"{self.path}/send_2.jsp", self._send)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        self.port = int(self._runner.addresses[0][1])
+        self._runner, self.port = await serve_loopback(app, port=self.port)
         return self.url
 
     async def stop(self) -> None:

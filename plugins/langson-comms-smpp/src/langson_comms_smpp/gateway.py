@@ -30,7 +30,6 @@ import asyncio
 import collections
 import contextlib
 import logging
-import os
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -40,6 +39,7 @@ import smpp34
 
 from langson_comms.config import ConfigContext
 from langson_comms.errors import GatewayError, PermanentGatewayError, TransientGatewayError
+from langson_comms.sms import read_secret
 from langson_comms.sms.gateway import OutgoingSms, SmsGateway, SubmitResult
 from langson_comms.sms.ledger import DeliveryReport
 
@@ -125,11 +125,8 @@ class SmppGateway(SmsGateway):
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext,
                     env: Mapping[str, str] | None = None) -> Self:
         parsed = cls.parse_config(config, context)
-        environ = os.environ if env is None else env
-        password = environ.get(parsed.password_env)
-        if password is None:
-            raise context.error(f"environment variable {parsed.password_env} is not set "
-                                "(the SMPP password)", "password_env")
+        password = read_secret(context, "password", env_name=parsed.password_env, file_name=None,
+                               what="the SMPP password", environ=env)
         if not password.isascii() or len(password) > 8:
             raise context.error(f"the password in {parsed.password_env} must be ASCII, at "
                                 "most 8 characters (SMPP 3.4)", "password_env")

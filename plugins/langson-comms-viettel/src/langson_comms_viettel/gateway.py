@@ -20,7 +20,6 @@ removed.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
@@ -30,6 +29,7 @@ import httpx
 from langson_comms.config import ConfigContext
 from langson_comms.errors import GatewayError, PermanentGatewayError
 from langson_comms.scrub import Scrubber
+from langson_comms.sms import read_secret
 from langson_comms.sms.gateway import (
     FATAL_STATUSES,
     REDIRECT_HINT,
@@ -43,7 +43,6 @@ from langson_comms.sms.gateway import (
 )
 
 from .config import ViettelConfig
-from .credentials import read_secret
 from .soap import Answer, Fault, UnreadableAnswer, build_request, parse_answer
 
 __all__ = ["ACCOUNT_REFUSED", "ViettelGateway"]
@@ -123,9 +122,8 @@ class ViettelGateway(SmsGateway):
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext,
                     env: Mapping[str, str] | None = None) -> Self:
         parsed = cls.parse_config(config, context)
-        password = read_secret(context, os.environ if env is None else env,
-                               env_name=parsed.password_env, file_name=parsed.password_file,
-                               key="password", what="the Viettel password")
+        password = read_secret(context, "password", env_name=parsed.password_env,
+                               file_name=parsed.password_file, what="the Viettel password", environ=env)
         return cls(context.key.rsplit(".", 1)[-1] or cls.name, parsed, password=password)
 
     def make_client(self) -> httpx.AsyncClient:

@@ -21,7 +21,6 @@ removed.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
@@ -31,6 +30,7 @@ import httpx
 from langson_comms.config import ConfigContext
 from langson_comms.errors import GatewayError, PermanentGatewayError
 from langson_comms.scrub import Scrubber
+from langson_comms.sms import read_secret
 from langson_comms.sms.gateway import (
     FATAL_STATUSES,
     REDIRECT_HINT,
@@ -44,7 +44,6 @@ from langson_comms.sms.gateway import (
 )
 
 from .config import VnptConfig
-from .credentials import read_secret
 from .envelope import DATACODING_GSM, DATACODING_UCS2, Reply, UnreadableReply, build_request, parse_reply
 
 __all__ = ["ACCOUNT_REFUSED", "VnptGateway"]
@@ -133,9 +132,8 @@ class VnptGateway(SmsGateway):
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext,
                     env: Mapping[str, str] | None = None) -> Self:
         parsed = cls.parse_config(config, context)
-        api_pass = read_secret(context, os.environ if env is None else env,
-                               env_name=parsed.api_pass_env, file_name=parsed.api_pass_file,
-                               key="api_pass", what="the VNPT API password")
+        api_pass = read_secret(context, "api_pass", env_name=parsed.api_pass_env,
+                               file_name=parsed.api_pass_file, what="the VNPT API password", environ=env)
         return cls(context.key.rsplit(".", 1)[-1] or cls.name, parsed, api_pass=api_pass)
 
     def make_client(self) -> httpx.AsyncClient:

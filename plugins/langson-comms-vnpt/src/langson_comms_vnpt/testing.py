@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-import time
 from collections import Counter
 from typing import Any
 
@@ -29,6 +28,7 @@ import attrs
 from aiohttp import web
 
 from langson_comms.sms.encoding import Encoding, analyse
+from langson_comms.testing.loopback import ThreadedServer, Throttle, serve_loopback
 
 from .envelope import OPERATION, UnreadableReply, read_request, reply
 
@@ -46,7 +46,7 @@ class VnptSms:
 
 
 @attrs.define
-class VnptSimulator:
+class VnptSimulator(ThreadedServer):
     """The simulated API; ``url`` once started.  Probabilities are per request."""
 
     api_user: str = "langson_api"
@@ -76,12 +76,11 @@ class VnptSimulator:
     requests: list[dict[str, Any]] = attrs.Factory(list)
     _by_id: dict[str, VnptSms] = attrs.Factory(dict)
     _rng: random.Random = attrs.field(init=False)
-    _tokens: float = 1.0
-    _last: float = attrs.Factory(time.monotonic)
+    _throttle: Throttle = attrs.Factory(Throttle)
     _runner: web.AppRunner | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
     _lock: threading.Lock = attrs.Factory(threading.Lock)
+
+    thread_name = "vnpt-simulator"
 
     def __attrs_post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -104,14 +103,9 @@ class VnptSimulator:
     # -- the server ----------------------------------------------------------------------
 
     async def start_async(self) -> VnptSimulator:
-        self._loop = asyncio.get_running_loop()
         app = web.Application(client_max_size=1 << 20)
         app.router.add_post("/smsbn/api", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port, reuse_address=True).start()
-        if self.port == 0:
-            self.port = int(self._runner.addresses[0][1])
+        self._runner, self.port = await serve_loopback(app, self.host, self.port)
         return self
 
     async def stop_async(self) -> None:
@@ -119,59 +113,11 @@ class VnptSimulator:
             await self._runner.cleanup()
             self._runner = None
 
-    def start(self) -> VnptSimulator:
-        """Serve from a background thread with its own event loop."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="vnpt-simulator", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        if failure:
-            raise failure[0]
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._thread = None
-
-    def __enter__(self) -> VnptSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- answering -----------------------------------------------------------------------
 
     def _throttled(self) -> bool:
-        n = self.counters["requests"]
-        if self.throttle_every and n % self.throttle_every == 0:
-            return True
-        if not self.rate_msgs:
-            return False
-        now = time.monotonic()
-        capacity = max(self.rate_msgs * 0.2, 1.0)
-        self._tokens = min(capacity, self._tokens + (now - self._last) * self.rate_msgs)
-        self._last = now
-        if self._tokens < 1:
-            return True
-        self._tokens -= 1
-        return False
+        return self._throttle.throttled(self.counters["requests"], every=self.throttle_every,
+                                        rate=self.rate_msgs)
 
     def _answer(self, rq: dict[str, Any]) -> tuple[str, str]:
         if rq.get("name") != OPERATION:

@@ -33,6 +33,8 @@ from typing import Any, Self
 import attrs
 from aiohttp import web
 
+from langson_comms.testing.loopback import serve_loopback
+
 __all__ = ["ZaloSimulator", "ZnsAccepted"]
 
 
@@ -197,10 +199,7 @@ class ZaloSimulator:
         app = web.Application()
         app.router.add_post("/v4/oa/access_token", self._oauth)
         app.router.add_post("/zns/message/template", self._send)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        self.port = int(self._runner.addresses[0][1])
+        self._runner, self.port = await serve_loopback(app, port=self.port)
         return self.url
 
     async def stop(self) -> None:

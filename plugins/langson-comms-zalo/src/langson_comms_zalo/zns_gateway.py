@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +33,7 @@ import httpx
 
 from langson_comms.config import ConfigContext
 from langson_comms.errors import GatewayError, PermanentGatewayError, TransientGatewayError
+from langson_comms.sms import read_secret
 from langson_comms.sms.gateway import (
     FATAL_STATUSES,
     REDIRECT_HINT,
@@ -46,7 +46,6 @@ from langson_comms.sms.gateway import (
     transport_error,
 )
 
-from .secrets import SecretError, read_secret
 from .tokens import TokenFileError, Tokens, TokenStore
 from .zns_config import ZnsConfig
 
@@ -154,14 +153,8 @@ class ZnsGateway(SmsGateway):
                     env: Mapping[str, str] | None = None,
                     checkpoint: Callable[[str], None] | None = None) -> Self:
         parsed = cls.parse_config(config, context)
-        try:
-            secret = read_secret(
-                env_key="app_secret_env", env_name=parsed.app_secret_env,
-                file_key="app_secret_file", file_name=parsed.app_secret_file,
-                environ=os.environ if env is None else env, base_dir=context.base_dir,
-                what="the Zalo app's secret key")
-        except SecretError as exc:
-            raise context.error(str(exc), exc.key) from None
+        secret = read_secret(context, "app_secret", env_name=parsed.app_secret_env,
+                             file_name=parsed.app_secret_file, what="the Zalo app's secret key", environ=env)
         path = Path(parsed.token_file)
         path = path if path.is_absolute() else Path(context.base_dir) / path
         try:
