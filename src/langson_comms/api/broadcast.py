@@ -133,7 +133,7 @@ def write_station_secrets(target: BroadcastTarget, out: Path) -> int:
     """Write a new random shared secret for every IP-connected station (CSV station,secret,
     owner-only); never overwrites (``ConfigError``).  The number of stations."""
     if out.exists():
-        raise ConfigError(f"{out} exists; refusing to overwrite secrets", key="--out")
+        raise ConfigError(f"{out} exists; refusing to overwrite secrets", key="out")
     from ..broadcast.asrun_server import new_secrets
 
     fresh = new_secrets(target.channel.stations)

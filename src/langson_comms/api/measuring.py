@@ -66,7 +66,7 @@ def _activity_store(campaign: Campaign, store: Path | None, files: Sequence[Path
     """The activity store's path, refused (``ConfigError``) when it is one of ``files``,
     the campaign file or a file it names: SQLite would turn an empty input into a database."""
     path = Path(store) if store is not None else activity_store_path(campaign)
-    inputs = [("FILE", Path(f)) for f in files]
+    inputs = [("files", Path(f)) for f in files]
     if campaign.source is not None:
         inputs += campaign_inputs(Path(campaign.source))
     refuse_inputs([("activity store", path)], inputs)
@@ -130,7 +130,7 @@ def day_leaderboard(campaign: Campaign, *, day: pendulum.Date | None = None,
         raise ConfigError("the campaign has no [teams]: a leaderboard ranks teams", key="teams")
     if day is not None and day < campaign.period.start:
         raise ConfigError(f"{day} is before the campaign starts ({campaign.period.start}); "
-                          f"expected a day from {campaign.period.start} on", key="--day")
+                          f"expected a day from {campaign.period.start} on", key="day")
     period = report_period(campaign, clock or SystemClock(), None, day)
     path = campaign.signups.store_path if campaign.signups is not None else None
     if path is not None and Path(path).is_file():
@@ -157,7 +157,7 @@ def write_leaderboard(board: Leaderboard, path: Path, fmt: str = "csv", *,
     with a BOM) or ``xlsx``, by temp file and rename; a ``ConfigError`` before anything is
     written when ``path`` is one of ``inputs`` (``report_inputs(campaign, campaign_path)``:
     the campaign file, its teams and other files, its stores)."""
-    refuse_inputs([("--out", path)], inputs)
+    refuse_inputs([("path", path)], inputs)
     if fmt == "text":
         return write_leaderboard_text(board, path)
     if fmt == "xlsx":
