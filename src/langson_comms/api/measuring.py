@@ -1,7 +1,7 @@
-"""Sign-ups, activity logs and measurement as one call each, opening the campaign's own
-stores (a host application that keeps its stores elsewhere calls
-``langson_comms.signups.ingest``, ``langson_comms.activity.log_files`` and
-``langson_comms.kpi.measure`` with stores it opened itself).
+"""Activity logs and measurement as one call each, opening the campaign's own stores (a
+host application that keeps its stores elsewhere calls ``langson_comms.activity.log_files``
+and ``langson_comms.kpi.measure`` with stores it opened itself).  The sign-up calls live
+in ``api.signups`` and are importable from here too.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from ..kpi import (
 )
 from ..outputs import atomic_output, campaign_inputs, refuse_inputs
 from ..runtime import Runtime
-from ..signups import IngestReport, SignupStatus, SqliteSignupStore, ingest, signups_plan
+from ..signups import SqliteSignupStore
+from .signups import ingest_signups, signups_status
 
 __all__ = ["activity_store_path", "day_leaderboard", "ingest_signups", "log_activity",
            "measure_campaign", "read_activity_status", "report_inputs", "signups_status",
@@ -46,20 +47,6 @@ def activity_store_path(campaign: Campaign) -> Path:
         raise ConfigError("the campaign has no folder for its activity store: "
                           "pass store=PATH", key="store")
     return path
-
-
-def ingest_signups(campaign: Campaign, *, clock: Clock | None = None, keys: Sequence[str] | None = None,
-                   files: Sequence[Path] = (), env: Mapping[str, str] | None = None) -> IngestReport:
-    """Ingest the campaign's polling and file sign-up sources (or ``keys``; ``files``
-    replace one ``file`` source's inputs) into its ``[signups] store``; return the counts."""
-    with SqliteSignupStore(signups_plan(campaign).store_path) as store:
-        return ingest(campaign, store, clock=clock or SystemClock(), keys=keys, files=files, env=env)
-
-
-def signups_status(campaign: Campaign) -> SignupStatus:
-    """The sign-ups stored for ``campaign``: totals by platform, kind, day, team, commune."""
-    with SqliteSignupStore(signups_plan(campaign).store_path) as store:
-        return store.status()
 
 
 def _activity_store(campaign: Campaign, store: Path | None, files: Sequence[Path] = ()) -> Path:
