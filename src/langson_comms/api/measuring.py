@@ -102,11 +102,18 @@ def measure_campaign(campaign: Campaign, *, start: pendulum.Date | None = None,
                           activity_store=activity_store)
 
 
-def report_inputs(campaign: Campaign, campaign_path: Path) -> list[tuple[str, Path]]:
-    """The files a report must never overwrite: the campaign file, the files it names and
-    the campaign's stores (``langson_comms.outputs.refuse_inputs`` takes this list)."""
-    return [*campaign_inputs(campaign_path),
-            *((f"{name} store", path) for name, path in store_paths(campaign).items())]
+def report_inputs(campaign: Campaign, campaign_path: str | Path | None = None, *,
+                  stores: Mapping[str, str | Path] | None = None) -> list[tuple[str, Path]]:
+    """The files a report must never overwrite: the campaign file and the files it names
+    (``campaign_path``, default the file the campaign was read from: a campaign built in
+    Python has none), the campaign's stores and ``stores`` (name → path: the stores a host
+    application passed in, e.g. ``{"activity": path}``); ``langson_comms.outputs.
+    refuse_inputs`` takes this list."""
+    if campaign_path is None and campaign.source is not None and Path(campaign.source).is_file():
+        campaign_path = campaign.source
+    found = list(campaign_inputs(Path(campaign_path))) if campaign_path is not None else []
+    paths = {**store_paths(campaign), **{k: Path(v) for k, v in (stores or {}).items()}}
+    return [*found, *((f"{name} store", path) for name, path in paths.items())]
 
 
 def day_leaderboard(campaign: Campaign, *, day: pendulum.Date | None = None,
@@ -142,7 +149,7 @@ def write_leaderboard(board: Leaderboard, path: Path, fmt: str = "csv", *,
                       inputs: Iterable[tuple[str, Path]] = ()) -> Path:
     """Write the leaderboard to ``path`` as ``text`` (the Zalo messages), ``csv`` (UTF-8
     with a BOM) or ``xlsx``, by temp file and rename; a ``ConfigError`` before anything is
-    written when ``path`` is one of ``inputs`` (``report_inputs(campaign, campaign_path)``:
+    written when ``path`` is one of ``inputs`` (``report_inputs(campaign)``:
     the campaign file, its teams and other files, its stores)."""
     refuse_inputs([("path", path)], inputs)
     if fmt == "text":
