@@ -3,6 +3,7 @@ host application has no ``--message``); the CLI shows them as its own options.""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,14 @@ def test_each_api_error_names_the_parameter(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         api.write_station_secrets(api.broadcast_target(campaign), tmp_path / "taken.csv")
     assert info.value.key == "out" and _no_flag(info.value)
+
+    broadcast = api.broadcast_target(campaign)
+    with pytest.raises(ConfigError) as info:
+        api.export_broadcasts(broadcast, tmp_path)  # holds files: force=True is needed
+    assert info.value.key == "out" and "pass force=True" in _no_flag(info.value)
+    with pytest.raises(ConfigError) as info:
+        asyncio.run(api.serve_confirmations(broadcast, asyncio.Event()))
+    assert "pass secrets_path" in _no_flag(info.value)
 
     kpi = contract_data().campaign
     with pytest.raises(ConfigError) as info:

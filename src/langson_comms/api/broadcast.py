@@ -89,8 +89,8 @@ def export_broadcasts(target: BroadcastTarget, out: Path, *,
     then only the export's own files are written.  No export file may be an input."""
     if not force and out.is_dir() and any(out.iterdir()):
         raise ConfigError(
-            f"{out} already holds files; give --force to write the export's own files there "
-            "(other files are left alone), or choose an empty or new folder")
+            f"{out} already holds files; pass force=True to write the export's own files there "
+            "(other files are left alone), or choose an empty or new folder", key="out")
     plan = schedule or schedule_broadcasts(target, runtime=runtime)
     inputs = [("as-run store", target.store)]
     if target.campaign.source and Path(target.campaign.source).is_file():
@@ -156,7 +156,7 @@ async def serve_confirmations(target: BroadcastTarget, stop: asyncio.Event, *,
 
     path = secrets_path or target.channel.secrets_path
     if path is None:
-        raise ConfigError("give --secrets FILE or set `secrets` in the channel table",
+        raise ConfigError("pass secrets_path or set `secrets` in the channel table",
                           key=f"channels.{target.channel_key}.secrets")
     station_secrets = load_secrets(path, target.channel.stations)
     plan = schedule or schedule_broadcasts(target, runtime=runtime)
