@@ -1,22 +1,27 @@
 """``ingest_signups`` with the host application's own HTTP client and store: the
 ``http_poll`` source pages through the client the host made (its header arrives at a
-real API on 127.0.0.1) and the library closes neither the client nor the store."""
+real API on 127.0.0.1) and the library closes neither the client nor the store;
+``serve_signups`` receives into a store the host opened."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
+import aiohttp
 import attrs
 import httpx
 
 from langson_comms import FrozenClock, Runtime, api
 from langson_comms.signups import SqliteSignupStore
+from langson_comms.signups.signature import signed_headers
 from langson_comms.testing.signup_contract import contract_items
 
-from .conftest import ENV
+from .conftest import ENV, write_campaign
 from .net_helpers import PagedApi, running
 from .test_http_poll import load
+from .test_webhook import HOOK, HOOK_ENV, SECRET, event
 
 
 def test_the_hosts_client_is_used_and_left_open(runtime: Runtime, tmp_path: Path,
@@ -74,3 +79,28 @@ def test_without_a_client_the_source_makes_and_closes_its_own(
     assert report.sources["postmart"].accepted == 4
     assert served.hosts_header == [None, None]
     assert made and all(c.is_closed for c in made)
+
+
+def test_serve_signups_answers_into_the_hosts_store(runtime: Runtime, tmp_path: Path,
+                                                   frozen_clock: FrozenClock) -> None:
+    campaign = runtime.load_campaign(write_campaign(tmp_path, HOOK))
+
+    async def main(store: SqliteSignupStore) -> dict[int, int]:
+        stop = asyncio.Event()
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        serving = asyncio.create_task(api.serve_signups(
+            campaign, "hook", stop, clock=frozen_clock, port=0, env=HOOK_ENV,
+            ready=ready.set_result, store=store))
+        url = await asyncio.wait_for(ready, 10)
+        raw = json.dumps(event(1)).encode()
+        headers = signed_headers(SECRET.encode(), int(frozen_clock.timestamp()), raw)
+        async with aiohttp.ClientSession() as session, \
+                session.post(url, data=raw, headers=dict(headers)) as response:
+            assert response.status == 200
+        stop.set()
+        return await asyncio.wait_for(serving, 10)
+
+    with SqliteSignupStore(tmp_path / "host.sqlite") as host_store:
+        assert asyncio.run(main(host_store)) == {200: 1}
+        assert host_store.status().total == 1  # stored in the host's store, still open
+    assert not Path(campaign.signups.store_path).exists()
