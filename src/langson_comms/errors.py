@@ -4,7 +4,8 @@ Every error the library raises on purpose is a ``LangsonCommsError``::
 
     LangsonCommsError
     ├── ConfigError (ValueError)          a campaign file, CSV or option is wrong; says where
-    │   └── CampaignFileError             one or more located problems in a campaign file
+    │   ├── CampaignFileError             one or more located problems in a campaign file
+    │   └── OutputClashError              an output is an input or another output (names both)
     ├── DataError (ValueError)            an input row is malformed; says file, line, column
     │   └── DataErrors                    several malformed rows of one file, all listed
     ├── PluginError                       a plugin failed to load, clashed or raised; names it
@@ -25,7 +26,8 @@ so callers only ever catch this tree.  ``exit_code`` tells the CLI what to retur
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import attrs
 
@@ -37,6 +39,7 @@ __all__ = [
     "GatewayError",
     "LangsonCommsError",
     "LedgerError",
+    "OutputClashError",
     "PermanentGatewayError",
     "PluginError",
     "PolicyError",
@@ -85,6 +88,30 @@ class ConfigError(LangsonCommsError, ValueError):
         if self.key:
             where.append(self.key)
         return ": ".join([*where, self.message])
+
+
+class OutputClashError(ConfigError):
+    """An output is one of the inputs (``is_input``) or another output: ``output`` and
+    ``other`` are the (label, path) pairs, the labels the caller's names for them (an API
+    parameter such as ``prepared``; ``relabel`` gives the CLI's flag instead)."""
+
+    def __init__(self, output: tuple[str, Path], other: tuple[str, Path], *, is_input: bool) -> None:
+        self.output, self.other, self.is_input = output, other, is_input
+        (label, path), (other_label, other_path) = output, other
+        if is_input:
+            text = (f"{label} {path} is the input {other_label} {other_path}: an output never "
+                    "overwrites an input (expected another file name)")
+        else:
+            text = (f"{label} {path} is also {other_label} {other_path}: each output needs its "
+                    "own file (expected different file names)")
+        super().__init__(text, source=str(path))
+
+    def relabel(self, names: Mapping[str, str]) -> OutputClashError:
+        """The same error with each label found in ``names`` replaced by its value."""
+        (label, path), (other_label, other_path) = self.output, self.other
+        return OutputClashError((names.get(label, label), path),
+                                (names.get(other_label, other_label), other_path),
+                                is_input=self.is_input)
 
 
 @attrs.frozen

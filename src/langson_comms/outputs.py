@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
-from .errors import ConfigError
+from .errors import OutputClashError
 
 __all__ = [
     "atomic_bytes_output", "atomic_output", "campaign_inputs", "people_csv_output", "refuse_inputs", "same_file",
@@ -36,7 +36,7 @@ __all__ = [
 #: what a CSV file meant for people starts with: Excel opens it as UTF-8 only then
 BOM = "\ufeff"
 
-#: (label, path): the label says where the path came from, e.g. ``--audience``
+#: (label, path): the label says where the path came from, e.g. ``audience``
 Named = tuple[str, Path]
 
 
@@ -77,16 +77,10 @@ def refuse_inputs(outputs: Iterable[Named], inputs: Iterable[Named]) -> None:
         keys = [k for k in (resolved, inode) if k is not None]
         inputs_hit = sorted(read[k] for k in keys if k in read)
         if inputs_hit:
-            in_label, in_path = inputs_hit[0][1]
-            raise ConfigError(
-                f"{label} {path} is the input {in_label} {in_path}: an output never "
-                "overwrites an input (expected another file name)", source=str(path))
+            raise OutputClashError((label, path), inputs_hit[0][1], is_input=True)
         outputs_hit = sorted(written[k] for k in keys if k in written)
         if outputs_hit:
-            other_label, other = outputs_hit[0][1]
-            raise ConfigError(
-                f"{label} {path} is also {other_label} {other}: each output needs its "
-                "own file (expected different file names)", source=str(path))
+            raise OutputClashError((label, path), outputs_hit[0][1], is_input=False)
         for key in keys:
             written.setdefault(key, (i, (label, path)))
 

@@ -1,7 +1,7 @@
 """The CLI is a thin shell over the public API (docs/architecture.md, "Library first"):
 argument parsing and display only.  Checked simply: no ``cli/`` module over 500 lines, no
-function there over 60, and ``cli/`` reaches the engine, ledger, gateways, report receiver
-and stores only through ``langson_comms.api``."""
+function there over 60, and ``cli/`` reaches the engine, ledger, gateways, report receiver,
+sign-up ingestion, receiver and store, and stores only through ``langson_comms.api``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ CLI = Path(__file__).resolve().parents[2] / "src" / "langson_comms" / "cli"
 #: modules that do the work; the commands call them through ``langson_comms.api``
 WORKERS = ("sms.engine", "sms.ledger", "sms.lease", "sms.reports", "sms.gateway",
            "sms.http_gateway", "broadcast.asrun", "broadcast.asrun_server",
-           "broadcast.exports", "outputs")
+           "broadcast.exports", "outputs", "signups", "signups.ingest", "signups.receiver",
+           "signups.store")
 
 
 def problems(folder: Path = CLI) -> list[str]:

@@ -103,7 +103,7 @@ def test_a_day_before_the_campaign_is_an_error_about_day() -> None:
     campaign = contract_data().campaign
     with pytest.raises(ConfigError) as info:
         day_leaderboard(campaign, day=campaign.period.start.subtract(days=1))
-    assert info.value.key == "--day"
-    assert str(info.value) == (f"--day: {campaign.period.start.subtract(days=1)} is before the "
+    assert info.value.key == "day"  # the API's parameter (the CLI shows it as --day)
+    assert str(info.value) == (f"day: {campaign.period.start.subtract(days=1)} is before the "
                                f"campaign starts ({campaign.period.start}); expected a day from "
                                f"{campaign.period.start} on")

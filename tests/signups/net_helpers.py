@@ -35,10 +35,13 @@ class PagedApi:
         #: offset → how many more times that page answers 503 before it is served
         self.fail_offsets: dict[int, int] = {}
         self.auth: list[str | None] = []
+        #: the ``X-Host-App`` header of every request (a host application's own client)
+        self.hosts_header: list[str | None] = []
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(dict(request.query))
         self.auth.append(request.headers.get("Authorization"))
+        self.hosts_header.append(request.headers.get("X-Host-App"))
         if self.failures:
             status, headers = self.failures.pop(0)
             return web.json_response({"error": "busy"}, status=status, headers=headers)

@@ -22,15 +22,14 @@ from .campaigns import CampaignSummary, build_campaign, load_campaign, summarise
 from .measuring import (
     activity_store_path,
     day_leaderboard,
-    ingest_signups,
     log_activity,
     measure_campaign,
     read_activity_status,
     report_inputs,
-    signups_status,
     write_leaderboard,
     write_leaderboard_text,
 )
+from .signups import ingest_signups, serve_signups, signups_status, signups_store_path
 from .sms_control import (
     BroadcastReport,
     ControlResult,
@@ -91,7 +90,9 @@ __all__ = [
     "send_sms",
     "serve_confirmations",
     "serve_reports",
+    "serve_signups",
     "signups_status",
+    "signups_store_path",
     "sms_status",
     "sms_target",
     "summarise_campaign",

@@ -91,8 +91,8 @@ def export_broadcasts(target: BroadcastTarget, out: Path, *,
     then only the export's own files are written.  No export file may be an input."""
     if not force and out.is_dir() and any(out.iterdir()):
         raise ConfigError(
-            f"{out} already holds files; give --force to write the export's own files there "
-            "(other files are left alone), or choose an empty or new folder")
+            f"{out} already holds files; pass force=True to write the export's own files there "
+            "(other files are left alone), or choose an empty or new folder", key="out")
     plan = schedule or schedule_broadcasts(target, runtime=runtime)
     inputs = [("as-run store", target.store)]
     if target.campaign.source and Path(target.campaign.source).is_file():
@@ -135,7 +135,7 @@ def write_station_secrets(target: BroadcastTarget, out: Path) -> int:
     """Write a new random shared secret for every IP-connected station (CSV station,secret,
     owner-only); never overwrites (``ConfigError``).  The number of stations."""
     if out.exists():
-        raise ConfigError(f"{out} exists; refusing to overwrite secrets", key="--out")
+        raise ConfigError(f"{out} exists; refusing to overwrite secrets", key="out")
     from ..broadcast.asrun_server import new_secrets
 
     fresh = new_secrets(target.channel.stations)
@@ -158,7 +158,7 @@ async def serve_confirmations(target: BroadcastTarget, stop: asyncio.Event, *,
 
     path = secrets_path or target.channel.secrets_path
     if path is None:
-        raise ConfigError("give --secrets FILE or set `secrets` in the channel table",
+        raise ConfigError("pass secrets_path or set `secrets` in the channel table",
                           key=f"channels.{target.channel_key}.secrets")
     station_secrets = load_secrets(path, target.channel.stations)
     plan = schedule or schedule_broadcasts(target, runtime=runtime)

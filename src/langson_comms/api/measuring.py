@@ -1,7 +1,7 @@
-"""Sign-ups, activity logs and measurement as one call each, opening the campaign's own
-stores (a host application that keeps its stores elsewhere calls
-``langson_comms.signups.ingest``, ``langson_comms.activity.log_files`` and
-``langson_comms.kpi.measure`` with stores it opened itself).
+"""Activity logs and measurement as one call each, opening the campaign's own stores (a
+host application that keeps its stores elsewhere calls ``langson_comms.activity.log_files``
+and ``langson_comms.kpi.measure`` with stores it opened itself).  The sign-up calls live
+in ``api.signups`` and are importable from here too.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from ..kpi import (
 )
 from ..outputs import atomic_output, campaign_inputs, refuse_inputs
 from ..runtime import Runtime
-from ..signups import IngestReport, SignupStatus, SqliteSignupStore, ingest, signups_plan
+from ..signups import SqliteSignupStore
+from .signups import ingest_signups, signups_status
 
 __all__ = ["activity_store_path", "day_leaderboard", "ingest_signups", "log_activity",
            "measure_campaign", "read_activity_status", "report_inputs", "signups_status",
@@ -48,25 +49,11 @@ def activity_store_path(campaign: Campaign) -> Path:
     return path
 
 
-def ingest_signups(campaign: Campaign, *, clock: Clock | None = None, keys: Sequence[str] | None = None,
-                   files: Sequence[Path] = (), env: Mapping[str, str] | None = None) -> IngestReport:
-    """Ingest the campaign's polling and file sign-up sources (or ``keys``; ``files``
-    replace one ``file`` source's inputs) into its ``[signups] store``; return the counts."""
-    with SqliteSignupStore(signups_plan(campaign).store_path) as store:
-        return ingest(campaign, store, clock=clock or SystemClock(), keys=keys, files=files, env=env)
-
-
-def signups_status(campaign: Campaign) -> SignupStatus:
-    """The sign-ups stored for ``campaign``: totals by platform, kind, day, team, commune."""
-    with SqliteSignupStore(signups_plan(campaign).store_path) as store:
-        return store.status()
-
-
 def _activity_store(campaign: Campaign, store: Path | None, files: Sequence[Path] = ()) -> Path:
     """The activity store's path, refused (``ConfigError``) when it is one of ``files``,
     the campaign file or a file it names: SQLite would turn an empty input into a database."""
     path = Path(store) if store is not None else activity_store_path(campaign)
-    inputs = [("FILE", Path(f)) for f in files]
+    inputs = [("files", Path(f)) for f in files]
     if campaign.source is not None:
         inputs += campaign_inputs(Path(campaign.source))
     refuse_inputs([("activity store", path)], inputs)
@@ -115,11 +102,18 @@ def measure_campaign(campaign: Campaign, *, start: pendulum.Date | None = None,
                           activity_store=activity_store)
 
 
-def report_inputs(campaign: Campaign, campaign_path: Path) -> list[tuple[str, Path]]:
-    """The files a report must never overwrite: the campaign file, the files it names and
-    the campaign's stores (``langson_comms.outputs.refuse_inputs`` takes this list)."""
-    return [*campaign_inputs(campaign_path),
-            *((f"{name} store", path) for name, path in store_paths(campaign).items())]
+def report_inputs(campaign: Campaign, campaign_path: str | Path | None = None, *,
+                  stores: Mapping[str, str | Path] | None = None) -> list[tuple[str, Path]]:
+    """The files a report must never overwrite: the campaign file and the files it names
+    (``campaign_path``, default the file the campaign was read from: a campaign built in
+    Python has none), the campaign's stores and ``stores`` (name → path: the stores a host
+    application passed in, e.g. ``{"activity": path}``); ``langson_comms.outputs.
+    refuse_inputs`` takes this list."""
+    if campaign_path is None and campaign.source is not None and Path(campaign.source).is_file():
+        campaign_path = campaign.source
+    found = list(campaign_inputs(Path(campaign_path))) if campaign_path is not None else []
+    paths = {**store_paths(campaign), **{k: Path(v) for k, v in (stores or {}).items()}}
+    return [*found, *((f"{name} store", path) for name, path in paths.items())]
 
 
 def day_leaderboard(campaign: Campaign, *, day: pendulum.Date | None = None,
@@ -130,7 +124,7 @@ def day_leaderboard(campaign: Campaign, *, day: pendulum.Date | None = None,
         raise ConfigError("the campaign has no [teams]: a leaderboard ranks teams", key="teams")
     if day is not None and day < campaign.period.start:
         raise ConfigError(f"{day} is before the campaign starts ({campaign.period.start}); "
-                          f"expected a day from {campaign.period.start} on", key="--day")
+                          f"expected a day from {campaign.period.start} on", key="day")
     period = report_period(campaign, clock or SystemClock(), None, day)
     path = campaign.signups.store_path if campaign.signups is not None else None
     if path is not None and Path(path).is_file():
@@ -155,9 +149,9 @@ def write_leaderboard(board: Leaderboard, path: Path, fmt: str = "csv", *,
                       inputs: Iterable[tuple[str, Path]] = ()) -> Path:
     """Write the leaderboard to ``path`` as ``text`` (the Zalo messages), ``csv`` (UTF-8
     with a BOM) or ``xlsx``, by temp file and rename; a ``ConfigError`` before anything is
-    written when ``path`` is one of ``inputs`` (``report_inputs(campaign, campaign_path)``:
+    written when ``path`` is one of ``inputs`` (``report_inputs(campaign)``:
     the campaign file, its teams and other files, its stores)."""
-    refuse_inputs([("--out", path)], inputs)
+    refuse_inputs([("path", path)], inputs)
     if fmt == "text":
         return write_leaderboard_text(board, path)
     if fmt == "xlsx":

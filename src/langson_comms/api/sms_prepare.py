@@ -115,7 +115,7 @@ def _prepare(campaign: Campaign, message: str, audience: list[Path], *, out_dir:
     campaign_file = Path(campaign.source) if campaign.source and Path(
         campaign.source).is_file() else None
     refuse_inputs(
-        [("--prepared", prepared), ("--quarantine", quarantine), ("--excluded", excluded)],
+        [("prepared", prepared), ("quarantine", quarantine), ("excluded", excluded)],
         _inputs(campaign_file, opts.config_file, audience, opts.history, config,
                 ctx.base_dir))
     with contextlib.ExitStack() as outputs:  # an error discards all three
@@ -243,11 +243,11 @@ def _inputs(campaign_file: Path | None, config_file: Path | None, audience: Sequ
             ) -> list[tuple[str, Path]]:
     """Every file the run reads, labelled for the message refusing to write over one."""
     found = [*(campaign_inputs(campaign_file) if campaign_file is not None else ()),
-             *(("--audience", p) for p in audience)]
+             *(("audience", p) for p in audience)]
     if config_file is not None:
-        found.append(("--config", config_file))
+        found.append(("options.config_file", config_file))
     if history is not None:
-        found.append(("--history", history))
+        found.append(("options.history", history))
     policies = config.get("policies")
     for name, table in (policies.items() if isinstance(policies, dict) else ()):
         files = table.get("files") if isinstance(table, dict) else None

@@ -62,12 +62,13 @@ def report_options(target: SmsTarget, *, clock: Clock | None = None, host: str |
             raise ConfigError(
                 "the delivery-report endpoint needs a token: set token_env to a variable "
                 "holding the Authorization value callbacks send (or, to test on this machine "
-                "only, give --insecure with a loopback host)", **where)
+                "only, pass insecure=True with a loopback host)", **where)
         from ..http_serving import is_loopback  # aiohttp: imported only here
 
         if not is_loopback(bind):
-            raise ConfigError(f"--insecure serves only on a loopback address, not {bind} "
-                              "(set token_env to serve beyond this machine)", **where)
+            raise ConfigError(f"serving without a token serves only on a loopback address, not "
+                              f"{bind} (set token_env to serve beyond this machine)",
+                              source=channel.context.source, key="insecure")
     return {"host": bind, "port": port or cfg.reports.port,
             "path": cfg.reports.path, "clock": clock or SystemClock(), "token": token,
             "formats": formats, "gateway": only, "fmt": fmt, "insecure": insecure,

@@ -141,7 +141,9 @@ async def send_sms(
     if not progress_every > 0:  # 0 would count the ledger in a tight loop; NaN fails too
         raise ConfigError(f"progress_every = {progress_every!r}: expected seconds above 0",
                           key="progress_every")
-    runtime = runtime or Runtime.create()
+    # loading plugins and building TLS contexts block for a while: never on the host's loop
+    if runtime is None:
+        runtime = await asyncio.to_thread(Runtime.create)
     clock = clock or runtime.clock
     emit = on_event or (lambda _event: None)
     channel = target.channel
@@ -152,11 +154,13 @@ async def send_sms(
             source=target.campaign.source, key=f"channels.{target.channel_key}.mode")
     options = (report_options(target, clock=clock, insecure=insecure, environ=environ)
                if serve_reports else None)
-    gateways = channel.build_gateways(runtime.registry)  # credentials: before any loading
+    gateways = await asyncio.to_thread(  # credentials: before any loading
+        channel.build_gateways, runtime.registry)
     clients: list[httpx.AsyncClient] = []
     try:
         for gw in gateways.values():
-            client = client_factory(gw) if client_factory is not None else gw.make_client()
+            client = (client_factory(gw) if client_factory is not None
+                      else await asyncio.to_thread(gw.make_client))
             clients.append(client)
             gw.bind_client(client)
         with target.open_ledger() as ledger, target.lease(ledger) as lease, \
@@ -230,9 +234,17 @@ def _engine(runtime: Runtime, target: SmsTarget, ledger: Ledger, lease: Any,
     return engine, selection
 
 
+def _count(target: SmsTarget) -> dict[str, int]:
+    """The message's rows by state on a connection of its own, for a worker thread:
+    counting scans the ledger (~0.1 s per 100,000 rows), too long for the host's loop."""
+    with target.open_ledger() as reader:
+        return reader.counts(target.campaign.id, target.message.key)
+
+
 def _progress(target: SmsTarget, ledger: Ledger, engine: DispatchEngine, start: float,
-              final: bool = False) -> SendProgress:
-    counts = ledger.counts(target.campaign.id, target.message.key)
+              final: bool = False, counts: dict[str, int] | None = None) -> SendProgress:
+    if counts is None:
+        counts = ledger.counts(target.campaign.id, target.message.key)
     total = sum(counts.values())
     sent = engine.stats["sent"]
     return SendProgress(
@@ -259,8 +271,9 @@ async def _run(runtime: Runtime, target: SmsTarget, ledger: Ledger, lease: Any,
     start = time.monotonic()
 
     async def refresh() -> None:
-        while True:  # counting scans the ledger: once a second is plenty
-            emit(_progress(target, ledger, engine, start))
+        while True:  # counting scans the ledger: once a second is plenty, off the loop
+            counts = await asyncio.to_thread(_count, target)
+            emit(_progress(target, ledger, engine, start, counts=counts))
             await asyncio.sleep(progress_every)
 
     refresher = asyncio.create_task(refresh())

@@ -68,6 +68,6 @@ def sms_target(campaign: Campaign, channel: str = "sms", message: str | None = N
     try:
         found: Message = campaign.message(name)
     except KeyError as exc:
-        raise ConfigError(str(exc.args[0]), key="--message" if message else
+        raise ConfigError(str(exc.args[0]), key="message" if message else
                           f"channels.{channel}.message") from None
     return SmsTarget(campaign, channel, built, found)

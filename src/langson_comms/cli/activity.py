@@ -22,7 +22,7 @@ from rich.table import Table
 from ..api import log_activity, read_activity_status
 from ..runtime import Runtime
 from ..store_url import sqlite_store_file
-from .options import campaign_option
+from .options import api_flags, campaign_option
 
 __all__ = ["DEFAULT_STORE", "activity"]
 
@@ -56,6 +56,7 @@ def activity() -> None:
 @click.option("--kind", default=None, help="The record kind of every FILE (default: found from the header).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_obj
+@api_flags({"files": "FILE", "store": "--store"})
 def log_command(runtime: Runtime, campaign_path: Path, store: str | None, channel_key: str,
                 files: tuple[Path, ...], kind: str | None, as_json: bool) -> None:
     """Log CSV/.xlsx FILEs of channel CHANNEL_KEY.  Exit 1 when any row was rejected."""
@@ -88,6 +89,7 @@ def log_command(runtime: Runtime, campaign_path: Path, store: str | None, channe
               help="Last day (default: the campaign's end).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_obj
+@api_flags({"store": "--store"})
 def status_command(runtime: Runtime, campaign_path: Path, store: str | None, start: dt.datetime | None,
                    end: dt.datetime | None, as_json: bool) -> None:
     """Records, reach, cadence gaps and warnings per channel; reach per district; training."""

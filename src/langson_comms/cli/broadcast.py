@@ -26,7 +26,7 @@ from rich.table import Table
 from .. import api
 from ..broadcast.scheduler import ItemKind, Schedule
 from ..runtime import Runtime
-from .options import campaign_option, group_campaign_option
+from .options import api_flags, campaign_option, group_campaign_option
 
 __all__ = ["broadcast"]
 
@@ -244,7 +244,8 @@ def secrets(ctx: click.Context, campaign: Path, out: Path) -> None:
     state = _state(ctx, campaign)
     if out.exists():
         raise click.BadParameter(f"{out} exists; refusing to overwrite secrets", param_hint="--out")
-    n = api.write_station_secrets(state.target(), out)
+    with api_flags({"out": "--out"}):
+        n = api.write_station_secrets(state.target(), out)
     click.echo(f"wrote {n} secret(s) to {out}; give each station only its own")
 
 

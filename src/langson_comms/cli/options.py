@@ -9,18 +9,19 @@ option, the old positional ``CAMPAIGN_FILE`` (still accepted), the group's optio
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputClashError
 
-__all__ = ["CAMPAIGN_ENV", "DEFAULT_CAMPAIGN", "campaign_option", "group_campaign_option",
+__all__ = ["CAMPAIGN_ENV", "DEFAULT_CAMPAIGN", "api_flags", "campaign_option", "group_campaign_option",
            "remember_campaign",
            "resolve_campaign"]
 
@@ -94,3 +95,27 @@ def campaign_option(*, positional: bool = False, into: str = "campaign") -> Call
         return decorated  # type: ignore[no-any-return]
 
     return decorate
+
+
+@contextlib.contextmanager
+def api_flags(flags: Mapping[str, str]) -> Iterator[None]:
+    """Show a ``ConfigError`` of ``langson_comms.api`` that names a parameter (its ``key``,
+    or the labels of an output that is an input) as the command's option instead:
+    ``api_flags({"message": "--message"})``, as a ``with`` block or a decorator.  The API
+    names its parameters (a host application has no flags); only the CLI knows its flags.
+    A message's advice to pass a flag parameter, ``name=True``, becomes the option too."""
+    try:
+        yield
+    except OutputClashError as exc:
+        raise exc.relabel(flags) from exc
+    except ConfigError as exc:
+        if type(exc) is not ConfigError:
+            raise
+        message = exc.message
+        for name, flag in flags.items():
+            message = message.replace(f"{name}=True", flag)
+        key = flags.get(exc.key or "", exc.key)
+        if (key, message) == (exc.key, exc.message):
+            raise
+        raise ConfigError(message, source=exc.source, key=key,
+                          line=exc.line) from exc

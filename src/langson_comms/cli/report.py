@@ -21,7 +21,7 @@ from ..kpi import (
 )
 from ..reports import FORMATS, parse_view, print_report, report_html, report_json, report_markdown, write_reports
 from ..runtime import Runtime
-from .options import campaign_option
+from .options import api_flags, campaign_option
 
 __all__ = ["leaderboard_command", "report"]
 
@@ -84,6 +84,7 @@ def report(runtime: Runtime, campaign_path: Path, start: str | None, end: str | 
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (required for xlsx).")
 @click.pass_obj
+@api_flags({"day": "--day", "path": "--out"})
 def leaderboard_command(runtime: Runtime, campaign_path: Path, day: str | None, fmt: str,
                         out: Path | None) -> None:
     """The daily team leaderboard: installs per team on the day and since the start."""

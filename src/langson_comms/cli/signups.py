@@ -1,23 +1,26 @@
-"""The ``signups`` command group: a thin shell over ``langson_comms.signups``.
+"""The ``signups`` command group: a thin shell over ``langson_comms.api``
+(``ingest_signups``, ``serve_signups``, ``signups_status``).
 
 Every command finds the campaign with ``-c/--campaign FILE`` (``cli/options.py``: the
 command's or the top level's, else ``LANGSON_COMMS_CAMPAIGN``, else ``./campaign.toml``),
-opens the store the campaign's ``[signups] store`` names, calls the library and prints.  Exit codes: 0 done,
+calls the library (which opens the store the campaign's ``[signups] store`` names) and prints.  Exit codes: 0 done,
 1 some row was rejected (``ingest``), 2 usage, configuration or unreadable input.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from ..api import ingest_signups, serve_signups, signups_status, signups_store_path
+from ..api.signups import SIGNUPS_HOST, SIGNUPS_PORT
 from ..runtime import Runtime
-from ..signups import SqliteSignupStore, ingest, signups_plan
-from ..signups.receiver import DEFAULT_HOST, DEFAULT_PORT, serve_receiver
 from .options import campaign_option
 
 __all__ = ["signups"]
@@ -41,23 +44,22 @@ def ingest_command(runtime: Runtime, campaign_path: Path, source_key: str | None
     """Ingest SOURCE_KEY (default: every file and polling source); FILEs replace a file
     source's configured ones.  Exit 1 when any row was rejected."""
     campaign = runtime.load_campaign(campaign_path)
-    plan = signups_plan(campaign)
+    store_path = signups_store_path(campaign)
     err = Console(stderr=True)
     show = err.is_terminal if progress is None else progress
 
     def report_progress(key: str, read: int) -> None:
         err.print(f"{key}: {read:,} rows read", end="\r", highlight=False)
 
-    with SqliteSignupStore(plan.store_path) as store:
-        report = ingest(campaign, store, clock=runtime.clock, keys=[source_key] if source_key else None,
-                        files=list(files), progress=report_progress if show else None)
+    report = ingest_signups(campaign, clock=runtime.clock, keys=[source_key] if source_key else None,
+                            files=list(files), progress=report_progress if show else None)
     if show:
         err.print(" " * 40, end="\r")
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
         table = Table("source", "read", "accepted", "duplicates", "rejected", "unattributed",
-                      title=f"sign-ups ingested into {plan.store_path}")
+                      title=f"sign-ups ingested into {store_path}")
         for key, counts in [*report.sources.items(), ("total", report.totals)]:
             table.add_row(key, *(f"{v:,}" for v in counts.as_dict().values()))
         Console().print(table)
@@ -75,24 +77,30 @@ def ingest_command(runtime: Runtime, campaign_path: Path, source_key: str | None
 @signups.command("serve")
 @campaign_option(into="campaign_path")
 @click.argument("source_key")
-@click.option("--host", default=DEFAULT_HOST, show_default=True,
+@click.option("--host", default=SIGNUPS_HOST, show_default=True,
               help="The address to listen on (127.0.0.1: this machine only).")
-@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+@click.option("--port", type=click.IntRange(0, 65535), default=SIGNUPS_PORT, show_default=True,
               help="The port to listen on (0: any free port, printed at start).")
 @click.pass_obj
 def serve_command(runtime: Runtime, campaign_path: Path, source_key: str, host: str, port: int) -> None:
     """Receive SOURCE_KEY's signed webhook requests at POST /signups/SOURCE_KEY until
     Ctrl-C or SIGTERM.  Each answer is 2xx only once its events are stored."""
     campaign = runtime.load_campaign(campaign_path)
-    plan = signups_plan(campaign)
+    store_path = signups_store_path(campaign)
 
     def ready(url: str) -> None:
-        click.echo(f"listening on {url} (store {plan.store_path}); Ctrl-C to stop", err=True)
+        click.echo(f"listening on {url} (store {store_path}); Ctrl-C to stop", err=True)
 
-    with SqliteSignupStore(plan.store_path) as store:
-        receiver = serve_receiver(campaign, source_key, store, clock=runtime.clock, host=host, port=port,
-                                  ready=ready)
-    answered = ", ".join(f"{n:,} × {status}" for status, n in sorted(receiver.answers.items())) or "none"
+    async def serve() -> dict[int, int]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await serve_signups(campaign, source_key, stop, clock=runtime.clock, host=host,
+                                   port=port, ready=ready)
+
+    answers = asyncio.run(serve())
+    answered = ", ".join(f"{n:,} × {status}" for status, n in sorted(answers.items())) or "none"
     click.echo(f"stopped; answers: {answered}", err=True)
 
 
@@ -102,10 +110,7 @@ def serve_command(runtime: Runtime, campaign_path: Path, source_key: str, host: 
 @click.pass_obj
 def status_command(runtime: Runtime, campaign_path: Path, as_json: bool) -> None:
     """Events stored: total, and by platform, kind, day, team, commune; unattributed."""
-    campaign = runtime.load_campaign(campaign_path)
-    plan = signups_plan(campaign)
-    with SqliteSignupStore(plan.store_path) as store:
-        status = store.status()
+    status = signups_status(runtime.load_campaign(campaign_path))
     data = {
         "total": status.total,
         "by_platform": dict(status.by_platform),

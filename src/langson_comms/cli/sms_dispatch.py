@@ -25,7 +25,7 @@ from ..clock import LOCAL_TZ
 from ..errors import ConfigError
 from ..runtime import Runtime
 from ..scrub import clean_secret
-from .options import campaign_option
+from .options import api_flags, campaign_option
 from .sms_display import SendDisplay, print_status
 
 __all__ = ["register"]
@@ -36,6 +36,11 @@ def _runtime() -> Runtime:
     return obj if isinstance(obj, Runtime) else Runtime.create()
 
 
+#: the API's parameter names as the send commands' options
+FLAGS = {"message": "--message", "insecure": "--insecure"}
+
+
+@api_flags(FLAGS)
 def _target(campaign: Path, channel_key: str, message_key: str | None = None
             ) -> tuple[api.SmsTarget, Runtime]:
     runtime = _runtime()
@@ -54,6 +59,7 @@ class AllFailed(click.ClickException):
     exit_code = 1
 
 
+@api_flags(FLAGS)
 def _run_send(campaign: Path, channel_key: str, message_key: str | None,
               audience: tuple[str, ...], serve_reports: bool, progress: bool,
               wait_reports: float, as_json: bool, resume: bool, insecure: bool) -> None:
@@ -181,8 +187,9 @@ def serve_reports(campaign: Path, channel_key: str, host: str | None, port: int 
                   insecure: bool) -> None:
     """Serve the delivery-report callback endpoint until Ctrl-C."""
     target, runtime = _target(campaign, channel_key)
-    options = api.report_options(target, clock=runtime.clock, host=host, port=port,
-                                 insecure=insecure)
+    with api_flags(FLAGS):
+        options = api.report_options(target, clock=runtime.clock, host=host, port=port,
+                                     insecure=insecure)
 
     def started(receiver: Any) -> None:
         click.echo(f"delivery reports: POST {receiver.url}"

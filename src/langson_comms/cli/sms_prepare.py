@@ -27,11 +27,16 @@ from ..runtime import Runtime
 from ..sms.encoding import plain_text
 from ..sms.numbers import Carrier
 from ..sms.prepare import PreparePlan
-from .options import campaign_option
+from .options import api_flags, campaign_option
 
 __all__ = ["prepare", "register"]
 
 _ = _load_config_file  # still importable from here (tests/core/test_campaign_file_limits.py)
+
+#: the API's parameter names as ``sms prepare``'s options
+FLAGS = {"message": "--message", "audience": "--audience", "prepared": "--prepared",
+         "quarantine": "--quarantine", "excluded": "--excluded",
+         "options.config_file": "--config", "options.history": "--history"}
 
 
 def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
@@ -118,9 +123,10 @@ def prepare(
         fallback_encoding=fallback_encoding, delimiter=delimiter, phone_column=phone_column)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    plan = api.prepare_audience(loaded, message_key, audience, out_dir=out_dir,
-                                prepared=prepared, quarantine=quarantine, excluded=excluded,
-                                options=options, runtime=runtime)
+    with api_flags(FLAGS):
+        plan = api.prepare_audience(loaded, message_key, audience, out_dir=out_dir,
+                                    prepared=prepared, quarantine=quarantine,
+                                    excluded=excluded, options=options, runtime=runtime)
     if as_json:
         click.echo(json.dumps(plan.as_dict(), indent=2, ensure_ascii=False))
     else:

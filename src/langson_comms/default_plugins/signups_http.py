@@ -1,7 +1,8 @@
 """The built-in ``http_poll`` sign-up source: page through a platform's JSON API.
 
 Written as a third party would: it subclasses the public ``SignupSource``, talks HTTP
-with httpx (the transport is injectable: ``with_transport``) and maps JSON items with
+with httpx (the transport is injectable: ``with_transport``, and so is the whole client:
+``with_http_client``, a host's client that is used and never closed) and maps JSON items with
 ``langson_comms.signups.json_items``.
 
 A ``[signups.<key>]`` table of kind ``http_poll``::
@@ -101,12 +102,14 @@ class HttpPollSource(SignupSource):
     max_pages: int = attrs.field(default=0, validator=at_least(0))
     #: an httpx transport for tests or a host program (set with ``with_transport``, not a key)
     transport: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
+    #: the host's httpx client (set with ``with_http_client``, not a key): used, never closed
+    http_client: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
     #: the environment the token is read from (default ``os.environ``; not a key)
     environ: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
-        for forbidden in ("key", "transport", "environ"):
+        for forbidden in ("key", "transport", "environ", "http_client"):
             if forbidden in config:
                 raise context.error("unknown key (see docs/signups.md for the http_poll keys)", forbidden)
         for clear in ("token", "secret", "password", "api_key"):
@@ -134,6 +137,13 @@ class HttpPollSource(SignupSource):
     def with_transport(self, transport: httpx.AsyncBaseTransport | None) -> Self:
         """A copy sending its requests through ``transport``."""
         return attrs.evolve(self, transport=transport)
+
+    def with_http_client(self, client: httpx.AsyncClient) -> Self:
+        """A copy paging through the host's ``client`` (its headers and transport; this
+        source's token, parameters and timeout are added per request); never closed here.
+        The pages are read on an event loop of ``read``'s own, so its requests ask for
+        ``Connection: close``: no connection of that loop is left in the client's pool."""
+        return attrs.evolve(self, http_client=client)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -172,15 +182,20 @@ class HttpPollSource(SignupSource):
         state = self._start() if position is None else json.loads(position)
         cursor, skip = state["cursor"], int(state["skip"])
         headers = self._headers()
+        if self.http_client is not None:
+            # pages are read on an event loop of this call's own: a kept-alive connection
+            # would outlive it in the host's pool (unusable, and failing the host's aclose)
+            headers["Connection"] = "close"
         pacer = _Pacer(self.rate_limit, clock)
         pages = 0
         followed = {cursor}  # a cursor asked again in this run is a loop: the last page
         with asyncio.Runner() as runner:
-            client = httpx.AsyncClient(transport=self.transport, timeout=self.timeout, headers=headers,
-                                       params=self._auth_params())
+            own = self.http_client is None  # the host's client is the host's to close
+            client = (httpx.AsyncClient(transport=self.transport, timeout=self.timeout)
+                      if own else self.http_client)
             try:
                 while self.max_pages == 0 or pages < self.max_pages:
-                    answer = runner.run(self._fetch(client, cursor, clock, pacer))
+                    answer = runner.run(self._fetch(client, cursor, clock, pacer, headers))
                     pages += 1
                     label = "first" if cursor is None else str(cursor)
                     items = json_path(answer, self.items)
@@ -197,7 +212,8 @@ class HttpPollSource(SignupSource):
                     followed.add(following)
                     cursor, skip = following, 0
             finally:
-                runner.run(client.aclose())
+                if own:
+                    runner.run(client.aclose())
 
     def _following(self, answer: Any, cursor: Any, items: list[Any], label: str) -> Any:
         """The cursor of the next page, ``None`` when this page is the last."""
@@ -228,7 +244,8 @@ class HttpPollSource(SignupSource):
                  else {"cursor": following, "skip": 0})
         return Batch(events=tuple(events), rejections=tuple(rejections), position=json.dumps(after))
 
-    async def _fetch(self, client: httpx.AsyncClient, cursor: Any, clock: Clock, pacer: _Pacer) -> Any:
+    async def _fetch(self, client: httpx.AsyncClient, cursor: Any, clock: Clock, pacer: _Pacer,
+                     headers: Mapping[str, str]) -> Any:
         label = "first" if cursor is None else str(cursor)
         gateway = f"signups.{self.key}"
         last = ""
@@ -237,7 +254,8 @@ class HttpPollSource(SignupSource):
             await pacer.wait()
             retry_after: float | None = None
             try:
-                response = await client.get(self.url, params=self._params(cursor))
+                response = await client.get(self.url, params={**self._params(cursor), **self._auth_params()},
+                                            headers=headers, timeout=self.timeout)
             except httpx.HTTPError as exc:
                 last, status = f"{type(exc).__name__}", None
             else:

@@ -73,24 +73,31 @@ SCRIPT = """
 class Dashboard:
     """Serves ``campaign``'s report on ``host:port`` (``port`` 0: any free port, see
     ``url``).  ``measure`` defaults to ``measure_stores`` over ``report_period(campaign,
-    clock, start, end)`` re-evaluated at each refresh (today moves)."""
+    clock, start, end)`` re-evaluated at each refresh (today moves).  ``base_dir`` is the
+    folder whose ``.langson`` holds the activity and as-run stores (default: the folder the
+    campaign's relative paths were read from, its file's or ``build_campaign``'s
+    ``base_dir``; a ``Campaign`` made by hand has none: a ``ConfigError`` asks for it);
+    ``activity_store`` replaces ``<base_dir>/.langson/activity.sqlite``."""
 
     def __init__(self, campaign: Campaign, *, clock: Clock, host: str = "127.0.0.1", port: int = 8050,
                  token: str | None = None, view: View | None = None, start: Any = None, end: Any = None,
                  registry: Any = None, poll_ms: int = 500,
-                 measure: Callable[[], Measurement] | None = None) -> None:
+                 measure: Callable[[], Measurement] | None = None,
+                 base_dir: str | Path | None = None, activity_store: str | Path | None = None) -> None:
         if not is_loopback(host) and not token:
             raise ConfigError(f"the dashboard bound to {host} needs a token (expected the token's environment "
                               "variable, e.g. LANGSON_DASHBOARD_TOKEN, to be set; on 127.0.0.1 none is needed)")
+        folder = campaign_folder(campaign, base_dir)
+        activity = Path(activity_store) if activity_store is not None else folder / ".langson" / "activity.sqlite"
         self.campaign, self.clock, self.host, self.port = campaign, clock, host, port
         self.token, self.view, self.poll_ms = token, view or View(), poll_ms
         #: the sign-ups read so far: a refresh reads only those stored since the last one
         self.signup_cache = SignupCache()
         self._measure = measure or (lambda: measure_stores(
             campaign, report_period(campaign, clock, start, end), clock=clock, registry=registry,
-            signup_cache=self.signup_cache))
-        self._stores = list(store_paths(campaign).values())
-        self._folder = None if campaign.source is None else Path(campaign.source).parent / ".langson"
+            signup_cache=self.signup_cache, activity_store=activity))
+        self._stores = list({**store_paths(campaign), "activity": activity}.values())
+        self._folder: Path | None = folder / ".langson"
         self._signature: tuple[Any, ...] | None = None
         self._version = ""
         self._measurement: Measurement | None = None
@@ -213,6 +220,21 @@ class Dashboard:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+def campaign_folder(campaign: Campaign, base_dir: str | Path | None = None) -> Path:
+    """``base_dir``, else the folder ``campaign``'s relative paths were read from (its
+    file's, or ``build_campaign``'s ``base_dir``); ``ConfigError`` asking for ``base_dir``
+    when it has none (a ``Campaign`` made by hand)."""
+    if base_dir is not None:
+        return Path(base_dir)
+    if campaign.base_dir is not None:
+        return Path(campaign.base_dir)
+    if campaign.source is not None and Path(campaign.source).is_file():
+        return Path(campaign.source).resolve().parent
+    raise ConfigError("the campaign has no folder of its own (it was not read from a file nor "
+                      "built with build_campaign's base_dir): pass base_dir=FOLDER, the folder "
+                      "whose .langson holds its stores", source=campaign.source, key="base_dir")
 
 
 async def run_dashboard(dashboard: Dashboard, *, ready: Callable[[str], None] | None = None) -> None:

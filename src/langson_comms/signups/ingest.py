@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -25,6 +26,9 @@ from .pseudonym import Pseudonymizer
 from .settings import SignupSettings, SignupsPlan
 from .source import Batch, Rejection, SignupSource
 from .store import BatchResult, IngestRecord, SignupStore, StoredSignup
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "IngestReport",
@@ -175,17 +179,21 @@ def ingest(
     env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     sources: Mapping[str, SignupSource] | None = None,
+    http_client: httpx.AsyncClient | None = None,
 ) -> IngestReport:
     """Ingest the campaign's polling sources (or ``keys``) into ``store``; return the counts.
 
     ``files`` replace the inputs of the one source named in ``keys`` (a ``file`` source).
     ``sources`` replaces the campaign's sources altogether (a host application building
-    sources in code).  The pseudonym key is read from ``env`` (default ``os.environ``).
+    sources in code).  ``http_client`` is handed to each source (``with_http_client``):
+    those that talk HTTP use it and leave it open.  The pseudonym key is read from ``env`` (default ``os.environ``).
     Raises ``ConfigError`` for unknown keys or a missing key variable, ``LedgerError``
     when the store fails; a rejected row is counted, never raised.
     """
     plan = signups_plan(campaign)
     chosen = dict(sources) if sources is not None else _select(plan, keys, files, campaign.source)
+    if http_client is not None:
+        chosen = {key: source.with_http_client(http_client) for key, source in chosen.items()}
     recorder = SignupRecorder(campaign, store, clock=clock,
                               pseudonymizer=make_pseudonymizer(plan.settings, env, campaign.source))
     now = timestamp_of(clock)

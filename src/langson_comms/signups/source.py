@@ -59,6 +59,9 @@ The contract, checked by ``langson_comms.testing.SignupSourceContract``:
   the first and counts the others as duplicates.
 * Phone numbers never appear in clear in a ``Rejection`` or an exception message.
 
+``with_http_client(client)`` gives a source the host application's ``httpx.AsyncClient``
+(``ingest(..., http_client=...)``); a source that talks HTTP uses it and leaves it open.
+
 ``polling`` is ``True`` for sources that ``signups ingest`` runs (files, pollers) and
 ``False`` for sources that receive (webhooks), which ``signups serve`` runs instead.
 """
@@ -77,6 +80,8 @@ from ..errors import ConfigError
 from .event import SignupEvent, _name, platform_name
 
 if TYPE_CHECKING:
+    import httpx
+
     from ..campaign import Campaign
 
 __all__ = ["Batch", "Rejection", "SignupSource", "source_key"]
@@ -155,6 +160,11 @@ class SignupSource:
     def read(self, position: str | None, *, clock: Clock) -> Iterator[Batch]:
         """Yield batches from ``position`` (``None``: from the start); see the contract."""
         raise NotImplementedError(f"{type(self).__qualname__} does not implement read()")
+
+    def with_http_client(self, client: httpx.AsyncClient) -> Self:
+        """A copy that talks HTTP through the host's ``client`` (and never closes it);
+        a source that does no HTTP returns itself, as this default does."""
+        return self
 
     def with_inputs(self, paths: Sequence[Path]) -> Self:
         """A copy that reads ``paths`` instead of its configured inputs (``signups ingest KEY FILE…``).
