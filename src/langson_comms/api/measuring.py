@@ -57,8 +57,13 @@ def ingest_signups(campaign: Campaign, *, clock: Clock | None = None, keys: Sequ
 
 
 def signups_status(campaign: Campaign) -> SignupStatus:
-    """The sign-ups stored for ``campaign``: totals by platform, kind, day, team, commune."""
-    with SqliteSignupStore(signups_plan(campaign).store_path) as store:
+    """The sign-ups stored for ``campaign``: totals by platform, kind, day, team, commune.
+    Before the first ingest (no store yet) every count is 0 and nothing is created."""
+    path = signups_plan(campaign).store_path
+    if not path.exists():
+        return SignupStatus(total=0, by_platform={}, by_kind={}, by_day={}, by_team={}, by_commune={},
+                            unattributed=0, out_of_period=0, rejected=0)
+    with SqliteSignupStore(path) as store:
         return store.status()
 
 

@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..api import signups_status
 from ..runtime import Runtime
 from ..signups import SqliteSignupStore, ingest, signups_plan
 from ..signups.receiver import DEFAULT_HOST, DEFAULT_PORT, serve_receiver
@@ -104,8 +105,7 @@ def status_command(runtime: Runtime, campaign_path: Path, as_json: bool) -> None
     """Events stored: total, and by platform, kind, day, team, commune; unattributed."""
     campaign = runtime.load_campaign(campaign_path)
     plan = signups_plan(campaign)
-    with SqliteSignupStore(plan.store_path) as store:
-        status = store.status()
+    status = signups_status(campaign)  # creates nothing before the first ingest
     data = {
         "total": status.total,
         "by_platform": dict(status.by_platform),
@@ -121,6 +121,9 @@ def status_command(runtime: Runtime, campaign_path: Path, as_json: bool) -> None
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     console = Console()
+    if not plan.store_path.exists():
+        console.print(f"no sign-ups ingested yet (no store at {plan.store_path})", highlight=False)
+        return
     console.print(f"{status.total:,} sign-ups ({status.unattributed:,} unattributed, "
                   f"{status.out_of_period:,} outside the campaign period, {status.rejected:,} rows rejected)",
                   highlight=False)
