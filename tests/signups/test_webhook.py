@@ -479,3 +479,19 @@ def test_hostile_encodings_and_content_types_are_refused_with_json_answers(
 
     serving(campaign, store, frozen_clock, test)
     assert store.count() == 1
+
+
+def test_the_same_signed_request_sent_concurrently_is_stored_once(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
+) -> None:
+    # Hostile pass: replays racing each other into one group commit.
+    body = json.dumps([event(1), event(2)]).encode()
+    headers = signed_headers(SECRET.encode(), int(frozen_clock.timestamp()), body)
+
+    async def test(post: Post) -> None:
+        answers = await asyncio.gather(*(post(body, headers=headers) for _ in range(8)))
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [200] + [409] * 7, answers
+
+    serving(campaign, store, frozen_clock, test)
+    assert store.count() == 2
