@@ -495,3 +495,40 @@ def test_the_same_signed_request_sent_concurrently_is_stored_once(
 
     serving(campaign, store, frozen_clock, test)
     assert store.count() == 2
+
+
+def test_a_body_that_trickles_in_is_cut_off_with_408(
+    runtime: Runtime, tmp_path: Path, store: SqliteSignupStore, frozen_clock: FrozenClock
+) -> None:
+    # Hostile pass: a sender announcing a body and sending it byte by byte (or never)
+    # held its connection and handler for as long as it liked.
+    import time
+
+    campaign = runtime.load_campaign(write_campaign(tmp_path, HOOK + "read_timeout = 0.5\n"))
+    assert WebhookSource(key="k", platform="p", secret_env="X").read_timeout == 30.0
+
+    async def main() -> tuple[bytes, float]:
+        stop = asyncio.Event()
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(run_receiver(campaign, "hook", store, clock=frozen_clock, port=0, env=HOOK_ENV,
+                                                stop=stop, ready=ready.set_result))
+        url = await asyncio.wait_for(ready, 10)
+        port = int(url.split(":")[2].split("/")[0])
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            started = time.monotonic()
+            writer.write(b"POST /signups/hook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(1000), 10)
+            waited = time.monotonic() - started
+            writer.close()
+            await writer.wait_closed()
+            return answer, waited
+        finally:
+            stop.set()
+            await task
+
+    answer, waited = asyncio.run(main())
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"0.5 s" in answer and waited < 5
+    assert store.count() == 0

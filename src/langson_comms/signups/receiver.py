@@ -7,7 +7,9 @@
 It serves one receiving source (``ReceivingSource``, such as the built-in ``webhook``)
 at ``POST /signups/<SOURCE_KEY>`` and, for every request, in this order:
 
-1. a body larger than the source's ``max_body`` → **413** (nothing read beyond the cap;
+1. a body that has not fully arrived ``read_timeout`` seconds after the headers → **408**
+   (the connection is closed);
+   a body larger than the source's ``max_body`` → **413** (nothing read beyond the cap;
    a gzip or deflate body counts decompressed);
    a ``Content-Encoding`` other than ``gzip``/``deflate``/``identity``, or a
    ``Content-Type`` that is not JSON (a form, multipart; a charset other than UTF-8) →
@@ -100,6 +102,11 @@ class ReceivingSource(SignupSource):
     def timestamp_tolerance(self) -> float:
         """How far (seconds) a request's timestamp may be from the receiver's clock."""
         return TOLERANCE_SECONDS
+
+    @property
+    def body_timeout(self) -> float:
+        """How long (seconds) the body may take to arrive once the headers are in."""
+        return 30.0
 
     def secret(self, env: Mapping[str, str]) -> bytes:
         """The shared secret; ``ConfigError`` naming the variable or file when unusable."""
@@ -222,7 +229,10 @@ class SignupReceiver:
         if unreadable is not None:
             return self._refuse(unreadable)
         try:
-            body = await request.read()
+            body = await asyncio.wait_for(request.read(), source.body_timeout)
+        except TimeoutError:
+            return self._refuse(RequestRefused(408, f"the body did not arrive within {source.body_timeout:g} s"),
+                                close=True)
         except web.HTTPRequestEntityTooLarge:
             return self._refuse(RequestRefused(413, f"the body is larger than {limit} bytes"))
         except RequestPayloadError:
@@ -251,12 +261,15 @@ class SignupReceiver:
         return _answer(200, {"accepted": result.accepted, "duplicates": result.duplicates,
                              "request": signature[:16]})
 
-    def _refuse(self, refusal: RequestRefused) -> web.Response:
+    def _refuse(self, refusal: RequestRefused, *, close: bool = False) -> web.Response:
         logger.info("signups.%s: refused (%d): %s", self.source.key, refusal.status, refusal.message)
         payload: dict[str, Any] = {"error": refusal.message}
         if refusal.problems:
             payload["problems"] = [{"where": w, "reason": r} for w, r in refusal.problems]
-        return _answer(refusal.status, payload)
+        answer = _answer(refusal.status, payload)
+        if close:  # the rest of the body may still come: do not read it as the next request
+            answer.force_close()
+        return answer
 
 
 #: Content-Encoding values whose bodies aiohttp decompresses (the signature covers the result)
