@@ -12,9 +12,10 @@ is an input, or two outputs that are one file, is a ``ConfigError`` naming both.
 ``campaign_inputs(path)`` lists a campaign file and every existing file it names.
 
 ``people_csv_output(path)`` is ``atomic_output`` for a CSV file meant for people
-(run-sheets, reports, leaderboards): it starts with a UTF-8 byte-order mark, without
-which Excel reads UTF-8 as the local code page and garbles Vietnamese.  Machine files
-(``prepared.csv``, quarantine files) are written without one.
+(run-sheets, leaderboards, ``sms prepare``'s quarantine and excluded files): it starts
+with a UTF-8 byte-order mark, without which Excel reads UTF-8 as the local code page and
+garbles Vietnamese.  Files read by programs (``prepared.csv``, JSON, Markdown, HTML)
+are written without one.
 """
 
 from __future__ import annotations

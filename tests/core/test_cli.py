@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import MINIMAL
 from .test_plugins import fake_distribution
 
@@ -76,6 +78,17 @@ def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
         "LANGSON_COMMS_CAMPAIGN not set, and no ./campaign.toml in this folder")
     usage = run("validate", "--no-such-option", cwd=tmp_path)
     assert usage.returncode == 2 and "error: No such option '--no-such-option'" in usage.stderr
+
+
+@pytest.mark.parametrize("args", [(), ("sms",), ("signups",)])
+def test_no_arguments_prints_the_usage_once(tmp_path: Path, args: tuple[str, ...]) -> None:
+    # Review: `langson-comms` alone printed its usage line, then the whole help again as
+    # "error:" lines.
+    done = run(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    both = done.stdout + done.stderr
+    assert both.count("Usage:") == 1 and "Commands:" in both
+    assert "error:" not in both
 
 
 def test_broken_plugin_is_one_line_and_debug_shows_traceback(tmp_path: Path) -> None:

@@ -102,3 +102,16 @@ def test_killed_mid_file_then_resumed_neither_skips_nor_doubles(tmp_path: Path) 
     assert app["duplicates"] == 0 and app["read"] == rows - before
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT count(*), count(DISTINCT external_id) FROM signups").fetchone() == (rows, rows)
+
+
+def test_status_before_any_ingest_creates_nothing_and_says_so(tmp_path: Path) -> None:
+    # Review: `signups status` on a campaign never ingested created an empty store file.
+    write_campaign(tmp_path, APP)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    result = run("status", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no sign-ups ingested yet" in result.stdout
+    as_json = run("status", "--json", cwd=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["total"] == 0
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

@@ -294,3 +294,90 @@ def test_the_reference_campaigns_commented_network_sources_load(runtime: Runtime
     sources = campaign.signups.sources
     assert isinstance(sources["postmart_api"], HttpPollSource) and sources["postmart_api"].polling
     assert sources["voso_hook"].name == "webhook" and not sources["voso_hook"].polling
+
+
+def _same_page(items: list[Any], nxt: str | None) -> bytes:
+    return json.dumps({"data": {"items": items, "next": nxt}}).encode()
+
+
+def test_a_server_ignoring_the_page_parameter_is_a_located_error_not_an_endless_poll(
+    runtime: Runtime, tmp_path: Path, frozen_clock: FrozenClock, api: PagedApi
+) -> None:
+    # Review: in page mode a server that ignores ?page= answers the same full page
+    # forever; the poller asked page 1, 2, 3 … without end, storing nothing new.
+    api.raw = _same_page(contract_items(3), None)
+    campaign = load(runtime, tmp_path, api.url, pagination="page", page_param="page")
+    with SqliteSignupStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(DataError) as info:
+            ingest(campaign, store, clock=frozen_clock, env=ENV)
+        text = str(info.value)
+        assert "signups.postmart" in text and api.url in text and "page 2" in text
+        assert "repeats page 1" in text and "'page'" in text
+        assert len(api.requests) == 2
+        assert store.count() == 3  # the first page is stored; the repeat is not counted again
+        assert json.loads(store.position("postmart") or "") == {"cursor": 2, "skip": 0}
+
+
+def test_a_server_ignoring_the_cursor_is_a_located_error_not_a_silent_last_page(
+    runtime: Runtime, tmp_path: Path, frozen_clock: FrozenClock, api: PagedApi
+) -> None:
+    # Review: the same page answered for ?cursor=3 ended the run as if it were the last.
+    api.raw = _same_page(contract_items(3), "3")
+    campaign = load(runtime, tmp_path, api.url)
+    with SqliteSignupStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(DataError, match=r"page 3.*repeats page first.*'cursor'"):
+            ingest(campaign, store, clock=frozen_clock, env=ENV)
+        assert len(api.requests) == 2 and store.count() == 3
+
+
+def test_pages_per_run_are_bounded_by_max_pages_and_the_next_run_continues(
+    runtime: Runtime, tmp_path: Path, frozen_clock: FrozenClock, api: PagedApi
+) -> None:
+    assert HttpPollSource(key="k", platform="p", url="http://x").max_pages == 1000  # bounded by default
+    campaign = load(runtime, tmp_path, api.url, max_pages=2)
+    with SqliteSignupStore(tmp_path / "s.sqlite") as store:
+        first = ingest(campaign, store, clock=frozen_clock, env=ENV).sources["postmart"]
+        assert (first.read, len(api.requests)) == (6, 2)
+        second = ingest(campaign, store, clock=frozen_clock, env=ENV).sources["postmart"]
+        assert (second.read, second.accepted) == (2, 2)
+    with pytest.raises(CampaignFileError, match=r"signups\.postmart\.max_pages"):
+        load(runtime, tmp_path, api.url, max_pages=0)
+
+
+def test_an_answer_larger_than_max_answer_bytes_is_refused_naming_source_and_url(
+    runtime: Runtime, tmp_path: Path, frozen_clock: FrozenClock, api: PagedApi
+) -> None:
+    # Review: an answer of any size was read into memory.
+    assert HttpPollSource(key="k", platform="p", url="http://x").max_answer_bytes == 50 * 1024 * 1024
+    campaign = load(runtime, tmp_path, api.url, max_answer_bytes=4096)
+    api.raw = _same_page([{"external_id": "x" * 100, "kind": "install", "occurred_at": "2022-07-01"}] * 100, None)
+    with SqliteSignupStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(DataError) as info:
+            ingest(campaign, store, clock=frozen_clock, env=ENV)
+        assert store.count() == 0
+    text = str(info.value)
+    assert "signups.postmart" in text and api.url in text and "4096" in text and "max_answer_bytes" in text
+
+
+def test_a_chunked_answer_without_length_is_cut_at_max_answer_bytes(
+    runtime: Runtime, tmp_path: Path, frozen_clock: FrozenClock
+) -> None:
+    import httpx
+
+    sent: list[int] = []
+
+    async def endless() -> Any:
+        yield b'{"data": {"items": ['
+        for _ in range(10_000):
+            sent.append(1)
+            yield b'{"external_id": "1", "kind": "install", "occurred_at": "2022-07-01"},'
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())
+
+    campaign = load(runtime, tmp_path, "http://127.0.0.1:9/orders?status=paid", max_answer_bytes=10_000)
+    source = campaign.signups.sources["postmart"].with_transport(httpx.MockTransport(answer))
+    with SqliteSignupStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(DataError, match=r"larger than 10000 bytes"):
+            ingest(campaign, store, clock=frozen_clock, env=ENV, sources={"postmart": source})
+    assert len(sent) < 200  # stopped reading soon after the cap

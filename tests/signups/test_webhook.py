@@ -201,6 +201,17 @@ def test_oversized_bodies_and_too_many_events_are_413(
     # ("the store failed, send again") that also failed every request of the same commit
     (b'{"id": "V-\\ud800", "created_at": "2022-07-01"}', "$.id", "lone surrogate"),
     (json.dumps([event(1), event(2, team_code="T\udfff")]).encode(), "$[1].team_code", "lone surrogate"),
+    # review: string fields had no length cap and took control characters
+    (json.dumps([event(1), event(2, team_code="T" * 65)]).encode(), "$[1].team_code",
+     "is 65 characters long (at most 64)"),
+    (json.dumps(event(1, kind="k" * 65)).encode(), "$.kind", "at most 64"),
+    (json.dumps(event(1, commune_code="1" * 17)).encode(), "$.commune_code", "at most 16"),
+    (json.dumps(event(1, seller={"phone": "0" * 33})).encode(), "$.seller.phone", "at most 32"),
+    (json.dumps(event(1, created_at="2" * 65)).encode(), "$.created_at", "at most 64"),
+    (json.dumps(event(1, team_code="T1\n00")).encode(), "$.team_code", "control character U+000A at character 3"),
+    (json.dumps(event(1, id="V-\u0000")).encode(), "$.id", "control character U+0000"),
+    (json.dumps(event(1, team_code="T\u2028")).encode(), "$.team_code", "control character U+2028"),
+    (json.dumps(event(1, commune_code=10 ** 20)).encode(), "$.commune_code", "is 21 digits long (at most 16)"),
 ])
 def test_malformed_requests_are_located_400s_and_store_nothing(
     campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock,
@@ -390,3 +401,134 @@ def test_bench_webhook_runs_and_loses_nothing() -> None:
                           capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr + done.stdout
     assert "300 × 2xx" in done.stdout and "stored 300 (lost 0)" in done.stdout
+
+
+def test_a_number_too_long_for_python_is_a_400_not_a_500() -> None:
+    # Hostile pass: a number past Python's 4300-digit conversion limit raised ValueError
+    # out of parse_json_body: the receiver answered 500.
+    from langson_comms.signups.receiver import RequestRefused, parse_json_body
+
+    with pytest.raises(RequestRefused) as info:
+        parse_json_body(b'{"id": ' + b"1" * 5000 + b', "created_at": "2022-07-01"}')
+    assert info.value.status == 400 and "not JSON" in info.value.message
+
+
+def test_a_gzipped_body_is_signed_over_its_decompressed_bytes(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
+) -> None:
+    # docs/signups.md: the signature covers the JSON body as decompressed, never the
+    # compressed bytes on the wire (they depend on the sender's gzip level and header).
+    import gzip
+    import zlib
+
+    ts = int(frozen_clock.timestamp())
+    secret = SECRET.encode()
+
+    async def test(post: Post) -> None:
+        plain = json.dumps(event(1)).encode()
+        packed = gzip.compress(plain)
+        status, answer = await post(packed, headers={**signed_headers(secret, ts, plain),
+                                                     "Content-Encoding": "gzip"})
+        assert (status, answer.get("accepted")) == (200, 1), answer
+        plain = json.dumps(event(2)).encode()
+        status, answer = await post(zlib.compress(plain), headers={**signed_headers(secret, ts, plain),
+                                                                   "Content-Encoding": "deflate"})
+        assert (status, answer.get("accepted")) == (200, 1), answer
+        plain = json.dumps(event(3)).encode()
+        packed = gzip.compress(plain)
+        status, answer = await post(packed, headers={**signed_headers(secret, ts, packed),
+                                                     "Content-Encoding": "gzip"})
+        assert status == 401 and "does not match" in answer["error"]
+
+    serving(campaign, store, frozen_clock, test)
+    assert store.count() == 2
+
+
+def test_hostile_encodings_and_content_types_are_refused_with_json_answers(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
+) -> None:
+    # Hostile pass: a body that is not valid gzip was an unhandled 500; an encoding
+    # aiohttp does not decode ("compress", "gzip, gzip") reached the signature check as
+    # raw bytes; a form or multipart content type was read as if it were JSON.
+    import gzip
+
+    ts = int(frozen_clock.timestamp())
+    secret = SECRET.encode()
+    plain = json.dumps(event(1)).encode()
+
+    async def test(post: Post) -> None:
+        status, answer = await post(b"not gzip at all", headers={**signed_headers(secret, ts, plain),
+                                                                 "Content-Encoding": "gzip",
+                                                                 "Connection": "close"})
+        assert status == 400 and "gzip" in answer["error"], answer
+        bomb = gzip.compress(b" " * 5_000_000)  # 5 MB of spaces in ~5 kB; max_body is 4096
+        status, answer = await post(bomb, headers={**signed_headers(secret, ts, plain), "Content-Encoding": "gzip"})
+        assert status == 413 and "4096" in answer["error"], answer
+        for encoding in ("compress", "gzip, gzip"):
+            status, answer = await post(plain, headers={**signed_headers(secret, ts, plain),
+                                                        "Content-Encoding": encoding})
+            assert status == 415 and "Content-Encoding" in answer["error"], (encoding, answer)
+        for content_type in ("application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                             "application/json; charset=latin-1"):
+            status, answer = await post(plain, headers={**signed_headers(secret, ts, plain),
+                                                        "Content-Type": content_type})
+            assert status == 415 and "Content-Type" in answer["error"], (content_type, answer)
+        status, answer = await post(plain, headers={**signed_headers(secret, ts, plain),
+                                                    "Content-Type": "application/json; charset=utf-8"})
+        assert status == 200, answer
+
+    serving(campaign, store, frozen_clock, test)
+    assert store.count() == 1
+
+
+def test_the_same_signed_request_sent_concurrently_is_stored_once(
+    campaign: Campaign, store: SqliteSignupStore, frozen_clock: FrozenClock
+) -> None:
+    # Hostile pass: replays racing each other into one group commit.
+    body = json.dumps([event(1), event(2)]).encode()
+    headers = signed_headers(SECRET.encode(), int(frozen_clock.timestamp()), body)
+
+    async def test(post: Post) -> None:
+        answers = await asyncio.gather(*(post(body, headers=headers) for _ in range(8)))
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [200] + [409] * 7, answers
+
+    serving(campaign, store, frozen_clock, test)
+    assert store.count() == 2
+
+
+def test_a_body_that_trickles_in_is_cut_off_with_408(
+    runtime: Runtime, tmp_path: Path, store: SqliteSignupStore, frozen_clock: FrozenClock
+) -> None:
+    # Hostile pass: a sender announcing a body and sending it byte by byte (or never)
+    # held its connection and handler for as long as it liked.
+    import time
+
+    campaign = runtime.load_campaign(write_campaign(tmp_path, HOOK + "read_timeout = 0.5\n"))
+    assert WebhookSource(key="k", platform="p", secret_env="X").read_timeout == 30.0
+
+    async def main() -> tuple[bytes, float]:
+        stop = asyncio.Event()
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(run_receiver(campaign, "hook", store, clock=frozen_clock, port=0, env=HOOK_ENV,
+                                                stop=stop, ready=ready.set_result))
+        url = await asyncio.wait_for(ready, 10)
+        port = int(url.split(":")[2].split("/")[0])
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            started = time.monotonic()
+            writer.write(b"POST /signups/hook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(1000), 10)
+            waited = time.monotonic() - started
+            writer.close()
+            await writer.wait_closed()
+            return answer, waited
+        finally:
+            stop.set()
+            await task
+
+    answer, waited = asyncio.run(main())
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"0.5 s" in answer and waited < 5
+    assert store.count() == 0

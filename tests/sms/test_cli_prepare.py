@@ -30,7 +30,7 @@ def audience_args() -> list[str]:
 
 
 def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:  # quarantine/excluded have a BOM
         return list(csv.DictReader(handle))
 
 
@@ -283,3 +283,24 @@ def test_binary_garbage_is_never_printed(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "junk.csv:1" in result.stderr
     assert not any(ch in result.stderr for ch in "\x00\x01\x02\x1b\x7f\x03\x05")
+
+
+def test_quarantine_and_excluded_have_a_bom_for_excel_and_prepared_has_none(tmp_path: Path) -> None:
+    # Review: quarantine.csv and excluded.csv (files people open in Excel to fix rows)
+    # had no BOM, so Excel on Windows garbled Vietnamese, while run-sheets and the
+    # leaderboard had one; prepared.csv, read by `sms send` and other programs, has none.
+    audience = tmp_path / "Danh sách xã Hoàng Đồng.csv"
+    audience.write_text("so_dien_thoai,ten,xa\n0912345678,Nguyễn Văn Ánh,Hoàng Đồng\n"
+                        "0912345678,Nguyễn Văn Ánh,Hoàng Đồng\n02053123456,Hoàng Thị Đào,Hoàng Đồng\n",
+                        encoding="utf-8")
+    result = run(str(DATA / "campaign.toml"), "--message", "invite", "--audience", str(audience),
+                 "--config", str(DATA / "prepare.toml"), "--send-at", "2022-07-01T09:00:00",
+                 "--out-dir", "out", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    for name in ("quarantine", "excluded"):
+        data = (out / f"{name}.csv").read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf"), name
+        assert "Danh sách xã Hoàng Đồng.csv" in data.decode("utf-8-sig"), name
+        assert len(rows(out / f"{name}.csv")) == 1
+    assert not (out / "prepared.csv").read_bytes().startswith(b"\xef\xbb\xbf")

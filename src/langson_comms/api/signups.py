@@ -60,7 +60,11 @@ def ingest_signups(campaign: Campaign, *, clock: Clock | None = None,
 
 
 def signups_status(campaign: Campaign, *, store: SignupStore | None = None) -> SignupStatus:
-    """The sign-ups stored for ``campaign``: totals by platform, kind, day, team, commune."""
+    """The sign-ups stored for ``campaign``: totals by platform, kind, day, team, commune.
+    Before the first ingest (no store yet) every count is 0 and nothing is created."""
+    if store is None and not signups_store_path(campaign).exists():
+        return SignupStatus(total=0, by_platform={}, by_kind={}, by_day={}, by_team={}, by_commune={},
+                            unattributed=0, out_of_period=0, rejected=0)
     with _opened(campaign, store) as opened:
         return opened.status()
 

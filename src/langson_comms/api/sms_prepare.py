@@ -22,7 +22,7 @@ from ..campaign_file import check_limits, read_toml
 from ..clock import Clock
 from ..config import ConfigContext
 from ..errors import ConfigError
-from ..outputs import atomic_output, campaign_inputs, refuse_inputs
+from ..outputs import atomic_output, campaign_inputs, people_csv_output, refuse_inputs
 from ..runtime import Runtime
 from ..sms.policies import CsvSendHistory, PolicyContext, SendHistory
 from ..sms.prepare import PrepareConfig, PreparePlan, Preparer, build_policies
@@ -119,8 +119,10 @@ def _prepare(campaign: Campaign, message: str, audience: list[Path], *, out_dir:
         _inputs(campaign_file, opts.config_file, audience, opts.history, config,
                 ctx.base_dir))
     with contextlib.ExitStack() as outputs:  # an error discards all three
-        p_out, q_out, e_out = (outputs.enter_context(atomic_output(path))
-                               for path in (prepared, quarantine, excluded))
+        # prepared.csv is read by programs (`sms send`): no BOM; quarantine and excluded
+        # are opened by people in Excel: UTF-8 with a BOM (outputs.people_csv_output)
+        p_out = outputs.enter_context(atomic_output(prepared))
+        q_out, e_out = (outputs.enter_context(people_csv_output(path)) for path in (quarantine, excluded))
         plan = preparer.run(list(audience), p_out, q_out, e_out)
     plan.notes[:0] = notes
     plan.outputs.update(prepared=str(prepared), quarantine=str(quarantine),

@@ -125,6 +125,9 @@ def _run(args: list[str], debug: bool) -> int:
         return int(exc.exit_code)
     except click.Abort:
         return _fail("aborted", 1)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a group run alone: its help, once
+        click.echo(exc.format_message(), err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         if debug:
             traceback.print_exc()

@@ -110,7 +110,8 @@ def serve_command(runtime: Runtime, campaign_path: Path, source_key: str, host: 
 @click.pass_obj
 def status_command(runtime: Runtime, campaign_path: Path, as_json: bool) -> None:
     """Events stored: total, and by platform, kind, day, team, commune; unattributed."""
-    status = signups_status(runtime.load_campaign(campaign_path))
+    campaign = runtime.load_campaign(campaign_path)
+    status = signups_status(campaign)  # creates nothing before the first ingest
     data = {
         "total": status.total,
         "by_platform": dict(status.by_platform),
@@ -126,6 +127,10 @@ def status_command(runtime: Runtime, campaign_path: Path, as_json: bool) -> None
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     console = Console()
+    path = signups_store_path(campaign)
+    if not path.exists():
+        console.print(f"no sign-ups ingested yet (no store at {path})", highlight=False)
+        return
     console.print(f"{status.total:,} sign-ups ({status.unattributed:,} unattributed, "
                   f"{status.out_of_period:,} outside the campaign period, {status.rejected:,} rows rejected)",
                   highlight=False)

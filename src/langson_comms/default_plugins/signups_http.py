@@ -32,7 +32,11 @@ A ``[signups.<key>]`` table of kind ``http_poll``::
     max_backoff = 60.0              #     or the answer's Retry-After (at most max_retry_after)
     max_retry_after = 300.0
     rate_limit = 2.0                # at most this many requests per second (0 = no limit)
-    max_pages = 0                   # pages per run (0 = up to the last page)
+    max_pages = 1000                # pages per run at most; the next run continues from there
+    max_answer_bytes = 52428800     # an answer larger than this (50 MB) stops the run
+
+A page whose items are the same as a page already read in this run (a server ignoring
+the cursor or page parameter) stops the run with a ``DataError`` naming both pages.
 
 The position stored with each page is ``{"cursor": <the page to ask next>, "skip": <its
 items already stored>}``; it is written in the same transaction as the page's events.
@@ -47,7 +51,9 @@ Waits (rate limit, backoff, Retry-After) go through the injected clock's ``sleep
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import logging
 import os
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -67,6 +73,8 @@ from langson_comms.sms.gateway import parse_retry_after
 from langson_comms.sms.numbers import NumberNormalizer
 
 __all__ = ["HttpPollSource", "register_signup_sources"]
+
+logger = logging.getLogger(__name__)
 
 _RETRIED = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -99,7 +107,8 @@ class HttpPollSource(SignupSource):
     max_backoff: float = 60.0
     max_retry_after: float = 300.0
     rate_limit: float = 0.0
-    max_pages: int = attrs.field(default=0, validator=at_least(0))
+    max_pages: int = attrs.field(default=1000, validator=at_least(1))
+    max_answer_bytes: int = attrs.field(default=50 * 1024 * 1024, validator=at_least(1024))
     #: an httpx transport for tests or a host program (set with ``with_transport``, not a key)
     transport: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
     #: the host's httpx client (set with ``with_http_client``, not a key): used, never closed
@@ -189,12 +198,17 @@ class HttpPollSource(SignupSource):
         pacer = _Pacer(self.rate_limit, clock)
         pages = 0
         followed = {cursor}  # a cursor asked again in this run is a loop: the last page
+        seen: dict[str, str] = {}  # the hash of each page's items read in this run → its label
         with asyncio.Runner() as runner:
             own = self.http_client is None  # the host's client is the host's to close
             client = (httpx.AsyncClient(transport=self.transport, timeout=self.timeout)
                       if own else self.http_client)
             try:
-                while self.max_pages == 0 or pages < self.max_pages:
+                while True:
+                    if pages == self.max_pages:
+                        logger.warning("signups.%s: stopped after max_pages = %d pages; the next run "
+                                       "continues from there", self.key, self.max_pages)
+                        return
                     answer = runner.run(self._fetch(client, cursor, clock, pacer, headers))
                     pages += 1
                     label = "first" if cursor is None else str(cursor)
@@ -203,6 +217,7 @@ class HttpPollSource(SignupSource):
                         found = "nothing" if items is MISSING else json_type(items)
                         raise DataError(f"expected the list of items at {self.items or '(the answer)'!r}, "
                                         f"found {found}", source=f"{self.url} (page {label})")
+                    self._refuse_repeat(items, label, seen)
                     following = self._following(answer, cursor, items, label)
                     if following in followed:
                         following = None
@@ -214,6 +229,29 @@ class HttpPollSource(SignupSource):
             finally:
                 if own:
                     runner.run(client.aclose())
+
+    def _where(self, label: str) -> str:
+        """``signups.<key> <url> (page <label>)``, the URL without credentials or query."""
+        parts = urllib.parse.urlsplit(self.url)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+        return f"signups.{self.key} {urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, '', ''))} " \
+               f"(page {label})"
+
+    def _refuse_repeat(self, items: list[Any], label: str, seen: dict[str, str]) -> None:
+        """A page with the same items as one already read in this run: the server ignores
+        the cursor or page parameter, and following it would never end."""
+        if not items:
+            return
+        digest = hashlib.sha256(json.dumps(items, sort_keys=True, ensure_ascii=False,
+                                           default=str).encode("utf-8", "surrogatepass")).hexdigest()
+        if digest in seen:
+            param = self.cursor_param if self.pagination == "cursor" else self.page_param
+            raise DataError(f"repeats page {seen[digest]} (the same {len(items)} items): the server seems to "
+                            f"ignore the {param!r} parameter (check cursor_param, page_param, pagination); "
+                            "stopped, the pages before it are stored", source=self._where(label))
+        seen[digest] = label
 
     def _following(self, answer: Any, cursor: Any, items: list[Any], label: str) -> Any:
         """The cursor of the next page, ``None`` when this page is the last."""
@@ -254,15 +292,14 @@ class HttpPollSource(SignupSource):
             await pacer.wait()
             retry_after: float | None = None
             try:
-                response = await client.get(self.url, params={**self._params(cursor), **self._auth_params()},
-                                            headers=headers, timeout=self.timeout)
+                response, body = await self._get(client, cursor, label, headers)
             except httpx.HTTPError as exc:
                 last, status = f"{type(exc).__name__}", None
             else:
                 status = response.status_code
                 if response.is_success:
                     try:
-                        return response.json()
+                        return json.loads(body)
                     except (ValueError, RecursionError) as exc:
                         raise DataError(f"the answer is not JSON ({type(exc).__name__})",
                                         source=f"{self.url} (page {label})") from None
@@ -279,6 +316,29 @@ class HttpPollSource(SignupSource):
             await clock.sleep(delay)
         raise GatewayError(f"page {label}: gave up after {self.max_attempts} attempts (last: {last}); "
                            "the pages before it are stored, run again to resume", gateway=gateway, status=status)
+
+    async def _get(self, client: httpx.AsyncClient, cursor: Any, label: str,
+                   headers: Mapping[str, str]) -> tuple[httpx.Response, bytes]:
+        """GET one page, reading at most ``max_answer_bytes`` of its (decoded) body: a larger
+        answer is a ``DataError`` before more of it is read.  Only a success's body is read."""
+        cap = self.max_answer_bytes
+        too_big = (f"the answer is larger than {cap} bytes (max_answer_bytes); ask for smaller pages "
+                   "(page_size) or raise max_answer_bytes")
+        async with client.stream("GET", self.url, params={**self._params(cursor), **self._auth_params()},
+                                 headers=headers, timeout=self.timeout) as response:
+            if not response.is_success:
+                return response, b""
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise DataError(too_big, source=self._where(label))
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise DataError(too_big, source=self._where(label))
+                chunks.append(chunk)
+            return response, b"".join(chunks)
 
 
 class _Pacer:

@@ -15,6 +15,7 @@ A ``[signups.<key>]`` table of kind ``webhook``::
     max_body = 1048576                           # bytes; larger bodies are refused (413)
     max_events = 1000                            # events per request
     tolerance = 300                              # seconds a timestamp may be off, either way
+    read_timeout = 30.0                          # seconds for the body to arrive (else 408)
 
 The secret never sits in the campaign file: ``secret_env`` names an environment
 variable, ``secret_file`` a file (relative to the campaign file) readable by its owner
@@ -60,6 +61,7 @@ class WebhookSource(ReceivingSource):
     max_body: int = attrs.field(default=1 << 20, validator=at_least(64))
     max_events: int = attrs.field(default=1000, validator=at_least(1))
     tolerance: int = attrs.field(default=300, validator=at_least(1))
+    read_timeout: float = 30.0
     #: the campaign file's folder, for a relative secret_file (set by from_config, not a key)
     base_dir: str = attrs.field(default=".", kw_only=True)
 
@@ -85,6 +87,9 @@ class WebhookSource(ReceivingSource):
                 kind_name(built.default_kind)
             except ValueError as exc:
                 raise context.error(str(exc), "default_kind") from None
+        if not 0 < built.read_timeout <= 3600:
+            raise context.error(f"{built.read_timeout!r} is out of range (expected seconds, more than 0 "
+                                "and at most 3600)", "read_timeout")
         return attrs.evolve(built, base_dir=str(context.base_dir))
 
     # -- the receiver's questions ------------------------------------------------------------
@@ -96,6 +101,10 @@ class WebhookSource(ReceivingSource):
     @property
     def timestamp_tolerance(self) -> float:
         return float(self.tolerance)
+
+    @property
+    def body_timeout(self) -> float:
+        return self.read_timeout
 
     def secret(self, env: Mapping[str, str]) -> bytes:
         where = f"signups.{self.key}"

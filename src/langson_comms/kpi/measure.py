@@ -25,6 +25,7 @@ def report_period(campaign: Campaign, clock: Clock, start: pendulum.Date | None 
                   end: pendulum.Date | None = None) -> Period:
     """The period a report covers: ``start``/``end`` when given, else the campaign's start
     and the earlier of its end and today (the clock's local date)."""
+    refuse_outside_campaign(campaign, start, end)
     today = clock.now().in_timezone(campaign.period.timezone).date()
     first = start or campaign.period.start
     last = end or min(campaign.period.end, max(today, first))
@@ -32,6 +33,20 @@ def report_period(campaign: Campaign, clock: Clock, start: pendulum.Date | None 
         raise ConfigError(f"the report would end ({last}) before it starts ({first}); "
                           "expected an end on or after the start", key="--to")
     return Period(first, last, campaign.period.timezone)
+
+
+def refuse_outside_campaign(campaign: Campaign, start: pendulum.Date | None, end: pendulum.Date | None) -> None:
+    """``ConfigError`` naming ``--from``/``--to`` and the campaign's dates when a given start
+    is not one of the campaign's days, or a given end comes before the campaign starts
+    (a period that does not meet the campaign measures nothing of it)."""
+    first, last = campaign.period.start, campaign.period.end
+    dates = f"the campaign runs from {first} to {last}"
+    if start is not None and not first <= start <= last:
+        raise ConfigError(f"{start} is outside the campaign's dates ({dates}); expected a first day within them",
+                          key="--from")
+    if end is not None and end < first:
+        raise ConfigError(f"{end} is before the campaign starts ({dates}); expected a last day from {first} on",
+                          key="--to")
 
 
 def measure_data(data: KpiData, period: Period, clock: Clock) -> Measurement:

@@ -15,6 +15,10 @@ Accepted JSON types per field (``null`` or a missing key is "absent"):
 * ``phone``: a string (an integer is refused: it has lost its leading zero);
 * ``commune_code``: a string or an integer.
 
+Every text value is at most ``MAX_LENGTHS[field]`` characters (``external_id`` 200,
+``kind`` and ``team_code`` 64, ``commune_code`` 16, ``phone`` 32, an ``occurred_at``
+string 64) and has no control character (U+0000–U+001F, U+007F–U+009F, U+2028, U+2029).
+
 A problem is ``(path, reason)``: the item's key (``user.phone``) and what was expected;
 never the phone number itself.
 """
@@ -22,6 +26,7 @@ never the phone number itself.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -31,10 +36,15 @@ from ..clock import LOCAL_TZ
 from ..sms.numbers import NumberNormalizer
 from .event import SignupEvent, parse_occurred_at
 
-__all__ = ["EVENT_FIELDS", "MISSING", "item_event", "json_path", "json_type"]
+__all__ = ["EVENT_FIELDS", "MAX_LENGTHS", "MISSING", "item_event", "json_path", "json_type"]
 
 #: the event fields a JSON item may hold, by their default key
 EVENT_FIELDS: Final = ("external_id", "kind", "occurred_at", "phone", "commune_code", "team_code")
+
+#: the longest text accepted per field, in characters (a longer one is refused, never cut)
+MAX_LENGTHS: Final = {"external_id": 200, "kind": 64, "occurred_at": 64, "phone": 32, "commune_code": 16,
+                      "team_code": 64}
+_CONTROL_RE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class _Missing:
@@ -86,10 +96,16 @@ def json_path(data: Any, path: str) -> Any:
     return current
 
 
-def _text(value: Any, path: str, *, numbers: bool) -> str | tuple[str, str] | None:
+def _text(value: Any, path: str, *, numbers: bool, longest: int) -> str | tuple[str, str] | None:
     if value is MISSING or value is None:
         return None
     if isinstance(value, str):
+        if len(value) > longest:
+            return path, f"is {len(value)} characters long (at most {longest})"
+        control = _CONTROL_RE.search(value)
+        if control is not None:
+            return path, (f"has a control character U+{ord(control[0]):04X} at character {control.start() + 1} "
+                          "(expected printable text)")
         if not value.isascii():
             try:
                 value.encode("utf-8")
@@ -98,7 +114,8 @@ def _text(value: Any, path: str, *, numbers: bool) -> str | tuple[str, str] | No
                               "(expected text; the sender's encoder is broken)")
         return value
     if numbers and isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        text = str(value)
+        return text if len(text) <= longest else (path, f"is {len(text)} digits long (at most {longest})")
     expected = "a string or an integer" if numbers else "a string"
     return path, f"is {json_type(value)}, expected {expected}"
 
@@ -122,7 +139,7 @@ def item_event(
     values: dict[str, str | None] = {}
     for field in ("external_id", "kind", "phone", "commune_code", "team_code"):
         got = _text(json_path(item, path[field]), path[field],
-                    numbers=field in ("external_id", "commune_code"))
+                    numbers=field in ("external_id", "commune_code"), longest=MAX_LENGTHS[field])
         if isinstance(got, tuple):
             return got
         values[field] = got
@@ -140,6 +157,9 @@ def item_event(
         if isinstance(raw_time, int | float) and not isinstance(raw_time, bool):
             occurred = pendulum.from_timestamp(float(raw_time), tz=LOCAL_TZ)
         elif isinstance(raw_time, str):
+            checked = _text(raw_time, path["occurred_at"], numbers=False, longest=MAX_LENGTHS["occurred_at"])
+            if isinstance(checked, tuple):
+                return checked
             occurred = parse_occurred_at(raw_time)
         else:
             return path["occurred_at"], f"is {json_type(raw_time)}, expected a string or unix seconds"

@@ -7,7 +7,13 @@
 It serves one receiving source (``ReceivingSource``, such as the built-in ``webhook``)
 at ``POST /signups/<SOURCE_KEY>`` and, for every request, in this order:
 
-1. a body larger than the source's ``max_body`` → **413** (nothing read beyond the cap);
+1. a body that has not fully arrived ``read_timeout`` seconds after the headers → **408**
+   (the connection is closed);
+   a body larger than the source's ``max_body`` → **413** (nothing read beyond the cap;
+   a gzip or deflate body counts decompressed);
+   a ``Content-Encoding`` other than ``gzip``/``deflate``/``identity``, or a
+   ``Content-Type`` that is not JSON (a form, multipart; a charset other than UTF-8) →
+   **415**; a body that does not decompress → **400**;
 2. ``X-Langson-Timestamp`` / ``X-Langson-Signature`` missing, malformed, more than
    ``tolerance`` seconds old or ahead, or not the HMAC of the body → **401**;
 3. a body that is not UTF-8 JSON, too deep, not one event object or an array of them, or
@@ -36,6 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from ..clock import Clock, timestamp_of
 from ..errors import ConfigError, LedgerError
@@ -95,6 +102,11 @@ class ReceivingSource(SignupSource):
     def timestamp_tolerance(self) -> float:
         """How far (seconds) a request's timestamp may be from the receiver's clock."""
         return TOLERANCE_SECONDS
+
+    @property
+    def body_timeout(self) -> float:
+        """How long (seconds) the body may take to arrive once the headers are in."""
+        return 30.0
 
     def secret(self, env: Mapping[str, str]) -> bytes:
         """The shared secret; ``ConfigError`` naming the variable or file when unusable."""
@@ -213,10 +225,20 @@ class SignupReceiver:
         limit = source.body_limit
         if request.content_length is not None and request.content_length > limit:
             return self._refuse(RequestRefused(413, f"the body is {request.content_length} bytes (at most {limit})"))
+        unreadable = _unreadable(request)
+        if unreadable is not None:
+            return self._refuse(unreadable)
         try:
-            body = await request.read()
+            body = await asyncio.wait_for(request.read(), source.body_timeout)
+        except TimeoutError:
+            return self._refuse(RequestRefused(408, f"the body did not arrive within {source.body_timeout:g} s"),
+                                close=True)
         except web.HTTPRequestEntityTooLarge:
             return self._refuse(RequestRefused(413, f"the body is larger than {limit} bytes"))
+        except RequestPayloadError:
+            encoding = request.headers.get("Content-Encoding", "")
+            return self._refuse(RequestRefused(400, f"the body could not be read as Content-Encoding {encoding!r}"
+                                               if encoding else "the body could not be read"))
         now = self._now()
         try:
             timestamp, signature = verify(self._secret, request.headers, body, now=now,
@@ -239,12 +261,39 @@ class SignupReceiver:
         return _answer(200, {"accepted": result.accepted, "duplicates": result.duplicates,
                              "request": signature[:16]})
 
-    def _refuse(self, refusal: RequestRefused) -> web.Response:
+    def _refuse(self, refusal: RequestRefused, *, close: bool = False) -> web.Response:
         logger.info("signups.%s: refused (%d): %s", self.source.key, refusal.status, refusal.message)
         payload: dict[str, Any] = {"error": refusal.message}
         if refusal.problems:
             payload["problems"] = [{"where": w, "reason": r} for w, r in refusal.problems]
-        return _answer(refusal.status, payload)
+        answer = _answer(refusal.status, payload)
+        if close:  # the rest of the body may still come: do not read it as the next request
+            answer.force_close()
+        return answer
+
+
+#: Content-Encoding values whose bodies aiohttp decompresses (the signature covers the result)
+_ENCODINGS = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
+#: Content-Type media types read as the JSON body (senders often leave octet-stream or text)
+_MEDIA_TYPES = frozenset({"application/json", "application/octet-stream", "text/plain", "text/json"})
+
+
+def _unreadable(request: web.Request) -> RequestRefused | None:
+    """A 415 for a body the receiver would not read as sent: an encoding it does not
+    decompress, or a content type that is not the JSON itself (a form, multipart)."""
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in _ENCODINGS:
+        return RequestRefused(415, f"Content-Encoding {encoding!r} is not accepted (expected gzip, deflate or "
+                              "none; the signature covers the decompressed body)")
+    if "Content-Type" not in request.headers:
+        return None
+    media = request.content_type.lower()
+    charset = (request.charset or "utf-8").lower().replace("_", "-")
+    if not (media in _MEDIA_TYPES or media.endswith("+json")) or charset not in ("utf-8", "utf8"):
+        shown = request.headers["Content-Type"][:100]
+        return RequestRefused(415, f"Content-Type {shown!r} is not accepted (expected application/json, "
+                              "UTF-8: the body is one event object or an array of them)")
+    return None
 
 
 def _receiving_source(campaign: Campaign, key: str) -> ReceivingSource:
@@ -319,3 +368,6 @@ def parse_json_body(body: bytes) -> Any:
     except RecursionError:
         raise RequestRefused(400, "the body is nested too deeply (expected one event object or an array of them)",
                              (("$", "nested too deeply"),)) from None
+    except ValueError as exc:  # a number beyond Python's 4300-digit conversion limit
+        raise RequestRefused(400, f"the body is not JSON the receiver can read: {exc}",
+                             (("$", "a number too long to read"),)) from None
