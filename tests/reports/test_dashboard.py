@@ -115,3 +115,34 @@ def test_a_refresh_reads_only_the_sign_ups_stored_since_the_last(tmp_path: Path)
     assert dashboard.refresh_now()
     assert dashboard.signup_cache.last_read == 1  # not all three again
     assert dashboard._measurement is not None and dashboard._measurement.kpis["installs"].value == 3
+
+
+def test_a_token_header_that_is_not_utf8_is_refused_not_a_server_error(tmp_path: Path) -> None:
+    """Review: raw bytes in ``Authorization`` made ``str.encode`` raise in the guard: a
+    500 and a traceback in the log instead of a 401."""
+    dashboard, _ = board(tmp_path, token="s3cret-token")
+
+    async def scenario() -> None:
+        await dashboard.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", dashboard.port)
+            writer.write(b"GET /api/state HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n"
+                         b"Connection: close\r\n\r\n")
+            await writer.drain()
+            answer = await reader.read()
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 401"), answer[:80]
+        finally:
+            await dashboard.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+@pytest.mark.parametrize("token", ["", " ", "\t\n"])
+def test_a_blank_token_is_no_token(tmp_path: Path, token: str) -> None:
+    """Review: a token variable holding only spaces was taken as the token, so that
+    ``?token=%20`` let anyone in on a public address."""
+    runtime = Runtime.create(clock=CLOCK)
+    campaign = runtime.load_campaign(reference_copy(tmp_path))
+    with pytest.raises(ConfigError, match="needs a token"):
+        Dashboard(campaign, clock=CLOCK, host="0.0.0.0", port=0, token=token)

@@ -79,6 +79,7 @@ class Dashboard:
                  token: str | None = None, view: View | None = None, start: Any = None, end: Any = None,
                  registry: Any = None, poll_ms: int = 500,
                  measure: Callable[[], Measurement] | None = None) -> None:
+        token = token if token and token.strip() else None  # a blank variable is no token
         if not is_loopback(host) and not token:
             raise ConfigError(f"the dashboard bound to {host} needs a token (expected the token's environment "
                               "variable, e.g. LANGSON_DASHBOARD_TOKEN, to be set; on 127.0.0.1 none is needed)")
@@ -145,7 +146,9 @@ class Dashboard:
             return True
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         given = given or request.query.get("token", "")
-        return hmac.compare_digest(given.encode(), self.token.encode())
+        # surrogateescape: aiohttp decodes raw header bytes that are not UTF-8 so
+        return hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                   self.token.encode("utf-8", "surrogateescape"))
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
