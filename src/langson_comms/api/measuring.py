@@ -131,6 +131,9 @@ def day_leaderboard(campaign: Campaign, *, day: pendulum.Date | None = None,
     if day is not None and day < campaign.period.start:
         raise ConfigError(f"{day} is before the campaign starts ({campaign.period.start}); "
                           f"expected a day from {campaign.period.start} on", key="--day")
+    if day is not None and day > campaign.period.end:
+        raise ConfigError(f"{day} is after the campaign ends ({campaign.period.end}); "
+                          f"expected a day up to {campaign.period.end}", key="--day")
     period = report_period(campaign, clock or SystemClock(), None, day)
     path = campaign.signups.store_path if campaign.signups is not None else None
     if path is not None and Path(path).is_file():

@@ -24,7 +24,17 @@ __all__ = ["measure", "measure_data", "report_period"]
 def report_period(campaign: Campaign, clock: Clock, start: pendulum.Date | None = None,
                   end: pendulum.Date | None = None) -> Period:
     """The period a report covers: ``start``/``end`` when given, else the campaign's start
-    and the earlier of its end and today (the clock's local date)."""
+    and the earlier of its end and today (the clock's local date).  A ``start`` or ``end``
+    outside the campaign's days is a ``ConfigError`` keyed ``--from``/``--to``: the KPIs
+    pace against the campaign's days, so a period beyond them would mix two time lines."""
+    first_day, last_day = campaign.period.start, campaign.period.end
+    for key, day in (("--from", start), ("--to", end)):
+        if day is None:
+            continue
+        where = (f"before the campaign starts ({first_day})" if day < first_day
+                 else f"after the campaign ends ({last_day})" if day > last_day else None)
+        if where is not None:
+            raise ConfigError(f"{day} is {where}; expected a day from {first_day} to {last_day}", key=key)
     today = clock.now().in_timezone(campaign.period.timezone).date()
     first = start or campaign.period.start
     last = end or min(campaign.period.end, max(today, first))
