@@ -107,3 +107,20 @@ def test_a_day_before_the_campaign_is_an_error_about_day() -> None:
     assert str(info.value) == (f"--day: {campaign.period.start.subtract(days=1)} is before the "
                                f"campaign starts ({campaign.period.start}); expected a day from "
                                f"{campaign.period.start} on")
+
+
+def test_a_leaderboard_file_under_a_file_is_a_located_error(tmp_path: Path) -> None:
+    """Review11: ``leaderboard --out a-file/board.csv`` was "unexpected NotADirectoryError"
+    (exit 1); it is a ``ConfigError`` keyed ``--out``."""
+    import pytest
+
+    from langson_comms.api import write_leaderboard
+    from langson_comms.errors import ConfigError
+
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    board = leaderboard(contract_data(), PERIOD, DAY)
+    for fmt in ("text", "csv", "xlsx"):
+        with pytest.raises(ConfigError) as info:
+            write_leaderboard(board, tmp_path / "a-file" / f"board.{fmt}", fmt)
+        assert info.value.key == "--out" and "cannot write" in str(info.value)
+        assert "expected a folder that can be created and written" in str(info.value)

@@ -58,6 +58,16 @@ def test_report_usage_errors_exit_2(campaign: Path, args: tuple[str, ...], says:
     assert done.returncode == 2 and says in done.stderr, done.stderr
 
 
+def test_report_folder_that_cannot_be_made_is_a_located_error(campaign: Path) -> None:
+    """Review: a ``--out`` under a file was "unexpected NotADirectoryError … (run with
+    --debug)", exit 1; it is a configuration error naming ``out`` and what was expected."""
+    (campaign.parent / "a-file").write_text("x", encoding="utf-8")
+    done = run("report", "--to", "2022-07-20", "--format", "json", "--out", "a-file/report", cwd=campaign.parent)
+    assert done.returncode == 2, done.stderr
+    assert "out: cannot make the report folder a-file/report" in done.stderr and "unexpected" not in done.stderr
+    assert "expected a folder that can be created and written" in done.stderr
+
+
 def test_dashboard_elsewhere_than_loopback_without_a_token_exit_2(campaign: Path) -> None:
     done = run("dashboard", "--host", "0.0.0.0", "--port", "0", cwd=campaign.parent,
                env={"LANGSON_DASHBOARD_TOKEN": ""})
