@@ -142,3 +142,29 @@ def test_team_training_from_training_records() -> None:
     assert result.value == 80
     assert result.details["visits_before_trained"] == 2
     assert "training records" in result.method
+
+
+def test_nothing_recorded_yet_is_no_data_not_a_zero_percent() -> None:
+    """Review11: with no sign-up and no reach record yet the report said reach 0 (0.0 %,
+    pace 0 %, forecast 0), coverage 0.0 %: figures, not "nothing to measure yet"."""
+    from langson_comms.default_plugins.kpis import LeaderboardTarget
+
+    empty = attrs.evolve(contract_data(), signups=[], reach=[], sms_deliveries=None)
+    results = {
+        "reach": measure_reach(empty, PERIOD, 1000),
+        "conversion": measure_conversion(empty, PERIOD, per_reaches=10, installs_per=1, reach_target=1000,
+                                         reaches=0.0),
+        "coverage": measure_coverage(empty, PERIOD, target_percent=100, population=1000),
+        "leaderboard": LeaderboardTarget().measure(empty, PERIOD),
+    }
+    for kind, result in results.items():
+        assert result.no_data, kind
+        assert result.progress is None and result.pacing is None, kind
+        assert result.as_dict()["no_data"] == result.no_data and result.as_dict()["progress"] is None
+    assert "sign-up" in results["conversion"].no_data and "reach" in results["reach"].no_data
+    # data in the period: figures, even 0 of them
+    full = contract_data()
+    assert not measure_reach(full, PERIOD, 1000).no_data
+    assert not measure_conversion(full, PERIOD, per_reaches=10, installs_per=1, reach_target=1000,
+                                  reaches=700.0, platforms=("mbbank",)).no_data  # a sign-up, no install
+    assert measure_reach(full, PERIOD, 1000).as_dict()["no_data"] is None

@@ -82,3 +82,18 @@ def test_the_cli_starts_without_importing_what_only_some_commands_need(tmp_path:
             " ('matplotlib', 'xlsxwriter', 'langson_comms.broadcast.asrun_server')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_campaign_with_no_store_yet_says_no_data_not_zero_percent(tmp_path: Path) -> None:
+    """Review11: a fresh campaign (no sign-up, no activity, no ledger) printed reach 0, 0.0 %,
+    pace 0 %, forecast 0 and coverage 0.0 % as if measured."""
+    path = reference_copy(tmp_path)
+    done = run("report", "--to", "2022-07-20", cwd=path.parent, env={"COLUMNS": "160"})
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if line.count("│") > 5}
+    for key in ("reaches", "installs", "population", "leaderboard"):
+        assert "no data yet" in rows[key] and "0.0%" not in rows[key], rows[key]
+    assert "95.3 %" in rows["teams_trained"]  # from the teams file: a figure
+    assert "no sign-up recorded yet" in done.stdout and ";  ;" not in done.stdout
+    done = run("report", "--to", "2022-07-20", "--format", "md", cwd=path.parent)
+    assert "| installs | conversion | chưa có số liệu |" in done.stdout

@@ -94,14 +94,16 @@ def measure_reach(data: KpiData, period: Period, target: float, channels: Sequen
     missing = [k for k in (channels or list(data.campaign.channels)) if k not in methods]
     if missing:
         notes.append(f"no reach records yet for: {', '.join(missing)}")
+    no_data = "" if records else "no reach recorded yet in the period"
     return KpiResult(
         key="", kind="reach", value=value, target=float(target), unit="reaches",
         method=("the sum of every channel's reach records in the period"
                 + (f" (channels {', '.join(channels)})" if channels else "")
                 + "; each channel counts by its own method (details.methods)"),
-        breakdowns=breakdowns, pacing=pacing(breakdowns["day"], target, data.campaign.period, data.as_of),
+        breakdowns=breakdowns,
+        pacing=None if no_data else pacing(breakdowns["day"], target, data.campaign.period, data.as_of),
         details={"methods": {k: "; ".join(v) for k, v in sorted(methods.items())}},
-        notes=tuple(notes),
+        notes=tuple(notes), no_data=no_data,
     )
 
 
@@ -152,8 +154,9 @@ def measure_conversion(data: KpiData, period: Period, *, per_reaches: int, insta
         "commune": _named(communes, "unknown"), "district": districts}
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
     lo, hi = _bounds(period, data.as_of)
-    pairs = Counter(map(attrgetter("platform", "kind"), [
-        s for s in data.signups if lo <= s.day <= hi and (not platforms or s.platform in platforms)]))
+    in_period = [s for s in data.signups if lo <= s.day <= hi and (not platforms or s.platform in platforms)]
+    no_data = "" if in_period else "no sign-up recorded yet in the period"
+    pairs = Counter(map(attrgetter("platform", "kind"), in_period))
     for (platform, kind), n in pairs.items():
         kinds[platform][kind] += n
     value = float(len(installs))
@@ -168,14 +171,14 @@ def measure_conversion(data: KpiData, period: Period, *, per_reaches: int, insta
                 + ("reach target" if reach_target is not None else "measured reach")
                 + "; reaches per install = measured reaches / installs"),
         breakdowns={dim: dict(sorted(c.items())) for dim, c in by.items()},
-        pacing=pacing(by["day"], target, data.campaign.period, data.as_of),
+        pacing=None if no_data else pacing(by["day"], target, data.campaign.period, data.as_of),
         details={
             "reaches": reaches, "reaches_per_install": per_install,
             "target_reaches_per_install": per_reaches / installs_per,
             "expected_from_reach": None if reaches is None else reaches * installs_per / per_reaches,
             "by_platform_kind": {p: dict(sorted(c.items())) for p, c in sorted(kinds.items())},
         },
-        notes=tuple(notes),
+        notes=tuple(notes), no_data=no_data,
     )
 
 
@@ -212,8 +215,10 @@ def measure_coverage(data: KpiData, period: Period, *, target_percent: float, po
     for r in records:
         (distinct if r.channel in sms else random)[r.channel] += r.reaches
     notes = list(data.notes)
+    no_data = "" if records else "no reach recorded yet in the period"
     if population is None:
         notes.append("no population: coverage cannot be estimated (set [targets.*] population)")
+        no_data = "no population: coverage cannot be estimated"
         share = 0.0
     else:
         share = coverage_share(random, population, distinct, data.sms_subscribers)
@@ -232,7 +237,7 @@ def measure_coverage(data: KpiData, period: Period, *, target_percent: float, po
         details={"population": population, "population_source": population_source,
                  "sms_subscribers": data.sms_subscribers,
                  "people_reached": None if population is None else round(share * population)},
-        notes=tuple(notes),
+        notes=tuple(notes), no_data=no_data,
     )
 
 
@@ -268,6 +273,7 @@ def measure_team_training(data: KpiData, period: Period, *, target_percent: floa
         details={"members": total, "trained": trained,
                  "started_before_trained": early, "visits_before_trained": visits,
                  "field_work_started": dict(sorted(first_day.items()))},
+        no_data="" if total else "no team member in the teams file",
     )
 
 

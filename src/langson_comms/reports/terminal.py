@@ -36,16 +36,20 @@ def print_summary(measurement: Measurement, console: Console) -> None:
             pace = "—" if r.pacing.ratio is None else f"{r.pacing.ratio:.0%}"
             forecast = _figure(r.pacing.forecast, r.unit)
         progress = "—" if r.progress is None else f"{r.progress:.1%}"
-        table.add_row(key, r.kind, _figure(r.value, r.unit), _figure(r.target, r.unit), progress, pace, forecast)
+        value = "no data yet" if r.no_data else _figure(r.value, r.unit)
+        table.add_row(key, r.kind, value, _figure(r.target, r.unit), progress, pace, forecast)
     console.print(table)
     for key, r in m.kpis.items():
         console.print(f"{key}: {r.method}", highlight=False)
+        if r.no_data:
+            console.print(f"{key}: no data yet: {r.no_data}", highlight=False)
     if m.attribution is not None:
         a = m.attribution
         sms = (f"{a.reached_by_sms:,} reached by SMS within {a.window_days} days"
                if a.sms_matched else f"SMS match not made ({a.note})")
-        console.print(f"attribution: {a.installs:,} installs; "
-                      + ", ".join(f"{k} {v:,}" for k, v in a.by_rule.items()) + f"; {sms}", highlight=False)
+        rules = ", ".join(f"{k} {v:,}" for k, v in a.by_rule.items())
+        console.print(f"attribution: {a.installs:,} installs; " + (f"{rules}; " if rules else "") + sms,
+                      highlight=False)
     if m.compliance is not None:
         c = m.compliance
         parts = []
