@@ -53,7 +53,6 @@ Lũy kế từ 01/07: 4
 Dẫn đầu (3 tổ):
 1. Tổ Xã Một: 2 (+0)
 2. Tổ Xã Hai: 1 (+1)
-3. Tổ Xã Ba: 0 (+0) ↓1
 
 Xã, phường dẫn đầu:
 - Xã Một: 2
@@ -66,6 +65,14 @@ Chưa có lượt cài hôm nay (2 tổ):
 
 def test_zalo_text_character_for_character() -> None:
     assert zalo_messages(leaderboard(contract_data(), PERIOD, DAY)) == [ZALO]
+
+
+def test_zalo_leaders_are_teams_with_an_install() -> None:
+    """Review11: a team with no install was listed under "Dẫn đầu" (leading) — the whole
+    province at rank 1 with 0 before the first install, "110. Tổ …: 0" in the demo."""
+    before = leaderboard(attrs.evolve(contract_data(), signups=[]), PERIOD, DAY)
+    text = zalo_messages(before)[0]
+    assert "Dẫn đầu (3 tổ):\nChưa có tổ nào có lượt cài.\n" in text and ": 0 (+0)" not in text
 
 
 def test_zalo_one_message_per_district_when_longer() -> None:

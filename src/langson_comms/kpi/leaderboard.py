@@ -134,7 +134,10 @@ def _message(board: Leaderboard, rows: Sequence[LeaderboardRow], title: str, *, 
     lines.append(f"Lũy kế từ {board.start.format('DD/MM')}: {_n(total)}")
     lines.append("")
     lines.append(f"Dẫn đầu ({len(rows)} tổ):")
-    lines.extend(_team_line(r) for r in rows[:top])
+    leaders = [r for r in rows[:top] if r.installs > 0]  # a team with no install leads nothing
+    lines.extend(_team_line(r) for r in leaders)
+    if not leaders:
+        lines.append("Chưa có tổ nào có lượt cài.")
     if with_communes and board.top_communes:
         lines.append("")
         lines.append("Xã, phường dẫn đầu:")
