@@ -113,3 +113,20 @@ def test_an_output_is_never_an_input(measurement: Measurement, tmp_path: Path) -
     with pytest.raises(ConfigError, match="never overwrites an input"):
         write_reports(measurement, tmp_path, ("md",), inputs=[("campaign file", campaign)])
     assert campaign.read_text(encoding="utf-8") == "not a report"
+
+
+def test_terminal_figures_are_never_cut_on_an_80_column_terminal(measurement: Measurement) -> None:
+    """Review11: at 80 columns (a pipe, a small window) rich cut the figures themselves:
+    target "12,000,0…", forecast "10,443,8…"; names may wrap, figures may not."""
+    import attrs
+
+    kpis = dict(measurement.kpis)
+    reach = kpis["reaches"]
+    assert reach.pacing is not None
+    kpis["reaches"] = attrs.evolve(reach, value=3_568_783.0, target=12_000_000.0,
+                                   pacing=attrs.evolve(reach.pacing, forecast=10_443_839.0))
+    kpis["population_reached"] = attrs.evolve(kpis["trained"], key="population_reached", kind="coverage")
+    text = report_text(attrs.evolve(measurement, kpis=kpis), width=80)
+    for figure in ("3,568,783", "12,000,000", "10,443,839", "29.7%"):
+        assert figure in text, figure
+    assert "…" not in text.split("reaches:")[0]

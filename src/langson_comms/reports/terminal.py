@@ -4,7 +4,7 @@ sections (the same sections as every format)."""
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.table import Table as RichTable
 
 from ..kpi import Measurement
@@ -28,7 +28,10 @@ def print_summary(measurement: Measurement, console: Console) -> None:
     m = measurement
     console.print(f"[bold]{m.campaign_title}[/bold] — {m.period_start} to {m.period_end} "
                   f"(as of {m.as_of})", highlight=False)
-    table = Table("target", "kind", "value", "target", "progress", "pace", "forecast",
+    # names may fold onto more lines; figures never wrap nor lose digits to an ellipsis
+    table = Table(Column("target", overflow="fold"), Column("kind", overflow="fold"),
+                  *(Column(name, no_wrap=True, overflow="ignore")
+                    for name in ("value", "target", "progress", "pace", "forecast")),
                   title="KPIs")
     for key, r in m.kpis.items():
         pace = forecast = "—"
