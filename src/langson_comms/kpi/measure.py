@@ -10,7 +10,7 @@ import pendulum
 
 from ..campaign import Campaign, Period
 from ..clock import Clock
-from ..errors import ConfigError
+from ..errors import ConfigError, LangsonCommsError, PluginError
 from .compliance import compliance_of
 from .contract import Kpi
 from .data import KpiData, ReachFact, load_data
@@ -44,6 +44,24 @@ def report_period(campaign: Campaign, clock: Clock, start: pendulum.Date | None 
     return Period(first, last, campaign.period.timezone)
 
 
+def _measured(key: str, kind: str, kpi: Kpi, data: KpiData, period: Period) -> KpiResult:
+    """``kpi.measure(data, period)``; a plugin's failure is a ``PluginError`` naming the
+    target, its kind and the KPI class (an error of the SDK's own tree passes through)."""
+    cls = type(kpi)
+    where = f"target {key!r} ({kind}, {cls.__module__}.{cls.__qualname__})"
+    try:
+        result = kpi.measure(data, period)
+    except LangsonCommsError:
+        raise
+    except Exception as exc:  # a bug in a KPI plugin: name it, as a failing hook is named
+        raise PluginError(f"{where} raised in measure(): {type(exc).__name__}: {exc}",
+                          plugin=cls.__module__) from exc
+    if not isinstance(result, KpiResult):
+        raise PluginError(f"{where}: measure() returned {type(result).__name__}, not a KpiResult "
+                          "(expected langson_comms.kpi.KpiResult)", plugin=cls.__module__)
+    return result
+
+
 def measure_data(data: KpiData, period: Period, clock: Clock) -> Measurement:
     """Measure every target of ``data.campaign`` from ``data`` (no store is opened)."""
     campaign = data.campaign
@@ -55,7 +73,7 @@ def measure_data(data: KpiData, period: Period, clock: Clock) -> Measurement:
         if not isinstance(kpi, Kpi):
             notes.append(f"target {key!r} ({target.kind}) has no measure(): described only")
             continue
-        result = kpi.measure(data, period)
+        result = _measured(key, target.kind, kpi, data, period)
         results[key] = attrs.evolve(result, key=key)
         if target.kind == "leaderboard" and board is None and campaign.teams:
             board = leaderboard(data, period, min(data.as_of, period.end),
