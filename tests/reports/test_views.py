@@ -130,3 +130,15 @@ def test_terminal_figures_are_never_cut_on_an_80_column_terminal(measurement: Me
     for figure in ("3,568,783", "12,000,000", "10,443,839", "29.7%"):
         assert figure in text, figure
     assert "…" not in text.split("reaches:")[0]
+
+
+def test_terminal_airings_are_against_those_due_by_the_as_of_day(measurement: Measurement) -> None:
+    """Review11: "aired 535 of 15,582 planned (935 missed)" set the airings of the
+    report's 3 weeks against the whole half-year plan (3 % instead of 36 %)."""
+    import attrs
+
+    assert measurement.compliance is not None
+    compliance = attrs.evolve(measurement.compliance,
+                              broadcast_total={"planned": 100, "aired": 6, "missed": 4, "pending": 90})
+    text = report_text(attrs.evolve(measurement, compliance=compliance), width=200)
+    assert "loudspeaker airings aired 6 of 10 due by 2022-07-05 (4 missed; 100 planned in all)" in text

@@ -66,8 +66,9 @@ def print_summary(measurement: Measurement, console: Console) -> None:
             parts.append(f"SMS delivery rate {c.sms_delivery_rate:.1%}")
         if c.broadcast_total is not None:
             t = c.broadcast_total
-            parts.append(f"loudspeaker airings aired {t['aired']:,} of {t['planned']:,} planned "
-                         f"({t['missed']:,} missed)")
+            due = t["planned"] - (t.get("pending") or 0)  # the airings whose time has come
+            parts.append(f"loudspeaker airings aired {t['aired']:,} of {due:,} due by {m.as_of} "
+                         f"({t['missed']:,} missed; {t['planned']:,} planned in all)")
         if parts:
             console.print("compliance: " + "; ".join(parts), highlight=False)
     if m.leaderboard is not None:
