@@ -142,3 +142,22 @@ def test_terminal_airings_are_against_those_due_by_the_as_of_day(measurement: Me
                               broadcast_total={"planned": 100, "aired": 6, "missed": 4, "pending": 90})
     text = report_text(attrs.evolve(measurement, compliance=compliance), width=200)
     assert "loudspeaker airings aired 6 of 10 due by 2022-07-05 (4 missed; 100 planned in all)" in text
+
+
+def test_a_leaderboard_before_the_first_install_says_so(measurement: Measurement) -> None:
+    """Review11: before any install the report ranked every team 1st with 0 (194 rows
+    of zeros for the reference plan) and drew an empty bar chart."""
+    import attrs
+
+    from langson_comms.kpi import leaderboard
+    from langson_comms.testing.kpi_contract import contract_data
+
+    from .conftest import PERIOD
+
+    empty = attrs.evolve(measurement, leaderboard=leaderboard(attrs.evolve(contract_data(), signups=[]),
+                                                              PERIOD, PERIOD.end))
+    md = report_markdown(empty)
+    assert "Chưa có lượt cài nào: chưa xếp hạng tổ." in md and "| 1 |  | Tổ Xã Một" not in md
+    text = report_text(empty, width=200)
+    assert "Leaderboard 2022-07-05: no install yet, no team ranked" in text and "Tổ Xã Một" not in text
+    assert 'data-chart="leaderboard"' not in report_html(empty)

@@ -140,7 +140,7 @@ def _reach_by_channel(m: Measurement, view: View) -> Figure | None:
 
 def _leaderboard(m: Measurement, view: View) -> Figure | None:
     board = m.leaderboard
-    if board is None:
+    if board is None or board.total == 0:
         return None
     rows = [r for r in board.rows if view.district is None or r.district_code == view.district][:15]
     if not rows:

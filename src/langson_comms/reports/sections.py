@@ -162,6 +162,9 @@ def _leaderboard(m: Measurement, view: View) -> Section | None:
     board = m.leaderboard
     if board is None:
         return None
+    if board.total == 0:  # every team 1st with 0 is no ranking
+        return Section("leaderboard", "Bảng xếp hạng tổ công nghệ số",
+                       paragraphs=("Chưa có lượt cài nào: chưa xếp hạng tổ.",))
     rows = [row for row in board.rows if view.district is None or row.district_code == view.district]
     table = Table(
         f"Bảng xếp hạng tổ ngày {board.day.format('DD/MM/YYYY')}",

@@ -71,7 +71,9 @@ def print_summary(measurement: Measurement, console: Console) -> None:
                          f"({t['missed']:,} missed; {t['planned']:,} planned in all)")
         if parts:
             console.print("compliance: " + "; ".join(parts), highlight=False)
-    if m.leaderboard is not None:
+    if m.leaderboard is not None and m.leaderboard.total == 0:
+        console.print(f"Leaderboard {m.leaderboard.day}: no install yet, no team ranked", highlight=False)
+    elif m.leaderboard is not None:
         board = Table("rank", "±", "team", "commune", "day", "total", title=f"Leaderboard {m.leaderboard.day}")
         for row in m.leaderboard.rows:
             change = "" if not row.rank_change else f"{row.rank_change:+d}"
