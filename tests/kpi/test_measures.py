@@ -168,3 +168,14 @@ def test_nothing_recorded_yet_is_no_data_not_a_zero_percent() -> None:
     assert not measure_conversion(full, PERIOD, per_reaches=10, installs_per=1, reach_target=1000,
                                   reaches=700.0, platforms=("mbbank",)).no_data  # a sign-up, no install
     assert measure_reach(full, PERIOD, 1000).as_dict()["no_data"] is None
+
+
+def test_team_training_says_when_the_records_count_fewer_members_than_the_teams_file() -> None:
+    """Review11: the reference teams file lists 857 members, the outreach channel's
+    training summary 851 (namesakes within a team are one name to it): 95.4 % of 851 was
+    given as the share of the teams' members without a word."""
+    data = attrs.evolve(contract_data(), compliance=Compliance(
+        training={"members": 4, "trained": 4, "percent": 100.0}))
+    result = measure_team_training(data, PERIOD, target_percent=100)
+    assert result.details["members"] == 4 and result.details["teams_file_members"] == 5
+    assert any("4 members" in n and "teams file lists 5" in n for n in result.notes)

@@ -264,6 +264,10 @@ def measure_team_training(data: KpiData, period: Period, *, target_percent: floa
             first_day[s.team_code] = s.day
     early = sorted(t.code for t in teams if t.code in first_day and 100 * t.trained_share < target_percent)
     visits = data.compliance.visits_before_trained if data.compliance is not None else None
+    notes = []
+    if total != len(members):
+        notes.append(f"the training records count {total} members, the teams file lists {len(members)} "
+                     "(members of one team with the same name are one name to the records)")
     return KpiResult(
         key="", kind="team_training", value=value, target=float(target_percent), unit="percent",
         method=(f"members trained by the period's end / all members ({source}); field work before "
@@ -272,8 +276,9 @@ def measure_team_training(data: KpiData, period: Period, *, target_percent: floa
         breakdowns={"team": {t.code: 100 * t.trained_share for t in teams}},
         details={"members": total, "trained": trained,
                  "started_before_trained": early, "visits_before_trained": visits,
-                 "field_work_started": dict(sorted(first_day.items()))},
-        no_data="" if total else "no team member in the teams file",
+                 "field_work_started": dict(sorted(first_day.items())),
+                 "teams_file_members": len(members)},
+        notes=tuple(notes), no_data="" if total else "no team member in the teams file",
     )
 
 
