@@ -50,6 +50,7 @@ def test_report_for_a_district_prints_markdown(campaign: Path) -> None:
 
 @pytest.mark.parametrize(("args", "says"), [
     (("--for", "mayor"), "not an office of the plan"),
+    (("--for", "district:999"), "999 is not a district of the campaign"),  # review11: was a report of zeros
     (("--format", "md", "--format", "html"), "need --out"),
     (("--format", "xlsx"), "needs --out"),
 ])

@@ -161,3 +161,17 @@ def test_a_leaderboard_before_the_first_install_says_so(measurement: Measurement
     text = report_text(empty, width=200)
     assert "Leaderboard 2022-07-05: no install yet, no team ranked" in text and "Tổ Xã Một" not in text
     assert 'data-chart="leaderboard"' not in report_html(empty)
+
+
+def test_a_district_view_of_no_district_of_the_campaign_is_an_error() -> None:
+    """Review11: ``--for district:999`` gave a report of zeros for a district that does
+    not exist (a typo looked like a district with nothing done)."""
+    from langson_comms.testing.kpi_contract import contract_kpi_campaign
+
+    campaign = contract_kpi_campaign()  # districts 21 and 22
+    assert parse_view("district:21", campaign) == parse_view("district:21")
+    assert parse_view("district:021", campaign).district == "21"  # codes compare as numbers
+    for text in ("district:999", "district:100", "district:abc"):  # 100 is a commune
+        with pytest.raises(ConfigError) as info:
+            parse_view(text, campaign)
+        assert info.value.key == "--for" and "expected one of the campaign's districts: 21, 22" in str(info.value)
