@@ -175,3 +175,23 @@ def test_a_district_view_of_no_district_of_the_campaign_is_an_error() -> None:
         with pytest.raises(ConfigError) as info:
             parse_view(text, campaign)
         assert info.value.key == "--for" and "expected one of the campaign's districts: 21, 22" in str(info.value)
+
+
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_workbooks(measurement: Measurement,
+                                                                    tmp_path: Path) -> None:
+    """Review11: xlsxwriter's ``write`` turns a text starting with "=" into a formula: a team
+    name "=HYPERLINK(…)" from a teams file became a live link in the offices' Excel."""
+    import attrs
+
+    from langson_comms.kpi import write_leaderboard_xlsx
+
+    assert measurement.leaderboard is not None
+    evil = '=HYPERLINK("http://example.invalid/x","bấm")'
+    rows = tuple(attrs.evolve(r, team_name=evil) for r in measurement.leaderboard.rows)
+    m = attrs.evolve(measurement, leaderboard=attrs.evolve(measurement.leaderboard, rows=rows))
+    for path in (write_report_xlsx(m, tmp_path / "r.xlsx"), write_leaderboard_xlsx(m.leaderboard, tmp_path / "b.xlsx")):
+        with zipfile.ZipFile(path) as book:
+            sheets = [book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/")]
+            shared = book.read("xl/sharedStrings.xml").decode()
+        assert not any("<f>" in s for s in sheets), path
+        assert "HYPERLINK" in shared, path

@@ -226,7 +226,9 @@ def write_leaderboard_xlsx(board: Leaderboard, path: Path) -> Path:
     import xlsxwriter
 
     with atomic_bytes_output(path) as handle:
-        workbook = xlsxwriter.Workbook(handle, {"in_memory": True})
+        # strings stay text: a name starting with "=" is no formula (nor a link, nor a number)
+        workbook = xlsxwriter.Workbook(handle, {"in_memory": True, "strings_to_formulas": False,
+                                                "strings_to_urls": False})
         sheet = workbook.add_worksheet(f"BXH {board.day.format('DD-MM-YYYY')}")
         bold = workbook.add_format({"bold": True})
         sheet.write_row(0, 0, CSV_COLUMNS, bold)

@@ -56,7 +56,8 @@ def _kpi_sheet(book: Any, name: str, r: KpiResult, bold: Any) -> None:
 def _write(handle: IO[bytes], measurement: Measurement, view: View) -> None:
     import xlsxwriter  # imported when a workbook is written, not with every command
 
-    book = xlsxwriter.Workbook(handle, {"in_memory": True})
+    # strings stay text: a name starting with "=" is no formula (nor a link)
+    book = xlsxwriter.Workbook(handle, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     bold = book.add_format({"bold": True})
     used: set[str] = set()
     summary = book.add_worksheet(_sheet_name("Tổng hợp", used))
