@@ -179,3 +179,17 @@ def test_team_training_says_when_the_records_count_fewer_members_than_the_teams_
     result = measure_team_training(data, PERIOD, target_percent=100)
     assert result.details["members"] == 4 and result.details["teams_file_members"] == 5
     assert any("4 members" in n and "teams file lists 5" in n for n in result.notes)
+
+
+def test_no_pace_nor_forecast_for_a_period_that_starts_after_the_campaign() -> None:
+    """Review11: ``report --from 2022-07-15 --to 2022-07-20`` paced 6 days' reach against
+    the target expected since the campaign's start (12 % instead of 149 %) and forecast
+    3.8 M instead of 10.4 M: the forecast to the campaign's end changed with ``--from``."""
+    late = Period(pendulum.date(2022, 7, 2), pendulum.date(2022, 7, 5))
+    data = contract_data()
+    for result in (measure_reach(data, late, 1000),
+                   measure_conversion(data, late, per_reaches=10, installs_per=1, reach_target=1000,
+                                      reaches=700.0)):
+        assert result.pacing is None
+        assert any("pace and forecast" in n and "2022-07-01" in n for n in result.notes)
+    assert measure_reach(data, PERIOD, 1000).pacing is not None  # from the campaign's start: paced

@@ -59,6 +59,18 @@ def pacing(by_day: Mapping[str, float], target: float | None, period: Period, as
     )
 
 
+def _paced(period: Period, data: KpiData, notes: list[str]) -> bool:
+    """Whether ``period`` can be paced: it starts with the campaign (pace and forecast run
+    from the campaign's start; a later start would pace part of the value against all of
+    the expected); else a note says why there are none."""
+    start = data.campaign.period.start
+    if period.start <= start:
+        return True
+    notes.append(f"no pace and forecast: the period starts after the campaign ({start}); "
+                 f"pace and forecast run from the campaign's start (report from {start} for them)")
+    return False
+
+
 def _bounds(period: Period, as_of: pendulum.Date) -> tuple[str, str]:
     """The first and last day counted (YYYY-MM-DD): the period's days up to ``as_of``."""
     return period.start.isoformat(), min(period.end, as_of).isoformat()
@@ -95,13 +107,14 @@ def measure_reach(data: KpiData, period: Period, target: float, channels: Sequen
     if missing:
         notes.append(f"no reach records yet for: {', '.join(missing)}")
     no_data = "" if records else "no reach recorded yet in the period"
+    paced = not no_data and _paced(period, data, notes)
     return KpiResult(
         key="", kind="reach", value=value, target=float(target), unit="reaches",
         method=("the sum of every channel's reach records in the period"
                 + (f" (channels {', '.join(channels)})" if channels else "")
                 + "; each channel counts by its own method (details.methods)"),
         breakdowns=breakdowns,
-        pacing=None if no_data else pacing(breakdowns["day"], target, data.campaign.period, data.as_of),
+        pacing=pacing(breakdowns["day"], target, data.campaign.period, data.as_of) if paced else None,
         details={"methods": {k: "; ".join(v) for k, v in sorted(methods.items())}},
         notes=tuple(notes), no_data=no_data,
     )
@@ -164,6 +177,7 @@ def measure_conversion(data: KpiData, period: Period, *, per_reaches: int, insta
     target = None if goal_from is None else goal_from * installs_per / per_reaches
     per_install = (reaches / value) if reaches is not None and value else None
     notes = [] if reach_target is not None else ["no reach target: the goal follows the measured reach"]
+    paced = not no_data and _paced(period, data, notes)
     return KpiResult(
         key="", kind="conversion", value=value, target=target, unit="installs",
         method=("installs (sign-ups of kind 'install') in the period against "
@@ -171,7 +185,7 @@ def measure_conversion(data: KpiData, period: Period, *, per_reaches: int, insta
                 + ("reach target" if reach_target is not None else "measured reach")
                 + "; reaches per install = measured reaches / installs"),
         breakdowns={dim: dict(sorted(c.items())) for dim, c in by.items()},
-        pacing=None if no_data else pacing(by["day"], target, data.campaign.period, data.as_of),
+        pacing=pacing(by["day"], target, data.campaign.period, data.as_of) if paced else None,
         details={
             "reaches": reaches, "reaches_per_install": per_install,
             "target_reaches_per_install": per_reaches / installs_per,
