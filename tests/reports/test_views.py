@@ -195,3 +195,17 @@ def test_a_name_that_looks_like_a_formula_stays_text_in_the_workbooks(measuremen
             shared = book.read("xl/sharedStrings.xml").decode()
         assert not any("<f>" in s for s in sheets), path
         assert "HYPERLINK" in shared, path
+
+
+def test_a_dollar_in_a_team_name_is_text_not_mathtext(measurement: Measurement) -> None:
+    """Review11: matplotlib read "$…$" in a label as TeX: a team named "Tổ $\\frac{1$ xã" in
+    the teams file stopped every HTML report and the dashboard (ParseSyntaxException)."""
+    import attrs
+
+    from langson_comms.reports import chart_svg
+
+    assert measurement.leaderboard is not None
+    rows = tuple(attrs.evolve(r, team_name="Tổ $\\frac{1$ xã") for r in measurement.leaderboard.rows)
+    m = attrs.evolve(measurement, leaderboard=attrs.evolve(measurement.leaderboard, rows=rows))
+    svg = chart_svg("leaderboard", m)
+    assert svg is not None and "$\\frac{1$ xã" in svg

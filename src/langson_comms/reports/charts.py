@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["CHARTS", "ChartCache", "chart_inputs", "chart_svg"]
 
 RC: dict[str, Any] = {"svg.hashsalt": "langson-comms", "svg.fonttype": "none", "font.size": 9,
+      "text.parse_math": False,  # a "$" in a team or channel name is text, not TeX
       "axes.spines.top": False, "axes.spines.right": False}
 
 BLUE, RED, GREEN, GREY = "#1f5fa8", "#c0392b", "#2e8b57", "#888888"
