@@ -209,3 +209,20 @@ def test_a_dollar_in_a_team_name_is_text_not_mathtext(measurement: Measurement) 
     m = attrs.evolve(measurement, leaderboard=attrs.evolve(measurement.leaderboard, rows=rows))
     svg = chart_svg("leaderboard", m)
     assert svg is not None and "$\\frac{1$ xã" in svg
+
+
+@pytest.mark.parametrize("office", [None, "district:21", "digital-transformation"])
+def test_square_brackets_in_names_are_text_in_the_terminal(measurement: Measurement, office: str | None) -> None:
+    """Review11: rich read "[/b]" in a team name (or a note, a title, a path) as markup: a
+    teams file stopped ``report`` with MarkupError, and "[red]" coloured the rest."""
+    import attrs
+
+    assert measurement.leaderboard is not None
+    name = "Tổ [/b] xã [red]đỏ"
+    rows = tuple(attrs.evolve(r, team_name=name) for r in measurement.leaderboard.rows)
+    m = attrs.evolve(measurement, campaign_title="Chiến dịch [/i]", notes=("store /data/[/old]/x.sqlite",),
+                     leaderboard=attrs.evolve(measurement.leaderboard, rows=rows))
+    text = report_text(m, parse_view(office), width=200)
+    assert name in text and "Chiến dịch [/i]" in text
+    if office is None:
+        assert "store /data/[/old]/x.sqlite" in text
