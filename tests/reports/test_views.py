@@ -226,3 +226,16 @@ def test_square_brackets_in_names_are_text_in_the_terminal(measurement: Measurem
     assert name in text and "Chiến dịch [/i]" in text
     if office is None:
         assert "store /data/[/old]/x.sqlite" in text
+
+
+def test_no_chart_of_a_kpi_with_nothing_to_measure_yet(measurement: Measurement) -> None:
+    """Review11: with no reach and no sign-up yet the HTML drew a flat 0 line against the
+    12 M target and an empty installs chart: the "0 %" the table no longer shows."""
+    import attrs
+
+    from langson_comms.reports import chart_svg
+
+    kpis = {k: attrs.evolve(r, no_data="nothing yet", pacing=None, breakdowns={}) for k, r in measurement.kpis.items()}
+    empty = attrs.evolve(measurement, kpis=kpis)
+    assert chart_svg("reach_cumulative", empty) is None and chart_svg("installs_per_day", empty) is None
+    assert chart_svg("reach_cumulative", measurement) is not None

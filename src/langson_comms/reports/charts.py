@@ -61,7 +61,7 @@ def _days(m: Measurement) -> list[pendulum.Date]:
 
 def _reach_cumulative(m: Measurement, view: View) -> Figure | None:
     r = _kind(m, "reach")
-    if r is None:
+    if r is None or r.no_data:  # nothing measured yet: no flat 0 line
         return None
     by_day = r.breakdowns.get("day", {})
     days = _days(m)
@@ -95,7 +95,7 @@ def _day_ticks(ax: object, days: list[pendulum.Date]) -> None:
 
 def _installs_per_day(m: Measurement, view: View) -> Figure | None:
     r = _kind(m, "conversion")
-    if r is None:
+    if r is None or r.no_data:
         return None
     days = _days(m)
     if view.district is not None:
