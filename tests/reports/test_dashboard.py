@@ -146,3 +146,16 @@ def test_a_blank_token_is_no_token(tmp_path: Path, token: str) -> None:
     campaign = runtime.load_campaign(reference_copy(tmp_path))
     with pytest.raises(ConfigError, match="needs a token"):
         Dashboard(campaign, clock=CLOCK, host="0.0.0.0", port=0, token=token)
+
+
+def test_the_as_of_day_moves_at_local_midnight_whatever_the_clock_zone(tmp_path: Path) -> None:
+    """Review11: the dashboard noticed a new day by the clock's own date: a UTC clock moved
+    the as-of day 7 hours after midnight in Lạng Sơn (the period's day is local)."""
+    clock = FrozenClock(pendulum.datetime(2022, 7, 20, 16, 30, tz="UTC"))  # 23:30 in Lạng Sơn
+    runtime = Runtime.create(clock=clock)
+    campaign = runtime.load_campaign(reference_copy(tmp_path))
+    dashboard = Dashboard(campaign, clock=clock, port=0, registry=runtime.registry)
+    assert dashboard.refresh_now()
+    clock.set(pendulum.datetime(2022, 7, 20, 17, 30, tz="UTC"))  # 00:30 on the 21st in Lạng Sơn
+    assert dashboard.refresh_now()
+    assert dashboard._measurement is not None and dashboard._measurement.as_of == pendulum.date(2022, 7, 21)

@@ -120,7 +120,9 @@ class Dashboard:
                 out.append((st.st_size, st.st_mtime_ns))
             except FileNotFoundError:
                 out.append(None)
-        return (self.clock.now().date().isoformat(), *out)
+        # the campaign's local day (the report period's), not the clock's own zone's
+        today = self.clock.now().in_timezone(self.campaign.period.timezone).date()
+        return (today.isoformat(), *out)
 
     def refresh_now(self) -> bool:
         """Measure and render when a store changed (or the day did); ``True`` when it did."""
