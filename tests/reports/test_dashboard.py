@@ -159,3 +159,40 @@ def test_the_as_of_day_moves_at_local_midnight_whatever_the_clock_zone(tmp_path:
     clock.set(pendulum.datetime(2022, 7, 20, 17, 30, tz="UTC"))  # 00:30 on the 21st in Lạng Sơn
     assert dashboard.refresh_now()
     assert dashboard._measurement is not None and dashboard._measurement.as_of == pendulum.date(2022, 7, 21)
+
+
+def test_a_failing_refresh_keeps_the_last_figures_and_says_why(tmp_path: Path) -> None:
+    """Review11: a refresh that failed (a store busy or broken meanwhile) was a 500 with a
+    traceback in the log, every poll; the page only said "connection lost"."""
+    from langson_comms.errors import LedgerError
+
+    dashboard, path = board(tmp_path)
+    real = dashboard._measure
+    calls = {"n": 0}
+
+    def measure() -> object:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise LedgerError("/x/ledger.sqlite.hashes: the phone-hash cache is busy")
+        return real()
+
+    dashboard._measure = measure  # type: ignore[assignment]
+
+    async def scenario() -> None:
+        url = await dashboard.start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                first = await (await http.get(url + "api/state")).json()
+                assert first["error"] is None
+                store_install(path, "while-broken")
+                async with http.get(url + "api/state") as response:
+                    assert response.status == 200
+                    state = await response.json()
+                assert state["version"] == first["version"] and "phone-hash cache is busy" in state["error"]
+                async with http.get(url + "report.json") as response:
+                    assert response.status == 200  # the last figures, still served
+                assert "state.error" in await (await http.get(url)).text()  # the page shows it
+        finally:
+            await dashboard.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))

@@ -8,7 +8,8 @@ redraws only the charts whose figures moved (``ChartCache``), and serves:
   ``/api/state`` every ``poll_ms`` and, when the version changed, swaps in
   ``/api/body`` (no page reload);
 - ``GET /api/state`` — ``{"version", "as_of", "measured_at", "refresh_seconds",
-  "refresh_cpu_seconds"}`` (the last refresh's wall and CPU time);
+  "refresh_cpu_seconds", "error"}`` (the last refresh's wall and CPU time; ``error``: why
+  it failed — the last figures are still served — or ``null``);
 - ``GET /api/body`` — the report's ``<main>`` fragment; ``GET /report.json`` every figure.
 
 Nothing else: other methods answer 405, there is no write path.  On a loopback address
@@ -35,7 +36,7 @@ from aiohttp import web
 
 from ..campaign import Campaign
 from ..clock import Clock
-from ..errors import ConfigError
+from ..errors import ConfigError, LangsonCommsError
 from ..http_serving import QuietAppRunner, is_loopback
 from ..kpi import Measurement, SignupCache, measure_stores, report_period, store_paths
 from .charts import ChartCache
@@ -59,7 +60,8 @@ SCRIPT = """
         version = state.version;
         document.body.dataset.version = version;
       }
-      live.textContent = "Trực tiếp: cập nhật lúc " + new Date().toLocaleTimeString("vi-VN");
+      live.textContent = state.error ? "Lỗi khi cập nhật (số liệu lần trước): " + state.error
+                                     : "Trực tiếp: cập nhật lúc " + new Date().toLocaleTimeString("vi-VN");
     } catch (e) {
       live.textContent = "Mất kết nối, đang thử lại…";
     }
@@ -102,6 +104,8 @@ class Dashboard:
         #: seconds the last refresh took (measure + render), wall and CPU (of its thread)
         self.refresh_seconds = 0.0
         self.refresh_cpu_seconds = 0.0
+        #: why the last refresh failed (the last figures are still served), or ``None``
+        self.error: str | None = None
 
     # -- data -------------------------------------------------------------------------
     def _files(self) -> list[Path]:
@@ -130,8 +134,15 @@ class Dashboard:
         if signature == self._signature and self._measurement is not None:
             return False
         began, cpu = time.perf_counter(), time.thread_time()
-        measurement = self._measure()
-        body = report_body(measurement, self.view, chart=self._charts)
+        try:
+            measurement = self._measure()
+            body = report_body(measurement, self.view, chart=self._charts)
+        except LangsonCommsError as exc:  # a store busy or broken meanwhile: keep the last figures
+            if self._measurement is None:
+                raise  # nothing to show yet: the start fails with the reason
+            self.error, self._signature = str(exc), signature  # tried again when a store changes
+            return False
+        self.error = None
         self.refresh_seconds = time.perf_counter() - began
         self.refresh_cpu_seconds = time.thread_time() - cpu
         self._measurement, self._body, self._signature = measurement, body, signature
@@ -177,7 +188,7 @@ class Dashboard:
         return web.json_response({"version": self._version, "as_of": self._measurement.as_of.isoformat(),
                                   "measured_at": self._measurement.measured_at.isoformat(),
                                   "refresh_seconds": self.refresh_seconds,
-                                  "refresh_cpu_seconds": self.refresh_cpu_seconds})
+                                  "refresh_cpu_seconds": self.refresh_cpu_seconds, "error": self.error})
 
     async def _body_fragment(self, request: web.Request) -> web.Response:
         await self.refresh()
