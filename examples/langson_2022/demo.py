@@ -275,7 +275,7 @@ def activity_files(folder: Path, rng: random.Random) -> dict[str, list[Path]]:
     press = [[outlets[i % 2], d.isoformat(), f"Công dân số Xứ Lạng: bài {i + 1}", ("article", "radio", "tv")[i % 3],
               rng.randint(20_000, 80_000)] for i, d in enumerate(press_days)]
     boards = [["board", "Quảng trường 17/10", "Sở TT&TT", "178", "2022-06-15", AS_OF, 12_000],
-              ["board", "Ngã tư Đồng Đăng", "UBND huyện Cao Lộc", "181", "2022-06-20", AS_OF, 5_000],
+              ["board", "Ngã tư Đồng Đăng", "UBND huyện Cao Lộc", "183", "2022-06-20", AS_OF, 5_000],
               ["website", "langson.gov.vn", "Sở TT&TT", "", "2022-06-10", AS_OF, 8_000]]
     posts = [["zalo" if i % 2 else "facebook", "Trang Chính quyền điện tử tỉnh Lạng Sơn", d.isoformat(),
               f"Hướng dẫn cài đặt ngày {d.isoformat()}", rng.randint(1_000, 9_000), ""]

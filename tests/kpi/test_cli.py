@@ -70,6 +70,10 @@ def test_report_bad_dates_exit_2(folder: Path) -> None:
     assert done.returncode == 2 and "YYYY-MM-DD" in done.stderr
     done = run("report", "--from", "2022-08-01", "--to", "2022-07-01", cwd=folder)
     assert done.returncode == 2 and "before it starts" in done.stderr
+    done = run("report", "--from", "1900-01-01", cwd=folder)  # review11: was a report from 1900
+    assert done.returncode == 2 and "--from: 1900-01-01 is before the campaign starts" in done.stderr
+    done = run("report", "--to", "2030-01-01", cwd=folder)
+    assert done.returncode == 2 and "--to: 2030-01-01 is after the campaign ends" in done.stderr
 
 
 def test_leaderboard_text_csv_xlsx(folder: Path, tmp_path: Path) -> None:

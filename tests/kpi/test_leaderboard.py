@@ -53,7 +53,6 @@ Lũy kế từ 01/07: 4
 Dẫn đầu (3 tổ):
 1. Tổ Xã Một: 2 (+0)
 2. Tổ Xã Hai: 1 (+1)
-3. Tổ Xã Ba: 0 (+0) ↓1
 
 Xã, phường dẫn đầu:
 - Xã Một: 2
@@ -66,6 +65,14 @@ Chưa có lượt cài hôm nay (2 tổ):
 
 def test_zalo_text_character_for_character() -> None:
     assert zalo_messages(leaderboard(contract_data(), PERIOD, DAY)) == [ZALO]
+
+
+def test_zalo_leaders_are_teams_with_an_install() -> None:
+    """Review11: a team with no install was listed under "Dẫn đầu" (leading) — the whole
+    province at rank 1 with 0 before the first install, "110. Tổ …: 0" in the demo."""
+    before = leaderboard(attrs.evolve(contract_data(), signups=[]), PERIOD, DAY)
+    text = zalo_messages(before)[0]
+    assert "Dẫn đầu (3 tổ):\nChưa có tổ nào có lượt cài.\n" in text and ": 0 (+0)" not in text
 
 
 def test_zalo_one_message_per_district_when_longer() -> None:
@@ -107,3 +114,20 @@ def test_a_day_before_the_campaign_is_an_error_about_day() -> None:
     assert str(info.value) == (f"day: {campaign.period.start.subtract(days=1)} is before the "
                                f"campaign starts ({campaign.period.start}); expected a day from "
                                f"{campaign.period.start} on")
+
+
+def test_a_leaderboard_file_under_a_file_is_a_located_error(tmp_path: Path) -> None:
+    """Review11: ``leaderboard --out a-file/board.csv`` was "unexpected NotADirectoryError"
+    (exit 1); it is a ``ConfigError`` keyed ``--out``."""
+    import pytest
+
+    from langson_comms.api import write_leaderboard
+    from langson_comms.errors import ConfigError
+
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    board = leaderboard(contract_data(), PERIOD, DAY)
+    for fmt in ("text", "csv", "xlsx"):
+        with pytest.raises(ConfigError) as info:
+            write_leaderboard(board, tmp_path / "a-file" / f"board.{fmt}", fmt)
+        assert info.value.key == "--out" and "cannot write" in str(info.value)
+        assert "expected a folder that can be created and written" in str(info.value)

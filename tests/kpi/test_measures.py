@@ -142,3 +142,54 @@ def test_team_training_from_training_records() -> None:
     assert result.value == 80
     assert result.details["visits_before_trained"] == 2
     assert "training records" in result.method
+
+
+def test_nothing_recorded_yet_is_no_data_not_a_zero_percent() -> None:
+    """Review11: with no sign-up and no reach record yet the report said reach 0 (0.0 %,
+    pace 0 %, forecast 0), coverage 0.0 %: figures, not "nothing to measure yet"."""
+    from langson_comms.default_plugins.kpis import LeaderboardTarget
+
+    empty = attrs.evolve(contract_data(), signups=[], reach=[], sms_deliveries=None)
+    results = {
+        "reach": measure_reach(empty, PERIOD, 1000),
+        "conversion": measure_conversion(empty, PERIOD, per_reaches=10, installs_per=1, reach_target=1000,
+                                         reaches=0.0),
+        "coverage": measure_coverage(empty, PERIOD, target_percent=100, population=1000),
+        "leaderboard": LeaderboardTarget().measure(empty, PERIOD),
+    }
+    for kind, result in results.items():
+        assert result.no_data, kind
+        assert result.progress is None and result.pacing is None, kind
+        assert result.as_dict()["no_data"] == result.no_data and result.as_dict()["progress"] is None
+    assert "sign-up" in results["conversion"].no_data and "reach" in results["reach"].no_data
+    # data in the period: figures, even 0 of them
+    full = contract_data()
+    assert not measure_reach(full, PERIOD, 1000).no_data
+    assert not measure_conversion(full, PERIOD, per_reaches=10, installs_per=1, reach_target=1000,
+                                  reaches=700.0, platforms=("mbbank",)).no_data  # a sign-up, no install
+    assert measure_reach(full, PERIOD, 1000).as_dict()["no_data"] is None
+
+
+def test_team_training_says_when_the_records_count_fewer_members_than_the_teams_file() -> None:
+    """Review11: the reference teams file lists 857 members, the outreach channel's
+    training summary 851 (namesakes within a team are one name to it): 95.4 % of 851 was
+    given as the share of the teams' members without a word."""
+    data = attrs.evolve(contract_data(), compliance=Compliance(
+        training={"members": 4, "trained": 4, "percent": 100.0}))
+    result = measure_team_training(data, PERIOD, target_percent=100)
+    assert result.details["members"] == 4 and result.details["teams_file_members"] == 5
+    assert any("4 members" in n and "teams file lists 5" in n for n in result.notes)
+
+
+def test_no_pace_nor_forecast_for_a_period_that_starts_after_the_campaign() -> None:
+    """Review11: ``report --from 2022-07-15 --to 2022-07-20`` paced 6 days' reach against
+    the target expected since the campaign's start (12 % instead of 149 %) and forecast
+    3.8 M instead of 10.4 M: the forecast to the campaign's end changed with ``--from``."""
+    late = Period(pendulum.date(2022, 7, 2), pendulum.date(2022, 7, 5))
+    data = contract_data()
+    for result in (measure_reach(data, late, 1000),
+                   measure_conversion(data, late, per_reaches=10, installs_per=1, reach_target=1000,
+                                      reaches=700.0)):
+        assert result.pacing is None
+        assert any("pace and forecast" in n and "2022-07-01" in n for n in result.notes)
+    assert measure_reach(data, PERIOD, 1000).pacing is not None  # from the campaign's start: paced

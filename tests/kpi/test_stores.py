@@ -163,3 +163,33 @@ def test_the_signup_cache_reads_only_new_rows_in_the_store_order_and_rereads_a_r
     with SqliteSignupStore(path) as store:  # a rebuilt store: read whole
         store.store_batch("t", [stored("c0", at(7), None, "T9")], [], None, at(9))
         assert [f.team_code for f in cache.facts(store, "2022-07-01", "2022-07-31")] == ["T9"]
+
+
+def test_a_hash_cache_held_by_another_report_is_a_located_error_not_a_traceback(tmp_path: Path) -> None:
+    """Review11: two reports (or a report and the dashboard) updating the phone-hash cache at
+    once: the second got sqlite3.OperationalError "database is locked" ("unexpected" at the CLI)."""
+    import sqlite3
+
+    import pytest
+
+    from langson_comms.errors import LedgerError
+
+    class Ledger:
+        def numbers_after(self, campaign: str, last: int) -> list[tuple[int, str]]:
+            return [(1, "+84912345678")]
+
+        def delivered_times(self, ids: list[int]) -> dict[int, float]:
+            return {}
+
+    path = tmp_path / "ledger.sqlite.hashes"
+    HashCache(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the other report, writing its new hashes
+    try:
+        with HashCache(path, timeout=0.2) as cache, pytest.raises(LedgerError) as info:
+            cache.deliveries(Ledger(), "c", lambda n: "h" + n[-4:], ["h5678"])
+        assert str(path) in str(info.value) and "busy" in str(info.value)
+        assert "5678" not in str(info.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

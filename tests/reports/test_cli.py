@@ -37,7 +37,8 @@ def test_report_folder_every_format(campaign: Path) -> None:
     assert figures["kpis"]["installs"]["value"] == 1
     assert "| installs | conversion | 1 | 24.000 |" in (out / "report.md").read_text(encoding="utf-8")
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert html.count('<figure class="chart"') >= 3 and '<tr id="kpi-installs">' in html
+    # installs per day and the leaderboard; no reach recorded: no flat 0 reach chart (review11)
+    assert html.count('<figure class="chart"') == 2 and '<tr id="kpi-installs">' in html
     with zipfile.ZipFile(out / "report.xlsx") as book:
         assert '<sheet name="installs"' in book.read("xl/workbook.xml").decode()
 
@@ -50,12 +51,23 @@ def test_report_for_a_district_prints_markdown(campaign: Path) -> None:
 
 @pytest.mark.parametrize(("args", "says"), [
     (("--for", "mayor"), "not an office of the plan"),
+    (("--for", "district:999"), "999 is not a district of the campaign"),  # review11: was a report of zeros
     (("--format", "md", "--format", "html"), "need --out"),
     (("--format", "xlsx"), "needs --out"),
 ])
 def test_report_usage_errors_exit_2(campaign: Path, args: tuple[str, ...], says: str) -> None:
     done = run("report", "--to", "2022-07-20", *args, cwd=campaign.parent)
     assert done.returncode == 2 and says in done.stderr, done.stderr
+
+
+def test_report_folder_that_cannot_be_made_is_a_located_error(campaign: Path) -> None:
+    """Review: a ``--out`` under a file was "unexpected NotADirectoryError … (run with
+    --debug)", exit 1; it is a configuration error naming ``out`` and what was expected."""
+    (campaign.parent / "a-file").write_text("x", encoding="utf-8")
+    done = run("report", "--to", "2022-07-20", "--format", "json", "--out", "a-file/report", cwd=campaign.parent)
+    assert done.returncode == 2, done.stderr
+    assert "out: cannot make the report folder a-file/report" in done.stderr and "unexpected" not in done.stderr
+    assert "expected a folder that can be created and written" in done.stderr
 
 
 def test_dashboard_elsewhere_than_loopback_without_a_token_exit_2(campaign: Path) -> None:
@@ -72,3 +84,18 @@ def test_the_cli_starts_without_importing_what_only_some_commands_need(tmp_path:
             " ('matplotlib', 'xlsxwriter', 'langson_comms.broadcast.asrun_server')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_campaign_with_no_store_yet_says_no_data_not_zero_percent(tmp_path: Path) -> None:
+    """Review11: a fresh campaign (no sign-up, no activity, no ledger) printed reach 0, 0.0 %,
+    pace 0 %, forecast 0 and coverage 0.0 % as if measured."""
+    path = reference_copy(tmp_path)
+    done = run("report", "--to", "2022-07-20", cwd=path.parent, env={"COLUMNS": "160"})
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if line.count("│") > 5}
+    for key in ("reaches", "installs", "population", "leaderboard"):
+        assert "no data yet" in rows[key] and "0.0%" not in rows[key], rows[key]
+    assert "95.3 %" in rows["teams_trained"]  # from the teams file: a figure
+    assert "no sign-up recorded yet" in done.stdout and ";  ;" not in done.stdout
+    done = run("report", "--to", "2022-07-20", "--format", "md", cwd=path.parent)
+    assert "| installs | conversion | chưa có số liệu |" in done.stdout

@@ -115,3 +115,84 @@ def test_a_refresh_reads_only_the_sign_ups_stored_since_the_last(tmp_path: Path)
     assert dashboard.refresh_now()
     assert dashboard.signup_cache.last_read == 1  # not all three again
     assert dashboard._measurement is not None and dashboard._measurement.kpis["installs"].value == 3
+
+
+def test_a_token_header_that_is_not_utf8_is_refused_not_a_server_error(tmp_path: Path) -> None:
+    """Review: raw bytes in ``Authorization`` made ``str.encode`` raise in the guard: a
+    500 and a traceback in the log instead of a 401."""
+    dashboard, _ = board(tmp_path, token="s3cret-token")
+
+    async def scenario() -> None:
+        await dashboard.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", dashboard.port)
+            writer.write(b"GET /api/state HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n"
+                         b"Connection: close\r\n\r\n")
+            await writer.drain()
+            answer = await reader.read()
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 401"), answer[:80]
+        finally:
+            await dashboard.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+@pytest.mark.parametrize("token", ["", " ", "\t\n"])
+def test_a_blank_token_is_no_token(tmp_path: Path, token: str) -> None:
+    """Review: a token variable holding only spaces was taken as the token, so that
+    ``?token=%20`` let anyone in on a public address."""
+    runtime = Runtime.create(clock=CLOCK)
+    campaign = runtime.load_campaign(reference_copy(tmp_path))
+    with pytest.raises(ConfigError, match="needs a token"):
+        Dashboard(campaign, clock=CLOCK, host="0.0.0.0", port=0, token=token)
+
+
+def test_the_as_of_day_moves_at_local_midnight_whatever_the_clock_zone(tmp_path: Path) -> None:
+    """Review11: the dashboard noticed a new day by the clock's own date: a UTC clock moved
+    the as-of day 7 hours after midnight in Lạng Sơn (the period's day is local)."""
+    clock = FrozenClock(pendulum.datetime(2022, 7, 20, 16, 30, tz="UTC"))  # 23:30 in Lạng Sơn
+    runtime = Runtime.create(clock=clock)
+    campaign = runtime.load_campaign(reference_copy(tmp_path))
+    dashboard = Dashboard(campaign, clock=clock, port=0, registry=runtime.registry)
+    assert dashboard.refresh_now()
+    clock.set(pendulum.datetime(2022, 7, 20, 17, 30, tz="UTC"))  # 00:30 on the 21st in Lạng Sơn
+    assert dashboard.refresh_now()
+    assert dashboard._measurement is not None and dashboard._measurement.as_of == pendulum.date(2022, 7, 21)
+
+
+def test_a_failing_refresh_keeps_the_last_figures_and_says_why(tmp_path: Path) -> None:
+    """Review11: a refresh that failed (a store busy or broken meanwhile) was a 500 with a
+    traceback in the log, every poll; the page only said "connection lost"."""
+    from langson_comms.errors import LedgerError
+
+    dashboard, path = board(tmp_path)
+    real = dashboard._measure
+    calls = {"n": 0}
+
+    def measure() -> object:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise LedgerError("/x/ledger.sqlite.hashes: the phone-hash cache is busy")
+        return real()
+
+    dashboard._measure = measure  # type: ignore[assignment]
+
+    async def scenario() -> None:
+        url = await dashboard.start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                first = await (await http.get(url + "api/state")).json()
+                assert first["error"] is None
+                store_install(path, "while-broken")
+                async with http.get(url + "api/state") as response:
+                    assert response.status == 200
+                    state = await response.json()
+                assert state["version"] == first["version"] and "phone-hash cache is busy" in state["error"]
+                async with http.get(url + "report.json") as response:
+                    assert response.status == 200  # the last figures, still served
+                assert "state.error" in await (await http.get(url)).text()  # the page shows it
+        finally:
+            await dashboard.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))

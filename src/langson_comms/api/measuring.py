@@ -125,6 +125,9 @@ def day_leaderboard(campaign: Campaign, *, day: pendulum.Date | None = None,
     if day is not None and day < campaign.period.start:
         raise ConfigError(f"{day} is before the campaign starts ({campaign.period.start}); "
                           f"expected a day from {campaign.period.start} on", key="day")
+    if day is not None and day > campaign.period.end:
+        raise ConfigError(f"{day} is after the campaign ends ({campaign.period.end}); "
+                          f"expected a day up to {campaign.period.end}", key="day")
     period = report_period(campaign, clock or SystemClock(), None, day)
     path = campaign.signups.store_path if campaign.signups is not None else None
     if path is not None and Path(path).is_file():
@@ -150,12 +153,14 @@ def write_leaderboard(board: Leaderboard, path: Path, fmt: str = "csv", *,
     """Write the leaderboard to ``path`` as ``text`` (the Zalo messages), ``csv`` (UTF-8
     with a BOM) or ``xlsx``, by temp file and rename; a ``ConfigError`` before anything is
     written when ``path`` is one of ``inputs`` (``report_inputs(campaign)``:
-    the campaign file, its teams and other files, its stores)."""
+    the campaign file, its teams and other files, its stores), or (keyed ``path``) when
+    its folder cannot be made or written."""
     refuse_inputs([("path", path)], inputs)
-    if fmt == "text":
-        return write_leaderboard_text(board, path)
-    if fmt == "xlsx":
-        return write_leaderboard_xlsx(board, path)
-    if fmt == "csv":
-        return write_leaderboard_csv(board, path)
-    raise ConfigError(f"{fmt!r} is not a leaderboard format (expected text, csv or xlsx)")
+    writers = {"text": write_leaderboard_text, "xlsx": write_leaderboard_xlsx, "csv": write_leaderboard_csv}
+    if fmt not in writers:
+        raise ConfigError(f"{fmt!r} is not a leaderboard format (expected text, csv or xlsx)")
+    try:
+        return writers[fmt](board, path)
+    except OSError as error:  # a folder that cannot be made or written: say where and what
+        raise ConfigError(f"cannot write {path}: {error.strerror or error} (expected a folder that can be "
+                          "created and written)", key="path") from None

@@ -54,7 +54,7 @@ def dashboard(runtime: Runtime, campaign_path: Path, host: str, port: int, token
     delivery reports arrive (read-only)."""
     campaign = runtime.load_campaign(campaign_path)
     board = Dashboard(campaign, clock=runtime.clock, host=host, port=port, token=os.environ.get(token_env) or None,
-                      view=parse_view(view_for), start=_date(start, "--from"), end=_date(end, "--to"),
+                      view=parse_view(view_for, campaign), start=_date(start, "--from"), end=_date(end, "--to"),
                       registry=runtime.registry, poll_ms=poll_ms)
 
     def ready(url: str) -> None:

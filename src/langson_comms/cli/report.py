@@ -53,7 +53,7 @@ def report(runtime: Runtime, campaign_path: Path, start: str | None, end: str | 
            view_for: str | None, out: Path | None) -> None:
     """Measure every KPI of the campaign and render the report."""
     campaign = runtime.load_campaign(campaign_path)
-    view = parse_view(view_for)
+    view = parse_view(view_for, campaign)
     period = report_period(campaign, runtime.clock, _date(start, "--from"), _date(end, "--to"))
     if out is None and len(formats) > 1:
         raise click.UsageError("several --format need --out DIR (one file each)")

@@ -145,6 +145,8 @@ class LeaderboardTarget(FromTable):
         leaderboard of the as-of day in ``details``."""
         board = leaderboard(data, period, min(data.as_of, period.end), metric=self.metric)
         active = sum(1 for row in board.rows if row.installs > 0)
+        first, last = period.start.isoformat(), min(data.as_of, period.end).isoformat()
+        signed_up = any(first <= s.day <= last for s in data.signups)
         return KpiResult(
             key="", kind="leaderboard", value=float(active), target=float(len(board.rows)), unit="teams",
             method=(f"teams with at least one sign-up counted as {self.metric!r} in the period, "
@@ -152,6 +154,7 @@ class LeaderboardTarget(FromTable):
             breakdowns={"team": {row.team_code: float(row.installs) for row in board.rows}},
             details={"day": board.day.isoformat(), "top": [r.team_code for r in board.rows[:3]],
                      "idle_today": [r.team_code for r in board.idle_teams]},
+            no_data="" if signed_up else "no sign-up recorded yet in the period",
         )
 
 

@@ -39,13 +39,15 @@ CREATE TABLE IF NOT EXISTS done (key_id TEXT NOT NULL, campaign TEXT NOT NULL, l
 class HashCache:
     """The cache file (see the module's docstring)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 60.0) -> None:
+        """``timeout``: seconds to wait for another report (or the dashboard) writing its
+        hashes into the same file, then a ``LedgerError`` naming the file."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=timeout)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
@@ -54,14 +56,27 @@ class HashCache:
     def deliveries(self, ledger: Any, campaign: str, hasher: Callable[[str], str],
                    wanted: Iterable[str]) -> dict[str, list[float]]:
         """Keyed hash → delivery times of the ledger's delivered messages whose number's
-        hash is in ``wanted`` (hashing first the rows added since the last call)."""
-        key_id = hasher(_PROBE)[:16]
-        row = self._db.execute("SELECT last_id FROM done WHERE key_id = ? AND campaign = ?",
-                               (key_id, campaign)).fetchone()
-        last = int(row[0]) if row else 0
-        batch: list[tuple[str, int, str]] = []
-        self._db.execute("BEGIN")
+        hash is in ``wanted`` (hashing first the rows added since the last call); a
+        ``LedgerError`` naming the file when it stays busy or cannot be written."""
         try:
+            return self._deliveries(ledger, campaign, hasher, wanted)
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            raise LedgerError(
+                f"{self.path}: the phone-hash cache is busy (another report or the dashboard is writing "
+                "it; expected it free: try again, or delete the file, which is always safe)" if busy else
+                f"{self.path}: cannot use the phone-hash cache: {exc} (deleting the file is always safe)"
+            ) from None
+
+    def _deliveries(self, ledger: Any, campaign: str, hasher: Callable[[str], str],
+                    wanted: Iterable[str]) -> dict[str, list[float]]:
+        key_id = hasher(_PROBE)[:16]
+        batch: list[tuple[str, int, str]] = []
+        self._db.execute("BEGIN IMMEDIATE")  # one writer at a time; others wait ``timeout``
+        try:
+            row = self._db.execute("SELECT last_id FROM done WHERE key_id = ? AND campaign = ?",
+                                   (key_id, campaign)).fetchone()
+            last = int(row[0]) if row else 0  # read inside: a report that waited starts after the other
             for sms_id, msisdn in ledger.numbers_after(campaign, last):
                 last = sms_id
                 try:

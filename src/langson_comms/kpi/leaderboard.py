@@ -134,7 +134,10 @@ def _message(board: Leaderboard, rows: Sequence[LeaderboardRow], title: str, *, 
     lines.append(f"Lũy kế từ {board.start.format('DD/MM')}: {_n(total)}")
     lines.append("")
     lines.append(f"Dẫn đầu ({len(rows)} tổ):")
-    lines.extend(_team_line(r) for r in rows[:top])
+    leaders = [r for r in rows[:top] if r.installs > 0]  # a team with no install leads nothing
+    lines.extend(_team_line(r) for r in leaders)
+    if not leaders:
+        lines.append("Chưa có tổ nào có lượt cài.")
     if with_communes and board.top_communes:
         lines.append("")
         lines.append("Xã, phường dẫn đầu:")
@@ -223,7 +226,9 @@ def write_leaderboard_xlsx(board: Leaderboard, path: Path) -> Path:
     import xlsxwriter
 
     with atomic_bytes_output(path) as handle:
-        workbook = xlsxwriter.Workbook(handle, {"in_memory": True})
+        # strings stay text: a name starting with "=" is no formula (nor a link, nor a number)
+        workbook = xlsxwriter.Workbook(handle, {"in_memory": True, "strings_to_formulas": False,
+                                                "strings_to_urls": False})
         sheet = workbook.add_worksheet(f"BXH {board.day.format('DD-MM-YYYY')}")
         bold = workbook.add_format({"bold": True})
         sheet.write_row(0, 0, CSV_COLUMNS, bold)

@@ -10,7 +10,7 @@ import pendulum
 
 from ..campaign import Campaign, Period
 from ..clock import Clock
-from ..errors import ConfigError
+from ..errors import ConfigError, LangsonCommsError, PluginError
 from .compliance import compliance_of
 from .contract import Kpi
 from .data import KpiData, ReachFact, load_data
@@ -24,7 +24,9 @@ __all__ = ["measure", "measure_data", "report_period"]
 def report_period(campaign: Campaign, clock: Clock, start: pendulum.Date | None = None,
                   end: pendulum.Date | None = None) -> Period:
     """The period a report covers: ``start``/``end`` when given, else the campaign's start
-    and the earlier of its end and today (the clock's local date)."""
+    and the earlier of its end and today (the clock's local date).  A ``start`` or ``end``
+    outside the campaign's days is a ``ConfigError`` keyed ``--from``/``--to``
+    (``refuse_outside_campaign``)."""
     refuse_outside_campaign(campaign, start, end)
     today = clock.now().in_timezone(campaign.period.timezone).date()
     first = start or campaign.period.start
@@ -36,17 +38,35 @@ def report_period(campaign: Campaign, clock: Clock, start: pendulum.Date | None 
 
 
 def refuse_outside_campaign(campaign: Campaign, start: pendulum.Date | None, end: pendulum.Date | None) -> None:
-    """``ConfigError`` naming ``--from``/``--to`` and the campaign's dates when a given start
-    is not one of the campaign's days, or a given end comes before the campaign starts
-    (a period that does not meet the campaign measures nothing of it)."""
-    first, last = campaign.period.start, campaign.period.end
-    dates = f"the campaign runs from {first} to {last}"
-    if start is not None and not first <= start <= last:
-        raise ConfigError(f"{start} is outside the campaign's dates ({dates}); expected a first day within them",
-                          key="--from")
-    if end is not None and end < first:
-        raise ConfigError(f"{end} is before the campaign starts ({dates}); expected a last day from {first} on",
-                          key="--to")
+    """``ConfigError`` keyed ``--from``/``--to`` naming the campaign's dates when a given
+    start or end is not one of the campaign's days: the KPIs pace against the campaign's
+    days, so a period beyond them would mix two time lines."""
+    first_day, last_day = campaign.period.start, campaign.period.end
+    for key, day in (("--from", start), ("--to", end)):
+        if day is None:
+            continue
+        where = (f"before the campaign starts ({first_day})" if day < first_day
+                 else f"after the campaign ends ({last_day})" if day > last_day else None)
+        if where is not None:
+            raise ConfigError(f"{day} is {where}; expected a day from {first_day} to {last_day}", key=key)
+
+
+def _measured(key: str, kind: str, kpi: Kpi, data: KpiData, period: Period) -> KpiResult:
+    """``kpi.measure(data, period)``; a plugin's failure is a ``PluginError`` naming the
+    target, its kind and the KPI class (an error of the SDK's own tree passes through)."""
+    cls = type(kpi)
+    where = f"target {key!r} ({kind}, {cls.__module__}.{cls.__qualname__})"
+    try:
+        result = kpi.measure(data, period)
+    except LangsonCommsError:
+        raise
+    except Exception as exc:  # a bug in a KPI plugin: name it, as a failing hook is named
+        raise PluginError(f"{where} raised in measure(): {type(exc).__name__}: {exc}",
+                          plugin=cls.__module__) from exc
+    if not isinstance(result, KpiResult):
+        raise PluginError(f"{where}: measure() returned {type(result).__name__}, not a KpiResult "
+                          "(expected langson_comms.kpi.KpiResult)", plugin=cls.__module__)
+    return result
 
 
 def measure_data(data: KpiData, period: Period, clock: Clock) -> Measurement:
@@ -60,7 +80,7 @@ def measure_data(data: KpiData, period: Period, clock: Clock) -> Measurement:
         if not isinstance(kpi, Kpi):
             notes.append(f"target {key!r} ({target.kind}) has no measure(): described only")
             continue
-        result = kpi.measure(data, period)
+        result = _measured(key, target.kind, kpi, data, period)
         results[key] = attrs.evolve(result, key=key)
         if target.kind == "leaderboard" and board is None and campaign.teams:
             board = leaderboard(data, period, min(data.as_of, period.end),

@@ -59,6 +59,18 @@ def pacing(by_day: Mapping[str, float], target: float | None, period: Period, as
     )
 
 
+def _paced(period: Period, data: KpiData, notes: list[str]) -> bool:
+    """Whether ``period`` can be paced: it starts with the campaign (pace and forecast run
+    from the campaign's start; a later start would pace part of the value against all of
+    the expected); else a note says why there are none."""
+    start = data.campaign.period.start
+    if period.start <= start:
+        return True
+    notes.append(f"no pace and forecast: the period starts after the campaign ({start}); "
+                 f"pace and forecast run from the campaign's start (report from {start} for them)")
+    return False
+
+
 def _bounds(period: Period, as_of: pendulum.Date) -> tuple[str, str]:
     """The first and last day counted (YYYY-MM-DD): the period's days up to ``as_of``."""
     return period.start.isoformat(), min(period.end, as_of).isoformat()
@@ -94,14 +106,17 @@ def measure_reach(data: KpiData, period: Period, target: float, channels: Sequen
     missing = [k for k in (channels or list(data.campaign.channels)) if k not in methods]
     if missing:
         notes.append(f"no reach records yet for: {', '.join(missing)}")
+    no_data = "" if records else "no reach recorded yet in the period"
+    paced = not no_data and _paced(period, data, notes)
     return KpiResult(
         key="", kind="reach", value=value, target=float(target), unit="reaches",
         method=("the sum of every channel's reach records in the period"
                 + (f" (channels {', '.join(channels)})" if channels else "")
                 + "; each channel counts by its own method (details.methods)"),
-        breakdowns=breakdowns, pacing=pacing(breakdowns["day"], target, data.campaign.period, data.as_of),
+        breakdowns=breakdowns,
+        pacing=pacing(breakdowns["day"], target, data.campaign.period, data.as_of) if paced else None,
         details={"methods": {k: "; ".join(v) for k, v in sorted(methods.items())}},
-        notes=tuple(notes),
+        notes=tuple(notes), no_data=no_data,
     )
 
 
@@ -152,8 +167,9 @@ def measure_conversion(data: KpiData, period: Period, *, per_reaches: int, insta
         "commune": _named(communes, "unknown"), "district": districts}
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
     lo, hi = _bounds(period, data.as_of)
-    pairs = Counter(map(attrgetter("platform", "kind"), [
-        s for s in data.signups if lo <= s.day <= hi and (not platforms or s.platform in platforms)]))
+    in_period = [s for s in data.signups if lo <= s.day <= hi and (not platforms or s.platform in platforms)]
+    no_data = "" if in_period else "no sign-up recorded yet in the period"
+    pairs = Counter(map(attrgetter("platform", "kind"), in_period))
     for (platform, kind), n in pairs.items():
         kinds[platform][kind] += n
     value = float(len(installs))
@@ -161,6 +177,7 @@ def measure_conversion(data: KpiData, period: Period, *, per_reaches: int, insta
     target = None if goal_from is None else goal_from * installs_per / per_reaches
     per_install = (reaches / value) if reaches is not None and value else None
     notes = [] if reach_target is not None else ["no reach target: the goal follows the measured reach"]
+    paced = not no_data and _paced(period, data, notes)
     return KpiResult(
         key="", kind="conversion", value=value, target=target, unit="installs",
         method=("installs (sign-ups of kind 'install') in the period against "
@@ -168,14 +185,14 @@ def measure_conversion(data: KpiData, period: Period, *, per_reaches: int, insta
                 + ("reach target" if reach_target is not None else "measured reach")
                 + "; reaches per install = measured reaches / installs"),
         breakdowns={dim: dict(sorted(c.items())) for dim, c in by.items()},
-        pacing=pacing(by["day"], target, data.campaign.period, data.as_of),
+        pacing=pacing(by["day"], target, data.campaign.period, data.as_of) if paced else None,
         details={
             "reaches": reaches, "reaches_per_install": per_install,
             "target_reaches_per_install": per_reaches / installs_per,
             "expected_from_reach": None if reaches is None else reaches * installs_per / per_reaches,
             "by_platform_kind": {p: dict(sorted(c.items())) for p, c in sorted(kinds.items())},
         },
-        notes=tuple(notes),
+        notes=tuple(notes), no_data=no_data,
     )
 
 
@@ -212,8 +229,10 @@ def measure_coverage(data: KpiData, period: Period, *, target_percent: float, po
     for r in records:
         (distinct if r.channel in sms else random)[r.channel] += r.reaches
     notes = list(data.notes)
+    no_data = "" if records else "no reach recorded yet in the period"
     if population is None:
         notes.append("no population: coverage cannot be estimated (set [targets.*] population)")
+        no_data = "no population: coverage cannot be estimated"
         share = 0.0
     else:
         share = coverage_share(random, population, distinct, data.sms_subscribers)
@@ -232,7 +251,7 @@ def measure_coverage(data: KpiData, period: Period, *, target_percent: float, po
         details={"population": population, "population_source": population_source,
                  "sms_subscribers": data.sms_subscribers,
                  "people_reached": None if population is None else round(share * population)},
-        notes=tuple(notes),
+        notes=tuple(notes), no_data=no_data,
     )
 
 
@@ -259,6 +278,10 @@ def measure_team_training(data: KpiData, period: Period, *, target_percent: floa
             first_day[s.team_code] = s.day
     early = sorted(t.code for t in teams if t.code in first_day and 100 * t.trained_share < target_percent)
     visits = data.compliance.visits_before_trained if data.compliance is not None else None
+    notes = []
+    if total != len(members):
+        notes.append(f"the training records count {total} members, the teams file lists {len(members)} "
+                     "(members of one team with the same name are one name to the records)")
     return KpiResult(
         key="", kind="team_training", value=value, target=float(target_percent), unit="percent",
         method=(f"members trained by the period's end / all members ({source}); field work before "
@@ -267,7 +290,9 @@ def measure_team_training(data: KpiData, period: Period, *, target_percent: floa
         breakdowns={"team": {t.code: 100 * t.trained_share for t in teams}},
         details={"members": total, "trained": trained,
                  "started_before_trained": early, "visits_before_trained": visits,
-                 "field_work_started": dict(sorted(first_day.items()))},
+                 "field_work_started": dict(sorted(first_day.items())),
+                 "teams_file_members": len(members)},
+        notes=tuple(notes), no_data="" if total else "no team member in the teams file",
     )
 
 

@@ -74,7 +74,11 @@ class KpiResult:
     ``pacing`` when the KPI accumulates over the period, and ``details``: further named
     figures of the kind (JSON-able: numbers, text, lists and mappings of them).
 
-    ``unit`` says what ``value`` counts: ``reaches``, ``installs``, ``percent`` …"""
+    ``unit`` says what ``value`` counts: ``reaches``, ``installs``, ``percent`` …
+
+    ``no_data`` says why there is nothing to measure yet (no sign-up, no reach record in
+    the period…): ``value`` is then 0 but no figure, ``progress`` is ``None`` and the
+    reports say "no data yet" instead of a misleading 0 %."""
 
     key: str
     kind: str
@@ -87,10 +91,12 @@ class KpiResult:
     details: Mapping[str, Any] = attrs.field(factory=dict)
     #: facts a reader must know (missing data, estimates, a store that was absent)
     notes: tuple[str, ...] = ()
+    #: why there is nothing to measure yet ("" when the value is a figure)
+    no_data: str = ""
 
     @property
     def progress(self) -> float | None:
-        if self.target is None or self.target == 0:
+        if self.no_data or self.target is None or self.target == 0:
             return None
         return self.value / self.target
 
@@ -100,7 +106,7 @@ class KpiResult:
             "progress": self.progress, "unit": self.unit, "method": self.method,
             "breakdowns": {d: dict(v) for d, v in self.breakdowns.items()},
             "pacing": None if self.pacing is None else self.pacing.as_dict(),
-            "details": dict(self.details), "notes": list(self.notes),
+            "details": dict(self.details), "notes": list(self.notes), "no_data": self.no_data or None,
         }
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["CHARTS", "ChartCache", "chart_inputs", "chart_svg"]
 
 RC: dict[str, Any] = {"svg.hashsalt": "langson-comms", "svg.fonttype": "none", "font.size": 9,
+      "text.parse_math": False,  # a "$" in a team or channel name is text, not TeX
       "axes.spines.top": False, "axes.spines.right": False}
 
 BLUE, RED, GREEN, GREY = "#1f5fa8", "#c0392b", "#2e8b57", "#888888"
@@ -60,7 +61,7 @@ def _days(m: Measurement) -> list[pendulum.Date]:
 
 def _reach_cumulative(m: Measurement, view: View) -> Figure | None:
     r = _kind(m, "reach")
-    if r is None:
+    if r is None or r.no_data:  # nothing measured yet: no flat 0 line
         return None
     by_day = r.breakdowns.get("day", {})
     days = _days(m)
@@ -94,7 +95,7 @@ def _day_ticks(ax: object, days: list[pendulum.Date]) -> None:
 
 def _installs_per_day(m: Measurement, view: View) -> Figure | None:
     r = _kind(m, "conversion")
-    if r is None:
+    if r is None or r.no_data:
         return None
     days = _days(m)
     if view.district is not None:
@@ -140,7 +141,7 @@ def _reach_by_channel(m: Measurement, view: View) -> Figure | None:
 
 def _leaderboard(m: Measurement, view: View) -> Figure | None:
     board = m.leaderboard
-    if board is None:
+    if board is None or board.total == 0:
         return None
     rows = [r for r in board.rows if view.district is None or r.district_code == view.district][:15]
     if not rows:

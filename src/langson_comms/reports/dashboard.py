@@ -8,7 +8,8 @@ redraws only the charts whose figures moved (``ChartCache``), and serves:
   ``/api/state`` every ``poll_ms`` and, when the version changed, swaps in
   ``/api/body`` (no page reload);
 - ``GET /api/state`` — ``{"version", "as_of", "measured_at", "refresh_seconds",
-  "refresh_cpu_seconds"}`` (the last refresh's wall and CPU time);
+  "refresh_cpu_seconds", "error"}`` (the last refresh's wall and CPU time; ``error``: why
+  it failed — the last figures are still served — or ``null``);
 - ``GET /api/body`` — the report's ``<main>`` fragment; ``GET /report.json`` every figure.
 
 Nothing else: other methods answer 405, there is no write path.  On a loopback address
@@ -35,7 +36,7 @@ from aiohttp import web
 
 from ..campaign import Campaign
 from ..clock import Clock
-from ..errors import ConfigError
+from ..errors import ConfigError, LangsonCommsError
 from ..http_serving import QuietAppRunner, is_loopback
 from ..kpi import Measurement, SignupCache, measure_stores, report_period, store_paths
 from .charts import ChartCache
@@ -59,7 +60,8 @@ SCRIPT = """
         version = state.version;
         document.body.dataset.version = version;
       }
-      live.textContent = "Trực tiếp: cập nhật lúc " + new Date().toLocaleTimeString("vi-VN");
+      live.textContent = state.error ? "Lỗi khi cập nhật (số liệu lần trước): " + state.error
+                                     : "Trực tiếp: cập nhật lúc " + new Date().toLocaleTimeString("vi-VN");
     } catch (e) {
       live.textContent = "Mất kết nối, đang thử lại…";
     }
@@ -84,6 +86,7 @@ class Dashboard:
                  registry: Any = None, poll_ms: int = 500,
                  measure: Callable[[], Measurement] | None = None,
                  base_dir: str | Path | None = None, activity_store: str | Path | None = None) -> None:
+        token = token if token and token.strip() else None  # a blank variable is no token
         if not is_loopback(host) and not token:
             raise ConfigError(f"the dashboard bound to {host} needs a token (expected the token's environment "
                               "variable, e.g. LANGSON_DASHBOARD_TOKEN, to be set; on 127.0.0.1 none is needed)")
@@ -108,6 +111,8 @@ class Dashboard:
         #: seconds the last refresh took (measure + render), wall and CPU (of its thread)
         self.refresh_seconds = 0.0
         self.refresh_cpu_seconds = 0.0
+        #: why the last refresh failed (the last figures are still served), or ``None``
+        self.error: str | None = None
 
     # -- data -------------------------------------------------------------------------
     def _files(self) -> list[Path]:
@@ -126,7 +131,9 @@ class Dashboard:
                 out.append((st.st_size, st.st_mtime_ns))
             except FileNotFoundError:
                 out.append(None)
-        return (self.clock.now().date().isoformat(), *out)
+        # the campaign's local day (the report period's), not the clock's own zone's
+        today = self.clock.now().in_timezone(self.campaign.period.timezone).date()
+        return (today.isoformat(), *out)
 
     def refresh_now(self) -> bool:
         """Measure and render when a store changed (or the day did); ``True`` when it did."""
@@ -134,8 +141,15 @@ class Dashboard:
         if signature == self._signature and self._measurement is not None:
             return False
         began, cpu = time.perf_counter(), time.thread_time()
-        measurement = self._measure()
-        body = report_body(measurement, self.view, chart=self._charts)
+        try:
+            measurement = self._measure()
+            body = report_body(measurement, self.view, chart=self._charts)
+        except LangsonCommsError as exc:  # a store busy or broken meanwhile: keep the last figures
+            if self._measurement is None:
+                raise  # nothing to show yet: the start fails with the reason
+            self.error, self._signature = str(exc), signature  # tried again when a store changes
+            return False
+        self.error = None
         self.refresh_seconds = time.perf_counter() - began
         self.refresh_cpu_seconds = time.thread_time() - cpu
         self._measurement, self._body, self._signature = measurement, body, signature
@@ -152,7 +166,9 @@ class Dashboard:
             return True
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         given = given or request.query.get("token", "")
-        return hmac.compare_digest(given.encode(), self.token.encode())
+        # surrogateescape: aiohttp decodes raw header bytes that are not UTF-8 so
+        return hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                   self.token.encode("utf-8", "surrogateescape"))
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -179,7 +195,7 @@ class Dashboard:
         return web.json_response({"version": self._version, "as_of": self._measurement.as_of.isoformat(),
                                   "measured_at": self._measurement.measured_at.isoformat(),
                                   "refresh_seconds": self.refresh_seconds,
-                                  "refresh_cpu_seconds": self.refresh_cpu_seconds})
+                                  "refresh_cpu_seconds": self.refresh_cpu_seconds, "error": self.error})
 
     async def _body_fragment(self, request: web.Request) -> web.Response:
         await self.refresh()

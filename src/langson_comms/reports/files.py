@@ -50,7 +50,8 @@ def write_reports(measurement: Measurement, out: Path, formats: Sequence[str] | 
     format) into the folder ``out``; returns the paths.
 
     An unknown format, an ``out`` that is a file and an output that is an input are
-    refused (``ConfigError``) before anything is written; the files are renamed into
+    refused (``ConfigError``) before anything is written; a folder that cannot be made
+    or written is a ``ConfigError`` keyed ``out`` (the system's reason); the files are renamed into
     place only when every one was written."""
     formats = [formats] if isinstance(formats, str) else list(formats)
     unknown = [fmt for fmt in formats if fmt not in SUFFIXES]
@@ -64,6 +65,20 @@ def write_reports(measurement: Measurement, out: Path, formats: Sequence[str] | 
     view = View() if view is None else view
     paths = [report_path(out, fmt, view) for fmt in formats]
     refuse_inputs([(f"report {fmt}", p) for fmt, p in zip(formats, paths, strict=True)], list(inputs))
+    try:
+        _write_all(measurement, out, formats, paths, view)
+    except OSError as error:  # a folder that cannot be made or written: say where and what
+        raise ConfigError(f"cannot make the report folder {out} or write into it: "
+                          f"{error.strerror or error} (expected a folder that can be created and written)",
+                          key="out") from None
+    return paths
+
+
+def _write_all(measurement: Measurement, out: Path, formats: Sequence[str], paths: Sequence[Path],
+               view: View) -> None:
+    """Every format to its path in ``out``, each by temp file and rename, renamed only when
+    all were written."""
+    out.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         for fmt, path in zip(formats, paths, strict=True):
             if fmt == "xlsx":
@@ -79,4 +94,3 @@ def write_reports(measurement: Measurement, out: Path, formats: Sequence[str] | 
             stack.enter_context(atomic_output(path)).write(text)
         if "xlsx" in formats:
             write_report_xlsx(measurement, paths[list(formats).index("xlsx")], view)
-    return paths

@@ -69,6 +69,10 @@ def _kind(m: Measurement, kind: str) -> KpiResult | None:
     return next((r for r in m.kpis.values() if r.kind == kind), None)
 
 
+#: what a KPI with nothing to measure yet shows instead of its value (``KpiResult.no_data``)
+NO_DATA = "chưa có số liệu"
+
+
 def _value(r: KpiResult, value: float | None) -> str:
     if value is None:
         return "—"
@@ -83,9 +87,11 @@ def _kpis(m: Measurement, view: View) -> Section:
         if r.pacing is not None:
             pace = percent(r.pacing.ratio, 0)
             forecast = _value(r, r.pacing.forecast) + (" ✓" if r.pacing.on_track else " ✗")
-        rows.append((key, r.kind, _value(r, r.value), _value(r, r.target), percent(r.progress), pace, forecast))
+        value = NO_DATA if r.no_data else _value(r, r.value)
+        rows.append((key, r.kind, value, _value(r, r.target), percent(r.progress), pace, forecast))
         ids.append(f"kpi-{key}")
-    methods = tuple(f"{key}: {r.method}" for key, r in m.kpis.items())
+    methods = tuple(f"{key}: {r.method}" + (f" — {NO_DATA}: {r.no_data}" if r.no_data else "")
+                    for key, r in m.kpis.items())
     return Section("kpis", "Chỉ tiêu", paragraphs=methods, tables=(Table(
         "Chỉ tiêu và tiến độ", ("chỉ tiêu", "loại", "giá trị", "mục tiêu", "tiến độ",
                                 "so với nhịp kế hoạch", "dự báo cuối kỳ"), tuple(rows), tuple(ids)),),
@@ -114,7 +120,8 @@ def _conversion(m: Measurement, view: View) -> Section | None:
     r = _kind(m, "conversion")
     if r is None:
         return None
-    paragraphs = [f"{number(r.value)} lượt cài / mục tiêu {number(r.target)} ({percent(r.progress)})"]
+    paragraphs = [f"{NO_DATA} ({r.no_data}) / mục tiêu {number(r.target)}" if r.no_data else
+                  f"{number(r.value)} lượt cài / mục tiêu {number(r.target)} ({percent(r.progress)})"]
     per = r.details.get("reaches_per_install")
     if isinstance(per, int | float):
         paragraphs.append(f"{number(per)} lượt tiếp cận cho mỗi lượt cài")
@@ -141,7 +148,7 @@ def _coverage_training(m: Measurement, view: View) -> Section | None:
     for kind in ("coverage", "team_training"):
         r = _kind(m, kind)
         if r is not None:
-            rows.append((r.key, _value(r, r.value), _value(r, r.target)))
+            rows.append((r.key, NO_DATA if r.no_data else _value(r, r.value), _value(r, r.target)))
             paragraphs.append(f"{r.key}: {r.method}")
             paragraphs.extend(f"{r.key}: {note}" for note in r.notes)
     if not rows:
@@ -155,6 +162,9 @@ def _leaderboard(m: Measurement, view: View) -> Section | None:
     board = m.leaderboard
     if board is None:
         return None
+    if board.total == 0:  # every team 1st with 0 is no ranking
+        return Section("leaderboard", "Bảng xếp hạng tổ công nghệ số",
+                       paragraphs=("Chưa có lượt cài nào: chưa xếp hạng tổ.",))
     rows = [row for row in board.rows if view.district is None or row.district_code == view.district]
     table = Table(
         f"Bảng xếp hạng tổ ngày {board.day.format('DD/MM/YYYY')}",

@@ -11,9 +11,15 @@ attribution of installs) and the district centres (their district's figures).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from ..errors import ConfigError
+from ..regions import Level
+
+if TYPE_CHECKING:
+    from ..campaign import Campaign
 
 __all__ = ["OFFICES", "View", "parse_view"]
 
@@ -53,14 +59,23 @@ class View:
         return self.office is None or self.office in offices
 
 
-def parse_view(text: str | None) -> View:
-    """The ``--for`` value as a ``View``; ``ConfigError`` saying what is expected."""
+def parse_view(text: str | None, campaign: Campaign | None = None) -> View:
+    """The ``--for`` value as a ``View``; ``ConfigError`` saying what is expected.  With
+    ``campaign`` (whose regions name districts), a ``district:<code>`` must be one of
+    them (a typo would be a report of zeros)."""
     if text is None or text == "":
         return View()
     if text.startswith("district:"):
         code = text.removeprefix("district:").strip()
         if not code:
             raise ConfigError("--for district: needs a district code (expected district:<code>, e.g. district:180)")
+        districts = [] if campaign is None else sorted(
+            (r.code for r in campaign.regions if r.level is Level.DISTRICT), key=int)
+        if districts:
+            code = str(int(code)) if code.isdigit() else code  # 0178 is 178, as in the regions file
+            if code not in districts:
+                raise ConfigError(f"{text!r}: {code} is not a district of the campaign (expected one of the "
+                                  f"campaign's districts: {', '.join(districts)})", key="--for")
         return View("district", code)
     if text in OFFICES and text != "district":
         return View(text)

@@ -28,7 +28,8 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 def _kpi_sheet(book: Any, name: str, r: KpiResult, bold: Any) -> None:
     ws = book.add_worksheet(name)
-    rows: list[tuple[str, Any]] = [("chỉ tiêu", r.key), ("loại", r.kind), ("giá trị", r.value),
+    rows: list[tuple[str, Any]] = [("chỉ tiêu", r.key), ("loại", r.kind),
+                                   ("giá trị", f"chưa có số liệu: {r.no_data}" if r.no_data else r.value),
                                    ("mục tiêu", r.target), ("tiến độ", r.progress), ("đơn vị", r.unit),
                                    ("cách tính", r.method)]
     if r.pacing is not None:
@@ -55,13 +56,15 @@ def _kpi_sheet(book: Any, name: str, r: KpiResult, bold: Any) -> None:
 def _write(handle: IO[bytes], measurement: Measurement, view: View) -> None:
     import xlsxwriter  # imported when a workbook is written, not with every command
 
-    book = xlsxwriter.Workbook(handle, {"in_memory": True})
+    # strings stay text: a name starting with "=" is no formula (nor a link)
+    book = xlsxwriter.Workbook(handle, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     bold = book.add_format({"bold": True})
     used: set[str] = set()
     summary = book.add_worksheet(_sheet_name("Tổng hợp", used))
     summary.write_row(0, 0, ["chỉ tiêu", "loại", "giá trị", "mục tiêu", "tiến độ", "cách tính"], bold)
     for i, (key, r) in enumerate(measurement.kpis.items(), start=1):
-        summary.write_row(i, 0, [key, r.kind, r.value, r.target, r.progress, r.method])
+        summary.write_row(i, 0, [key, r.kind, "chưa có số liệu" if r.no_data else r.value, r.target,
+                                 r.progress, r.method])
     summary.write(len(measurement.kpis) + 2, 0,
                   f"{measurement.campaign_title} — {view.title}: {measurement.period_start} … {measurement.as_of}")
     for key, r in measurement.kpis.items():
