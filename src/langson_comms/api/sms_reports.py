@@ -80,11 +80,13 @@ def report_options(target: SmsTarget, *, clock: Clock | None = None, host: str |
 async def serve_reports(target: SmsTarget, stop: asyncio.Event, *,
                         options: Mapping[str, Any] | None = None,
                         on_start: Callable[[ReportReceiver], object] | None = None,
-                        ) -> dict[str, int]:
+                        environ: Mapping[str, str] | None = None) -> dict[str, int]:
     """Serve the channel's delivery-report endpoint until ``stop`` is set; its counters.
-    ``options`` from ``report_options`` (default: with a token, on the configured host)."""
-    opts = dict(options if options is not None else report_options(target))
-    with target.open_ledger() as ledger, scrubbing_logs(opts["scrubber"]):
+    ``options`` from ``report_options`` (default: with a token, on the configured host);
+    secrets (report token, ledger password) are read from ``environ`` (default
+    ``os.environ``)."""
+    opts = dict(options if options is not None else report_options(target, environ=environ))
+    with target.open_ledger(environ) as ledger, scrubbing_logs(opts["scrubber"]):
         from ..sms.reports import ReportReceiver  # aiohttp: only when serving
 
         receiver = await ReportReceiver(ledger, **opts).start()
