@@ -118,7 +118,7 @@ def test_a_day_before_the_campaign_is_an_error_about_day() -> None:
 
 def test_a_leaderboard_file_under_a_file_is_a_located_error(tmp_path: Path) -> None:
     """Review11: ``leaderboard --out a-file/board.csv`` was "unexpected NotADirectoryError"
-    (exit 1); it is a ``ConfigError`` keyed ``--out``."""
+    (exit 1); it is a ``ConfigError`` keyed ``path`` (the API's name; the CLI shows ``--out``)."""
     import pytest
 
     from langson_comms.api import write_leaderboard
@@ -129,5 +129,5 @@ def test_a_leaderboard_file_under_a_file_is_a_located_error(tmp_path: Path) -> N
     for fmt in ("text", "csv", "xlsx"):
         with pytest.raises(ConfigError) as info:
             write_leaderboard(board, tmp_path / "a-file" / f"board.{fmt}", fmt)
-        assert info.value.key == "--out" and "cannot write" in str(info.value)
+        assert info.value.key == "path" and "cannot write" in str(info.value)
         assert "expected a folder that can be created and written" in str(info.value)

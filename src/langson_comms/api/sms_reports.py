@@ -25,7 +25,9 @@ def report_options(target: SmsTarget, *, clock: Clock | None = None, host: str |
     """``ReportReceiver`` options of a channel: ``<path>/<gateway id>`` per gateway, read
     with that gateway's ``reports.*`` format; the bare ``<path>`` for the only gateway
     (several: gateway not known, read with the default gateway's format).  A token is
-    required unless ``insecure`` on a loopback host (``ConfigError`` naming the key)."""
+    required unless ``insecure`` on a loopback host (``ConfigError`` naming the key).
+    ``host``/``port`` replace ``reports.host``/``reports.port``; ``port=0``: any free port
+    (the receiver's ``url`` says which)."""
     from ..sms.http_gateway import ReportFormat
 
     env = os.environ if environ is None else environ
@@ -69,7 +71,7 @@ def report_options(target: SmsTarget, *, clock: Clock | None = None, host: str |
             raise ConfigError(f"serving without a token serves only on a loopback address, not "
                               f"{bind} (set token_env to serve beyond this machine)",
                               source=channel.context.source, key="insecure")
-    return {"host": bind, "port": port or cfg.reports.port,
+    return {"host": bind, "port": cfg.reports.port if port is None else port,
             "path": cfg.reports.path, "clock": clock or SystemClock(), "token": token,
             "formats": formats, "gateway": only, "fmt": fmt, "insecure": insecure,
             "max_reports": cfg.reports.max_reports,
@@ -80,11 +82,13 @@ def report_options(target: SmsTarget, *, clock: Clock | None = None, host: str |
 async def serve_reports(target: SmsTarget, stop: asyncio.Event, *,
                         options: Mapping[str, Any] | None = None,
                         on_start: Callable[[ReportReceiver], object] | None = None,
-                        ) -> dict[str, int]:
+                        environ: Mapping[str, str] | None = None) -> dict[str, int]:
     """Serve the channel's delivery-report endpoint until ``stop`` is set; its counters.
-    ``options`` from ``report_options`` (default: with a token, on the configured host)."""
-    opts = dict(options if options is not None else report_options(target))
-    with target.open_ledger() as ledger, scrubbing_logs(opts["scrubber"]):
+    ``options`` from ``report_options`` (default: with a token, on the configured host);
+    secrets (report token, ledger password) are read from ``environ`` (default
+    ``os.environ``)."""
+    opts = dict(options if options is not None else report_options(target, environ=environ))
+    with target.open_ledger(environ) as ledger, scrubbing_logs(opts["scrubber"]):
         from ..sms.reports import ReportReceiver  # aiohttp: only when serving
 
         receiver = await ReportReceiver(ledger, **opts).start()

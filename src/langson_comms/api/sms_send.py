@@ -133,7 +133,9 @@ async def send_sms(
     ``on_event`` gets ``AudienceLoaded``, ``PoliciesChosen``, ``BreakerNotice`` and, every
     ``progress_every`` seconds and once at the end (``final``), ``SendProgress``.
     ``client_factory`` makes each gateway's HTTP client (default: the gateway's own); every
-    client and gateway is closed on return, failure or cancellation.  Raises
+    client and gateway is closed on return, failure or cancellation.  The report token
+    and the ledger's password variable are read from ``environ`` (default ``os.environ``).
+    Raises
     ``ConfigError`` (before loading anything: mode, credentials, report token),
     ``LedgerError`` (paused, cancelled, or ``SenderBusyError``: another sender has it),
     ``DataError`` (an audience file that is missing, not UTF-8 or not a prepared file).
@@ -163,9 +165,9 @@ async def send_sms(
                       else await asyncio.to_thread(gw.make_client))
             clients.append(client)
             gw.bind_client(client)
-        with target.open_ledger() as ledger, target.lease(ledger) as lease, \
+        with target.open_ledger(environ) as ledger, target.lease(ledger) as lease, \
                 scrubbing_logs(target.scrubber(environ)):
-            loaded = await _load(target, audience, emit)
+            loaded = await _load(target, audience, emit, environ)
             control = ledger.control(target.campaign.id, target.message.key)
             if resume:
                 ledger.set_control(target.campaign.id, target.message.key, "running")
@@ -181,21 +183,23 @@ async def send_sms(
 
 
 async def _load(target: SmsTarget, audience: str | Path | Iterable[str | Path],
-                emit: EventSink) -> tuple[AudienceLoaded, ...]:
+                emit: EventSink, environ: Mapping[str, str] | None = None,
+                ) -> tuple[AudienceLoaded, ...]:
     """Load each file in a worker thread, on its own connection, so that the host's event
     loop keeps running (a million rows take minutes); ``emit`` is called on the loop."""
     loaded = []
     files = [audience] if isinstance(audience, str | Path) else audience  # one file, not its letters
     for file in files:
-        added, present = await asyncio.to_thread(_load_file, target, str(file))
+        added, present = await asyncio.to_thread(_load_file, target, str(file), environ)
         event = AudienceLoaded(str(file), added, present)
         emit(event)
         loaded.append(event)
     return tuple(loaded)
 
 
-def _load_file(target: SmsTarget, file: str) -> tuple[int, int]:
-    with target.open_ledger() as ledger:
+def _load_file(target: SmsTarget, file: str,
+               environ: Mapping[str, str] | None = None) -> tuple[int, int]:
+    with target.open_ledger(environ) as ledger:
         return load_prepared(ledger, target.campaign.id, target.message, file)
 
 
@@ -234,10 +238,10 @@ def _engine(runtime: Runtime, target: SmsTarget, ledger: Ledger, lease: Any,
     return engine, selection
 
 
-def _count(target: SmsTarget) -> dict[str, int]:
+def _count(target: SmsTarget, environ: Mapping[str, str] | None = None) -> dict[str, int]:
     """The message's rows by state on a connection of its own, for a worker thread:
     counting scans the ledger (~0.1 s per 100,000 rows), too long for the host's loop."""
-    with target.open_ledger() as reader:
+    with target.open_ledger(environ) as reader:
         return reader.counts(target.campaign.id, target.message.key)
 
 
@@ -272,7 +276,7 @@ async def _run(runtime: Runtime, target: SmsTarget, ledger: Ledger, lease: Any,
 
     async def refresh() -> None:
         while True:  # counting scans the ledger: once a second is plenty, off the loop
-            counts = await asyncio.to_thread(_count, target)
+            counts = await asyncio.to_thread(_count, target, environ)
             emit(_progress(target, ledger, engine, start, counts=counts))
             await asyncio.sleep(progress_every)
 

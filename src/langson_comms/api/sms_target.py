@@ -33,10 +33,11 @@ class SmsTarget:
         """The channel's configuration (``[channels.<key>]`` as read)."""
         return self.channel.config
 
-    def open_ledger(self) -> Ledger:
+    def open_ledger(self, environ: Mapping[str, str] | None = None) -> Ledger:
         """The channel's ledger (its ``ledger`` key: a SQLite file or a PostgreSQL URL,
-        through ``open_ledger``); close it after."""
-        ledger: Ledger = self.channel.open_ledger()
+        through ``open_ledger``); close it after.  A PostgreSQL password variable
+        (``ledger_password_env``) is read from ``environ`` (default ``os.environ``)."""
+        ledger: Ledger = self.channel.open_ledger(environ)
         return ledger
 
     def lease(self, ledger: Ledger) -> SenderLease:

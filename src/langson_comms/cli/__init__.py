@@ -3,7 +3,8 @@
 ``main`` builds one ``Runtime`` (plugins, registry, clock), assembles the click group —
 built-in commands plus whatever plugins add through ``register_commands`` — and turns
 every library error into one line per problem on stderr with exit code 2 (usage or
-configuration) or 1 (runtime).  ``--debug`` shows tracebacks instead.
+configuration) or 1 (runtime).  ``--debug`` shows tracebacks instead, and the libraries'
+own warnings (``cli.logs``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from . import plugins as plugins_cli
 from . import report as report_cli
 from . import signups as signups_cli
 from . import sms as sms_cli
+from .logs import quiet_library_logs
 from .options import group_campaign_option
 
 __all__ = ["build_cli", "main"]
@@ -109,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``langson-comms`` script; returns (and exits with) the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    code = _run(args, debug)
+    with quiet_library_logs(debug):  # psycopg's pool notes during an outage: --debug only
+        code = _run(args, debug)
     if argv is None:
         sys.exit(code)
     return code

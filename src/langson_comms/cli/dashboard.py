@@ -17,7 +17,7 @@ import pendulum
 from ..errors import ConfigError
 from ..reports import Dashboard, parse_view, run_dashboard
 from ..runtime import Runtime
-from .options import campaign_option
+from .options import api_flags, campaign_option
 
 __all__ = ["dashboard"]
 
@@ -48,6 +48,7 @@ def _date(value: str | None, option: str) -> pendulum.Date | None:
 @click.option("--poll-ms", type=click.IntRange(100, 60_000), default=500, show_default=True,
               help="How often the page asks for new figures.")
 @click.pass_obj
+@api_flags({"start": "--from", "end": "--to"})  # the period checked at the first refresh
 def dashboard(runtime: Runtime, campaign_path: Path, host: str, port: int, token_env: str, start: str | None,
               end: str | None, view_for: str | None, poll_ms: int) -> None:
     """Serve the report live on HOST:PORT, refreshed as sign-ups, confirmations and

@@ -25,6 +25,9 @@ from .options import api_flags, campaign_option
 
 __all__ = ["leaderboard_command", "report"]
 
+#: the API's names of the period's days (``report_period``, ``measure_campaign``) → our flags
+PERIOD_FLAGS = {"start": "--from", "end": "--to"}
+
 
 def _date(value: str | None, option: str) -> pendulum.Date | None:
     if value is None:
@@ -54,7 +57,8 @@ def report(runtime: Runtime, campaign_path: Path, start: str | None, end: str | 
     """Measure every KPI of the campaign and render the report."""
     campaign = runtime.load_campaign(campaign_path)
     view = parse_view(view_for, campaign)
-    period = report_period(campaign, runtime.clock, _date(start, "--from"), _date(end, "--to"))
+    with api_flags(PERIOD_FLAGS):
+        period = report_period(campaign, runtime.clock, _date(start, "--from"), _date(end, "--to"))
     if out is None and len(formats) > 1:
         raise click.UsageError("several --format need --out DIR (one file each)")
     if out is None and formats == ("xlsx",):
@@ -84,7 +88,7 @@ def report(runtime: Runtime, campaign_path: Path, start: str | None, end: str | 
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (required for xlsx).")
 @click.pass_obj
-@api_flags({"day": "--day", "path": "--out"})
+@api_flags({"day": "--day", "end": "--day", "path": "--out"})  # end: the period's, the day
 def leaderboard_command(runtime: Runtime, campaign_path: Path, day: str | None, fmt: str,
                         out: Path | None) -> None:
     """The daily team leaderboard: installs per team on the day and since the start."""

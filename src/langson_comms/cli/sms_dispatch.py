@@ -180,7 +180,7 @@ def status(campaign: Path, channel_key: str, as_json: bool) -> None:
 @campaign_option(positional=True)
 @click.option("--channel", "channel_key", default="sms", show_default=True)
 @click.option("--host", default=None, help="Default: reports.host (127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Default: reports.port (8687).")
+@click.option("--port", type=int, default=None, help="Default: reports.port (8687); 0: any free port (printed).")
 @click.option("--insecure", is_flag=True,
               help="Serve reports without a token (loopback host only; for tests).")
 def serve_reports(campaign: Path, channel_key: str, host: str | None, port: int | None,

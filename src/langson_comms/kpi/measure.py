@@ -25,24 +25,25 @@ def report_period(campaign: Campaign, clock: Clock, start: pendulum.Date | None 
                   end: pendulum.Date | None = None) -> Period:
     """The period a report covers: ``start``/``end`` when given, else the campaign's start
     and the earlier of its end and today (the clock's local date).  A ``start`` or ``end``
-    outside the campaign's days is a ``ConfigError`` keyed ``--from``/``--to``
-    (``refuse_outside_campaign``)."""
+    outside the campaign's days is a ``ConfigError`` keyed ``start``/``end``
+    (``refuse_outside_campaign``): the parameters' names, which the CLI shows as its
+    ``--from``/``--to``."""
     refuse_outside_campaign(campaign, start, end)
     today = clock.now().in_timezone(campaign.period.timezone).date()
     first = start or campaign.period.start
     last = end or min(campaign.period.end, max(today, first))
     if last < first:
         raise ConfigError(f"the report would end ({last}) before it starts ({first}); "
-                          "expected an end on or after the start", key="--to")
+                          "expected an end on or after the start", key="end")
     return Period(first, last, campaign.period.timezone)
 
 
 def refuse_outside_campaign(campaign: Campaign, start: pendulum.Date | None, end: pendulum.Date | None) -> None:
-    """``ConfigError`` keyed ``--from``/``--to`` naming the campaign's dates when a given
+    """``ConfigError`` keyed ``start``/``end`` naming the campaign's dates when a given
     start or end is not one of the campaign's days: the KPIs pace against the campaign's
     days, so a period beyond them would mix two time lines."""
     first_day, last_day = campaign.period.start, campaign.period.end
-    for key, day in (("--from", start), ("--to", end)):
+    for key, day in (("start", start), ("end", end)):
         if day is None:
             continue
         where = (f"before the campaign starts ({first_day})" if day < first_day

@@ -1,0 +1,36 @@
+"""``sms serve-reports --port 0`` means any free port (printed), not "no --port": the
+configured ``reports.port`` is not used."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from .helpers import CLI, announced_port, finish
+from .test_doors_cli import _campaign, _env
+
+
+def test_port_0_serves_on_a_free_port_not_the_configured_one(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # the configured port is in use: falling back fails
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        configured = int(taken.getsockname()[1])
+        _campaign(tmp_path, port=configured)
+        proc = subprocess.Popen([CLI, "sms", "serve-reports", "campaign.toml", "--insecure",
+                                 "--port", "0"], cwd=tmp_path, env=_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            port, _seen = announced_port(proc.stderr, "delivery reports: POST")
+            assert port not in (0, configured)
+            r = httpx.post(f"http://127.0.0.1:{port}/dlr",
+                           json={"SMSID": "E1", "SendStatus": "5"}, timeout=30)
+            assert r.status_code == 200, r.text
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            finish(proc)
+    assert proc.returncode == 0
