@@ -301,16 +301,25 @@ class OutreachChannel(FromTable, ActivityChannel):
         return daily_gaps([d for d in days if d.kind == "visit"], period.start, period.end,
                           rule="daily report: a visit report every day")
 
-    def _trained_on(self, view: ActivityView, campaign: Campaign) -> dict[tuple[str, str], dt.date | None]:
-        """(team, member name casefolded) → the date trained (``date.min`` when the teams
-        file says trained and no record dates it; ``None`` not trained)."""
-        members: dict[tuple[str, str], dt.date | None] = {}
-        for team in campaign.teams:
-            for member in team.members:
-                members[(team.code, _person(member.name))] = dt.date.min if member.trained else None
+    def _trained_on(self, view: ActivityView, campaign: Campaign) -> list[tuple[str, dt.date | None]]:
+        """(team, the date trained) of every member, each member of the teams file once
+        (``date.min`` when the teams file says trained and no record dates it; ``None`` not
+        trained), plus the names found in training records for a team the file lists no
+        members for.  The records know a member by team and name only: a record dates
+        every namesake of that name in the team (docs/activity.md)."""
+        records: dict[tuple[str, str], dt.date] = {}
         for record in view.records("training"):
             if isinstance(record, Training):
-                members[(record.team, _person(record.member))] = record.date
+                records[(record.team, _person(record.member))] = record.date
+        members: list[tuple[str, dt.date | None]] = []
+        listed: set[str] = set()
+        for team in campaign.teams:
+            if team.members:
+                listed.add(team.code)
+            for member in team.members:
+                default = dt.date.min if member.trained else None
+                members.append((team.code, records.get((team.code, _person(member.name)), default)))
+        members.extend((team, when) for (team, _), when in records.items() if team not in listed)
         return members
 
     def check_activity(self, view: ActivityView, campaign: Campaign, period: Period, *,
@@ -320,7 +329,7 @@ class OutreachChannel(FromTable, ActivityChannel):
         trained = self._trained_on(view, campaign)
         never: dict[str, int] = {}
         dates: dict[str, list[dt.date]] = {}
-        for (team, _), when in trained.items():
+        for team, when in trained:
             if when is None:
                 never[team] = never.get(team, 0) + 1
             else:
@@ -339,7 +348,7 @@ class OutreachChannel(FromTable, ActivityChannel):
     def summary(self, view: ActivityView, campaign: Campaign, period: Period, *,
                 key: str) -> Mapping[str, Any]:
         trained = self._trained_on(view, campaign)
-        done = sum(1 for when in trained.values() if when is not None and when <= period.end)
+        done = sum(1 for _, when in trained if when is not None and when <= period.end)
         total = len(trained)
         return {"training": {"members": total, "trained": done,
                              "percent": round(100 * done / total, 1) if total else None}}
