@@ -28,7 +28,7 @@ from langson_comms.activity.contract import (
     weekly_gaps,
 )
 from langson_comms.campaign import Campaign, Period, Team
-from langson_comms.config import ConfigContext, FromTable, at_least
+from langson_comms.config import NOT_A_KEY, ConfigContext, FromTable, at_least
 from langson_comms.reach import ReachRecord
 
 from .activity_records import Clip, Placement, PressItem, SocialPost, TeamVisit, Training
@@ -49,21 +49,6 @@ def _district_of(campaign: Campaign, code: str | None, on: dt.date,
     if region.level.value == "commune":
         return region.parent_code, region.code
     return region.code, None
-
-
-_TEAM_CODES: list[tuple[tuple[Team, ...], frozenset[str]]] = []
-
-
-def _team_codes(teams: tuple[Team, ...]) -> frozenset[str]:
-    """The team codes of a campaign's teams, memoised for the last few team tuples (a log
-    asks once per row; the tuple is kept, so its identity cannot be reused)."""
-    for known, codes in _TEAM_CODES:
-        if known is teams:
-            return codes
-    codes = frozenset(t.code for t in teams)
-    _TEAM_CODES.insert(0, (teams, codes))
-    del _TEAM_CODES[4:]
-    return codes
 
 
 def _person(name: str) -> str:
@@ -275,10 +260,23 @@ class OutreachChannel(FromTable, ActivityChannel):
     require_trained: bool = True
     daily_report: bool = True
     owner: str = ""
+    #: the team codes of the last campaign teams asked about (a log asks once per row);
+    #: held by this channel, so by its campaign: not a key of the table
+    _codes: list[tuple[tuple[Team, ...], frozenset[str]]] = attrs.field(
+        factory=list, init=False, eq=False, repr=False, metadata={NOT_A_KEY: True})
+
+    def _team_codes(self, teams: tuple[Team, ...]) -> frozenset[str]:
+        """The codes of ``teams``, memoised for the last tuple asked about (the tuple is
+        kept, so its identity cannot be reused)."""
+        if self._codes and self._codes[0][0] is teams:
+            return self._codes[0][1]
+        codes = frozenset(t.code for t in teams)
+        self._codes[:] = [(teams, codes)]
+        return codes
 
     def reach(self, record: TeamVisit | Training, *, key: str, campaign: Campaign,
               source: str) -> Iterator[ReachRecord]:
-        teams = _team_codes(campaign.teams)
+        teams = self._team_codes(campaign.teams)
         if teams and record.team not in teams:
             raise RowProblem("team", f"{record.team!r} is not a team of the campaign's teams file")
         if isinstance(record, Training):
