@@ -39,16 +39,29 @@ __all__ = [
     "ConfigContext",
     "FromTable",
     "InvalidValue",
+    "NOT_A_KEY",
     "Weekday",
     "above",
     "at_least",
     "at_most",
+    "config_keys",
     "converter",
     "parse_local_time",
     "percentage",
 ]
 
 T = TypeVar("T")
+
+#: attrs field metadata marking a field the SDK sets (a source's ``key``, its
+#: ``base_dir``, an injected client…), not the campaign file: ``metadata={NOT_A_KEY: True}``.
+#: Such a field is left out of the keys an "unknown key" error lists (``config_keys``).
+NOT_A_KEY = "langson_comms.not_a_key"
+
+
+def config_keys(cls: type[Any]) -> list[str]:
+    """The keys of an attrs class's campaign-file table, sorted: its fields, less those
+    marked ``NOT_A_KEY``."""
+    return sorted(a.name for a in attrs.fields(cls) if not a.metadata.get(NOT_A_KEY))
 
 
 class Weekday(enum.IntEnum):
@@ -269,7 +282,7 @@ converter = _make_converter()
 
 def _problems(exc: BaseException, key: str) -> Iterator[Problem]:
     if isinstance(exc, ForbiddenExtraKeysError):
-        expected = sorted(a.name for a in attrs.fields(exc.cl)) if attrs.has(exc.cl) else []
+        expected = config_keys(exc.cl) if attrs.has(exc.cl) else []
         for extra in sorted(exc.extra_fields):
             where = f"{key}.{extra}" if key else extra
             yield Problem(where, f"unknown key (expected one of: {', '.join(expected)})")

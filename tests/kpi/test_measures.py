@@ -16,7 +16,7 @@ import attrs
 import pendulum
 import pytest
 
-from langson_comms.campaign import Period
+from langson_comms.campaign import Period, TeamMember
 from langson_comms.kpi import (
     Compliance,
     attribution,
@@ -179,6 +179,25 @@ def test_team_training_says_when_the_records_count_fewer_members_than_the_teams_
     result = measure_team_training(data, PERIOD, target_percent=100)
     assert result.details["members"] == 4 and result.details["teams_file_members"] == 5
     assert any("4 members" in n and "teams file lists 5" in n for n in result.notes)
+
+
+def test_team_training_notes_namesakes_the_training_records_cannot_tell_apart() -> None:
+    """Left_b: members are counted once each, namesakes included; a training record
+    names a member by team and name, so the KPI says which members it cannot tell apart."""
+    data = contract_data()
+    campaign = data.campaign
+    t100 = campaign.teams[0]
+    twin = attrs.evolve(t100, members=(*t100.members, TeamMember(" a ", False)))
+    campaign = attrs.evolve(campaign, teams=(twin, *campaign.teams[1:]))
+    with_records = attrs.evolve(data, campaign=campaign, compliance=Compliance(
+        training={"members": 6, "trained": 5, "percent": 83.3}))
+    result = measure_team_training(with_records, PERIOD, target_percent=100)
+    assert result.details["members"] == 6 == result.details["teams_file_members"]
+    assert result.notes == ("2 members share a name with a teammate (team T100): a training record "
+                            "names its member by team and name, so it dates every namesake",)
+    # from the teams file alone each member has its own row: nothing to say
+    alone = measure_team_training(attrs.evolve(data, campaign=campaign), PERIOD, target_percent=100)
+    assert alone.details["members"] == 6 and alone.notes == ()
 
 
 def test_no_pace_nor_forecast_for_a_period_that_starts_after_the_campaign() -> None:

@@ -28,7 +28,7 @@ from langson_comms.activity.contract import (
     weekly_gaps,
 )
 from langson_comms.campaign import Campaign, Period, Team
-from langson_comms.config import ConfigContext, FromTable, at_least
+from langson_comms.config import NOT_A_KEY, ConfigContext, FromTable, at_least
 from langson_comms.reach import ReachRecord
 
 from .activity_records import Clip, Placement, PressItem, SocialPost, TeamVisit, Training
@@ -49,21 +49,6 @@ def _district_of(campaign: Campaign, code: str | None, on: dt.date,
     if region.level.value == "commune":
         return region.parent_code, region.code
     return region.code, None
-
-
-_TEAM_CODES: list[tuple[tuple[Team, ...], frozenset[str]]] = []
-
-
-def _team_codes(teams: tuple[Team, ...]) -> frozenset[str]:
-    """The team codes of a campaign's teams, memoised for the last few team tuples (a log
-    asks once per row; the tuple is kept, so its identity cannot be reused)."""
-    for known, codes in _TEAM_CODES:
-        if known is teams:
-            return codes
-    codes = frozenset(t.code for t in teams)
-    _TEAM_CODES.insert(0, (teams, codes))
-    del _TEAM_CODES[4:]
-    return codes
 
 
 def _person(name: str) -> str:
@@ -275,10 +260,23 @@ class OutreachChannel(FromTable, ActivityChannel):
     require_trained: bool = True
     daily_report: bool = True
     owner: str = ""
+    #: the team codes of the last campaign teams asked about (a log asks once per row);
+    #: held by this channel, so by its campaign: not a key of the table
+    _codes: list[tuple[tuple[Team, ...], frozenset[str]]] = attrs.field(
+        factory=list, init=False, eq=False, repr=False, metadata={NOT_A_KEY: True})
+
+    def _team_codes(self, teams: tuple[Team, ...]) -> frozenset[str]:
+        """The codes of ``teams``, memoised for the last tuple asked about (the tuple is
+        kept, so its identity cannot be reused)."""
+        if self._codes and self._codes[0][0] is teams:
+            return self._codes[0][1]
+        codes = frozenset(t.code for t in teams)
+        self._codes[:] = [(teams, codes)]
+        return codes
 
     def reach(self, record: TeamVisit | Training, *, key: str, campaign: Campaign,
               source: str) -> Iterator[ReachRecord]:
-        teams = _team_codes(campaign.teams)
+        teams = self._team_codes(campaign.teams)
         if teams and record.team not in teams:
             raise RowProblem("team", f"{record.team!r} is not a team of the campaign's teams file")
         if isinstance(record, Training):
@@ -301,16 +299,25 @@ class OutreachChannel(FromTable, ActivityChannel):
         return daily_gaps([d for d in days if d.kind == "visit"], period.start, period.end,
                           rule="daily report: a visit report every day")
 
-    def _trained_on(self, view: ActivityView, campaign: Campaign) -> dict[tuple[str, str], dt.date | None]:
-        """(team, member name casefolded) → the date trained (``date.min`` when the teams
-        file says trained and no record dates it; ``None`` not trained)."""
-        members: dict[tuple[str, str], dt.date | None] = {}
-        for team in campaign.teams:
-            for member in team.members:
-                members[(team.code, _person(member.name))] = dt.date.min if member.trained else None
+    def _trained_on(self, view: ActivityView, campaign: Campaign) -> list[tuple[str, dt.date | None]]:
+        """(team, the date trained) of every member, each member of the teams file once
+        (``date.min`` when the teams file says trained and no record dates it; ``None`` not
+        trained), plus the names found in training records for a team the file lists no
+        members for.  The records know a member by team and name only: a record dates
+        every namesake of that name in the team (docs/activity.md)."""
+        records: dict[tuple[str, str], dt.date] = {}
         for record in view.records("training"):
             if isinstance(record, Training):
-                members[(record.team, _person(record.member))] = record.date
+                records[(record.team, _person(record.member))] = record.date
+        members: list[tuple[str, dt.date | None]] = []
+        listed: set[str] = set()
+        for team in campaign.teams:
+            if team.members:
+                listed.add(team.code)
+            for member in team.members:
+                default = dt.date.min if member.trained else None
+                members.append((team.code, records.get((team.code, _person(member.name)), default)))
+        members.extend((team, when) for (team, _), when in records.items() if team not in listed)
         return members
 
     def check_activity(self, view: ActivityView, campaign: Campaign, period: Period, *,
@@ -320,7 +327,7 @@ class OutreachChannel(FromTable, ActivityChannel):
         trained = self._trained_on(view, campaign)
         never: dict[str, int] = {}
         dates: dict[str, list[dt.date]] = {}
-        for (team, _), when in trained.items():
+        for team, when in trained:
             if when is None:
                 never[team] = never.get(team, 0) + 1
             else:
@@ -339,7 +346,7 @@ class OutreachChannel(FromTable, ActivityChannel):
     def summary(self, view: ActivityView, campaign: Campaign, period: Period, *,
                 key: str) -> Mapping[str, Any]:
         trained = self._trained_on(view, campaign)
-        done = sum(1 for when in trained.values() if when is not None and when <= period.end)
+        done = sum(1 for _, when in trained if when is not None and when <= period.end)
         total = len(trained)
         return {"training": {"members": total, "trained": done,
                              "percent": round(100 * done / total, 1) if total else None}}

@@ -39,7 +39,7 @@ import attrs
 
 from langson_comms import hookimpl
 from langson_comms.clock import Clock
-from langson_comms.config import ConfigContext, at_least
+from langson_comms.config import NOT_A_KEY, ConfigContext, at_least, config_keys
 from langson_comms.errors import DataError
 from langson_comms.signups import (
     Batch,
@@ -105,13 +105,13 @@ class FileSource(SignupSource):
     sheet: str | None = None
     batch_size: int = attrs.field(default=5000, validator=at_least(1))
     #: the campaign file's folder, for relative paths (set by from_config, not a key)
-    base_dir: str = attrs.field(default=".", kw_only=True)
+    base_dir: str = attrs.field(default=".", kw_only=True, metadata={NOT_A_KEY: True})
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
         for forbidden in ("key", "base_dir"):
             if forbidden in config:
-                raise context.error(f"unknown key (expected one of: {', '.join(_KEYS)})", forbidden)
+                raise context.error(f"unknown key (expected one of: {', '.join(config_keys(cls))})", forbidden)
         built = context.structure({**config, "key": source_key(context)}, cls)
         for field in built.columns:
             if field not in FIELDS:
@@ -226,9 +226,6 @@ class FileSource(SignupSource):
             if _ends_mid_line(path):
                 state[ident]["partial"] = {"from": last_start, "size": size}
         yield batch()
-
-
-_KEYS = ("platform", "files", "columns", "default_kind", "delimiter", "encoding", "sheet", "batch_size")
 
 
 def _event(values: Mapping[str, str], has: Mapping[str, bool], default_kind: str | None, platform: str,

@@ -64,7 +64,7 @@ import httpx
 
 from langson_comms import hookimpl
 from langson_comms.clock import Clock, timestamp_of
-from langson_comms.config import ConfigContext, at_least
+from langson_comms.config import NOT_A_KEY, ConfigContext, at_least, config_keys
 from langson_comms.errors import ConfigError, DataError, GatewayError
 from langson_comms.signups import Batch, Rejection, SignupEvent, SignupSource, source_key
 from langson_comms.signups.event import kind_name
@@ -110,17 +110,17 @@ class HttpPollSource(SignupSource):
     max_pages: int = attrs.field(default=1000, validator=at_least(1))
     max_answer_bytes: int = attrs.field(default=50 * 1024 * 1024, validator=at_least(1024))
     #: an httpx transport for tests or a host program (set with ``with_transport``, not a key)
-    transport: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
+    transport: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False, metadata={NOT_A_KEY: True})
     #: the host's httpx client (set with ``with_http_client``, not a key): used, never closed
-    http_client: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
+    http_client: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False, metadata={NOT_A_KEY: True})
     #: the environment the token is read from (default ``os.environ``; not a key)
-    environ: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False)
+    environ: Any = attrs.field(default=None, kw_only=True, repr=False, eq=False, metadata={NOT_A_KEY: True})
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
         for forbidden in ("key", "transport", "environ", "http_client"):
             if forbidden in config:
-                raise context.error("unknown key (see docs/signups.md for the http_poll keys)", forbidden)
+                raise context.error(f"unknown key (expected one of: {', '.join(config_keys(cls))})", forbidden)
         for clear in ("token", "secret", "password", "api_key"):
             if clear in config:
                 raise context.error("a token never goes in the campaign file: name its environment "

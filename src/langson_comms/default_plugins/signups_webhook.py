@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Self
 import attrs
 
 from langson_comms import hookimpl
-from langson_comms.config import ConfigContext, at_least
+from langson_comms.config import NOT_A_KEY, ConfigContext, at_least, config_keys
 from langson_comms.errors import ConfigError
 from langson_comms.signups import Batch, SignupEvent, source_key
 from langson_comms.signups.event import kind_name
@@ -63,13 +63,13 @@ class WebhookSource(ReceivingSource):
     tolerance: int = attrs.field(default=300, validator=at_least(1))
     read_timeout: float = 30.0
     #: the campaign file's folder, for a relative secret_file (set by from_config, not a key)
-    base_dir: str = attrs.field(default=".", kw_only=True)
+    base_dir: str = attrs.field(default=".", kw_only=True, metadata={NOT_A_KEY: True})
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: ConfigContext) -> Self:
         for forbidden in ("key", "base_dir"):
             if forbidden in config:
-                raise context.error("unknown key (see docs/signups.md for the webhook's keys)", forbidden)
+                raise context.error(f"unknown key (expected one of: {', '.join(config_keys(cls))})", forbidden)
         for clear in ("secret", "token", "password"):
             if clear in config:
                 raise context.error("a secret never goes in the campaign file: name an environment "

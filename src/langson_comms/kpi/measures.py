@@ -280,8 +280,16 @@ def measure_team_training(data: KpiData, period: Period, *, target_percent: floa
     visits = data.compliance.visits_before_trained if data.compliance is not None else None
     notes = []
     if total != len(members):
-        notes.append(f"the training records count {total} members, the teams file lists {len(members)} "
-                     "(members of one team with the same name are one name to the records)")
+        why = (" (members found in the training records of teams the file lists no members for)"
+               if total > len(members) else "")
+        notes.append(f"the training records count {total} members, the teams file lists {len(members)}{why}")
+    if training:
+        names = Counter((t.code, " ".join(m.name.split()).casefold()) for t in teams for m in t.members)
+        twins = {key: n for key, n in names.items() if n > 1}
+        if twins:
+            where = ", ".join(sorted({team for team, _ in twins}))
+            notes.append(f"{sum(twins.values())} members share a name with a teammate (team {where}): "
+                         "a training record names its member by team and name, so it dates every namesake")
     return KpiResult(
         key="", kind="team_training", value=value, target=float(target_percent), unit="percent",
         method=(f"members trained by the period's end / all members ({source}); field work before "

@@ -75,7 +75,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import attrs
 
 from ..clock import Clock
-from ..config import ConfigContext
+from ..config import NOT_A_KEY, ConfigContext
 from ..errors import ConfigError
 from .event import SignupEvent, _name, platform_name
 
@@ -144,7 +144,8 @@ class SignupSource:
     #: run by ``signups ingest`` (True) or by ``signups serve`` (False)
     polling: ClassVar[bool] = True
 
-    key: str = attrs.field(converter=_source_key)
+    #: the table's key, from its name (set by ``from_config``, not a key of the table)
+    key: str = attrs.field(converter=_source_key, metadata={NOT_A_KEY: True})
     platform: str = attrs.field(converter=platform_name)
 
     @classmethod
