@@ -13,6 +13,18 @@ from .base import LedgerBase
 from .records import BroadcastOrder, _dt
 
 
+def refuse_bad_totals(carrier: str, *, subscribers: int, sent: int, delivered: int,
+                      areas: Sequence[AreaTotals]) -> None:
+    """``LedgerError`` unless 0 <= delivered <= sent <= subscribers and no area count adds
+    up to more than its total (both ledgers store carrier totals through this check)."""
+    if not 0 <= delivered <= sent <= subscribers:
+        raise LedgerError(f"{carrier}: totals must satisfy 0 <= delivered ({delivered}) <= sent ({sent})"
+                          f" <= subscribers ({subscribers})")
+    excess = excess_over_totals(areas, subscribers=subscribers, sent=sent, delivered=delivered)
+    if excess:
+        raise LedgerError(f"{carrier}: " + "; ".join(text for _, text in excess))
+
+
 class CarrierBroadcasts(LedgerBase):
     """The carrier-broadcast part of ``SqliteLedger``."""
 
@@ -35,15 +47,8 @@ class CarrierBroadcasts(LedgerBase):
     ) -> None:
         """Store the totals a carrier reported for a broadcast it ran, and its breakdown by
         area if it gave one.  A later report replaces the earlier one whole, areas included."""
-        if not 0 <= delivered <= sent <= subscribers:
-            raise LedgerError(
-                f"{carrier}: totals must satisfy 0 <= delivered ({delivered}) <= sent ({sent})"
-                f" <= subscribers ({subscribers})"
-            )
-        excess = excess_over_totals(areas, subscribers=subscribers, sent=sent,
-                                    delivered=delivered)
-        if excess:
-            raise LedgerError(f"{carrier}: " + "; ".join(message for _, message in excess))
+        refuse_bad_totals(carrier, subscribers=subscribers, sent=sent, delivered=delivered,
+                          areas=areas)
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE broadcast_orders SET reported_at=?, subscribers=?, sent=?, delivered=?"

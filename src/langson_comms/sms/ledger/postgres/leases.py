@@ -15,8 +15,9 @@ import pendulum
 
 from ....clock import LOCAL_TZ
 from ....errors import LedgerError, SenderBusyError
-from ...broadcast_areas import AreaTotals, excess_over_totals
+from ...broadcast_areas import AreaTotals
 from ...lease import LeaseInfo, LeaseOwner, describe_lease
+from ..broadcasts import refuse_bad_totals
 from ..records import BroadcastOrder, _dt
 from .base import PgBase
 
@@ -102,15 +103,8 @@ class PgLeasesAndBroadcasts(PgBase):
         delivered: int, now: float, areas: Sequence[AreaTotals] = (),
     ) -> None:
         """Store the totals a carrier reported (a later report replaces it whole)."""
-        if not 0 <= delivered <= sent <= subscribers:
-            raise LedgerError(
-                f"{carrier}: totals must satisfy 0 <= delivered ({delivered}) <= sent ({sent})"
-                f" <= subscribers ({subscribers})"
-            )
-        excess = excess_over_totals(areas, subscribers=subscribers, sent=sent,
-                                    delivered=delivered)
-        if excess:
-            raise LedgerError(f"{carrier}: " + "; ".join(text for _, text in excess))
+        refuse_bad_totals(carrier, subscribers=subscribers, sent=sent, delivered=delivered,
+                          areas=areas)
         key = (campaign, carrier, message)
         with self._tx() as db:
             if db.execute(
