@@ -101,6 +101,8 @@ def store_location(value: str | os.PathLike[str], *, base_dir: Path | None = Non
     """Read a store value (see the module docstring); a relative path is taken from
     ``base_dir`` when given.  ``ValueError`` (saying what is expected) for another scheme."""
     text = os.fspath(value)
+    if not text.strip():  # Path("") is "." : the folder, never a store
+        raise ValueError(f"an empty value is not a store: {_EXPECTED}")
     found = _SCHEME.match(text)
     # the value is never quoted: a connection string may carry a password
     if found is None and _CONNINFO.match(text):

@@ -142,3 +142,17 @@ def test_serve_reports_stops_on_sigterm_with_exit_0(tmp_path: Path) -> None:
     path.write_text(DIRECT + "[channels.sms.reports]\nport = 0\n", encoding="utf-8")
     stops_with_exit_0([CLI, "sms", "serve-reports", str(path), "--insecure"],
                       "delivery reports: POST", signal.SIGTERM, cwd=tmp_path, on_stderr=True)
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_ledger_value_is_a_located_error_not_the_campaign_folder(
+        tmp_path: Path, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Accept: ``ledger = ""`` passed ``validate`` and became the campaign's folder:
+    ``sms status`` read "ledger <folder>" and ``sms send`` said the folder "has 6 names (hard
+    links)"."""
+    path = tmp_path / "campaign.toml"
+    path.write_text(DIRECT.replace('mode = "direct"\n', f'mode = "direct"\nledger = "{value}"\n'),
+                    encoding="utf-8")
+    assert main(["validate", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "channels.sms.ledger" in err and "expected a file path" in err

@@ -200,3 +200,14 @@ def test_a_sender_in_another_pid_namespace_of_the_same_host_name_leaves_live_sen
         assert started.returncode == 0 and "started" in started.stdout, started.stderr
         assert ledger.counts("crash", "invite")["submitted"] == len(held) == 10
         assert len(ledger.senders("crash", "invite")) == 1  # still registered
+
+
+def test_starting_a_started_throwaway_server_again_is_refused_not_a_leaked_cluster(
+        postgres_server: ThrowawayPostgres) -> None:
+    """Accept: ``with ThrowawayPostgres() as pg: pg.start()`` (the context manager already
+    starts it) ran initdb again and started a second cluster: the first was never stopped
+    and outlived the program."""
+    port, data = postgres_server.port, postgres_server.data_dir
+    with pytest.raises(RuntimeError, match="already started"):
+        postgres_server.start()
+    assert (postgres_server.port, postgres_server.data_dir) == (port, data)

@@ -34,3 +34,20 @@ def test_port_0_serves_on_a_free_port_not_the_configured_one(tmp_path: Path) -> 
             proc.send_signal(signal.SIGTERM)
             finish(proc)
     assert proc.returncode == 0
+
+
+def test_a_configured_port_in_use_is_a_located_error_not_an_unexpected_oserror(tmp_path: Path) -> None:
+    """Accept: a ``reports.port`` another program holds stopped ``sms serve-reports`` (and
+    ``sms send --serve-reports``) with "unexpected OSError: [Errno 98] ..." (exit 1): the
+    error now names the file and key, says what was expected, and exits 2."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        configured = int(taken.getsockname()[1])
+        _campaign(tmp_path, port=configured)
+        proc = subprocess.run([CLI, "sms", "serve-reports", "campaign.toml", "--insecure"], cwd=tmp_path,
+                              env=_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "unexpected" not in proc.stderr
+    assert "campaign.toml" in proc.stderr and "channels.sms.reports.port" in proc.stderr
+    assert f"127.0.0.1:{configured}" in proc.stderr and "free port" in proc.stderr

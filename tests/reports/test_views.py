@@ -239,3 +239,15 @@ def test_no_chart_of_a_kpi_with_nothing_to_measure_yet(measurement: Measurement)
     empty = attrs.evolve(measurement, kpis=kpis)
     assert chart_svg("reach_cumulative", empty) is None and chart_svg("installs_per_day", empty) is None
     assert chart_svg("reach_cumulative", measurement) is not None
+
+
+def test_the_whole_campaign_text_report_shows_each_kpis_notes(measurement: Measurement) -> None:
+    """Accept: report.md, .html and .json listed "reaches: no reach records yet for: sms"
+    (examples/langson_2022/README.md quotes it), but the terminal report and report.txt
+    printed only the campaign-wide notes and dropped every KPI's own."""
+    import attrs
+
+    key = next(iter(measurement.kpis))
+    kpis = {**measurement.kpis, key: attrs.evolve(measurement.kpis[key], notes=("no reach records yet for: sms",))}
+    text = report_text(attrs.evolve(measurement, kpis=kpis), parse_view(None), width=200)
+    assert f"{key}: no reach records yet for: sms" in text

@@ -16,7 +16,7 @@ from .sms_target import SmsTarget
 if TYPE_CHECKING:
     from ..sms.reports import ReportReceiver
 
-__all__ = ["report_options", "serve_reports"]
+__all__ = ["report_options", "serve_reports", "start_report_receiver"]
 
 
 def report_options(target: SmsTarget, *, clock: Clock | None = None, host: str | None = None,
@@ -79,6 +79,22 @@ def report_options(target: SmsTarget, *, clock: Clock | None = None, host: str |
             "scrubber": target.scrubber(env)}
 
 
+async def start_report_receiver(target: SmsTarget, ledger: Any, options: Mapping[str, Any]) -> ReportReceiver:
+    """Start a ``ReportReceiver`` on ``ledger`` with ``options``; a host:port that cannot be
+    listened on (in use, not this machine's) is a ``ConfigError`` naming ``reports.port``."""
+    from ..sms.reports import ReportReceiver  # aiohttp: only when serving
+
+    try:
+        return await ReportReceiver(ledger, **options).start()
+    except OSError as exc:
+        channel = target.channel
+        raise ConfigError(
+            f"cannot listen for delivery reports on {options['host']}:{options['port']}: "
+            f"{exc.strerror or exc} (expected a free port on this machine: stop what holds it, "
+            "or choose another reports.port, or --port)",
+            source=channel.context.source, key=channel.context.path("reports.port")) from None
+
+
 async def serve_reports(target: SmsTarget, stop: asyncio.Event, *,
                         options: Mapping[str, Any] | None = None,
                         on_start: Callable[[ReportReceiver], object] | None = None,
@@ -89,9 +105,7 @@ async def serve_reports(target: SmsTarget, stop: asyncio.Event, *,
     ``os.environ``)."""
     opts = dict(options if options is not None else report_options(target, environ=environ))
     with target.open_ledger(environ) as ledger, scrubbing_logs(opts["scrubber"]):
-        from ..sms.reports import ReportReceiver  # aiohttp: only when serving
-
-        receiver = await ReportReceiver(ledger, **opts).start()
+        receiver = await start_report_receiver(target, ledger, opts)
         try:
             if on_start is not None:
                 on_start(receiver)

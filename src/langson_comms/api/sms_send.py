@@ -26,8 +26,8 @@ from ..scrub import scrubbing_logs
 from ..sms.engine import DispatchEngine, load_prepared
 from ..sms.gateway import SmsGateway
 from ..sms.ledger import Ledger
-from ..sms.reports import ReportPoller, ReportReceiver
-from .sms_reports import report_options
+from ..sms.reports import ReportPoller
+from .sms_reports import report_options, start_report_receiver
 from .sms_target import SmsTarget
 
 __all__ = ["AudienceLoaded", "BreakerNotice", "PoliciesChosen", "SendEvent", "SendProgress",
@@ -271,7 +271,7 @@ async def _run(runtime: Runtime, target: SmsTarget, ledger: Ledger, lease: Any,
     poller = ReportPoller(ledger, list(gateways.values()),
                           interval=target.config.reports.poll_interval, clock=clock)
     poll_task = asyncio.create_task(poller.run(stop_polling)) if poller.gateways else None
-    receiver = await ReportReceiver(ledger, **options).start() if options else None
+    receiver = await start_report_receiver(target, ledger, options) if options else None
     start = time.monotonic()
 
     async def refresh() -> None:

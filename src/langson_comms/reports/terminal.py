@@ -82,7 +82,7 @@ def print_summary(measurement: Measurement, console: Console) -> None:
             board.add_row(str(row.rank), change, Text(row.team_name), Text(row.commune_name),
                           f"{row.installs_day:,}", f"{row.installs:,}")
         console.print(board)
-    for note in m.notes:
+    for note in (*m.notes, *(f"{key}: {n}" for key, r in m.kpis.items() for n in r.notes)):
         console.print(f"note: {note}", highlight=False, markup=False)
 
 

@@ -118,6 +118,9 @@ class ThrowawayPostgres:
                 f"{(out.stderr or out.stdout).strip()[-2000:]}")
 
     def start(self) -> ThrowawayPostgres:
+        if self._tmp is not None:  # a second cluster would orphan the first (never stopped)
+            raise RuntimeError(f"this throwaway server is already started (port {self.port}): "
+                               "'with ThrowawayPostgres() as pg' starts it; stop() it first")
         self._tmp = tempfile.mkdtemp(prefix="langson-pg-")
         if self._owner is not None:
             os.chown(self._tmp, *self._owner)
