@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pendulum
 
@@ -23,6 +24,21 @@ def refuse_bad_totals(carrier: str, *, subscribers: int, sent: int, delivered: i
     excess = excess_over_totals(areas, subscribers=subscribers, sent=sent, delivered=delivered)
     if excess:
         raise LedgerError(f"{carrier}: " + "; ".join(text for _, text in excess))
+
+
+def orders_with_areas(rows: Sequence[Sequence[Any]],
+                      areas: Mapping[tuple[str, str], Sequence[AreaTotals]]) -> list[BroadcastOrder]:
+    """``BroadcastOrder``s from rows of (campaign, carrier, message, ordered_at, reported_at,
+    subscribers, sent, delivered, note) and each (carrier, message)'s areas (both ledgers)."""
+    return [
+        BroadcastOrder(
+            campaign=r[0], carrier=r[1], message=r[2],
+            ordered_at=pendulum.from_timestamp(r[3], tz=LOCAL_TZ),
+            reported_at=_dt(r[4]), subscribers=r[5], sent=r[6], delivered=r[7], note=r[8],
+            areas=tuple(areas.get((r[1], r[2]), ())),
+        )
+        for r in rows
+    ]
 
 
 class CarrierBroadcasts(LedgerBase):
@@ -81,12 +97,4 @@ class CarrierBroadcasts(LedgerBase):
             " WHERE campaign=? ORDER BY carrier, message, CAST(area AS INTEGER)", (campaign,),
         ):
             areas.setdefault((carrier, message), []).append(AreaTotals(*totals))
-        return [
-            BroadcastOrder(
-                campaign=r[0], carrier=r[1], message=r[2],
-                ordered_at=pendulum.from_timestamp(r[3], tz=LOCAL_TZ),
-                reported_at=_dt(r[4]), subscribers=r[5], sent=r[6], delivered=r[7], note=r[8],
-                areas=tuple(areas.get((r[1], r[2]), ())),
-            )
-            for r in rows
-        ]
+        return orders_with_areas(rows, areas)

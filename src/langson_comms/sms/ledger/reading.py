@@ -16,6 +16,18 @@ from .schema import _ROW_COLUMNS
 _EPOCH = dt.date(1970, 1, 1)
 
 
+def ledger_row(r: Sequence[Any]) -> LedgerRow:
+    """A ``LedgerRow`` from one row of ``SELECT {_ROW_COLUMNS}`` (both ledgers read rows so)."""
+    return LedgerRow(
+        id=r[0], campaign=r[1], message=r[2], msisdn=r[3], carrier_hint=r[4],
+        state=SmsState(r[5]), attempts=r[6], gateway=r[7], carrier_id=r[8],
+        segments=r[9], reason=r[10], idempotency_key=r[11], source=r[12],
+        created_at=pendulum.from_timestamp(r[13], tz=LOCAL_TZ),
+        submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
+        routes_tried=r[17],
+    )
+
+
 class Reading(LedgerBase):
     """The reading part of ``SqliteLedger``."""
 
@@ -38,14 +50,7 @@ class Reading(LedgerBase):
             sql += " AND message=?"
             args.append(message)
         for r in self._db.execute(sql + " ORDER BY id", args):
-            yield LedgerRow(
-                id=r[0], campaign=r[1], message=r[2], msisdn=r[3], carrier_hint=r[4],
-                state=SmsState(r[5]), attempts=r[6], gateway=r[7], carrier_id=r[8],
-                segments=r[9], reason=r[10], idempotency_key=r[11], source=r[12],
-                created_at=pendulum.from_timestamp(r[13], tz=LOCAL_TZ),
-                submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
-                routes_tried=r[17],
-            )
+            yield ledger_row(r)
 
     def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[tuple[str, str], int]:
         """Delivered messages per (local day ``YYYY-MM-DD``, message), the day taken from the

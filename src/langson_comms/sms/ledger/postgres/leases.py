@@ -11,14 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pendulum
-
-from ....clock import LOCAL_TZ
 from ....errors import LedgerError, SenderBusyError
 from ...broadcast_areas import AreaTotals
 from ...lease import LeaseInfo, LeaseOwner, describe_lease
-from ..broadcasts import refuse_bad_totals
-from ..records import BroadcastOrder, _dt
+from ..broadcasts import orders_with_areas, refuse_bad_totals
+from ..records import BroadcastOrder
 from .base import PgBase
 
 _LEASE_COLUMNS = "campaign, message, owner, host, pid, acquired_at, renewed_at, expires_at"
@@ -135,12 +132,4 @@ class PgLeasesAndBroadcasts(PgBase):
                 " CASE WHEN area ~ '^[0-9]{1,18}$' THEN area::bigint ELSE 0 END, area",
                 (campaign,)):
                 areas.setdefault((carrier, message), []).append(AreaTotals(*totals))
-        return [
-            BroadcastOrder(
-                campaign=r[0], carrier=r[1], message=r[2],
-                ordered_at=pendulum.from_timestamp(r[3], tz=LOCAL_TZ),
-                reported_at=_dt(r[4]), subscribers=r[5], sent=r[6], delivered=r[7], note=r[8],
-                areas=tuple(areas.get((r[1], r[2]), ())),
-            )
-            for r in rows
-        ]
+        return orders_with_areas(rows, areas)

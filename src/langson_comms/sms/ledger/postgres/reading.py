@@ -7,12 +7,10 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import pendulum
-
-from ....clock import LOCAL_TZ
 from ....errors import LedgerError
 from ..control import summarise_breakers
-from ..records import BreakerSummary, LedgerRow, SmsState, _dt, sum_refusals
+from ..reading import ledger_row
+from ..records import BreakerSummary, LedgerRow, SmsState, sum_refusals
 from ..schema import _ROW_COLUMNS
 from .base import PgBase, reconnecting
 
@@ -47,14 +45,7 @@ class PgReading(PgBase):
         where, args = _where(campaign, message)
         for r in self._stream(f"SELECT {_ROW_COLUMNS} FROM sms WHERE {where} ORDER BY id",
                               args):
-            yield LedgerRow(
-                id=r[0], campaign=r[1], message=r[2], msisdn=r[3], carrier_hint=r[4],
-                state=SmsState(r[5]), attempts=r[6], gateway=r[7], carrier_id=r[8],
-                segments=r[9], reason=r[10], idempotency_key=r[11], source=r[12],
-                created_at=pendulum.from_timestamp(r[13], tz=LOCAL_TZ),
-                submitted_at=_dt(r[14]), accepted_at=_dt(r[15]), final_at=_dt(r[16]),
-                routes_tried=r[17],
-            )
+            yield ledger_row(r)
 
     def delivered_by_day(self, campaign: str, utc_offset_hours: int = 7) -> dict[tuple[str, str], int]:
         """Delivered messages per (local day ``YYYY-MM-DD``, message) at UTC+``utc_offset_hours``."""
